@@ -1,0 +1,49 @@
+"""Shared fixtures: a sandbox and servers that serve it over real loopback HTTP."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from reconcile.sandbox.core import Sandbox
+from reconcile.sandbox.server import SandboxServer
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    sb = Sandbox(seed=1234)
+    yield sb
+    sb.close()
+
+
+@pytest.fixture
+def serve(sandbox: Sandbox) -> Iterator[Callable[..., SandboxServer]]:
+    """serve("twilio") starts a loopback server with just those emulators."""
+    servers: list[SandboxServer] = []
+
+    def start(*providers: str) -> SandboxServer:
+        server = SandboxServer(sandbox, providers=providers) if providers else \
+            SandboxServer(sandbox)
+        servers.append(server.start())
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def provider_specs() -> Path:
+    """The official OpenAPI documents, when RECONCILE_PROVIDER_SPECS names their folder."""
+    folder = os.environ.get("RECONCILE_PROVIDER_SPECS")
+    if not folder:
+        pytest.skip("RECONCILE_PROVIDER_SPECS is not set: no official specs to check against")
+    path = Path(folder)
+    if not path.is_dir():
+        pytest.skip(f"RECONCILE_PROVIDER_SPECS={folder} is not a directory")
+    return path
