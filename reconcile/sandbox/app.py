@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import importlib
+from types import ModuleType
 
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
+from reconcile.providers import PROVIDER_PACKAGES
 from reconcile.sandbox.core import PROVIDERS, Sandbox
 
 
-def emulator_module(provider: str):  # noqa: ANN201 - a module
-    return importlib.import_module(f"reconcile.providers.{provider}.emulator")
+def emulator_module(provider: str) -> ModuleType:
+    return importlib.import_module(f"{PROVIDER_PACKAGES[provider]}.emulator")
 
 
 def provider_prefix(provider: str) -> str:

@@ -20,9 +20,10 @@ import uuid
 from collections import Counter
 from typing import Any
 
+from reconcile.providers import PROVIDER_PACKAGES
 from reconcile.sandbox.store import Record, Store
 
-PROVIDERS = ("twilio", "telnyx", "signalwire", "metered", "kaleyra")
+PROVIDERS = tuple(PROVIDER_PACKAGES)
 
 # Credentials the sandbox accepts out of the box; `sandbox serve` prints them.
 # A principal of "*" accepts any principal (a SignalWire project, a Metered app).
