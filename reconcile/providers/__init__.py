@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from reconcile.models import ProviderModels
+
 # provider type -> the package that holds its model, adapter and emulator
 PROVIDER_PACKAGES: dict[str, str] = {
     "twilio": "reconcile.providers.twilio",
@@ -10,3 +16,9 @@ PROVIDER_PACKAGES: dict[str, str] = {
     "metered": "reconcile.providers.metered",
     "kaleyra": "reconcile.providers.kaleyra",
 }
+
+
+def provider_models(provider_type: str) -> ProviderModels:
+    """The file-format models of one provider (imports pydantic: keep out of start-up)."""
+    module = importlib.import_module(f"{PROVIDER_PACKAGES[provider_type]}.model")
+    return module.MODELS

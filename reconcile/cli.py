@@ -1,0 +1,78 @@
+"""The `reconcile` command line.
+
+Subcommands are imported only when run, so `reconcile --help` and `--version` stay fast
+(no pydantic, httpx or starlette at start-up).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+from reconcile import __version__
+from reconcile.exitcodes import ERROR
+
+# name -> (module:attribute, one-line help shown by `reconcile --help`)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": ("reconcile.commands.validate:validate",
+                 "Check rooms files offline: no network, no credentials."),
+    "schema": ("reconcile.commands.schema:schema",
+               "Write (or --check) the JSON Schema of the rooms file."),
+    "sandbox": ("reconcile.sandbox.cli:sandbox",
+                "Run the built-in emulators of the five providers' room APIs."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        target, _ = COMMANDS[name]
+        module_name, attribute = target.split(":")
+        command: click.Command = getattr(importlib.import_module(module_name), attribute)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="reconcile")
+@click.option("--debug", is_flag=True, envvar="RECONCILE_DEBUG",
+              help="Show tracebacks of internal errors (secrets stay redacted).")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Video-conferencing rooms as code, on Twilio, Telnyx, SignalWire, Metered and Kaleyra.
+
+    Declare rooms in YAML, check them with `validate`, see the changes with `plan`,
+    make them with `apply`.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: never lets a traceback reach the user unless --debug asks for it."""
+    try:
+        cli.main(args=argv, prog_name="reconcile", standalone_mode=True)
+    except SystemExit:
+        raise
+    except Exception as exc:  # the last line of defence: report, don't crash
+        if "--debug" in (argv if argv is not None else sys.argv):
+            raise
+        _internal_error(exc)
+
+
+def _internal_error(exc: BaseException) -> None:
+    message: Any = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    click.echo(f"reconcile: internal error: {message} (run with --debug for details)",
+               err=True)
+    sys.exit(ERROR)

@@ -1,0 +1,75 @@
+"""`reconcile validate FILE…`: offline checks, as pre-commit and editors run them."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from reconcile.errors import Diagnostic
+from reconcile.exitcodes import ERROR, OK
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True))
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "github"]),
+              default="text", show_default=True,
+              help="github prints ::error annotations for GitHub Actions.")
+def validate(files: tuple[str, ...], output_format: str) -> None:
+    """Check rooms files offline: no network and no credentials needed.
+
+    Exits 0 when every file is clean and 1 otherwise. Every problem is reported at
+    its file:line:col.
+    """
+    from reconcile.config import check
+
+    results = {path: sorted(check(path), key=_order) for path in files}
+    total = sum(len(found) for found in results.values())
+    if output_format == "json":
+        click.echo(json.dumps(_as_json(results), indent=2))
+    else:
+        for found in results.values():
+            for diagnostic in found:
+                click.echo(_github(diagnostic) if output_format == "github" else str(diagnostic))
+        if output_format == "text":
+            _summary(results, total)
+    raise SystemExit(ERROR if total else OK)
+
+
+def _order(diagnostic: Diagnostic) -> tuple[int, int]:
+    return diagnostic.location.line, diagnostic.location.col
+
+
+def _summary(results: dict[str, list[Diagnostic]], total: int) -> None:
+    files = len(results)
+    noun = "file" if files == 1 else "files"
+    if total:
+        bad = sum(1 for found in results.values() if found)
+        click.echo(f"{total} error{'s' if total != 1 else ''} in {bad} of {files} {noun}",
+                   err=True)
+    else:
+        click.echo(f"{files} {noun} valid", err=True)
+
+
+def _as_json(results: dict[str, list[Diagnostic]]) -> dict[str, object]:
+    return {
+        "valid": not any(results.values()),
+        "error_count": sum(len(found) for found in results.values()),
+        "files": [{"file": path, "valid": not found,
+                   "errors": [d.as_dict() for d in found]} for path, found in results.items()],
+    }
+
+
+def _escape(text: str, *, property_value: bool = False) -> str:
+    # GitHub workflow-command escaping.
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if property_value:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def _github(diagnostic: Diagnostic) -> str:
+    where = diagnostic.location
+    suffix = f" (at {diagnostic.path})" if diagnostic.path else ""
+    return (f"::error file={_escape(where.file, property_value=True)},line={where.line},"
+            f"col={where.col}::{_escape(diagnostic.message + suffix)}")

@@ -1,0 +1,435 @@
+"""The rooms file: from YAML to validated accounts and rooms, with every problem located.
+
+`check()` is offline validation (what `validate` runs). `load()` also resolves `${…}`
+references from the environment, as the commands that talk to providers need.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from reconcile import envref
+from reconcile.errors import ConfigError, Diagnostic, Location
+from reconcile.loader import Document, LList, LMap, Mark, load_file
+from reconcile.messages import describe, message_for, suggest
+from reconcile.models import Account, ProviderModels, Room
+from reconcile.providers import PROVIDER_PACKAGES, provider_models
+
+FILE_VERSION = 1
+TOP_LEVEL_KEYS = ("version", "providers")
+ALIAS_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+
+
+@dataclass(frozen=True)
+class DeclaredRoom:
+    account: str
+    kind: str
+    model: Room
+    location: Location
+    path: str
+
+    @property
+    def key(self) -> str:
+        return self.model.key
+
+
+@dataclass
+class AccountConfig:
+    alias: str
+    type: str
+    settings: Account
+    location: Location
+    rooms: dict[str, list[DeclaredRoom]] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def all_rooms(self) -> Iterator[DeclaredRoom]:
+        for rooms in self.rooms.values():
+            yield from rooms
+
+
+@dataclass
+class Config:
+    path: str
+    checksum: str  # sha256 of the file's bytes; saved plans are tied to it
+    accounts: dict[str, AccountConfig]
+
+
+def check(path: str | os.PathLike[str]) -> list[Diagnostic]:
+    """Every problem in one rooms file, offline: no network, no environment."""
+    return _Validator(load_file(path), environ=None).run()[1]
+
+
+def load(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> Config:
+    """The validated file with references resolved. Raises ConfigError."""
+    document = load_file(path)
+    config, diagnostics = _Validator(document, environ=os.environ if environ is None
+                                     else environ).run()
+    if diagnostics or config is None:
+        raise ConfigError(diagnostics)
+    return config
+
+
+def _checksum(path: str) -> str:
+    try:
+        with open(path, "rb") as handle:
+            return hashlib.sha256(handle.read()).hexdigest()
+    except OSError:
+        return ""
+
+
+def _path(parts: tuple[Any, ...]) -> str:
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+class _Validator:
+    def __init__(self, document: Document, environ: Mapping[str, str] | None) -> None:
+        self.document = document
+        self.environ = environ
+        self.diagnostics: list[Diagnostic] = list(document.diagnostics)
+        self._seen: set[tuple[Location, str]] = set()
+
+    # -- reporting -----------------------------------------------------------------
+
+    def report(self, mark: Mark, message: str, parts: tuple[Any, ...] = ()) -> None:
+        location = self.document.location(mark)
+        if (location, message) in self._seen:  # a shared default or alias, reported once
+            return
+        self._seen.add((location, message))
+        self.diagnostics.append(Diagnostic(location, message, _path(parts)))
+
+    def report_pydantic(self, exc: ValidationError, model: type[BaseModel], data: LMap,
+                        parts: tuple[Any, ...], inherited: Mapping[str, str] | None = None
+                        ) -> list[tuple[Any, ...]]:
+        """Report each error at its place; returns where the errors are."""
+        failed: list[tuple[Any, ...]] = []
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            failed.append(loc)
+            mark = _locate(data, loc, key=error["type"] == "extra_forbidden")
+            secret = "credentials" in parts or (loc and loc[0] == "credentials")
+            if error["type"] == "literal_secret":
+                message = self._secret_message(parts, loc)
+            else:
+                message = message_for(error, model, show_input=not secret)
+            if inherited and loc and loc[0] in inherited:
+                message += f" (set in {inherited[loc[0]]})"
+            self.report(mark, message, parts + loc)
+        return failed
+
+    def _secret_message(self, parts: tuple[Any, ...], loc: tuple[Any, ...]) -> str:
+        alias = str(parts[1]) if len(parts) > 1 else "account"
+        name = str(loc[-1])
+        variable = re.sub(r"[^A-Za-z0-9]+", "_", f"{alias}_{name}").upper()
+        return (f"`{name}` holds a literal value; secrets must come from the environment:"
+                f" write `{name}: ${{{variable}}}` and export {variable}")
+
+    # -- the file --------------------------------------------------------------------
+
+    def run(self) -> tuple[Config | None, list[Diagnostic]]:
+        data = self.document.data
+        if data is None:
+            return None, self.diagnostics
+        if not isinstance(data, LMap):
+            self.report(Mark(1, 1), "the file must be a mapping with `version: 1` and"
+                                    f" `providers:`, not {describe(data)}")
+            return None, self.diagnostics
+        self._check_references(data, ())
+        self._top_level(data)
+        accounts: dict[str, AccountConfig] = {}
+        providers = data.get("providers")
+        if isinstance(providers, LMap):
+            for alias, account in providers.items():
+                parsed = self._account(providers, alias, account)
+                if parsed is not None:
+                    accounts[alias] = parsed
+        config = Config(self.document.path, _checksum(self.document.path), accounts)
+        return (None if self.diagnostics else config), self.diagnostics
+
+    def _top_level(self, data: LMap) -> None:
+        for key in data:
+            if key not in TOP_LEVEL_KEYS:
+                self.report(data.key_marks[key],
+                            f"unknown top-level key `{key}`{suggest(key, TOP_LEVEL_KEYS)}",
+                            (key,))
+        if "version" not in data:
+            self.report(data.mark, "missing `version: 1` at the top of the file")
+        elif data["version"] != FILE_VERSION or isinstance(data["version"], bool):
+            self.report(data.value_marks["version"],
+                        f"unsupported version {describe(data['version'])}: this tool reads"
+                        f" version {FILE_VERSION}", ("version",))
+        providers = data.get("providers")
+        if "providers" not in data:
+            self.report(data.mark, "missing `providers:`: a mapping of account names to"
+                                   " accounts")
+        elif not isinstance(providers, LMap) and providers is not None:
+            self.report(data.value_marks["providers"],
+                        f"`providers` must be a mapping of account names to accounts,"
+                        f" not {describe(providers)}", ("providers",))
+
+    def _check_references(self, node: Any, parts: tuple[Any, ...]) -> None:
+        """Syntax of ${…} in every string value (iterative: documents can be large)."""
+        stack: list[tuple[Any, tuple[Any, ...]]] = [(node, parts)]
+        visited: set[int] = set()
+        while stack:
+            current, where = stack.pop()
+            if id(current) in visited:
+                continue
+            visited.add(id(current))
+            if isinstance(current, LMap):
+                items = [(k, v, current.value_marks[k]) for k, v in current.items()]
+            else:
+                items = [(i, v, current.item_marks[i]) for i, v in enumerate(current)]
+            for key, value, mark in items:
+                if isinstance(value, str):
+                    if "${" in value:
+                        problem = envref.syntax_error(value)
+                        if problem:
+                            self.report(mark, problem, (*where, key))
+                elif isinstance(value, (LMap, LList)):
+                    stack.append((value, (*where, key)))
+
+    # -- accounts --------------------------------------------------------------------
+
+    def _account(self, providers: LMap, alias: str, account: Any) -> AccountConfig | None:
+        parts = ("providers", alias)
+        key_mark = providers.key_marks[alias]
+        if not ALIAS_PATTERN.match(alias):
+            self.report(key_mark, f"account name `{alias}` may contain only letters, digits,"
+                                  " `_` and `-`", parts)
+            return None
+        if not isinstance(account, LMap):
+            self.report(providers.value_marks[alias],
+                        f"account `{alias}` must be a mapping, not {describe(account)}", parts)
+            return None
+        provider_type = self._account_type(alias, account, key_mark, parts)
+        if provider_type is None:
+            return None
+        models = provider_models(provider_type)
+        kinds = {kind.name for kind in models.kinds}
+        settings_input = LMap(account.mark)
+        for key, value in account.items():
+            if key not in kinds:
+                settings_input[key] = value
+                settings_input.key_marks[key] = account.key_marks[key]
+                settings_input.value_marks[key] = account.value_marks[key]
+        settings_input.setdefault("type", provider_type)
+        settings_input.value_marks.setdefault("type", account.mark)
+        self._drop_keys_from_defaults(settings_input, models, parts)
+        try:
+            settings: Account | None = models.account.model_validate(settings_input)
+            failed: list[tuple[Any, ...]] = []
+        except ValidationError as exc:
+            settings = None
+            failed = self.report_pydantic(exc, models.account, settings_input, parts)
+        defaults = _usable_defaults(settings_input, failed, _path((*parts, "defaults")))
+        result = AccountConfig(alias, provider_type, settings,  # type: ignore[arg-type]
+                               self.document.location(account.mark))
+        if settings is not None and self.environ is not None:
+            result.secrets = self._resolve_credentials(account, parts)
+        for kind in models.kinds:
+            result.rooms[kind.name] = self._rooms(account, kind.name, kind.model, defaults,
+                                                  (*parts, kind.name), models, alias)
+        return result if settings is not None else None
+
+    def _account_type(self, alias: str, account: LMap, key_mark: Mark,
+                      parts: tuple[Any, ...]) -> str | None:
+        names = list(PROVIDER_PACKAGES)
+        if "type" in account:
+            declared = account["type"]
+            if isinstance(declared, str) and declared in PROVIDER_PACKAGES:
+                return declared
+            hint = suggest(declared, names) if isinstance(declared, str) else ""
+            self.report(account.value_marks["type"],
+                        f"unknown provider type {describe(declared)}: use one of"
+                        f" {', '.join(names)}{hint}", (*parts, "type"))
+            return None
+        if alias in PROVIDER_PACKAGES:
+            return alias
+        self.report(key_mark, f"account `{alias}` needs `type:` (one of {', '.join(names)}),"
+                              " since its name is not a provider name"
+                              f"{suggest(alias, names)}", parts)
+        return None
+
+    def _drop_keys_from_defaults(self, settings: LMap, models: ProviderModels,
+                                 parts: tuple[Any, ...]) -> None:
+        defaults = settings.get("defaults")
+        if not isinstance(defaults, LMap):
+            return
+        keys = {kind.model.KEY_FIELD for kind in models.kinds}
+        if not keys & set(defaults):
+            return
+        kept = _copy_without(defaults, keys)
+        for key in keys & set(defaults):
+            self.report(defaults.key_marks[key], f"`defaults` cannot set the room key `{key}`:"
+                                                 " each room names itself",
+                        (*parts, "defaults", key))
+        settings["defaults"] = kept
+
+    def _resolve_credentials(self, account: LMap, parts: tuple[Any, ...]) -> dict[str, str]:
+        credentials = account.get("credentials")
+        secrets: dict[str, str] = {}
+        if not isinstance(credentials, LMap):
+            return secrets
+        for name, reference in credentials.items():
+            try:
+                secrets[name] = envref.resolve(reference, self.environ or {})
+            except envref.MissingVariable as missing:
+                self.report(credentials.value_marks[name],
+                            f"environment variable `{missing.name}` is not set",
+                            (*parts, "credentials", name))
+        return secrets
+
+    # -- rooms -----------------------------------------------------------------------
+
+    def _rooms(self, account: LMap, kind: str, model: type[Room],
+               defaults: tuple[LMap | None, str], parts: tuple[Any, ...],
+               models: ProviderModels, alias: str) -> list[DeclaredRoom]:
+        if kind not in account or account[kind] is None:
+            return []
+        items = account[kind]
+        if not isinstance(items, LList):
+            self.report(account.value_marks[kind],
+                        f"`{kind}` must be a list of rooms, not {describe(items)}", parts)
+            return []
+        rooms: list[DeclaredRoom] = []
+        first_seen: dict[str, tuple[Mark, int]] = {}
+        key_field = model.KEY_FIELD
+        known = set(model.yaml_names())
+        for index, item in enumerate(items):
+            where = (*parts, index)
+            if not isinstance(item, LMap):
+                self.report(items.item_marks[index],
+                            f"each room must be a mapping, not {describe(item)}", where)
+                continue
+            merged, inherited = _merge(defaults, item, known)
+            if self.environ is not None:
+                merged = self._resolved(merged, where)
+            room = self._room(model, merged, where, inherited)
+            key = item.get(key_field)
+            if isinstance(key, str):
+                mark = item.value_marks[key_field]
+                if key in first_seen:
+                    first_mark, first_index = first_seen[key]
+                    self.report(mark, f"duplicate room `{key}`: already declared at line"
+                                      f" {first_mark.line}", (*where, key_field))
+                    self.report(first_mark, f"duplicate room `{key}`: declared again at line"
+                                            f" {mark.line}", (*parts, first_index, key_field))
+                else:
+                    first_seen[key] = (mark, index)
+            if room is not None:
+                rooms.append(DeclaredRoom(alias, kind, room,
+                                          self.document.location(item.mark), _path(where)))
+        return rooms
+
+    def _room(self, model: type[Room], merged: LMap, where: tuple[Any, ...],
+              inherited: dict[str, str]) -> Room | None:
+        context = {"resolved": self.environ is not None}
+        try:
+            room = model.model_validate(merged, context=context)
+        except ValidationError as exc:
+            self.report_pydantic(exc, model, merged, where, inherited)
+            return None
+        broken = False
+        for violation in room.rule_violations():
+            mark = merged.value_marks.get(violation.field, merged.mark)
+            suffix = f" (set in {inherited[violation.field]})" \
+                if violation.field in inherited else ""
+            self.report(mark, violation.message + suffix, (*where, violation.field))
+            broken = True
+        return None if broken else room
+
+    def _resolved(self, data: LMap, where: tuple[Any, ...]) -> LMap:
+        """A copy of a room with ${…} resolved; missing variables are reported."""
+
+        def resolve(value: Any, mark: Mark, parts: tuple[Any, ...]) -> Any:
+            if isinstance(value, str):
+                try:
+                    return envref.resolve(value, self.environ or {})
+                except envref.MissingVariable as missing:
+                    self.report(mark, f"environment variable `{missing.name}` is not set",
+                                parts)
+                    return value
+            if isinstance(value, LMap):
+                copy = LMap(value.mark)
+                copy.key_marks.update(value.key_marks)
+                copy.value_marks.update(value.value_marks)
+                for key, item in value.items():
+                    copy[key] = resolve(item, value.value_marks[key], (*parts, key))
+                return copy
+            if isinstance(value, LList):
+                items = LList(value.mark)
+                items.item_marks.extend(value.item_marks)
+                items.extend(resolve(item, value.item_marks[i], (*parts, i))
+                             for i, item in enumerate(value))
+                return items
+            return value
+
+        return resolve(data, data.mark, where)
+
+
+def _copy_without(source: LMap, drop: set[str]) -> LMap:
+    copy = LMap(source.mark)
+    for key, value in source.items():
+        if key not in drop:
+            copy[key] = value
+            copy.key_marks[key] = source.key_marks[key]
+            copy.value_marks[key] = source.value_marks[key]
+    return copy
+
+
+def _usable_defaults(settings: LMap, failed: list[tuple[Any, ...]], path: str
+                     ) -> tuple[LMap | None, str]:
+    """The defaults minus the fields already reported as invalid (reported once, there)."""
+    defaults = settings.get("defaults")
+    if not isinstance(defaults, LMap) or ("defaults",) in failed:
+        return None, path
+    broken = {str(loc[1]) for loc in failed if len(loc) > 1 and loc[0] == "defaults"}
+    return _copy_without(defaults, broken), path
+
+
+def _merge(defaults: tuple[LMap | None, str], room: LMap, known: set[str]
+           ) -> tuple[LMap, dict[str, str]]:
+    """The room with the account's defaults under it; returns which keys came from them."""
+    source, source_path = defaults
+    if not source:
+        return room, {}
+    merged = LMap(room.mark)
+    inherited: dict[str, str] = {}
+    for key, value in source.items():
+        if key in known and key not in room:
+            merged[key] = value
+            merged.key_marks[key] = source.key_marks[key]
+            merged.value_marks[key] = source.value_marks[key]
+            inherited[key] = f"{source_path}.{key}"
+    for key, value in room.items():
+        merged[key] = value
+        merged.key_marks[key] = room.key_marks[key]
+        merged.value_marks[key] = room.value_marks[key]
+    return merged, inherited
+
+
+def _locate(data: Any, loc: tuple[Any, ...], *, key: bool = False) -> Mark:
+    """The mark of the value at `loc`, or of the nearest container that exists."""
+    current = data
+    mark: Mark = data.mark
+    for index, part in enumerate(loc):
+        last = index == len(loc) - 1
+        if isinstance(current, LMap) and part in current:
+            mark = current.key_marks[part] if key and last else current.value_marks[part]
+            current = current[part]
+        elif isinstance(current, LList) and isinstance(part, int) and 0 <= part < len(current):
+            mark = current.item_marks[part]
+            current = current[part]
+        else:
+            break
+    return mark

@@ -1,0 +1,77 @@
+"""`${NAME}` references to environment variables inside string values.
+
+`validate` only checks their syntax; commands that talk to providers resolve them.
+`$${` is a literal `${`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_TOKEN = re.compile(r"\$\$\{|\$\{")
+_REFERENCE = re.compile(r"\$\{(" + _NAME + r")\}")
+WHOLE_REFERENCE = re.compile(r"^\$\{(" + _NAME + r")\}$")
+
+
+class MissingVariable(Exception):
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def has_reference(value: str) -> bool:
+    """Whether the value holds an unescaped `${`."""
+    return any(m.group() == "${" for m in _TOKEN.finditer(value))
+
+
+def syntax_error(value: str) -> str | None:
+    """A message when the value holds a malformed reference, else None."""
+    for match in _TOKEN.finditer(value):
+        if match.group() == "$${":
+            continue
+        reference = _REFERENCE.match(value, match.start())
+        if reference is None:
+            return _explain(value[match.start():])
+    return None
+
+
+def _explain(fragment: str) -> str:
+    body, closed, _ = fragment[2:].partition("}")
+    shown = fragment[: min(len(fragment), 40)]
+    if not closed:
+        return f"unterminated reference `{shown}`: write `${{NAME}}`"
+    if not body:
+        return "empty reference `${}`: write `${NAME}`"
+    if ":" in body or "-" in body:
+        return (f"reference `${{{body}}}` is not supported: only plain `${{NAME}}` works,"
+                " without defaults or modifiers")
+    return (f"`${{{body}}}` is not a valid variable name: use letters, digits and `_`,"
+            " not starting with a digit (write `$${` for a literal `${`)")
+
+
+def resolve(value: str, environ: Mapping[str, str]) -> str:
+    """Substitute every reference; `$${` becomes `${`. Raises MissingVariable."""
+    out: list[str] = []
+    position = 0
+    for match in _TOKEN.finditer(value):
+        if match.start() < position:
+            continue
+        out.append(value[position:match.start()])
+        if match.group() == "$${":
+            out.append("${")
+            position = match.end()
+            continue
+        reference = _REFERENCE.match(value, match.start())
+        if reference is None:  # validated earlier; keep it verbatim rather than guess
+            out.append(match.group())
+            position = match.end()
+            continue
+        name = reference.group(1)
+        if name not in environ:
+            raise MissingVariable(name)
+        out.append(environ[name])
+        position = reference.end()
+    out.append(value[position:])
+    return "".join(out)

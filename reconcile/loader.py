@@ -1,0 +1,353 @@
+"""Safe YAML loading that remembers where every value came from.
+
+The document is built from libyaml's event stream rather than PyYAML's constructor, so
+that we control what PyYAML does not: duplicate keys are errors, aliases are shared
+instead of copied (and their expansion is bounded), nesting depth is bounded, and every
+key and value keeps its line and column.
+
+Mapping keys are kept as the text written (``on:`` stays the string "on", not True).
+Timestamps stay strings: the models parse them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import yaml
+
+from reconcile.errors import Diagnostic, Location
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_DEPTH = 64
+MAX_EXPANDED_NODES = 2_000_000  # nodes the document would have with every alias copied
+
+_IMPLICIT_FIRST_CHARS = frozenset(c for c in yaml.resolver.Resolver.yaml_implicit_resolvers if c)
+_STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_BOOL = "tag:yaml.org,2002:bool"
+_NULL = "tag:yaml.org,2002:null"
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_MERGE = "tag:yaml.org,2002:merge"
+_SWALLOW = "\0complex-key"
+_SHORT_TAGS = {"!!str": _STR, "!!int": _INT, "!!float": _FLOAT, "!!bool": _BOOL,
+               "!!null": _NULL, "!!timestamp": _TIMESTAMP}
+
+
+class Mark(NamedTuple):
+    line: int  # from 1
+    col: int  # from 1
+
+
+class LMap(dict[str, Any]):
+    """A mapping that knows where it, its keys and its values are."""
+
+    __slots__ = ("key_marks", "mark", "value_marks")
+
+    def __init__(self, mark: Mark) -> None:
+        super().__init__()
+        self.mark = mark
+        self.key_marks: dict[str, Mark] = {}
+        self.value_marks: dict[str, Mark] = {}
+
+
+class LList(list[Any]):
+    """A sequence that knows where it and its items are."""
+
+    __slots__ = ("item_marks", "mark")
+
+    def __init__(self, mark: Mark) -> None:
+        super().__init__()
+        self.mark = mark
+        self.item_marks: list[Mark] = []
+
+
+@dataclass
+class Document:
+    path: str
+    data: Any
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def location(self, mark: Mark) -> Location:
+        return Location(self.path, mark.line, mark.col)
+
+
+class LoadError(Exception):
+    """Loading stopped; the document cannot be used at all."""
+
+    def __init__(self, mark: Mark, message: str) -> None:
+        super().__init__(message)
+        self.mark = mark
+        self.message = message
+
+
+def load_file(path: str | os.PathLike[str]) -> Document:
+    """Load one rooms file. Problems are returned as diagnostics, never raised."""
+    name = os.fspath(path)
+    try:
+        with open(name, "rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except IsADirectoryError:
+        return _failed(name, Mark(1, 1), "is a directory, not a rooms file")
+    except FileNotFoundError:
+        return _failed(name, Mark(1, 1), "no such file")
+    except OSError as exc:
+        return _failed(name, Mark(1, 1), f"cannot read the file: {exc.strerror or exc}")
+    if len(raw) > MAX_FILE_BYTES:
+        return _failed(name, Mark(1, 1),
+                       f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
+    return load_bytes(raw, name)
+
+
+def load_bytes(raw: bytes, path: str = "<string>") -> Document:
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        mark = _mark_at_offset(raw, exc.start)
+        return _failed(path, mark, "the file is not valid UTF-8 text "
+                                   f"(byte 0x{raw[exc.start]:02x})")
+    return load_text(text, path)
+
+
+def load_text(text: str, path: str = "<string>") -> Document:
+    builder = _Builder(path)
+    try:
+        data = builder.build(text)
+    except LoadError as exc:
+        return _failed(path, exc.mark, exc.message, builder.diagnostics)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = Mark(mark.line + 1, mark.column + 1) if mark else Mark(1, 1)
+        problem = exc.problem or "invalid YAML"
+        context = f" ({exc.context})" if exc.context else ""
+        return _failed(path, where, f"YAML syntax error: {problem}{context}"
+                                    f"{_hint(text, where, exc)}")
+    except yaml.YAMLError as exc:  # reader errors: control characters and the like
+        position = getattr(exc, "position", 0)
+        return _failed(path, _mark_at_offset(text.encode(), position),
+                       f"YAML error: {getattr(exc, 'reason', exc)}")
+    return Document(path, data, builder.diagnostics)
+
+
+def _hint(text: str, where: Mark, exc: yaml.MarkedYAMLError) -> str:
+    lines = text.splitlines()
+    line = lines[where.line - 1] if 0 < where.line <= len(lines) else ""
+    if "${" in line and "flow" in f"{exc.context} {exc.problem}":
+        return ('; inside `{…}` or `[…]` a `${NAME}` reference must be quoted:'
+                ' write "${NAME}"')
+    return ""
+
+
+def _failed(path: str, mark: Mark, message: str,
+            earlier: list[Diagnostic] | None = None) -> Document:
+    diagnostic = Diagnostic(Location(path, mark.line, mark.col), message)
+    return Document(path, None, [*(earlier or []), diagnostic])
+
+
+def _mark_at_offset(raw: bytes, offset: int) -> Mark:
+    before = raw[:offset]
+    line = before.count(b"\n") + 1
+    col = offset - (before.rfind(b"\n") + 1) + 1
+    return Mark(line, col)
+
+
+def _mark(event: Any) -> Mark:
+    return Mark(event.start_mark.line + 1, event.start_mark.column + 1)
+
+
+class _Frame:
+    __slots__ = ("container", "key", "key_mark", "merges", "size")
+
+    def __init__(self, container: LMap | LList) -> None:
+        self.container = container
+        self.key: str | None = None  # mappings: the key waiting for its value
+        self.key_mark: Mark | None = None
+        self.merges: list[tuple[Mark, Any]] = []
+        self.size = 1
+
+
+class _Builder:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.diagnostics: list[Diagnostic] = []
+        self.anchors: dict[str, tuple[Any, int]] = {}  # anchor -> (value, expanded size)
+        self.open_anchors: dict[int, str] = {}  # id of a container still being built
+        self.expanded = 0
+
+    def error(self, mark: Mark, message: str) -> None:
+        self.diagnostics.append(Diagnostic(Location(self.path, mark.line, mark.col), message))
+
+    def build(self, text: str) -> Any:
+        loader = yaml.CSafeLoader(text)
+        try:
+            return self._build(loader)
+        finally:
+            loader.dispose()
+
+    def _build(self, loader: Any) -> Any:
+        stack: list[_Frame] = []
+        root: Any = None
+        documents = 0
+        while True:
+            event = loader.get_event()
+            if event is None or isinstance(event, yaml.StreamEndEvent):
+                break
+            if isinstance(event, yaml.DocumentStartEvent):
+                documents += 1
+                if documents > 1:
+                    raise LoadError(_mark(event), "the file holds more than one YAML document;"
+                                                  " keep every account in one document")
+                continue
+            if isinstance(event, (yaml.StreamStartEvent, yaml.DocumentEndEvent)):
+                continue
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                self._check_tag(event, "!!map" if isinstance(event, yaml.MappingStartEvent)
+                                else "!!seq")
+                if len(stack) >= MAX_DEPTH:
+                    raise LoadError(_mark(event), f"the document nests deeper than {MAX_DEPTH}"
+                                                  " levels; refusing to load it")
+                container: LMap | LList = (LMap(_mark(event))
+                                           if isinstance(event, yaml.MappingStartEvent)
+                                           else LList(_mark(event)))
+                if event.anchor:
+                    self.open_anchors[id(container)] = event.anchor
+                    self.anchors[event.anchor] = (container, 0)
+                stack.append(_Frame(container))
+                continue
+            if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                frame = stack.pop()
+                if isinstance(frame.container, LMap):
+                    self._apply_merges(frame)
+                anchor = self.open_anchors.pop(id(frame.container), None)
+                if anchor is not None and self.anchors.get(anchor, (None,))[0] is frame.container:
+                    self.anchors[anchor] = (frame.container, frame.size)
+                value, size, mark = frame.container, frame.size, frame.container.mark
+            elif isinstance(event, yaml.AliasEvent):
+                value, size, mark = self._alias(event)
+            else:  # ScalarEvent
+                mark = _mark(event)
+                if stack and isinstance(stack[-1].container, LMap) and stack[-1].key is None:
+                    self._key(stack[-1], event, mark)
+                    continue
+                value, size = self._scalar(event, mark), 1
+                if event.anchor:
+                    self.anchors[event.anchor] = (value, 1)
+            self.expanded += size
+            if self.expanded > MAX_EXPANDED_NODES:
+                raise LoadError(mark, "aliases expand the document beyond "
+                                      f"{MAX_EXPANDED_NODES:,} nodes (an alias bomb?);"
+                                      " refusing to load it")
+            if not stack:
+                root = value
+                continue
+            self._add(stack[-1], value, size, mark)
+        if documents == 0 or root is None:
+            raise LoadError(Mark(1, 1), "the file is empty: it needs `version: 1` and"
+                                        " `providers:`")
+        return root
+
+    def _key(self, frame: _Frame, event: Any, mark: Mark) -> None:
+        if event.value == "<<" and event.style == "" and event.tag in (None, "!"):
+            frame.key = "<<"
+        else:
+            frame.key = event.value
+        frame.key_mark = mark
+
+    def _add(self, frame: _Frame, value: Any, size: int, mark: Mark) -> None:
+        frame.size += size
+        container = frame.container
+        if isinstance(container, LList):
+            container.append(value)
+            container.item_marks.append(mark)
+            return
+        key, key_mark = frame.key, frame.key_mark
+        frame.key = None
+        if key is None:  # a mapping or sequence used as a key
+            self.error(mark, "mapping keys must be plain scalars")
+            frame.key = _SWALLOW  # drop the value that follows
+            return
+        if key == _SWALLOW or key_mark is None:
+            return
+        if key == "<<":
+            frame.merges.append((mark, value))
+            return
+        if key in container:
+            first = container.key_marks[key]
+            self.error(key_mark, f"duplicate key `{key}` (first defined at line {first.line});"
+                                 " YAML would silently keep only the last one")
+            return
+        container[key] = value
+        container.key_marks[key] = key_mark
+        container.value_marks[key] = mark
+
+    def _apply_merges(self, frame: _Frame) -> None:
+        container = frame.container
+        assert isinstance(container, LMap)
+        for mark, merged in frame.merges:
+            sources = merged if isinstance(merged, LList) else [merged]
+            for source in sources:
+                if not isinstance(source, LMap):
+                    self.error(mark, "`<<` merges only mappings (or a list of mappings)")
+                    continue
+                for key, value in source.items():
+                    if key not in container:  # explicit keys win over merged ones
+                        container[key] = value
+                        container.key_marks[key] = source.key_marks[key]
+                        container.value_marks[key] = source.value_marks[key]
+
+    def _alias(self, event: Any) -> tuple[Any, int, Mark]:
+        mark = _mark(event)
+        if event.anchor not in self.anchors:
+            raise LoadError(mark, f"unknown alias `*{event.anchor}`")
+        value, size = self.anchors[event.anchor]
+        if id(value) in self.open_anchors:
+            raise LoadError(mark, f"alias `*{event.anchor}` refers to a node that contains it;"
+                                  " recursive documents are not supported")
+        return value, size, mark
+
+    def _check_tag(self, event: Any, expected: str) -> None:
+        tag = event.tag
+        if tag in (None, "!") or tag in (expected, "tag:yaml.org,2002:" + expected[2:]):
+            return
+        raise LoadError(_mark(event), f"unsupported YAML tag `{tag}`")
+
+    def _scalar(self, event: Any, mark: Mark) -> Any:
+        value: str = event.value
+        tag = event.tag
+        if tag in (None, "!"):
+            if event.style != "" or tag == "!":
+                return value  # quoted and block scalars are strings
+            if not value or value[0] in _IMPLICIT_FIRST_CHARS:
+                tag = _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))
+            else:
+                return value
+        else:
+            tag = _SHORT_TAGS.get(tag, tag)
+        return _construct(tag, value, mark)
+
+
+class _Resolver(yaml.resolver.Resolver):
+    pass
+
+
+_RESOLVER = _Resolver()
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+
+
+def _construct(tag: str, value: str, mark: Mark) -> Any:
+    if tag in (_STR, _TIMESTAMP, _MERGE):
+        return value
+    if tag == _NULL:
+        return None
+    if tag == _BOOL:
+        return _CONSTRUCTOR.bool_values.get(value.lower(), value)
+    try:
+        if tag == _INT:
+            return _CONSTRUCTOR.construct_yaml_int(yaml.ScalarNode(tag, value))
+        if tag == _FLOAT:
+            return _CONSTRUCTOR.construct_yaml_float(yaml.ScalarNode(tag, value))
+    except ValueError as exc:
+        raise LoadError(mark, f"`{value}` is not a valid {tag.rsplit(':', 1)[-1]}") from exc
+    raise LoadError(mark, f"unsupported YAML tag `{tag}`")

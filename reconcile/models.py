@@ -1,0 +1,213 @@
+"""Building blocks shared by every provider's models.
+
+Models are strict (YAML already types its values: `"10"` is not a number) and forbid
+unknown keys. Cross-field rules live in `Room.rule_violations()`, so each one reports at
+the field it concerns, with its own message.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    create_model,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
+
+from reconcile import envref
+
+REFERENCE_PATTERN = r"\$\{[A-Za-z_][A-Za-z0-9_]*\}"
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=False,
+                              validate_default=False, frozen=True)
+
+
+# -- strings that may hold ${…} references ------------------------------------------
+
+
+def _defer_when_templated(value: Any, handler: ValidatorFunctionWrapHandler,
+                          info: ValidationInfo) -> Any:
+    # Offline, a value built from ${…} cannot be checked yet: it is checked again once
+    # the commands that talk to providers have resolved it.
+    resolved = bool(info.context and info.context.get("resolved"))
+    if not resolved and isinstance(value, str) and envref.has_reference(value):
+        return value
+    return handler(value)
+
+
+class _TemplatedJsonSchema:
+    def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema,
+                                     handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        inner = handler(schema)
+        return {"anyOf": [inner, {"type": "string", "pattern": REFERENCE_PATTERN}]}
+
+
+def Templated(*constraints: Any) -> Any:
+    """A constrained string that may instead be built from ${…} references."""
+    return Annotated[str, *constraints, WrapValidator(_defer_when_templated),
+                     _TemplatedJsonSchema()]
+
+
+class _JsonPattern:
+    """Puts the pattern in the JSON Schema while validation uses a readable message."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+
+    def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema,
+                                     handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema["pattern"] = self.pattern
+        return json_schema
+
+
+def _pattern_check(pattern: str, message: str) -> Callable[[str], str]:
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.search(value):
+            raise PydanticCustomError("pattern", message)
+        return value
+
+    return check
+
+
+def Pattern(pattern: str, message: str, **field_constraints: Any) -> Any:
+    """A templatable string matching `pattern`, with a message a person understands."""
+    return Templated(Field(**field_constraints),
+                     AfterValidator(_pattern_check(pattern, message)), _JsonPattern(pattern))
+
+
+URL_PATTERN = r"^[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#]+[^\s]*$"
+Url = Pattern(URL_PATTERN, "must be an absolute URL with a scheme, such as https://…")
+HttpUrl = Pattern(r"^https?://[^\s/?#]+[^\s]*$", "must be an http:// or https:// URL")
+
+EnvReference = Annotated[
+    str,
+    Field(pattern="^" + REFERENCE_PATTERN + "$"),
+    WrapValidator(lambda v, handler: _check_reference(v, handler)),
+]
+
+
+def _check_reference(value: Any, handler: ValidatorFunctionWrapHandler) -> str:
+    if isinstance(value, str) and envref.WHOLE_REFERENCE.match(value):
+        return value
+    # The message is completed, with the field's name, where errors are formatted.
+    raise PydanticCustomError("literal_secret", "credentials must be ${…} references")
+
+
+# -- account settings shared by every provider -----------------------------------------
+
+
+class Prune(StrictModel):
+    match: str = Field(min_length=1, description="Glob of undeclared live room keys to delete.")
+
+
+class Safety(StrictModel):
+    max_destroy_percent: int = Field(30, ge=0, le=100, description=(
+        "Block a plan whose deletes and replaces exceed this share of the managed rooms."))
+    min_managed_rooms: int = Field(10, ge=0, description=(
+        "The share applies once an account has at least this many managed rooms."))
+
+
+class Account(StrictModel):
+    """Settings every account has; providers add credentials, locators and room kinds."""
+
+    type: str
+    endpoint: str | None = Field(None, description=(
+        "Overrides the provider's base URL (scheme and host), e.g. the sandbox or a proxy."),
+        pattern=r"^https?://[^\s/?#]+[^\s?#]*$")
+    concurrency: int = Field(8, ge=1, le=64, description="Writes run at most this many at once.")
+    prune: Prune | None = None
+    safety: Safety = Field(default_factory=Safety)
+
+
+# -- rooms -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """A cross-field rule broken by a room, reported at `field` (a YAML field name)."""
+
+    field: str
+    message: str
+
+
+class Room(StrictModel):
+    KEY_FIELD: ClassVar[str]  # the YAML name of the identity field
+
+    @property
+    def key(self) -> str:
+        return str(getattr(self, self.key_attribute()))
+
+    @classmethod
+    def key_attribute(cls) -> str:
+        for name, info in cls.model_fields.items():
+            if (info.alias or name) == cls.KEY_FIELD:
+                return name
+        raise LookupError(cls.KEY_FIELD)
+
+    @classmethod
+    def yaml_names(cls) -> list[str]:
+        return [info.alias or name for name, info in cls.model_fields.items()]
+
+    def declared(self) -> dict[str, Any]:
+        """The fields this room sets, by their YAML names."""
+        return self.model_dump(by_alias=True, exclude_unset=True)
+
+    def rule_violations(self) -> Iterator[Violation]:
+        return iter(())
+
+
+def set_fields(room: Room) -> set[str]:
+    """YAML names of the fields a room sets explicitly."""
+    fields = type(room).model_fields
+    return {fields[name].alias or name for name in room.model_fields_set}
+
+
+Bool = bool
+HttpMethod = Literal["GET", "POST"]
+
+
+@dataclass(frozen=True, slots=True)
+class RoomKind:
+    """One list of rooms in an account (`rooms`, or SignalWire's `conferences`)."""
+
+    name: str
+    model: type[Room]
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderModels:
+    """What the config layer needs to know about a provider's file format."""
+
+    type: str
+    account: type[Account]
+    kinds: tuple[RoomKind, ...]
+    credential_names: tuple[str, ...]  # to suggest variable names in messages
+
+
+def defaults_model(name: str, *room_models: type[Room]) -> type[StrictModel]:
+    """A model of `defaults:`: every field of the room kinds, optional, but no key field."""
+    fields: dict[str, Any] = {}
+    for model in room_models:
+        key = model.key_attribute()
+        for attribute, info in model.model_fields.items():
+            if attribute != key and attribute not in fields:
+                fields[attribute] = (info.annotation, info)
+    return create_model(name, __base__=StrictModel, __doc__=(
+        "Fields merged into every room of the account; a room's own value wins."), **fields)

@@ -1,0 +1,105 @@
+"""Metered Video meeting rooms, in the API's camelCase names."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Literal
+
+from pydantic import Field
+
+from reconcile.models import (
+    Account,
+    EnvReference,
+    Pattern,
+    ProviderModels,
+    Room,
+    RoomKind,
+    StrictModel,
+    Templated,
+    Url,
+    Violation,
+    defaults_model,
+)
+
+Seconds = int | None
+
+
+class MeteredRoom(Room):
+    KEY_FIELD = "roomName"
+
+    room_name: Pattern(r"^[a-z0-9_-]+$", "may contain only lowercase letters, digits, `_` and"
+                                          " `-` (it is part of the room's URL)",
+                       min_length=1, max_length=100) = Field(alias="roomName")
+    privacy: Literal["public", "private"] | None = Field(None, description=(
+        "public: anyone can join; private: joining needs a token (sent as public when unset)."))
+    expire_unix_sec: int | None = Field(None, alias="expireUnixSec", ge=0)
+    eject_at_room_exp: bool | None = Field(None, alias="ejectAtRoomExp")
+    delete_on_exp: bool | None = Field(None, alias="deleteOnExp")
+    not_before_unix_sec: int | None = Field(None, alias="notBeforeUnixSec", ge=0)
+    max_participants: int | None = Field(None, alias="maxParticipants", ge=1)
+    auto_join: bool | None = Field(None, alias="autoJoin")
+    show_invite_box: bool | None = Field(None, alias="showInviteBox")
+    enable_request_to_join: bool | None = Field(None, alias="enableRequestToJoin")
+    enable_chat: bool | None = Field(None, alias="enableChat")
+    new_chat_for_meeting_session: bool | None = Field(None, alias="newChatForMeetingSession")
+    enable_screen_sharing: bool | None = Field(None, alias="enableScreenSharing")
+    join_video_on: bool | None = Field(None, alias="joinVideoOn")
+    join_audio_on: bool | None = Field(None, alias="joinAudioOn")
+    enable_recording: bool | None = Field(None, alias="enableRecording")
+    owner_only_broadcast: bool | None = Field(None, alias="ownerOnlyBroadcast")
+    record_room: bool | None = Field(None, alias="recordRoom")
+    eject_after_elapsed_time_in_sec: int | None = Field(
+        None, alias="ejectAfterElapsedTimeInSec", ge=1)
+    meeting_join_webhook: Url | None = Field(None, alias="meetingJoinWebhook")
+    meeting_left_webhook: Url | None = Field(None, alias="meetingLeftWebhook")
+    meeting_started_webhook: Url | None = Field(None, alias="meetingStartedWebhook")
+    meeting_ended_webhook: Url | None = Field(None, alias="meetingEndedWebhook")
+    end_meeting_after_no_activity_in_sec: int | None = Field(
+        None, alias="endMeetingAfterNoActivityInSec", ge=1)
+    audio_only_room: bool | None = Field(None, alias="audioOnlyRoom")
+    enable_composition: bool | None = Field(None, alias="enableComposition")
+    composition_layout: Literal["grid", "active_speaker"] | None = Field(
+        None, alias="compositionLayout")
+    record_composition: bool | None = Field(None, alias="recordComposition")
+    enable_rtmp_out: bool | None = Field(None, alias="enableRTMPOut")
+    rtmp_out_url: Pattern(r"^rtmps?://\S+$", "must be an rtmp:// or rtmps:// URL") | None = (
+        Field(None, alias="rtmpOutURL"))
+    enable_live_streaming: bool | None = Field(None, alias="enableLiveStreaming")
+    lang: Templated(Field(min_length=2, max_length=16)) | None = Field(None, description=(
+        "Language of the meeting UI, such as en."))
+
+    def rule_violations(self) -> Iterator[Violation]:
+        if self.enable_rtmp_out and not self.rtmp_out_url:
+            yield Violation("enableRTMPOut", "rtmpOutURL is required when enableRTMPOut is true")
+        if (self.not_before_unix_sec is not None and self.expire_unix_sec is not None
+                and self.not_before_unix_sec >= self.expire_unix_sec):
+            yield Violation("notBeforeUnixSec",
+                            "notBeforeUnixSec must be earlier than expireUnixSec")
+        if self.enable_composition is False:
+            for name, value in (("recordComposition", self.record_composition),
+                                ("enableRTMPOut", self.enable_rtmp_out),
+                                ("enableLiveStreaming", self.enable_live_streaming)):
+                if value:
+                    yield Violation(name, f"{name} needs enableComposition, which is false")
+        if self.eject_at_room_exp and self.expire_unix_sec is None:
+            yield Violation("ejectAtRoomExp", "ejectAtRoomExp needs expireUnixSec")
+
+
+class MeteredCredentials(StrictModel):
+    secret_key: EnvReference = Field(description="The app's secret key (Dashboard, Developers).")
+
+
+MeteredDefaults = defaults_model("MeteredDefaults", MeteredRoom)
+
+
+class MeteredAccount(Account):
+    type: Literal["metered"] = "metered"
+    app: Pattern(r"^[a-z0-9][a-z0-9-]*$", "may contain only lowercase letters, digits and `-`",
+                 max_length=63) = Field(description="The app name: <app>.metered.live.")
+    credentials: MeteredCredentials
+    defaults: MeteredDefaults | None = None  # type: ignore[valid-type]
+    rooms: list[MeteredRoom] = Field(default_factory=list)
+
+
+MODELS = ProviderModels("metered", MeteredAccount, (RoomKind("rooms", MeteredRoom),),
+                        ("secret_key",))

@@ -1,0 +1,151 @@
+"""SignalWire Video rooms and video conferences, in the API's snake_case names."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, Field
+from pydantic_core import PydanticCustomError
+
+from reconcile.models import (
+    Account,
+    EnvReference,
+    Pattern,
+    ProviderModels,
+    Room,
+    RoomKind,
+    StrictModel,
+    Templated,
+    Violation,
+    defaults_model,
+)
+
+NAME_PATTERN = r"^[A-Za-z0-9_-]+$"
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+Layout = Literal["grid-responsive", "grid-responsive-mobile", "highlight-1-responsive", "1x1",
+                 "2x1", "2x2", "5up", "3x3", "4x4", "5x5", "6x6", "8x8", "10x10"]
+Quality = Literal["720p", "1080p"]
+Colour = Pattern(r"^#[0-9a-fA-F]{6}$", "must be a colour written #RRGGBB, such as #044EF4")
+
+
+def _not_uuid(value: str) -> str:
+    if re.fullmatch(UUID_PATTERN, value):
+        # GET /rooms/{x} reads a UUID-shaped segment as an id, so such a name is unreachable.
+        raise PydanticCustomError("uuid_name", "a name shaped like a UUID cannot be looked up"
+                                               " by name; choose another name")
+    return value
+
+
+Name = Annotated[
+    Pattern(NAME_PATTERN, "may contain only letters, digits, `_` and `-`", min_length=1,
+            max_length=100),
+    AfterValidator(_not_uuid),
+]
+
+
+def parse_timestamp(value: str) -> datetime:
+    """RFC 3339 date-time, or a date (which means midnight UTC)."""
+    text = value.strip()
+    if len(text) == 10:
+        return datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
+    parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    if parsed.tzinfo is None:
+        raise ValueError("no time zone")
+    return parsed
+
+
+def _timestamp(value: str) -> str:
+    try:
+        parse_timestamp(value)
+    except ValueError:
+        raise PydanticCustomError(
+            "timestamp", "must be an RFC 3339 date-time such as 2026-01-31T09:00:00Z,"
+                         " or a date such as 2026-01-31") from None
+    return value
+
+
+Timestamp = Templated(AfterValidator(_timestamp))
+
+
+def _meta_size(value: dict[str, Any]) -> dict[str, Any]:
+    if len(json.dumps(value, separators=(",", ":"))) > 2000:
+        raise PydanticCustomError("meta_size", "meta must serialise to at most 2000 characters")
+    return value
+
+
+class _Shared(Room):
+    """Fields rooms and conferences have in common."""
+
+    KEY_FIELD = "name"
+
+    name: Name = Field(description="The identity of the room; it cannot change in place.")
+    display_name: Templated(Field(max_length=200)) | None = Field(None, description=(
+        "Defaults to name."))
+    description: Templated(Field(max_length=3000)) | None = None
+    quality: Quality | None = Field(None, description="Default 720p.")
+    layout: Layout | None = Field(None, description="Default grid-responsive.")
+    join_from: Timestamp | None = None
+    join_until: Timestamp | None = None
+    record_on_start: bool | None = None
+    enable_room_previews: bool | None = None
+
+    def rule_violations(self) -> Iterator[Violation]:
+        if self.join_from and self.join_until and "${" not in self.join_from + self.join_until and (
+                parse_timestamp(self.join_until) <= parse_timestamp(self.join_from)):
+            yield Violation("join_until", "join_until must be later than join_from")
+
+
+class SignalWireRoom(_Shared):
+    max_members: int | None = Field(None, ge=1, le=300, description="Default 20.")
+    remove_at: Timestamp | None = None
+    remove_after_seconds_elapsed: int | None = Field(None, ge=1, le=200000)
+    sync_audio_video: bool | None = None
+    meta: Annotated[dict[str, Any], AfterValidator(_meta_size)] | None = None
+
+
+class SignalWireConference(_Shared):
+    size: Literal["small", "medium", "large"] | None = Field(None, description=(
+        "small (up to 10), medium (up to 50, default) or large (up to 300)."))
+    enable_chat: bool | None = None
+    tone_on_entry_and_exit: bool | None = None
+    room_join_video_off: bool | None = None
+    user_join_video_off: bool | None = None
+    dark_primary: Colour | None = None
+    dark_background: Colour | None = None
+    dark_foreground: Colour | None = None
+    dark_success: Colour | None = None
+    dark_negative: Colour | None = None
+    light_primary: Colour | None = None
+    light_background: Colour | None = None
+    light_foreground: Colour | None = None
+    light_success: Colour | None = None
+    light_negative: Colour | None = None
+
+
+class SignalWireCredentials(StrictModel):
+    project_id: EnvReference
+    token: EnvReference = Field(description="An API token with the Video scope.")
+
+
+SignalWireDefaults = defaults_model("SignalWireDefaults", SignalWireRoom, SignalWireConference)
+
+
+class SignalWireAccount(Account):
+    type: Literal["signalwire"] = "signalwire"
+    space: Pattern(r"^[A-Za-z0-9-]+$", "may contain only letters, digits and `-`",
+                   max_length=63) = Field(description=(
+        "The space name: <space>.signalwire.com."))
+    credentials: SignalWireCredentials
+    defaults: SignalWireDefaults | None = None  # type: ignore[valid-type]
+    rooms: list[SignalWireRoom] = Field(default_factory=list)
+    conferences: list[SignalWireConference] = Field(default_factory=list)
+
+
+MODELS = ProviderModels(
+    "signalwire", SignalWireAccount,
+    (RoomKind("rooms", SignalWireRoom), RoomKind("conferences", SignalWireConference)),
+    ("project_id", "token"))

@@ -1,0 +1,101 @@
+"""Twilio Programmable Video rooms, in the snake_case names of the room resource."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from pydantic import Field
+
+from reconcile.models import (
+    Account,
+    EnvReference,
+    HttpMethod,
+    ProviderModels,
+    Room,
+    RoomKind,
+    StrictModel,
+    Templated,
+    Url,
+    Violation,
+    defaults_model,
+)
+
+RoomType = Literal["group", "go", "peer-to-peer", "group-small"]
+# Older spec and seed: per-type caps; the current spec caps every room at 50.
+PARTICIPANT_LIMITS: dict[str, int] = {"group": 50, "go": 50, "peer-to-peer": 10,
+                                      "group-small": 4}
+MEDIA_REGIONS = Literal["us1", "us2", "au1", "br1", "ie1", "jp1", "sg1", "in1", "de1", "gll"]
+
+
+class RecordingRule(StrictModel):
+    type: Literal["include", "exclude"]
+    all: bool | None = None
+    kind: Literal["audio", "video", "data"] | None = None
+    publisher: str | None = None
+    track: str | None = None
+
+
+class TwilioRoom(Room):
+    KEY_FIELD = "unique_name"
+
+    unique_name: Templated(Field(min_length=1, max_length=128)) = Field(description=(
+        "The room's identity; unique among in-progress rooms."))
+    type: RoomType | None = Field(None, description=(
+        "Legacy: only `group` is available for new rooms (default group)."))
+    max_participants: int | None = Field(None, ge=1, le=50)
+    max_participant_duration: int | None = Field(None, ge=1, le=86400, description="Seconds.")
+    empty_room_timeout: int | None = Field(None, ge=1, le=60, description=(
+        "Minutes the room stays after the last participant leaves (default 5)."))
+    unused_room_timeout: int | None = Field(None, ge=1, le=60, description=(
+        "Minutes the room stays when nobody ever joins (default 5)."))
+    status_callback: Url | None = None
+    status_callback_method: HttpMethod | None = None
+    record_participants_on_connect: bool | None = None
+    transcribe_participants_on_connect: bool | None = None
+    transcriptions_configuration: dict[str, Any] | None = None
+    recording_rules: list[RecordingRule] | None = None
+    video_codecs: list[Literal["VP8", "H264"]] | None = Field(None, max_length=2)
+    media_region: MEDIA_REGIONS | None = None
+    audio_only: bool | None = None
+    large_room: bool | None = None
+    enable_turn: bool | None = Field(None, description="Deprecated: always considered true.")
+
+    def rule_violations(self) -> Iterator[Violation]:
+        room_type = self.type or "group"
+        limit = PARTICIPANT_LIMITS[room_type]
+        if self.max_participants is not None and self.max_participants > limit:
+            yield Violation("max_participants",
+                            f"a {room_type} room allows at most {limit} participants,"
+                            f" got {self.max_participants}")
+        if self.audio_only and self.video_codecs:
+            yield Violation("video_codecs", "an audio_only room carries no video:"
+                                            " remove video_codecs or audio_only")
+        if self.audio_only and room_type != "group":
+            yield Violation("audio_only", f"audio_only is available in group rooms only,"
+                                          f" not in {room_type} rooms")
+        if room_type == "peer-to-peer":
+            for name in ("video_codecs", "media_region", "record_participants_on_connect"):
+                if getattr(self, name) is not None:
+                    yield Violation(name, f"{name} is not available in peer-to-peer rooms")
+        if self.video_codecs and len(set(self.video_codecs)) != len(self.video_codecs):
+            yield Violation("video_codecs", "video_codecs lists a codec twice")
+
+
+class TwilioCredentials(StrictModel):
+    account_sid: EnvReference = Field(description="Account SID (AC…) or API key SID (SK…).")
+    auth_token: EnvReference = Field(description="Auth token, or the API key's secret.")
+
+
+TwilioDefaults = defaults_model("TwilioDefaults", TwilioRoom)
+
+
+class TwilioAccount(Account):
+    type: Literal["twilio"] = "twilio"
+    credentials: TwilioCredentials
+    defaults: TwilioDefaults | None = None  # type: ignore[valid-type]
+    rooms: list[TwilioRoom] = Field(default_factory=list)
+
+
+MODELS = ProviderModels("twilio", TwilioAccount, (RoomKind("rooms", TwilioRoom),),
+                        ("account_sid", "auth_token"))
