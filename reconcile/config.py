@@ -24,6 +24,7 @@ from reconcile.providers import PROVIDER_PACKAGES, provider_models
 
 FILE_VERSION = 1
 TOP_LEVEL_KEYS = ("version", "providers")
+EXTENSION_PREFIX = "x-"  # top-level keys for anchors and tooling, ignored (as in Compose)
 ALIAS_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 
@@ -140,7 +141,7 @@ class _Validator:
         if data is None:
             return None, self.diagnostics
         if not isinstance(data, LMap):
-            self.report(Mark(1, 1), "the file must be a mapping with `version: 1` and"
+            self.report(Mark(0, 0), "the file must be a mapping with `version: 1` and"
                                     f" `providers:`, not {describe(data)}")
             return None, self.diagnostics
         self._check_references(data, ())
@@ -157,9 +158,10 @@ class _Validator:
 
     def _top_level(self, data: LMap) -> None:
         for key in data:
-            if key not in TOP_LEVEL_KEYS:
+            if key not in TOP_LEVEL_KEYS and not key.startswith(EXTENSION_PREFIX):
                 self.report(data.key_marks[key],
-                            f"unknown top-level key `{key}`{suggest(key, TOP_LEVEL_KEYS)}",
+                            f"unknown top-level key `{key}`{suggest(key, TOP_LEVEL_KEYS)}"
+                            " (keys starting with `x-` are free for anchors)",
                             (key,))
         if "version" not in data:
             self.report(data.mark, "missing `version: 1` at the top of the file")
@@ -321,9 +323,9 @@ class _Validator:
                 if key in first_seen:
                     first_mark, first_index = first_seen[key]
                     self.report(mark, f"duplicate room `{key}`: already declared at line"
-                                      f" {first_mark.line}", (*where, key_field))
+                                      f" {first_mark.line + 1}", (*where, key_field))
                     self.report(first_mark, f"duplicate room `{key}`: declared again at line"
-                                            f" {mark.line}", (*parts, first_index, key_field))
+                                            f" {mark.line + 1}", (*parts, first_index, key_field))
                 else:
                     first_seen[key] = (mark, index)
             if room is not None:

@@ -37,8 +37,11 @@ _SHORT_TAGS = {"!!str": _STR, "!!int": _INT, "!!float": _FLOAT, "!!bool": _BOOL,
 
 
 class Mark(NamedTuple):
-    line: int  # from 1
-    col: int  # from 1
+    """A position counted from 0, like the libyaml marks stored as they come (converting
+    every mark up front would cost more than the rest of the loading)."""
+
+    line: int
+    column: int
 
 
 class LMap(dict[str, Any]):
@@ -71,7 +74,7 @@ class Document:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
     def location(self, mark: Mark) -> Location:
-        return Location(self.path, mark.line, mark.col)
+        return Location(self.path, mark.line + 1, mark.column + 1)
 
 
 class LoadError(Exception):
@@ -90,13 +93,13 @@ def load_file(path: str | os.PathLike[str]) -> Document:
         with open(name, "rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)
     except IsADirectoryError:
-        return _failed(name, Mark(1, 1), "is a directory, not a rooms file")
+        return _failed(name, Mark(0, 0), "is a directory, not a rooms file")
     except FileNotFoundError:
-        return _failed(name, Mark(1, 1), "no such file")
+        return _failed(name, Mark(0, 0), "no such file")
     except OSError as exc:
-        return _failed(name, Mark(1, 1), f"cannot read the file: {exc.strerror or exc}")
+        return _failed(name, Mark(0, 0), f"cannot read the file: {exc.strerror or exc}")
     if len(raw) > MAX_FILE_BYTES:
-        return _failed(name, Mark(1, 1),
+        return _failed(name, Mark(0, 0),
                        f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
     return load_bytes(raw, name)
 
@@ -119,7 +122,7 @@ def load_text(text: str, path: str = "<string>") -> Document:
         return _failed(path, exc.mark, exc.message, builder.diagnostics)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        where = Mark(mark.line + 1, mark.column + 1) if mark else Mark(1, 1)
+        where = Mark(mark.line, mark.column) if mark else Mark(0, 0)
         problem = exc.problem or "invalid YAML"
         context = f" ({exc.context})" if exc.context else ""
         return _failed(path, where, f"YAML syntax error: {problem}{context}"
@@ -133,7 +136,7 @@ def load_text(text: str, path: str = "<string>") -> Document:
 
 def _hint(text: str, where: Mark, exc: yaml.MarkedYAMLError) -> str:
     lines = text.splitlines()
-    line = lines[where.line - 1] if 0 < where.line <= len(lines) else ""
+    line = lines[where.line] if 0 <= where.line < len(lines) else ""
     if "${" in line and "flow" in f"{exc.context} {exc.problem}":
         return ('; inside `{…}` or `[…]` a `${NAME}` reference must be quoted:'
                 ' write "${NAME}"')
@@ -142,19 +145,13 @@ def _hint(text: str, where: Mark, exc: yaml.MarkedYAMLError) -> str:
 
 def _failed(path: str, mark: Mark, message: str,
             earlier: list[Diagnostic] | None = None) -> Document:
-    diagnostic = Diagnostic(Location(path, mark.line, mark.col), message)
+    diagnostic = Diagnostic(Location(path, mark.line + 1, mark.column + 1), message)
     return Document(path, None, [*(earlier or []), diagnostic])
 
 
 def _mark_at_offset(raw: bytes, offset: int) -> Mark:
     before = raw[:offset]
-    line = before.count(b"\n") + 1
-    col = offset - (before.rfind(b"\n") + 1) + 1
-    return Mark(line, col)
-
-
-def _mark(event: Any) -> Mark:
-    return Mark(event.start_mark.line + 1, event.start_mark.column + 1)
+    return Mark(before.count(b"\n"), offset - (before.rfind(b"\n") + 1))
 
 
 class _Frame:
@@ -168,6 +165,13 @@ class _Frame:
         self.size = 1
 
 
+_ScalarEvent = yaml.ScalarEvent
+_MappingStart, _MappingEnd = yaml.MappingStartEvent, yaml.MappingEndEvent
+_SequenceStart, _SequenceEnd = yaml.SequenceStartEvent, yaml.SequenceEndEvent
+_AliasEvent = yaml.AliasEvent
+_DocumentStart, _StreamEnd = yaml.DocumentStartEvent, yaml.StreamEndEvent
+
+
 class _Builder:
     def __init__(self, path: str) -> None:
         self.path = path
@@ -177,90 +181,98 @@ class _Builder:
         self.expanded = 0
 
     def error(self, mark: Mark, message: str) -> None:
-        self.diagnostics.append(Diagnostic(Location(self.path, mark.line, mark.col), message))
+        location = Location(self.path, mark.line + 1, mark.column + 1)
+        self.diagnostics.append(Diagnostic(location, message))
 
     def build(self, text: str) -> Any:
         loader = yaml.CSafeLoader(text)
         try:
-            return self._build(loader)
+            return self._build(loader.get_event)
         finally:
             loader.dispose()
 
-    def _build(self, loader: Any) -> Any:
+    def _build(self, next_event: Any) -> Any:
+        # The hot loop of `validate`: branches are ordered by frequency, and marks are
+        # stored as libyaml made them.
         stack: list[_Frame] = []
         root: Any = None
         documents = 0
+        frame: _Frame | None = None
         while True:
-            event = loader.get_event()
-            if event is None or isinstance(event, yaml.StreamEndEvent):
-                break
-            if isinstance(event, yaml.DocumentStartEvent):
-                documents += 1
-                if documents > 1:
-                    raise LoadError(_mark(event), "the file holds more than one YAML document;"
-                                                  " keep every account in one document")
-                continue
-            if isinstance(event, (yaml.StreamStartEvent, yaml.DocumentEndEvent)):
-                continue
-            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-                self._check_tag(event, "!!map" if isinstance(event, yaml.MappingStartEvent)
-                                else "!!seq")
+            event = next_event()
+            cls = event.__class__
+            if cls is _ScalarEvent:
+                mark = event.start_mark
+                if frame is not None and frame.key is None and frame.container.__class__ is LMap:
+                    frame.key = ("<<" if event.value == "<<" and not event.style
+                                 and event.tag in (None, "!") else event.value)
+                    frame.key_mark = mark
+                    continue
+                value: Any = event.value
+                if not event.style and event.tag is None:
+                    if not value or value[0] in _IMPLICIT_FIRST_CHARS:
+                        value = self._scalar(event, mark)
+                elif event.tag not in (None, "!"):
+                    value = self._scalar(event, mark)
+                size = 1
+                if event.anchor:
+                    self.anchors[event.anchor] = (value, 1)
+            elif cls is _MappingStart or cls is _SequenceStart:
+                mapping = cls is _MappingStart
+                if event.tag not in (None, "!"):
+                    self._check_tag(event, "map" if mapping else "seq")
                 if len(stack) >= MAX_DEPTH:
-                    raise LoadError(_mark(event), f"the document nests deeper than {MAX_DEPTH}"
-                                                  " levels; refusing to load it")
-                container: LMap | LList = (LMap(_mark(event))
-                                           if isinstance(event, yaml.MappingStartEvent)
-                                           else LList(_mark(event)))
+                    raise LoadError(event.start_mark, "the document nests deeper than"
+                                    f" {MAX_DEPTH} levels; refusing to load it")
+                container: LMap | LList = (LMap(event.start_mark) if mapping
+                                           else LList(event.start_mark))
                 if event.anchor:
                     self.open_anchors[id(container)] = event.anchor
                     self.anchors[event.anchor] = (container, 0)
-                stack.append(_Frame(container))
+                frame = _Frame(container)
+                stack.append(frame)
                 continue
-            if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                frame = stack.pop()
-                if isinstance(frame.container, LMap):
-                    self._apply_merges(frame)
-                anchor = self.open_anchors.pop(id(frame.container), None)
-                if anchor is not None and self.anchors.get(anchor, (None,))[0] is frame.container:
-                    self.anchors[anchor] = (frame.container, frame.size)
-                value, size, mark = frame.container, frame.size, frame.container.mark
-            elif isinstance(event, yaml.AliasEvent):
+            elif cls is _MappingEnd or cls is _SequenceEnd:
+                done = stack.pop()
+                frame = stack[-1] if stack else None
+                if done.merges:
+                    self._apply_merges(done)
+                anchor = self.open_anchors.pop(id(done.container), None)
+                if anchor is not None and self.anchors[anchor][0] is done.container:
+                    self.anchors[anchor] = (done.container, done.size)
+                value, size, mark = done.container, done.size, done.container.mark
+            elif cls is _AliasEvent:
                 value, size, mark = self._alias(event)
-            else:  # ScalarEvent
-                mark = _mark(event)
-                if stack and isinstance(stack[-1].container, LMap) and stack[-1].key is None:
-                    self._key(stack[-1], event, mark)
-                    continue
-                value, size = self._scalar(event, mark), 1
-                if event.anchor:
-                    self.anchors[event.anchor] = (value, 1)
+            elif cls is _DocumentStart:
+                documents += 1
+                if documents > 1:
+                    raise LoadError(event.start_mark, "the file holds more than one YAML"
+                                    " document; keep every account in one document")
+                continue
+            elif cls is _StreamEnd:
+                break
+            else:  # stream start, document end
+                continue
             self.expanded += size
             if self.expanded > MAX_EXPANDED_NODES:
                 raise LoadError(mark, "aliases expand the document beyond "
                                       f"{MAX_EXPANDED_NODES:,} nodes (an alias bomb?);"
                                       " refusing to load it")
-            if not stack:
+            if frame is None:
                 root = value
-                continue
-            self._add(stack[-1], value, size, mark)
+            else:
+                self._add(frame, value, size, mark)
         if documents == 0 or root is None:
-            raise LoadError(Mark(1, 1), "the file is empty: it needs `version: 1` and"
+            raise LoadError(Mark(0, 0), "the file is empty: it needs `version: 1` and"
                                         " `providers:`")
         return root
-
-    def _key(self, frame: _Frame, event: Any, mark: Mark) -> None:
-        if event.value == "<<" and event.style == "" and event.tag in (None, "!"):
-            frame.key = "<<"
-        else:
-            frame.key = event.value
-        frame.key_mark = mark
 
     def _add(self, frame: _Frame, value: Any, size: int, mark: Mark) -> None:
         frame.size += size
         container = frame.container
-        if isinstance(container, LList):
-            container.append(value)
-            container.item_marks.append(mark)
+        if container.__class__ is LList:
+            container.append(value)  # type: ignore[union-attr]
+            container.item_marks.append(mark)  # type: ignore[union-attr]
             return
         key, key_mark = frame.key, frame.key_mark
         frame.key = None
@@ -274,13 +286,14 @@ class _Builder:
             frame.merges.append((mark, value))
             return
         if key in container:
-            first = container.key_marks[key]
-            self.error(key_mark, f"duplicate key `{key}` (first defined at line {first.line});"
-                                 " YAML would silently keep only the last one")
+            first = container.key_marks[key]  # type: ignore[union-attr]
+            self.error(key_mark, f"duplicate key `{key}` (first defined at line"
+                                 f" {first.line + 1}); YAML would silently keep only the"
+                                 " last one")
             return
-        container[key] = value
-        container.key_marks[key] = key_mark
-        container.value_marks[key] = mark
+        container[key] = value  # type: ignore[index]
+        container.key_marks[key] = key_mark  # type: ignore[union-attr]
+        container.value_marks[key] = mark  # type: ignore[union-attr]
 
     def _apply_merges(self, frame: _Frame) -> None:
         container = frame.container
@@ -298,7 +311,7 @@ class _Builder:
                         container.value_marks[key] = source.value_marks[key]
 
     def _alias(self, event: Any) -> tuple[Any, int, Mark]:
-        mark = _mark(event)
+        mark = event.start_mark
         if event.anchor not in self.anchors:
             raise LoadError(mark, f"unknown alias `*{event.anchor}`")
         value, size = self.anchors[event.anchor]
@@ -308,21 +321,17 @@ class _Builder:
         return value, size, mark
 
     def _check_tag(self, event: Any, expected: str) -> None:
-        tag = event.tag
-        if tag in (None, "!") or tag in (expected, "tag:yaml.org,2002:" + expected[2:]):
+        if event.tag in (f"!!{expected}", f"tag:yaml.org,2002:{expected}"):
             return
-        raise LoadError(_mark(event), f"unsupported YAML tag `{tag}`")
+        raise LoadError(event.start_mark, f"unsupported YAML tag `{event.tag}`")
 
     def _scalar(self, event: Any, mark: Mark) -> Any:
         value: str = event.value
         tag = event.tag
-        if tag in (None, "!"):
-            if event.style != "" or tag == "!":
-                return value  # quoted and block scalars are strings
-            if not value or value[0] in _IMPLICIT_FIRST_CHARS:
-                tag = _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))
-            else:
-                return value
+        if tag == "!":
+            return value
+        if tag is None:
+            tag = _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))
         else:
             tag = _SHORT_TAGS.get(tag, tag)
         return _construct(tag, value, mark)

@@ -149,6 +149,11 @@ class Violation:
 
 class Room(StrictModel):
     KEY_FIELD: ClassVar[str]  # the YAML name of the identity field
+    # Fields for the reconciler itself, never sent to the provider.
+    MANAGEMENT_FIELDS: ClassVar[frozenset[str]] = frozenset({"prevent_destroy"})
+
+    prevent_destroy: bool | None = Field(None, description=(
+        "Refuse any plan that deletes or replaces this room."))
 
     @property
     def key(self) -> str:
@@ -166,8 +171,9 @@ class Room(StrictModel):
         return [info.alias or name for name, info in cls.model_fields.items()]
 
     def declared(self) -> dict[str, Any]:
-        """The fields this room sets, by their YAML names."""
-        return self.model_dump(by_alias=True, exclude_unset=True)
+        """The provider fields this room sets, by their YAML names."""
+        fields = self.model_dump(by_alias=True, exclude_unset=True)
+        return {k: v for k, v in fields.items() if k not in self.MANAGEMENT_FIELDS}
 
     def rule_violations(self) -> Iterator[Violation]:
         return iter(())

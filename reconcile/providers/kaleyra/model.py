@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from reconcile.models import (
     Account,
@@ -49,6 +49,18 @@ class Participant(StrictModel):
 
 class KaleyraRoom(Room):
     KEY_FIELD = "name"
+    model_config = ConfigDict(json_schema_extra={"allOf": [
+        {"if": {"properties": {"summarization": {"const": True}},
+                "required": ["summarization"]},
+         "then": {"properties": {"offline_transcription": {"const": True}},
+                  "required": ["offline_transcription"]}},
+        {"if": {"properties": {"offline_transcription": {"const": True}},
+                "required": ["offline_transcription"]},
+         "then": {"properties": {"recording": {"enum": ["automatic", "manual"]}},
+                  "required": ["recording"]}},
+        {"properties": {"participants": {"contains": {
+            "properties": {"is_admin": {"const": True}}, "required": ["is_admin"]}}}},
+    ]})
 
     name: Pattern(r"^[A-Za-z0-9_.-]+$", "may contain only letters, digits and `_.-`",
                   min_length=1, max_length=128) = Field(description=(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from reconcile.models import (
     Account,
@@ -26,6 +26,11 @@ Seconds = int | None
 
 class MeteredRoom(Room):
     KEY_FIELD = "roomName"
+    model_config = ConfigDict(json_schema_extra={"allOf": [
+        {"if": {"properties": {"enableRTMPOut": {"const": True}},
+                "required": ["enableRTMPOut"]},
+         "then": {"required": ["rtmpOutURL"]}},
+    ]})
 
     room_name: Pattern(r"^[a-z0-9_-]+$", "may contain only lowercase letters, digits, `_` and"
                                           " `-` (it is part of the room's URL)",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from reconcile.models import (
     Account,
@@ -36,8 +36,19 @@ class RecordingRule(StrictModel):
     track: str | None = None
 
 
+def _participant_limit_rules() -> list[dict[str, Any]]:
+    return [{"if": {"properties": {"type": {"const": room_type}}, "required": ["type"]},
+             "then": {"properties": {"max_participants": {"maximum": limit}}}}
+            for room_type, limit in PARTICIPANT_LIMITS.items() if limit < 50]
+
+
 class TwilioRoom(Room):
     KEY_FIELD = "unique_name"
+    model_config = ConfigDict(json_schema_extra={"allOf": [
+        *_participant_limit_rules(),
+        {"if": {"properties": {"audio_only": {"const": True}}, "required": ["audio_only"]},
+         "then": {"properties": {"video_codecs": {"maxItems": 0}}}},
+    ]})
 
     unique_name: Templated(Field(min_length=1, max_length=128)) = Field(description=(
         "The room's identity; unique among in-progress rooms."))

@@ -1,0 +1,37 @@
+"""`reconcile schema`: write or check the committed JSON Schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from reconcile.exitcodes import ERROR, OK
+
+
+@click.command()
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              default="schemas/rooms.schema.json", show_default=True,
+              help="Where the schema lives.")
+@click.option("--check", is_flag=True,
+              help="Exit 1 when the file differs from what the models generate.")
+def schema(output: Path, check: bool) -> None:
+    """Write the JSON Schema (draft 2020-12) of the rooms file, generated from the models."""
+    from reconcile.schema import render_schema
+
+    generated = render_schema()
+    if check:
+        try:
+            current = output.read_text(encoding="utf-8")
+        except OSError:
+            current = None
+        if current != generated:
+            state = "missing" if current is None else "stale"
+            click.echo(f"{output} is {state}: run `reconcile schema` and commit the result",
+                       err=True)
+            raise SystemExit(ERROR)
+        click.echo(f"{output} is up to date", err=True)
+        raise SystemExit(OK)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(generated, encoding="utf-8")
+    click.echo(f"wrote {output}", err=True)
