@@ -23,12 +23,12 @@ def validate(files: tuple[str, ...], output_format: str) -> None:
     """
     from reconcile.config import check
 
-    results = {path: sorted(check(path), key=_order) for path in files}
-    total = sum(len(found) for found in results.values())
+    results = [(path, sorted(check(path), key=_order)) for path in files]
+    total = sum(len(found) for _, found in results)
     if output_format == "json":
         click.echo(json.dumps(_as_json(results), indent=2))
     else:
-        for found in results.values():
+        for _, found in results:
             for diagnostic in found:
                 click.echo(_github(diagnostic) if output_format == "github" else str(diagnostic))
         if output_format == "text":
@@ -40,23 +40,26 @@ def _order(diagnostic: Diagnostic) -> tuple[int, int]:
     return diagnostic.location.line, diagnostic.location.col
 
 
-def _summary(results: dict[str, list[Diagnostic]], total: int) -> None:
+Results = list[tuple[str, list[Diagnostic]]]
+
+
+def _summary(results: Results, total: int) -> None:
     files = len(results)
     noun = "file" if files == 1 else "files"
     if total:
-        bad = sum(1 for found in results.values() if found)
+        bad = sum(1 for _, found in results if found)
         click.echo(f"{total} error{'s' if total != 1 else ''} in {bad} of {files} {noun}",
                    err=True)
     else:
         click.echo(f"{files} {noun} valid", err=True)
 
 
-def _as_json(results: dict[str, list[Diagnostic]]) -> dict[str, object]:
+def _as_json(results: Results) -> dict[str, object]:
     return {
-        "valid": not any(results.values()),
-        "error_count": sum(len(found) for found in results.values()),
+        "valid": not any(found for _, found in results),
+        "error_count": sum(len(found) for _, found in results),
         "files": [{"file": path, "valid": not found,
-                   "errors": [d.as_dict() for d in found]} for path, found in results.items()],
+                   "errors": [d.as_dict() for d in found]} for path, found in results],
     }
 
 
