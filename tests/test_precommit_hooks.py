@@ -68,7 +68,7 @@ def test_validate_hook_fails_a_bad_file(user_repo: Path, pre_commit_home: Path) 
     done = try_repo(user_repo, pre_commit_home, "reconcile-validate", "good.yaml", "bad.yaml")
     assert done.returncode == 1
     assert "Failed" in done.stdout
-    assert ("bad.yaml:6:43: must be at most 50, got 60 (at"
+    assert ("bad.yaml:6:44: must be at most 50, got 60 (at"
             " providers.telnyx.rooms[0].max_participants)") in done.stdout
 
 
