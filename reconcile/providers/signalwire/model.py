@@ -88,8 +88,10 @@ class _Shared(Room):
     description: Templated(Field(max_length=3000)) | None = None
     quality: Quality | None = Field(None, description="Default 720p.")
     layout: Layout | None = Field(None, description="Default grid-responsive.")
-    join_from: Timestamp | None = None
-    join_until: Timestamp | None = None
+    join_from: Timestamp | None = Field(None, description=(
+        "RFC 3339 date-time, or a date (midnight UTC); nobody joins before it."))
+    join_until: Timestamp | None = Field(None, description=(
+        "RFC 3339 date-time or date, later than join_from; nobody joins after it."))
     record_on_start: bool | None = None
     enable_room_previews: bool | None = None
 
@@ -101,7 +103,8 @@ class _Shared(Room):
 
 class SignalWireRoom(_Shared):
     max_members: int | None = Field(None, ge=1, le=300, description="Default 20.")
-    remove_at: Timestamp | None = None
+    remove_at: Timestamp | None = Field(None, description=(
+        "RFC 3339 date-time or date at which participants are removed."))
     remove_after_seconds_elapsed: int | None = Field(None, ge=1, le=200000)
     sync_audio_video: bool | None = None
     meta: Annotated[dict[str, Any], AfterValidator(_meta_size)] | None = None

@@ -1,0 +1,45 @@
+"""`${NAME}` references: syntax, escapes, resolution."""
+
+from __future__ import annotations
+
+import pytest
+
+from reconcile import envref
+
+
+@pytest.mark.parametrize("value", ["${A}", "x-${A_1}-${_b}", "$${A}", "$A", "a $ b", "$$",
+                                   "${A}$${B}"])
+def test_valid_syntax(value: str) -> None:
+    assert envref.syntax_error(value) is None
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("${A", "unterminated reference `${A`: write `${NAME}`"),
+    ("${}", "empty reference `${}`: write `${NAME}`"),
+    ("${A:-x}", "reference `${A:-x}` is not supported: only plain `${NAME}` works, without"
+                " defaults or modifiers"),
+    ("${1A}", "`${1A}` is not a valid variable name: use letters, digits and `_`, not"
+              " starting with a digit (write `$${` for a literal `${`)"),
+])
+def test_invalid_syntax(value: str, message: str) -> None:
+    assert envref.syntax_error(value) == message
+
+
+def test_resolution_and_escapes() -> None:
+    environ = {"HOST": "example.com", "PORT": "8080"}
+    assert envref.resolve("https://${HOST}:${PORT}/x", environ) == "https://example.com:8080/x"
+    assert envref.resolve("literal $${HOST} and ${HOST}", environ) == \
+        "literal ${HOST} and example.com"
+    assert envref.resolve("no refs", environ) == "no refs"
+
+
+def test_missing_variable_names_it() -> None:
+    with pytest.raises(envref.MissingVariable) as caught:
+        envref.resolve("${PRESENT}${ABSENT}", {"PRESENT": "1"})
+    assert caught.value.name == "ABSENT"
+
+
+def test_has_reference_ignores_escapes() -> None:
+    assert envref.has_reference("a${B}")
+    assert not envref.has_reference("a$${B}")
+    assert not envref.has_reference("plain")
