@@ -18,8 +18,15 @@ from pydantic import BaseModel, ValidationError
 from reconcile import envref
 from reconcile.errors import ConfigError, Diagnostic, Location
 from reconcile.loader import Document, LList, LMap, Mark, load_file
-from reconcile.messages import describe, message_for, suggest
-from reconcile.models import Account, ProviderModels, Room
+from reconcile.messages import (
+    closest,
+    describe,
+    field_names,
+    message_for,
+    model_at,
+    suggest,
+)
+from reconcile.models import Account, ProviderModels, Room, Violation
 from reconcile.providers import PROVIDER_PACKAGES, provider_models
 
 FILE_VERSION = 1
@@ -113,15 +120,20 @@ class _Validator:
                         ) -> list[tuple[Any, ...]]:
         """Report each error at its place; returns where the errors are."""
         failed: list[tuple[Any, ...]] = []
-        for error in exc.errors():
+        errors = exc.errors()
+        typos = _typo_targets(errors, model)
+        for error in errors:
             loc = tuple(error["loc"])
             failed.append(loc)
+            if error["type"] == "missing" and loc in typos:
+                continue  # the unknown-key message already says "did you mean" this field
             mark = _locate(data, loc, key=error["type"] == "extra_forbidden")
             secret = "credentials" in parts or (loc and loc[0] == "credentials")
             if error["type"] == "literal_secret":
                 message = self._secret_message(parts, loc)
             else:
-                message = message_for(error, model, show_input=not secret)
+                shown = not secret or isinstance(error.get("input"), (dict, list))
+                message = message_for(error, model, show_input=shown)
             if inherited and loc and loc[0] in inherited:
                 message += f" (set in {inherited[loc[0]]})"
             self.report(mark, message, parts + loc)
@@ -141,8 +153,9 @@ class _Validator:
         if data is None:
             return None, self.diagnostics
         if not isinstance(data, LMap):
-            self.report(Mark(0, 0), "the file must be a mapping with `version: 1` and"
-                                    f" `providers:`, not {describe(data)}")
+            where = data.mark if isinstance(data, LList) else Mark(0, 0)
+            self.report(where, "the file must be a mapping with `version: 1` and"
+                               f" `providers:`, not {describe(data)}")
             return None, self.diagnostics
         self._check_references(data, ())
         self._top_level(data)
@@ -257,9 +270,10 @@ class _Validator:
             return None
         if alias in PROVIDER_PACKAGES:
             return alias
-        self.report(key_mark, f"account `{alias}` needs `type:` (one of {', '.join(names)}),"
-                              " since its name is not a provider name"
-                              f"{suggest(alias, names)}", parts)
+        guess = closest(alias, names)
+        fix = f": add `type: {guess}`" if guess else f" (one of {', '.join(names)})"
+        self.report(key_mark, f"account `{alias}` needs `type:`{fix}, since its name is not"
+                              " a provider name", parts)
         return None
 
     def _drop_keys_from_defaults(self, settings: LMap, models: ProviderModels,
@@ -343,12 +357,21 @@ class _Validator:
             return None
         broken = False
         for violation in room.rule_violations():
-            mark = merged.value_marks.get(violation.field, merged.mark)
-            suffix = f" (set in {inherited[violation.field]})" \
-                if violation.field in inherited else ""
-            self.report(mark, violation.message + suffix, (*where, violation.field))
+            self._report_violation(violation, merged, where, inherited)
             broken = True
         return None if broken else room
+
+    def _report_violation(self, violation: Violation, room: LMap, where: tuple[Any, ...],
+                          inherited: dict[str, str]) -> None:
+        path = violation.path
+        message = violation.message
+        if violation.first_at is not None:
+            first = _locate(room, violation.first_at)
+            message += f" (first at line {first.line + 1})"
+        for name in (str(path[0]), *violation.related):
+            if name in inherited:
+                message += f" ({name} is set in {inherited[name]})"
+        self.report(_locate(room, path), message, (*where, *path))
 
     def _resolved(self, data: LMap, where: tuple[Any, ...]) -> LMap:
         """A copy of a room with ${…} resolved; missing variables are reported."""
@@ -377,6 +400,19 @@ class _Validator:
             return value
 
         return resolve(data, data.mark, where)
+
+
+def _typo_targets(errors: list[Any], model: type[BaseModel]) -> set[tuple[Any, ...]]:
+    """Locations of missing fields that an unknown key in the same mapping resembles."""
+    targets: set[tuple[Any, ...]] = set()
+    for error in errors:
+        if error["type"] == "extra_forbidden":
+            loc = tuple(error["loc"])
+            parent = model_at(model, loc[:-1])
+            match = closest(str(loc[-1]), field_names(parent)) if parent else None
+            if match:
+                targets.add((*loc[:-1], match))
+    return targets
 
 
 def _copy_without(source: LMap, drop: set[str]) -> LMap:

@@ -11,6 +11,7 @@ Timestamps stay strings: the models parse them.
 
 from __future__ import annotations
 
+import difflib
 import os
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -110,7 +111,7 @@ def load_bytes(raw: bytes, path: str = "<string>") -> Document:
     except UnicodeDecodeError as exc:
         mark = _mark_at_offset(raw, exc.start)
         return _failed(path, mark, "the file is not valid UTF-8 text "
-                                   f"(byte 0x{raw[exc.start]:02x})")
+                                   f"(byte 0x{raw[exc.start]:02x}): save it as UTF-8")
     return load_text(text, path)
 
 
@@ -121,12 +122,8 @@ def load_text(text: str, path: str = "<string>") -> Document:
     except LoadError as exc:
         return _failed(path, exc.mark, exc.message, builder.diagnostics)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = Mark(mark.line, mark.column) if mark else Mark(0, 0)
-        problem = exc.problem or "invalid YAML"
-        context = f" ({exc.context})" if exc.context else ""
-        return _failed(path, where, f"YAML syntax error: {problem}{context}"
-                                    f"{_hint(text, where, exc)}")
+        where, message = _syntax_error(text, exc)
+        return _failed(path, where, message)
     except yaml.YAMLError as exc:  # reader errors: control characters and the like
         position = getattr(exc, "position", 0)
         return _failed(path, _mark_at_offset(text.encode(), position),
@@ -134,13 +131,37 @@ def load_text(text: str, path: str = "<string>") -> Document:
     return Document(path, data, builder.diagnostics)
 
 
-def _hint(text: str, where: Mark, exc: yaml.MarkedYAMLError) -> str:
+def _syntax_error(text: str, exc: yaml.MarkedYAMLError) -> tuple[Mark, str]:
+    """Where a YAML syntax error really is, and how to fix it."""
+    problem = exc.problem or "invalid YAML"
+    context = exc.context or ""
+    mark = exc.problem_mark or exc.context_mark
+    where = Mark(mark.line, mark.column) if mark else Mark(0, 0)
+    opened = exc.context_mark
     lines = text.splitlines()
     line = lines[where.line] if 0 <= where.line < len(lines) else ""
-    if "${" in line and "flow" in f"{exc.context} {exc.problem}":
-        return ('; inside `{…}` or `[…]` a `${NAME}` reference must be quoted:'
-                ' write "${NAME}"')
-    return ""
+    if "flow" in f"{context} {problem}" and "${" in line:
+        return where, (f"YAML syntax error: {problem} ({context}); inside `{{…}}` or `[…]` a"
+                       ' `${NAME}` reference must be quoted: write "${NAME}"')
+    if "quoted scalar" in context and "end of stream" in problem and opened:
+        return (Mark(opened.line, opened.column),
+                "YAML syntax error: this quoted string is never closed: add the closing quote")
+    if "while parsing a flow" in context and opened:
+        bracket = "{" if "mapping" in context else "["
+        closing = "}" if bracket == "{" else "]"
+        return (Mark(opened.line, opened.column),
+                f"YAML syntax error: this `{bracket}` is never closed: add `{closing}` after"
+                " its last entry")
+    hint = ""
+    if "\t" in problem or "tab" in problem:
+        hint = "; indent with spaces, not tabs"
+    elif "mapping values are not allowed" in problem:
+        hint = ("; a value cannot contain `: ` unless it is quoted, and a key must line up"
+                " with the keys above it")
+    elif "expected <block end>" in problem or "while parsing a block" in context:
+        hint = "; check this line's indentation: it must line up with the keys above it"
+    suffix = f" ({context})" if context else ""
+    return where, f"YAML syntax error: {problem}{suffix}{hint}"
 
 
 def _failed(path: str, mark: Mark, message: str,
@@ -214,7 +235,7 @@ class _Builder:
                         value = self._scalar(event, mark)
                 elif event.tag not in (None, "!"):
                     value = self._scalar(event, mark)
-                size = 1
+                size = counted = 1
                 if event.anchor:
                     self.anchors[event.anchor] = (value, 1)
             elif cls is _MappingStart or cls is _SequenceStart:
@@ -241,8 +262,10 @@ class _Builder:
                 if anchor is not None and self.anchors[anchor][0] is done.container:
                     self.anchors[anchor] = (done.container, done.size)
                 value, size, mark = done.container, done.size, done.container.mark
+                counted = 1  # its children were counted as they came
             elif cls is _AliasEvent:
                 value, size, mark = self._alias(event)
+                counted = size  # an alias stands for a copy of everything under its anchor
             elif cls is _DocumentStart:
                 documents += 1
                 if documents > 1:
@@ -253,7 +276,7 @@ class _Builder:
                 break
             else:  # stream start, document end
                 continue
-            self.expanded += size
+            self.expanded += counted
             if self.expanded > MAX_EXPANDED_NODES:
                 raise LoadError(mark, "aliases expand the document beyond "
                                       f"{MAX_EXPANDED_NODES:,} nodes (an alias bomb?);"
@@ -313,7 +336,10 @@ class _Builder:
     def _alias(self, event: Any) -> tuple[Any, int, Mark]:
         mark = event.start_mark
         if event.anchor not in self.anchors:
-            raise LoadError(mark, f"unknown alias `*{event.anchor}`")
+            close = difflib.get_close_matches(event.anchor, list(self.anchors), n=1)
+            hint = f" (did you mean `*{close[0]}`?)" if close else ""
+            raise LoadError(mark, f"unknown alias `*{event.anchor}`: no anchor"
+                                  f" `&{event.anchor}` comes before it{hint}")
         value, size = self.anchors[event.anchor]
         if id(value) in self.open_anchors:
             raise LoadError(mark, f"alias `*{event.anchor}` refers to a node that contains it;"
@@ -323,7 +349,7 @@ class _Builder:
     def _check_tag(self, event: Any, expected: str) -> None:
         if event.tag in (f"!!{expected}", f"tag:yaml.org,2002:{expected}"):
             return
-        raise LoadError(event.start_mark, f"unsupported YAML tag `{event.tag}`")
+        raise LoadError(event.start_mark, f"unsupported YAML tag `{_as_written(event.tag)}`")
 
     def _scalar(self, event: Any, mark: Mark) -> Any:
         value: str = event.value
@@ -359,4 +385,9 @@ def _construct(tag: str, value: str, mark: Mark) -> Any:
             return _CONSTRUCTOR.construct_yaml_float(yaml.ScalarNode(tag, value))
     except ValueError as exc:
         raise LoadError(mark, f"`{value}` is not a valid {tag.rsplit(':', 1)[-1]}") from exc
-    raise LoadError(mark, f"unsupported YAML tag `{tag}`")
+    raise LoadError(mark, f"unsupported YAML tag `{_as_written(tag)}`")
+
+
+def _as_written(tag: str) -> str:
+    prefix = "tag:yaml.org,2002:"
+    return "!!" + tag[len(prefix):] if tag.startswith(prefix) else tag

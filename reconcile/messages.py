@@ -10,16 +10,38 @@ from typing import Any
 
 from pydantic import BaseModel
 
+# Enum fields where a near miss is a different place, not a typo: no guessing there.
+NO_SUGGESTIONS = frozenset({"media_region", "region"})
+QUOTED_LITERALS = {"true", "false", "yes", "no", "on", "off"}
 
-def suggest(word: str, candidates: Iterable[str]) -> str:
-    """` (did you mean `x`?)` when a candidate is close, else ""."""
+
+def closest(word: str, candidates: Iterable[str]) -> str | None:
+    """The candidate `word` most likely misspells, if any."""
     options = list(candidates)
     squashed = {c.replace("_", "").replace("-", "").lower(): c for c in options}
     key = word.replace("_", "").replace("-", "").lower()
     if key in squashed:
-        return f" (did you mean `{squashed[key]}`?)"
+        return squashed[key]
     close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    return f" (did you mean `{close[0]}`?)" if close else ""
+    return close[0] if close else None
+
+
+def suggest(word: str, candidates: Iterable[str]) -> str:
+    """` (did you mean `x`?)` when a candidate is close, else ""."""
+    match = closest(word, candidates)
+    return f" (did you mean `{match}`?)" if match else ""
+
+
+def _quoted_hint(kind: str, value: Any) -> str:
+    """Why "10" is not 10: a quoted scalar is a string in YAML."""
+    if not isinstance(value, str):
+        return ""
+    text = value.strip()
+    numeric = text.lstrip("+-").replace(".", "", 1).isdigit()
+    if (kind in ("int_type", "float_type") and numeric) or (
+            kind == "bool_type" and text.lower() in QUOTED_LITERALS):
+        return ": it is quoted, so YAML reads a string; remove the quotes"
+    return ""
 
 
 def describe(value: Any) -> str:
@@ -90,7 +112,8 @@ def message_for(error: Any, model: type[BaseModel], *, show_input: bool = True) 
         expected = ctx.get("expected", "")
         options = [part.strip().strip("'") for part in expected.replace(" or ", ",").split(",")]
         options = [o for o in options if o]
-        hint = suggest(str(value), options) if isinstance(value, str) else ""
+        guessable = isinstance(value, str) and name not in NO_SUGGESTIONS
+        hint = suggest(str(value), options) if guessable else ""
         return f"must be one of {', '.join(options)}{got}{hint}"
     simple = {
         "int_type": "expected a whole number", "int_from_float": "expected a whole number",
@@ -100,6 +123,8 @@ def message_for(error: Any, model: type[BaseModel], *, show_input: bool = True) 
         "model_attributes_type": "expected a mapping", "none_required": "expected null",
     }
     if kind in simple:
+        if show_input and (hint := _quoted_hint(kind, value)):
+            return f"{simple[kind]}, got the string {describe(value)}{hint}"
         return simple[kind] + got
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
         bound = ctx.get("ge", ctx.get("gt", ctx.get("le", ctx.get("lt"))))
@@ -112,11 +137,12 @@ def message_for(error: Any, model: type[BaseModel], *, show_input: bool = True) 
     if kind == "string_too_long":
         length = f" (got {len(value)})" if isinstance(value, str) and show_input else ""
         return f"must be at most {ctx.get('max_length')} characters{length}"
+    items = name if loc and isinstance(loc[-1], str) and name.endswith("s") else "items"
     if kind == "too_short":
-        return (f"needs at least {ctx.get('min_length')} items,"
+        return (f"needs at least {ctx.get('min_length')} {items},"
                 f" got {ctx.get('actual_length')}")
     if kind == "too_long":
-        return (f"allows at most {ctx.get('max_length')} items,"
+        return (f"allows at most {ctx.get('max_length')} {items},"
                 f" got {ctx.get('actual_length')}")
     if kind == "value_error":
         return str(ctx.get("error", error["msg"]))

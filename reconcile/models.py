@@ -62,7 +62,7 @@ def Templated(*constraints: Any) -> Any:
                      _TemplatedJsonSchema()]
 
 
-class _JsonPattern:
+class JsonPattern:
     """Puts the pattern in the JSON Schema while validation uses a readable message."""
 
     def __init__(self, pattern: str) -> None:
@@ -72,6 +72,19 @@ class _JsonPattern:
                                      handler: GetJsonSchemaHandler) -> JsonSchemaValue:
         json_schema = handler(schema)
         json_schema["pattern"] = self.pattern
+        return json_schema
+
+
+class WithJsonSchemaExtra:
+    """Adds keywords to a type's JSON Schema (rules validation checks in code)."""
+
+    def __init__(self, extra: dict[str, Any]) -> None:
+        self.extra = extra
+
+    def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema,
+                                     handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema.update(self.extra)
         return json_schema
 
 
@@ -89,7 +102,7 @@ def _pattern_check(pattern: str, message: str) -> Callable[[str], str]:
 def Pattern(pattern: str, message: str, **field_constraints: Any) -> Any:
     """A templatable string matching `pattern`, with a message a person understands."""
     return Templated(Field(**field_constraints),
-                     AfterValidator(_pattern_check(pattern, message)), _JsonPattern(pattern))
+                     AfterValidator(_pattern_check(pattern, message)), JsonPattern(pattern))
 
 
 URL_PATTERN = r"^[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#]+[^\s]*$"
@@ -128,9 +141,10 @@ class Account(StrictModel):
     """Settings every account has; providers add credentials, locators and room kinds."""
 
     type: str
-    endpoint: str | None = Field(None, description=(
-        "Overrides the provider's base URL (scheme and host), e.g. the sandbox or a proxy."),
-        pattern=r"^https?://[^\s/?#]+[^\s?#]*$")
+    endpoint: Pattern(r"^https?://[^\s/?#]+[^\s?#]*$",
+                      "must be an http:// or https:// URL without a query, such as"
+                      " https://proxy.example.com/telnyx") | None = Field(None, description=(
+        "Overrides the provider's base URL (scheme and host), e.g. the sandbox or a proxy."))
     concurrency: int = Field(8, ge=1, le=64, description="Writes run at most this many at once.")
     prune: Prune | None = None
     safety: Safety = Field(default_factory=Safety)
@@ -141,10 +155,21 @@ class Account(StrictModel):
 
 @dataclass(frozen=True, slots=True)
 class Violation:
-    """A cross-field rule broken by a room, reported at `field` (a YAML field name)."""
+    """A cross-field rule broken by a room.
 
-    field: str
+    `at` is where to report it: a YAML field name, or a path into the room such as
+    ("participants", 2, "user_id"). `related` names the other fields the rule involves,
+    so a message can say when one of them comes from `defaults`.
+    """
+
+    at: str | tuple[str | int, ...]
     message: str
+    related: tuple[str, ...] = ()
+    first_at: tuple[str | int, ...] | None = None  # for repeats: where the first one is
+
+    @property
+    def path(self) -> tuple[str | int, ...]:
+        return (self.at,) if isinstance(self.at, str) else self.at
 
 
 class Room(StrictModel):
@@ -208,12 +233,21 @@ class ProviderModels:
 
 
 def defaults_model(name: str, *room_models: type[Room]) -> type[StrictModel]:
-    """A model of `defaults:`: every field of the room kinds, optional, but no key field."""
+    """A model of `defaults:`: every field of the room kinds, all optional, no key field."""
     fields: dict[str, Any] = {}
     for model in room_models:
         key = model.key_attribute()
         for attribute, info in model.model_fields.items():
-            if attribute != key and attribute not in fields:
-                fields[attribute] = (info.annotation, info)
+            if attribute == key or attribute in fields:
+                continue
+            annotation = Annotated[info.annotation, *info.metadata] if info.metadata \
+                else info.annotation
+            fields[attribute] = (annotation | None, Field(
+                None, alias=info.alias, description=info.description))
     return create_model(name, __base__=StrictModel, __doc__=(
         "Fields merged into every room of the account; a room's own value wins."), **fields)
+
+
+def only_key_required(schema: dict[str, Any], key: str) -> None:
+    """Rooms may take any other field from `defaults`, so the schema requires only the key."""
+    schema["required"] = [key]

@@ -176,7 +176,8 @@ providers:
     (diagnostic,) = check(path)
     assert diagnostic.location.line == 6
     assert diagnostic.message == ("rtmpOutURL is required when enableRTMPOut is true"
-                                  " (set in providers.metered.defaults.enableRTMPOut)")
+                                  " (enableRTMPOut is set in"
+                                  " providers.metered.defaults.enableRTMPOut)")
 
 
 def test_same_name_in_two_accounts_or_two_kinds_is_fine(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ in a state file with the room_id."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
@@ -19,6 +19,7 @@ from reconcile.models import (
     Templated,
     Violation,
     defaults_model,
+    only_key_required,
 )
 
 MIN_PARTICIPANTS, MAX_PARTICIPANTS = 2, 25
@@ -39,6 +40,10 @@ class Tools(StrictModel):
 
 
 class Participant(StrictModel):
+    model_config = ConfigDict(json_schema_extra={
+        "if": {"properties": {"is_admin": {"const": True}}, "required": ["is_admin"]},
+        "then": {"properties": {"role": {"not": {"const": "basic"}}}}})
+
     user_id: Pattern(r"^[A-Za-z0-9_.@-]+$", "may contain only letters, digits and `_.@-`",
                      min_length=1, max_length=128)
     is_admin: bool = False
@@ -47,20 +52,25 @@ class Participant(StrictModel):
     tools: Tools | None = None
 
 
-class KaleyraRoom(Room):
-    KEY_FIELD = "name"
-    model_config = ConfigDict(json_schema_extra={"allOf": [
+def _schema_rules(schema: dict[str, Any]) -> None:
+    only_key_required(schema, "name")
+    schema["allOf"] = [
         {"if": {"properties": {"summarization": {"const": True}},
                 "required": ["summarization"]},
-         "then": {"properties": {"offline_transcription": {"const": True}},
-                  "required": ["offline_transcription"]}},
+         "then": {"properties": {"offline_transcription": {"const": True}}}},
         {"if": {"properties": {"offline_transcription": {"const": True}},
                 "required": ["offline_transcription"]},
-         "then": {"properties": {"recording": {"enum": ["automatic", "manual"]}},
-                  "required": ["recording"]}},
+         "then": {"properties": {"recording": {"enum": ["automatic", "manual"]}}}},
         {"properties": {"participants": {"contains": {
             "properties": {"is_admin": {"const": True}}, "required": ["is_admin"]}}}},
-    ]})
+    ]
+
+
+class KaleyraRoom(Room):
+    KEY_FIELD = "name"
+    # What a schema can say of the rules below. Fields may come from `defaults`, which a
+    # schema cannot see, so rules constrain values only when a field is present.
+    model_config = ConfigDict(json_schema_extra=lambda schema: _schema_rules(schema))
 
     name: Pattern(r"^[A-Za-z0-9_.-]+$", "may contain only letters, digits and `_.-`",
                   min_length=1, max_length=128) = Field(description=(
@@ -80,21 +90,26 @@ class KaleyraRoom(Room):
 
     def rule_violations(self) -> Iterator[Violation]:
         if self.summarization and not self.offline_transcription:
-            yield Violation("summarization", "summarization needs offline_transcription: true")
+            yield Violation("summarization", "summarization needs offline_transcription: true",
+                            ("offline_transcription",))
         if self.offline_transcription and (self.recording or "none") == "none":
             yield Violation("offline_transcription",
-                            "offline_transcription needs recording set to automatic or manual")
+                            "offline_transcription needs recording set to automatic or manual",
+                            ("recording",))
         if not any(p.is_admin for p in self.participants):
             yield Violation("participants", "a room needs at least one participant with"
                                             " is_admin: true")
-        seen: set[str] = set()
-        for participant in self.participants:
-            if participant.user_id in seen:
-                yield Violation("participants", f"user `{participant.user_id}` is listed twice")
-            seen.add(participant.user_id)
+        first: dict[str, int] = {}
+        for index, participant in enumerate(self.participants):
+            if participant.user_id in first:
+                yield Violation(("participants", index, "user_id"),
+                                f"user `{participant.user_id}` is listed twice",
+                                first_at=("participants", first[participant.user_id], "user_id"))
+            first.setdefault(participant.user_id, index)
             if participant.is_admin and participant.role == "basic":
-                yield Violation("participants", f"admin `{participant.user_id}` needs the plus"
-                                                " role, not basic")
+                yield Violation(("participants", index, "role"),
+                                f"admin `{participant.user_id}` needs the plus role: write"
+                                " `role: plus` or remove `role`")
 
 
 class KaleyraCredentials(StrictModel):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
@@ -19,18 +19,29 @@ from reconcile.models import (
     Url,
     Violation,
     defaults_model,
+    only_key_required,
 )
 
 Seconds = int | None
 
 
+COMPOSITION_NEEDED_BY = ("recordComposition", "enableRTMPOut", "enableLiveStreaming")
+
+
+def _schema_rules(schema: dict[str, Any]) -> None:
+    # rtmpOutURL may come from `defaults`, which a schema cannot see: only validate runs it.
+    only_key_required(schema, "roomName")
+    schema["allOf"] = [
+        {"if": {"properties": {"enableComposition": {"const": False}},
+                "required": ["enableComposition"]},
+         "then": {"properties": {name: {"not": {"const": True}}
+                                 for name in COMPOSITION_NEEDED_BY}}},
+    ]
+
+
 class MeteredRoom(Room):
     KEY_FIELD = "roomName"
-    model_config = ConfigDict(json_schema_extra={"allOf": [
-        {"if": {"properties": {"enableRTMPOut": {"const": True}},
-                "required": ["enableRTMPOut"]},
-         "then": {"required": ["rtmpOutURL"]}},
-    ]})
+    model_config = ConfigDict(json_schema_extra=lambda schema: _schema_rules(schema))
 
     room_name: Pattern(r"^[a-z0-9_-]+$", "may contain only lowercase letters, digits, `_` and"
                                           " `-` (it is part of the room's URL)",
@@ -79,15 +90,18 @@ class MeteredRoom(Room):
         if (self.not_before_unix_sec is not None and self.expire_unix_sec is not None
                 and self.not_before_unix_sec >= self.expire_unix_sec):
             yield Violation("notBeforeUnixSec",
-                            "notBeforeUnixSec must be earlier than expireUnixSec")
+                            "notBeforeUnixSec must be earlier than expireUnixSec",
+                            ("expireUnixSec",))
         if self.enable_composition is False:
-            for name, value in (("recordComposition", self.record_composition),
-                                ("enableRTMPOut", self.enable_rtmp_out),
-                                ("enableLiveStreaming", self.enable_live_streaming)):
-                if value:
-                    yield Violation(name, f"{name} needs enableComposition, which is false")
+            for name in COMPOSITION_NEEDED_BY:
+                if getattr(self, _ATTRIBUTE_OF[name]):
+                    yield Violation(name, f"{name} needs enableComposition, which is false",
+                                    ("enableComposition",))
         if self.eject_at_room_exp and self.expire_unix_sec is None:
             yield Violation("ejectAtRoomExp", "ejectAtRoomExp needs expireUnixSec")
+
+
+_ATTRIBUTE_OF = {info.alias or name: name for name, info in MeteredRoom.model_fields.items()}
 
 
 class MeteredCredentials(StrictModel):

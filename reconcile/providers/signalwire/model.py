@@ -8,12 +8,13 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from reconcile.models import (
     Account,
     EnvReference,
+    JsonPattern,
     Pattern,
     ProviderModels,
     Room,
@@ -21,7 +22,9 @@ from reconcile.models import (
     StrictModel,
     Templated,
     Violation,
+    WithJsonSchemaExtra,
     defaults_model,
+    only_key_required,
 )
 
 NAME_PATTERN = r"^[A-Za-z0-9_-]+$"
@@ -44,6 +47,7 @@ Name = Annotated[
     Pattern(NAME_PATTERN, "may contain only letters, digits, `_` and `-`", min_length=1,
             max_length=100),
     AfterValidator(_not_uuid),
+    WithJsonSchemaExtra({"not": {"pattern": UUID_PATTERN}}),
 ]
 
 
@@ -68,7 +72,9 @@ def _timestamp(value: str) -> str:
     return value
 
 
-Timestamp = Templated(AfterValidator(_timestamp))
+TIMESTAMP_PATTERN = (r"^\d{4}-\d{2}-\d{2}"
+                     r"([Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2}))?$")
+Timestamp = Templated(AfterValidator(_timestamp), JsonPattern(TIMESTAMP_PATTERN))
 
 
 def _meta_size(value: dict[str, Any]) -> dict[str, Any]:
@@ -81,6 +87,7 @@ class _Shared(Room):
     """Fields rooms and conferences have in common."""
 
     KEY_FIELD = "name"
+    model_config = ConfigDict(json_schema_extra=lambda schema: only_key_required(schema, "name"))
 
     name: Name = Field(description="The identity of the room; it cannot change in place.")
     display_name: Templated(Field(max_length=200)) | None = Field(None, description=(
@@ -98,7 +105,8 @@ class _Shared(Room):
     def rule_violations(self) -> Iterator[Violation]:
         if self.join_from and self.join_until and "${" not in self.join_from + self.join_until and (
                 parse_timestamp(self.join_until) <= parse_timestamp(self.join_from)):
-            yield Violation("join_until", "join_until must be later than join_from")
+            yield Violation("join_until", "join_until must be later than join_from",
+                            ("join_from",))
 
 
 class SignalWireRoom(_Shared):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from reconcile.models import (
     Account,
@@ -16,11 +16,14 @@ from reconcile.models import (
     Templated,
     Url,
     defaults_model,
+    only_key_required,
 )
 
 
 class TelnyxRoom(Room):
     KEY_FIELD = "unique_name"
+    model_config = ConfigDict(
+        json_schema_extra=lambda schema: only_key_required(schema, "unique_name"))
 
     unique_name: Templated(Field(min_length=1, max_length=255)) = Field(description=(
         "The room's identity, unique within the Telnyx account."))

@@ -19,6 +19,7 @@ from reconcile.models import (
     Url,
     Violation,
     defaults_model,
+    only_key_required,
 )
 
 RoomType = Literal["group", "go", "peer-to-peer", "group-small"]
@@ -36,19 +37,27 @@ class RecordingRule(StrictModel):
     track: str | None = None
 
 
-def _participant_limit_rules() -> list[dict[str, Any]]:
-    return [{"if": {"properties": {"type": {"const": room_type}}, "required": ["type"]},
-             "then": {"properties": {"max_participants": {"maximum": limit}}}}
-            for room_type, limit in PARTICIPANT_LIMITS.items() if limit < 50]
+P2P_UNAVAILABLE = ("video_codecs", "media_region", "record_participants_on_connect")
+
+
+def _schema_rules(schema: dict[str, Any]) -> None:
+    # Fields may come from `defaults`, which a schema cannot see: constrain, don't require.
+    only_key_required(schema, "unique_name")
+    schema["allOf"] = [
+        *({"if": {"properties": {"type": {"const": room_type}}, "required": ["type"]},
+           "then": {"properties": {"max_participants": {"maximum": limit}}}}
+          for room_type, limit in PARTICIPANT_LIMITS.items() if limit < 50),
+        {"if": {"properties": {"audio_only": {"const": True}}, "required": ["audio_only"]},
+         "then": {"properties": {"video_codecs": {"maxItems": 0},
+                                 "type": {"const": "group"}}}},
+        {"if": {"properties": {"type": {"const": "peer-to-peer"}}, "required": ["type"]},
+         "then": {"not": {"anyOf": [{"required": [name]} for name in P2P_UNAVAILABLE]}}},
+    ]
 
 
 class TwilioRoom(Room):
     KEY_FIELD = "unique_name"
-    model_config = ConfigDict(json_schema_extra={"allOf": [
-        *_participant_limit_rules(),
-        {"if": {"properties": {"audio_only": {"const": True}}, "required": ["audio_only"]},
-         "then": {"properties": {"video_codecs": {"maxItems": 0}}}},
-    ]})
+    model_config = ConfigDict(json_schema_extra=lambda schema: _schema_rules(schema))
 
     unique_name: Templated(Field(min_length=1, max_length=128)) = Field(description=(
         "The room's identity; unique among in-progress rooms."))
@@ -66,7 +75,8 @@ class TwilioRoom(Room):
     transcribe_participants_on_connect: bool | None = None
     transcriptions_configuration: dict[str, Any] | None = None
     recording_rules: list[RecordingRule] | None = None
-    video_codecs: list[Literal["VP8", "H264"]] | None = Field(None, max_length=2)
+    video_codecs: list[Literal["VP8", "H264"]] | None = Field(
+        None, max_length=2, json_schema_extra={"uniqueItems": True})
     media_region: MEDIA_REGIONS | None = None
     audio_only: bool | None = None
     large_room: bool | None = None
@@ -78,17 +88,19 @@ class TwilioRoom(Room):
         if self.max_participants is not None and self.max_participants > limit:
             yield Violation("max_participants",
                             f"a {room_type} room allows at most {limit} participants,"
-                            f" got {self.max_participants}")
+                            f" got {self.max_participants}", ("type",))
         if self.audio_only and self.video_codecs:
             yield Violation("video_codecs", "an audio_only room carries no video:"
-                                            " remove video_codecs or audio_only")
+                                            " remove video_codecs or audio_only",
+                            ("audio_only",))
         if self.audio_only and room_type != "group":
             yield Violation("audio_only", f"audio_only is available in group rooms only,"
-                                          f" not in {room_type} rooms")
+                                          f" not in {room_type} rooms", ("type",))
         if room_type == "peer-to-peer":
-            for name in ("video_codecs", "media_region", "record_participants_on_connect"):
+            for name in P2P_UNAVAILABLE:
                 if getattr(self, name) is not None:
-                    yield Violation(name, f"{name} is not available in peer-to-peer rooms")
+                    yield Violation(name, f"{name} is not available in peer-to-peer rooms",
+                                    ("type",))
         if self.video_codecs and len(set(self.video_codecs)) != len(self.video_codecs):
             yield Violation("video_codecs", "video_codecs lists a codec twice")
 

@@ -1,0 +1,172 @@
+"""The committed JSON Schema: well formed, fresh, and in agreement with the corpus.
+
+Valid fixtures must be accepted. Invalid fixtures marked `# schema: rejects` must be
+rejected; `# schema-xfail:` marks a defect the schema could express but does not yet
+(see tests/test_corpus.py for the header format).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from reconcile.loader import load_file
+from reconcile.schema import render_schema
+
+from .test_corpus import EXAMPLES, INVALID, VALID, read_header
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA_PATH = ROOT / "schemas" / "rooms.schema.json"
+DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def validator(schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(schema)
+
+
+def plain(value: Any) -> Any:
+    """Loader data (LMap/LList, dict and list subclasses) as plain JSON-compatible data."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def load(path: Path) -> Any:
+    document = load_file(path)
+    assert document.data is not None, [str(d) for d in document.diagnostics]
+    data = plain(document.data)
+    json.dumps(data)  # JSON-compatible: no marks, dates or other objects left
+    return data
+
+
+def errors(validator: jsonschema.Draft202012Validator, data: Any) -> list[str]:
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+            for e in validator.iter_errors(data)]
+
+
+# -- the schema itself ---------------------------------------------------------------
+
+
+def test_schema_is_valid_draft_2020_12(schema: dict[str, Any]) -> None:
+    jsonschema.Draft202012Validator.check_schema(schema)
+
+
+def test_schema_declares_its_draft_and_a_stable_id(schema: dict[str, Any]) -> None:
+    assert schema["$schema"] == DRAFT_2020_12
+    assert schema["$id"] == "urn:reconcile:schema:rooms-file:1"
+
+
+def test_committed_schema_is_fresh() -> None:
+    assert SCHEMA_PATH.read_text(encoding="utf-8") == render_schema(), (
+        "schemas/rooms.schema.json is stale: run `reconcile schema`")
+
+
+# -- the corpus ------------------------------------------------------------------------
+
+
+def _params(paths: list[Path]) -> list[object]:
+    params = []
+    for path in paths:
+        reason = read_header(path).schema_xfail
+        marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+        params.append(pytest.param(path, id=path.name, marks=marks))
+    return params
+
+
+REJECTED = [p for p in INVALID if read_header(p).schema == "rejects"]
+
+
+@pytest.mark.parametrize("path", _params(VALID + EXAMPLES))
+def test_schema_accepts_valid_fixture(
+        validator: jsonschema.Draft202012Validator, path: Path) -> None:
+    assert errors(validator, load(path)) == []
+
+
+@pytest.mark.parametrize("path", _params(REJECTED))
+def test_schema_rejects_invalid_fixture(
+        validator: jsonschema.Draft202012Validator, path: Path) -> None:
+    assert errors(validator, load(path)), "the schema accepts this invalid file"
+
+
+def test_enough_fixtures_are_schema_checked() -> None:
+    assert len(REJECTED) >= 30
+
+
+# -- accounts are discriminated by provider ------------------------------------------
+
+
+TWILIO = {
+    "credentials": {"account_sid": "${TWILIO_ACCOUNT_SID}", "auth_token": "${TWILIO_AUTH_TOKEN}"},
+    "rooms": [{"unique_name": "daily-standup", "max_participants": 10}],
+}
+METERED = {
+    "type": "metered",
+    "app": "acme-eu",
+    "credentials": {"secret_key": "${METERED_EU_SECRET_KEY}"},
+    "rooms": [{"roomName": "support-desk", "privacy": "private", "enableChat": True}],
+}
+
+
+def rooms_file(**accounts: Any) -> dict[str, Any]:
+    return {"version": 1, "providers": copy.deepcopy(accounts)}
+
+
+def test_a_telnyx_field_in_a_twilio_account_is_rejected(
+        validator: jsonschema.Draft202012Validator) -> None:
+    data = rooms_file(twilio=TWILIO)
+    assert errors(validator, data) == []
+    data["providers"]["twilio"]["rooms"][0]["webhook_event_url"] = "https://hooks.example.com/x"
+    assert errors(validator, data)
+    data = rooms_file(twilio=TWILIO)
+    data["providers"]["twilio"]["rooms"][0]["webhook_timeout_secs"] = 10
+    assert errors(validator, data)
+
+
+def test_an_alias_with_a_type_gets_that_providers_fields(
+        validator: jsonschema.Draft202012Validator) -> None:
+    data = rooms_file(eu=METERED)
+    assert errors(validator, data) == []
+    data["providers"]["eu"]["rooms"][0]["max_participants"] = 10  # Twilio's spelling
+    assert errors(validator, data)
+    data = rooms_file(eu=METERED)
+    data["providers"]["eu"]["rooms"].append({"unique_name": "daily-standup"})
+    assert errors(validator, data)
+
+
+def test_a_provider_named_account_with_another_type_gets_that_types_fields(
+        validator: jsonschema.Draft202012Validator) -> None:
+    data = rooms_file(twilio=METERED)  # named twilio, typed metered
+    assert errors(validator, data) == []
+    data = rooms_file(twilio={**TWILIO, "type": "metered"})
+    assert errors(validator, data)
+
+
+def test_an_alias_without_a_type_is_rejected(
+        validator: jsonschema.Draft202012Validator) -> None:
+    untyped = {k: v for k, v in METERED.items() if k != "type"}
+    assert errors(validator, rooms_file(eu=untyped))
+    assert errors(validator, rooms_file(eu={**METERED, "type": "zoom"}))
+
+
+def test_room_fields_are_checked_per_provider(
+        validator: jsonschema.Draft202012Validator) -> None:
+    data = rooms_file(eu=METERED)
+    data["providers"]["eu"]["rooms"][0]["privacy"] = "secret"
+    assert errors(validator, data)
+    data = rooms_file(twilio=TWILIO)
+    data["providers"]["twilio"]["rooms"][0]["max_participants"] = 51
+    assert errors(validator, data)
