@@ -1,0 +1,437 @@
+"""Emulator of the Telnyx Video Rooms API (`/v2/rooms`), per /work/shared/providers/telnyx.md.
+
+The mount root stands in for `https://api.telnyx.com`. Rooms are stored in the response shape
+of `GET /v2/rooms/{id}` under the account named by the Bearer key; `active_session_id` and
+`sessions` are derived from the sandbox's internal session keys when rendered.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from reconcile.sandbox.core import Sandbox, public
+from reconcile.sandbox.emulation import bearer_token, iso_micros, json_body, json_response
+from reconcile.sandbox.store import DuplicateName, Record, Store
+
+PROVIDER = "telnyx"
+KIND = "rooms"
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 250
+# Telnyx publishes no per-endpoint limit; this nominal value only fills `x-ratelimit-limit`.
+NOMINAL_RATE_LIMIT = 100
+
+# Every setting of a new room, with the value it gets when the create body omits it.
+# `webhook_event_url` has no documented default: unset reads back as null (U8).
+DEFAULTS: dict[str, Any] = {
+    "unique_name": None,
+    "max_participants": 10,
+    "enable_recording": False,
+    "webhook_event_url": None,
+    "webhook_event_failover_url": "",
+    "webhook_timeout_secs": None,
+}
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_INT = re.compile(r"[+-]?\d+")
+_DEEP_KEY = re.compile(r"([A-Za-z_]+)((?:\[[A-Za-z_]*\])+)")
+_DATE_FILTERS = ("date_created_at", "date_updated_at")
+_DATE_OPS: dict[str, Callable[[str, str], bool]] = {
+    "eq": lambda day, wanted: day == wanted,
+    "gte": lambda day, wanted: day >= wanted,
+    "lte": lambda day, wanted: day <= wanted,
+}
+
+
+# -- error bodies ------------------------------------------------------------------------
+
+def _errors(*errors: dict[str, Any]) -> dict[str, Any]:
+    return {"errors": list(errors)}
+
+
+def _invalid(pointer: str, detail: str) -> dict[str, Any]:
+    """One entry of a 422 `video_Errors` body (U1 uses the same code and title)."""
+    return {"code": "422", "title": "Unprocessable entity", "detail": detail,
+            "source": {"pointer": pointer}}
+
+
+def _unauthorized() -> Response:
+    return json_response(_errors({
+        "code": "10009", "title": "Authentication failed",
+        "detail": "Could not understand the provided credentials.",
+        "meta": {"url": "https://developers.telnyx.com/docs/overview/errors/10009"},
+    }), 401)
+
+
+def _not_found(room_id: str) -> Response:
+    # U4: wrapped in `errors` like every other Telnyx error, not the spec's bare object.
+    return json_response(_errors({"code": "404", "title": "Resource not found",
+                                  "detail": f"Room {room_id} not found"}), 404)
+
+
+def _unprocessable(errors: list[dict[str, Any]]) -> Response:
+    return json_response({"errors": errors}, 422)
+
+
+def _name_taken() -> Response:
+    return _unprocessable([_invalid("/unique_name", "unique_name has already been taken")])
+
+
+def _list_error() -> Response:
+    """U6: the spec's generic video error, for any invalid list parameter."""
+    return json_response({"success": False, "message": "Error"}, 400)
+
+
+def fault_response(status: int, retry_after: int | None) -> Response:
+    headers: dict[str, str] = {}
+    if status == 429:
+        # Shared rule 2 and U5: a 429 always says when to come back.
+        wait = 1 if retry_after is None else retry_after
+        body = _errors({"code": "10011", "title": "Too many requests",
+                        "detail": "You have exceeded the maximum number of allowed requests."})
+        headers = {"Retry-After": str(wait), "x-ratelimit-limit": str(NOMINAL_RATE_LIMIT),
+                   "x-ratelimit-remaining": "0", "x-ratelimit-reset": str(wait)}
+    else:
+        body = _errors({"code": "10007", "title": "Unexpected error",
+                        "detail": "An unexpected error occurred."})
+        if retry_after is not None:
+            headers["Retry-After"] = str(retry_after)
+    return json_response(body, status, headers)
+
+
+# -- validation of create and PATCH bodies (identical property sets) ------------------------
+
+def _name(value: Any) -> str | None:
+    # U3: any non-empty string; null leaves (or makes) the room unnamed.
+    if value is None or (isinstance(value, str) and value):
+        return value
+    raise ValueError("unique_name must be a non-empty string")
+
+
+def _integer(name: str, low: int, high: int, *, nullable: bool) -> Callable[[Any], int | None]:
+    def check(value: Any) -> int | None:
+        if value is None and nullable:
+            return None
+        if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
+            return value
+        raise ValueError(f"{name} must be an integer between {low} and {high}")
+    return check
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise ValueError("enable_recording must be a boolean")
+
+
+def _url(name: str) -> Callable[[Any], str | None]:
+    unset = DEFAULTS[name]
+
+    def check(value: Any) -> str | None:
+        if value is None or value == "":  # U8: both mean "unset"
+            return unset
+        if isinstance(value, str):
+            parts = urlsplit(value)
+            if parts.scheme and parts.netloc:
+                return value
+        raise ValueError(f"{name} must be a URL that includes a scheme, such as 'https'")
+    return check
+
+
+_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "unique_name": _name,
+    "max_participants": _integer("max_participants", 2, 50, nullable=False),
+    "enable_recording": _boolean,
+    "webhook_event_url": _url("webhook_event_url"),
+    "webhook_event_failover_url": _url("webhook_event_failover_url"),
+    "webhook_timeout_secs": _integer("webhook_timeout_secs", 0, 30, nullable=True),
+}
+
+
+def validate_settings(body: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The settings present in a create or PATCH body, normalised, and its 422 errors.
+
+    Unknown and read-only fields are ignored, as Telnyx does.
+    """
+    if not isinstance(body, dict):
+        return {}, [_invalid("/", "The request body must be a JSON object")]
+    settings: dict[str, Any] = {}
+    errors: list[dict[str, Any]] = []
+    for name, check in _CHECKS.items():
+        if name in body:
+            try:
+                settings[name] = check(body[name])
+            except ValueError as exc:
+                errors.append(_invalid(f"/{name}", str(exc)))
+    return settings, errors
+
+
+async def _request_body(request: Request) -> Any:
+    """The JSON body; an absent body counts as `{}`, malformed JSON as a non-object."""
+    if not (await request.body()).strip():
+        return {}
+    return await json_body(request)
+
+
+# -- rooms -----------------------------------------------------------------------------
+
+def _fresh_id(sandbox: Sandbox, account: str) -> str:
+    # A sandbox restarted on the same database replays its seeded ids: skip the used ones.
+    while True:
+        room_id = sandbox.random_uuid()
+        if sandbox.store.get(PROVIDER, account, KIND, room_id) is None:
+            return room_id
+
+
+def _new_room(sandbox: Sandbox, account: str, settings: dict[str, Any], now: float
+              ) -> dict[str, Any]:
+    stamp = iso_micros(now)
+    return {"id": _fresh_id(sandbox, account), **DEFAULTS, **settings,
+            "created_at": stamp, "updated_at": stamp, "record_type": "room"}
+
+
+def _participant(session_id: str, participant: str, joined_at: str) -> dict[str, Any]:
+    # Sandbox participants are free-form names: derive a stable uuid, keep the name as context.
+    return {"id": str(uuid.uuid5(uuid.UUID(session_id), participant)), "session_id": session_id,
+            "context": participant, "joined_at": joined_at, "updated_at": joined_at,
+            "record_type": "room_participant"}
+
+
+def _sessions(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The live session only: the sandbox forgets a session's id once it ends."""
+    session_id = data.get("_session_id")
+    if not session_id:
+        return []
+    started = iso_micros(float(data.get("_session_started_at") or 0))
+    participants = [_participant(session_id, p, started) for p in data.get("_participants", [])]
+    return [{"id": session_id, "room_id": data["id"], "active": True, "created_at": started,
+             "updated_at": started, "participants": participants,
+             "record_type": "room_session"}]
+
+
+def render(data: dict[str, Any], *, include_sessions: bool = False) -> dict[str, Any]:
+    """A stored room as the API returns it; `sessions` is filled only on request."""
+    room = public(data)
+    room["active_session_id"] = data.get("_session_id")
+    room["sessions"] = _sessions(data) if include_sessions else []
+    return room
+
+
+# -- list parameters ---------------------------------------------------------------------
+
+@dataclass
+class ListQuery:
+    page_number: int = 1
+    page_size: int = DEFAULT_PAGE_SIZE
+    unique_name: str | None = None
+    dates: list[tuple[str, str, str]] = field(default_factory=list)  # (field, op, YYYY-MM-DD)
+    include_sessions: bool = False
+
+    def matches(self, data: dict[str, Any]) -> bool:
+        return all(_DATE_OPS[op](str(data.get(name, ""))[:10], day)
+                   for name, op, day in self.dates)
+
+
+def _deep_params(request: Request) -> dict[tuple[str, ...], str]:
+    """Query keys in deepObject style, `filter[date_created_at][gte]` -> its path tuple."""
+    params: dict[tuple[str, ...], str] = {}
+    for key, value in request.query_params.multi_items():
+        match = _DEEP_KEY.fullmatch(key)
+        path = (match[1], *match[2][1:-1].split("][")) if match else (key,)
+        params[path] = value
+    return params
+
+
+def _int_param(value: str, low: int, high: int | None) -> int:
+    if not _INT.fullmatch(value.strip()):
+        raise ValueError(value)
+    number = int(value)
+    if number < low or (high is not None and number > high):
+        raise ValueError(value)
+    return number
+
+
+def _flag(value: str | None) -> bool:
+    if value is None or value.lower() == "false":
+        return False
+    if value.lower() == "true":
+        return True
+    raise ValueError(value)
+
+
+def _date_filter(path: tuple[str, ...], value: str) -> tuple[str, str, str]:
+    name = path[1].replace("date_", "", 1)  # date_created_at -> created_at
+    if len(path) != 3 or path[2] not in _DATE_OPS or not _DATE.fullmatch(value):
+        raise ValueError(value)
+    date.fromisoformat(value)  # a real calendar day
+    return name, path[2], value
+
+
+def parse_list_query(request: Request) -> ListQuery:
+    """The list parameters; ValueError on any invalid one (U6)."""
+    params = _deep_params(request)
+    query = ListQuery(
+        page_number=_int_param(params.get(("page", "number"), "1"), 1, None),
+        page_size=_int_param(params.get(("page", "size"), str(DEFAULT_PAGE_SIZE)),
+                             1, MAX_PAGE_SIZE),
+        unique_name=params.get(("filter", "unique_name")),
+        include_sessions=_flag(params.get(("include_sessions",))),
+    )
+    query.dates = [_date_filter(path, value) for path, value in params.items()
+                   if path[0] == "filter" and len(path) > 1 and path[1] in _DATE_FILTERS]
+    return query
+
+
+def _page(store: Store, account: str, query: ListQuery) -> tuple[list[Record], int]:
+    """One page of rooms in creation order, and the total number of matches."""
+    offset = (query.page_number - 1) * query.page_size
+    if query.unique_name is None and not query.dates:
+        total = store.count(PROVIDER, account, KIND)
+        if offset >= total:  # also keeps huge page numbers away from SQLite
+            return [], total
+        return store.list(PROVIDER, account, KIND, offset=offset, limit=query.page_size), total
+    # Filtered lists are rare (a name matches at most one room): filter in Python.
+    matches = [r for r in store.list(PROVIDER, account, KIND, name=query.unique_name)
+               if query.matches(r.data)]
+    return matches[offset:offset + query.page_size], len(matches)
+
+
+# -- HTTP handlers ---------------------------------------------------------------------------
+
+Handler = Callable[[Request, str], Awaitable[Response]]
+
+
+class _RoomsApi:
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        self.store = sandbox.store
+
+    def authenticated(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        """U7: every route wants a valid Bearer key, which also names the account."""
+        async def endpoint(request: Request) -> Response:
+            key = bearer_token(request)
+            if not self.sandbox.authenticate(PROVIDER, key, key):
+                return _unauthorized()
+            return await handler(request, key or "")
+        return endpoint
+
+    def _get(self, account: str, room_id: str) -> Record | None:
+        if not _UUID.fullmatch(room_id):
+            return None
+        return self.store.get(PROVIDER, account, KIND, room_id.lower())
+
+    async def list_rooms(self, request: Request, account: str) -> Response:
+        try:
+            query = parse_list_query(request)
+        except ValueError:
+            return _list_error()
+        records, total = _page(self.store, account, query)
+        return json_response({
+            "data": [render(r.data, include_sessions=query.include_sessions) for r in records],
+            "meta": {"page_number": query.page_number, "page_size": query.page_size,
+                     "total_pages": math.ceil(total / query.page_size),
+                     "total_results": total},
+        })
+
+    async def create_room(self, request: Request, account: str) -> Response:
+        settings, errors = validate_settings(await _request_body(request))
+        if errors:
+            return _unprocessable(errors)
+        data = _new_room(self.sandbox, account, settings, self.sandbox.clock.now())
+        try:
+            self.store.insert(PROVIDER, account, KIND, data["id"], data["unique_name"], data)
+        except DuplicateName:  # U1: the live-name index admits one room per name
+            return _name_taken()
+        return json_response({"data": render(data)}, 201)
+
+    async def get_room(self, request: Request, account: str) -> Response:
+        room_id = request.path_params["room_id"]
+        record = self._get(account, room_id)
+        if record is None:
+            return _not_found(room_id)
+        # The spec declares no 400 here, so an odd flag just means "no sessions".
+        include = request.query_params.get("include_sessions", "").lower() == "true"
+        return json_response({"data": render(record.data, include_sessions=include)})
+
+    async def update_room(self, request: Request, account: str) -> Response:
+        room_id = request.path_params["room_id"]
+        body = await _request_body(request)
+        with self.store.transaction():  # read-modify-write under the write lock
+            record = self._get(account, room_id)
+            if record is None:
+                return _not_found(room_id)
+            settings, errors = validate_settings(body)
+            if errors:
+                return _unprocessable(errors)
+            # U10: a partial merge; a rename keeps the id.
+            data = {**record.data, **settings,
+                    "updated_at": iso_micros(self.sandbox.clock.now())}
+            try:
+                self.store.update(record, data, name=data.get("unique_name"))
+            except DuplicateName:
+                return _name_taken()
+        return json_response({"data": render(data)})
+
+    async def delete_room(self, request: Request, account: str) -> Response:
+        room_id = request.path_params["room_id"]
+        record = self._get(account, room_id)
+        if record is None:
+            return _not_found(room_id)
+        # Permanent and synchronous: participants go with the room, the name is free (U9).
+        self.store.delete(record)
+        return Response(status_code=204)
+
+
+def create_app(sandbox: Sandbox) -> Starlette:
+    api = _RoomsApi(sandbox)
+    auth = api.authenticated
+    return Starlette(routes=[
+        Route("/v2/rooms", auth(api.list_rooms), methods=["GET"]),
+        Route("/v2/rooms", auth(api.create_room), methods=["POST"]),
+        Route("/v2/rooms/{room_id}", auth(api.get_room), methods=["GET"]),
+        Route("/v2/rooms/{room_id}", auth(api.update_room), methods=["PATCH"]),
+        Route("/v2/rooms/{room_id}", auth(api.delete_room), methods=["DELETE"]),
+    ])
+
+
+def account_of(request: Request) -> str | None:
+    return bearer_token(request)
+
+
+def seed(sandbox: Sandbox, account: str, kind: str, rooms: list[dict[str, Any]]
+         ) -> list[dict[str, Any]]:
+    """Bulk-create rooms from create-body items, with the create endpoint's rules."""
+    if kind != KIND:
+        raise ValueError(f"telnyx has one room kind, 'rooms', not {kind!r}")
+    now = sandbox.clock.now()
+    datas: list[dict[str, Any]] = []
+    names: set[str] = set()
+    for index, item in enumerate(rooms):
+        settings, errors = validate_settings(item)
+        if errors:
+            details = "; ".join(error["detail"] for error in errors)
+            raise ValueError(f"telnyx room #{index}: {details}")
+        name = settings.get("unique_name")
+        if name is not None and name in names:
+            raise ValueError(f"telnyx room #{index}: unique_name {name!r} is repeated")
+        if name is not None:
+            names.add(name)
+        datas.append(_new_room(sandbox, account, settings, now))
+    try:
+        sandbox.store.insert_many([(PROVIDER, account, KIND, d["id"], d["unique_name"], d)
+                                   for d in datas])
+    except DuplicateName as exc:
+        raise ValueError("a telnyx room with one of these unique_names already exists") from exc
+    return [render(d) for d in datas]
