@@ -1,0 +1,242 @@
+"""The Twilio emulator against Twilio's official OpenAPI document (twilio-oai
+`twilio_video_v1.json`, read from RECONCILE_PROVIDER_SPECS; never copied here).
+
+Every request the tests send and every response they get passes through `Contract.check`:
+successes must be operations the spec declares, with a declared status and a body that
+validates against the response schema (openapi-core), and every room, participant and
+page envelope must carry exactly the schema's fields. The spec has no error schemas, so
+errors must have a status the reference (shared/providers/twilio.md) names and Twilio's
+error body.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from openapi_core import OpenAPI
+from openapi_core.datatypes import RequestParameters
+from werkzeug.datastructures import Headers, ImmutableMultiDict
+
+from reconcile.providers.twilio import emulator
+from reconcile.sandbox import core
+from reconcile.sandbox.core import DEFAULT_CREDENTIALS, Sandbox
+from reconcile.sandbox.server import SandboxServer
+
+SPEC_FILE = "twilio/twilio_video_v1.json"
+REAL_HOST = "https://video.twilio.com"  # the spec's server; our mount root stands in for it
+ACCOUNT, TOKEN = DEFAULT_CREDENTIALS["twilio"]
+# Error statuses the reference names: validation/duplicate/token 400, auth 401,
+# not found 404, no DELETE/PUT/PATCH 405 (U11), rate limit 429.
+REFERENCE_ERROR_STATUSES = {400, 401, 404, 405, 429}
+ERROR_KEYS = {"code", "message", "more_info", "status"}
+PAGE_META_KEYS = {"page", "page_size", "first_page_url", "previous_page_url", "url",
+                  "next_page_url", "key"}
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+@functools.cache
+def _load(path: str) -> tuple[OpenAPI, dict[str, Any]]:
+    document = json.loads(Path(path).read_text())
+    return OpenAPI.from_dict(document), document
+
+
+class SpecRequest:
+    """An httpx request as openapi-core sees it, moved from our mount root to REAL_HOST."""
+
+    def __init__(self, request: httpx.Request, mount: str) -> None:
+        assert request.url.path.startswith(mount + "/")
+        self.host_url = REAL_HOST
+        self.path = request.url.path[len(mount):]
+        self.method = request.method.lower()
+        self.body = request.content
+        self.content_type = request.headers.get("content-type", "")
+        self.parameters = RequestParameters(
+            query=ImmutableMultiDict(list(request.url.params.multi_items())),
+            header=Headers(list(request.headers.items())), cookie=ImmutableMultiDict(),
+            path={})
+
+
+class SpecResponse:
+    def __init__(self, response: httpx.Response) -> None:
+        self.status_code = response.status_code
+        self.data = response.content
+        self.headers = Headers(list(response.headers.items()))
+        self.content_type = response.headers.get("content-type", "")
+
+
+class Contract:
+    def __init__(self, spec: OpenAPI, document: dict[str, Any], root: str) -> None:
+        self.spec = spec
+        self.root = root
+        self.mount = urlsplit(root).path
+        schemas = document["components"]["schemas"]
+        self.room_keys = set(schemas["video.v1.room"]["properties"])
+        self.participant_keys = set(schemas["video.v1.room.room_participant"]["properties"])
+        self.checked: list[tuple[str, str, int]] = []
+
+    def check(self, response: httpx.Response) -> None:
+        response.read()
+        request = SpecRequest(response.request, self.mount)
+        self.checked.append((request.method, request.path, response.status_code))
+        if response.is_success:
+            self.spec.validate_request(request)  # raises on any violation
+            self.spec.validate_response(request, SpecResponse(response))
+            self._exact_fields(response.json())
+        else:
+            assert response.status_code in REFERENCE_ERROR_STATUSES, response.text
+            body = response.json()
+            assert set(body) == ERROR_KEYS and body["status"] == response.status_code
+
+    def _exact_fields(self, body: dict[str, Any]) -> None:
+        """The schema lists no required fields: check every one is present, and no other."""
+        if "meta" in body:
+            assert set(body["meta"]) == PAGE_META_KEYS
+            for link in ("first_page_url", "url", "next_page_url"):
+                assert body["meta"][link] is None or self._ours(body["meta"][link])
+            items = body[body["meta"]["key"]]
+            keys = self.room_keys if body["meta"]["key"] == "rooms" else self.participant_keys
+        else:
+            items, keys = [body], self.room_keys
+        for item in items:
+            assert set(item) == keys, set(item) ^ keys
+            assert self._ours(item["url"])
+            assert all(self._ours(link) for link in item["links"].values())
+
+    def _ours(self, url: str) -> bool:
+        # `format: uri` is not enforced by the validator: links must be absolute URLs on our
+        # mount root, i.e. on REAL_HOST once mapped.
+        return url.startswith(self.root + "/v1/")
+
+
+@pytest.fixture(autouse=True)
+def frozen_wall_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The virtual clock moves only when a test advances it (exact durations)."""
+    monkeypatch.setattr(core, "time", SimpleNamespace(time=lambda: 1_767_604_000.4))
+
+
+@pytest.fixture
+def contract(provider_specs: Path, serve: Callable[..., SandboxServer]) -> Contract:
+    path = provider_specs / SPEC_FILE
+    if not path.is_file():
+        pytest.skip(f"{path} is missing")
+    spec, document = _load(str(path))
+    return Contract(spec, document, serve("twilio").url("twilio"))
+
+
+@pytest.fixture
+def api(contract: Contract) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=contract.root, auth=(ACCOUNT, TOKEN),
+                      event_hooks={"response": [contract.check]}) as client:
+        yield client
+
+
+def test_the_checker_rejects_what_the_spec_forbids(contract: Contract, api: httpx.Client
+                                                   ) -> None:
+    room = api.post("/v1/Rooms").json()
+    request = httpx.Request("GET", f"{contract.root}/v1/Rooms/{room['sid']}",
+                            headers={"Authorization": basic(ACCOUNT, TOKEN)})
+    for broken in ({**room, "sid": "XX"}, {**room, "date_created": "yesterday"},
+                   {**room, "status": "open"}, {**room, "video_codecs": ["VP9"]}):
+        with pytest.raises(Exception, match="not valid for schema"):
+            contract.check(httpx.Response(200, json=broken, request=request))
+    with pytest.raises(AssertionError):
+        contract.check(httpx.Response(200, json={**room, "extra": 1}, request=request))
+    with pytest.raises(AssertionError):
+        contract.check(httpx.Response(418, json={}, request=request))
+
+
+def test_create_fetch_and_end_conform(sandbox: Sandbox, contract: Contract,
+                                      api: httpx.Client) -> None:
+    full = api.post("/v1/Rooms", data={
+        "UniqueName": "all-hands", "Type": "group", "MaxParticipants": "30",
+        "MaxParticipantDuration": "3600", "EmptyRoomTimeout": "10", "UnusedRoomTimeout": "20",
+        "StatusCallback": "https://example.com/events", "StatusCallbackMethod": "GET",
+        "RecordParticipantsOnConnect": "true", "TranscribeParticipantsOnConnect": "false",
+        # Not TranscriptionsConfiguration: the spec types it `object` with no `encoding`,
+        # which OAS 3.0 reads as exploded form fields, whereas the SDK (and the emulator)
+        # send a JSON string; test_emulator.py covers it.
+        "RecordingRules": '[{"type": "exclude", "all": true}]',
+        "VideoCodecs": ["VP8", "H264"], "MediaRegion": "ie1", "AudioOnly": "false",
+        "LargeRoom": "false", "EnableTurn": "true"})
+    assert full.status_code == 201
+    assert api.post("/v1/Rooms").status_code == 201  # every parameter is optional
+    assert api.post("/v1/Rooms", data={"AudioOnly": "true", "Type": "peer-to-peer"}
+                    ).status_code == 201
+    sid = full.json()["sid"]
+    assert api.get(f"/v1/Rooms/{sid}").json() == full.json()
+    assert api.get("/v1/Rooms/all-hands").json() == full.json()
+    sandbox.clock.advance(45)
+    ended = api.post("/v1/Rooms/all-hands", data={"Status": "completed"})
+    assert ended.status_code == 202 and ended.json()["duration"] == 45
+    assert api.get(f"/v1/Rooms/{sid}").json()["status"] == "completed"
+    completed = api.get("/v1/Rooms", params={"Status": "completed"}).json()
+    assert [r["sid"] for r in completed["rooms"]] == [sid]
+
+
+def test_list_pages_conform(sandbox: Sandbox, contract: Contract, api: httpx.Client) -> None:
+    emulator.seed(sandbox, ACCOUNT, "rooms", [{"unique_name": f"room-{i}"} for i in range(25)]
+                  + [{"unique_name": "old", "status": "completed"}])
+    url: str | None = "/v1/Rooms?PageSize=10"
+    sizes: list[int] = []
+    while url:
+        page = api.get(url).json()
+        sizes.append(len(page["rooms"]))
+        url = page["meta"]["next_page_url"]
+    assert sizes == [10, 10, 5]
+    # U12: the spec's schema wants date-times (its description says YYYY-MM-DD).
+    filtered = api.get("/v1/Rooms", params={
+        "Status": "in-progress", "UniqueName": "room-3", "DateCreatedAfter":
+        "2000-01-01T00:00:00Z", "DateCreatedBefore": "2999-01-01T00:00:00Z", "Page": "0"})
+    assert [r["unique_name"] for r in filtered.json()["rooms"]] == ["room-3"]
+    assert api.get("/v1/Rooms", params={"Status": "completed", "PageSize": "1000"}
+                   ).json()["rooms"][0]["unique_name"] == "old"
+    pages = [c for c in contract.checked if c[1] == "/v1/Rooms"]
+    assert len(pages) == 5 and {status for *_, status in pages} == {200}
+
+
+def test_participant_lists_conform(sandbox: Sandbox, api: httpx.Client) -> None:
+    room = api.post("/v1/Rooms", data={"UniqueName": "clinic"}).json()
+    record = sandbox.find("twilio", ACCOUNT, "rooms", "clinic")
+    assert record is not None
+    sandbox.set_participants(record, add=["alice", "bob", "carol"])
+    url: str | None = f"/v1/Rooms/{room['sid']}/Participants?PageSize=2"
+    seen: list[str] = []
+    while url:
+        page = api.get(url).json()
+        seen += [p["identity"] for p in page["participants"]]
+        url = page["meta"]["next_page_url"]
+    assert seen == ["alice", "bob", "carol"]
+    api.post("/v1/Rooms/clinic", data={"Status": "completed"})
+    gone = api.get(f"/v1/Rooms/{room['sid']}/Participants",
+                   params={"Status": "disconnected", "Identity": "bob"}).json()
+    assert [p["status"] for p in gone["participants"]] == ["disconnected"]
+
+
+def test_errors_use_statuses_the_reference_names(contract: Contract, api: httpx.Client
+                                                 ) -> None:
+    api.post("/v1/Rooms", data={"UniqueName": "dup"})
+    cases = [
+        (api.post("/v1/Rooms", data={"UniqueName": "dup"}), 400, 53113),
+        (api.post("/v1/Rooms", data={"EmptyRoomTimeout": "0"}), 400, 53109),
+        (api.post("/v1/Rooms", data={"MaxParticipants": "51"}), 400, 20001),
+        (api.post("/v1/Rooms/dup", data={"Status": "in-progress"}), 400, 53112),
+        (api.get("/v1/Rooms", params={"PageToken": "PTbm9wZQ"}), 400, 21481),
+        (api.get("/v1/Rooms/missing"), 404, 20404),
+        (api.delete("/v1/Rooms/dup"), 405, 20004),
+        (api.get("/v1/Rooms", auth=(ACCOUNT, "wrong")), 401, 20003),
+    ]
+    for response, status, code in cases:
+        assert (response.status_code, response.json()["code"]) == (status, code)
+    assert len(contract.checked) == len(cases) + 1
