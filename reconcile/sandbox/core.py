@@ -131,8 +131,11 @@ class Sandbox:
         """Connect or disconnect participants, keeping the session bookkeeping."""
         data = dict(record.data)
         before = list(data.get("_participants", []))
-        after = [p for p in before if p not in set(remove)]
-        after += [p for p in add if p not in after]
+        removed = set(remove)
+        after = [p for p in before if p not in removed]
+        for participant in add:  # one entry each, even if `add` repeats an id
+            if participant not in after:
+                after.append(participant)
         now = self.clock.now()
         if after and not before:
             data["_session_id"] = self.random_uuid()

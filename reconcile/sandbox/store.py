@@ -12,7 +12,7 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +30,10 @@ CREATE TABLE IF NOT EXISTS records (
 CREATE UNIQUE INDEX IF NOT EXISTS records_id ON records (provider, account, kind, id);
 CREATE UNIQUE INDEX IF NOT EXISTS records_live_name
     ON records (provider, account, kind, name) WHERE live = 1 AND name IS NOT NULL;
+-- Listing and counting pages without reading every record (a list page or count otherwise
+-- scans the whole table: ~2 ms instead of ~0.1 ms with 6,000 rooms).
+CREATE INDEX IF NOT EXISTS records_by_liveness ON records (provider, account, kind, live, seq);
+CREATE INDEX IF NOT EXISTS records_in_order ON records (provider, account, kind, seq);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
@@ -51,14 +55,23 @@ class Record:
 
 
 class Store:
-    """Thread-safe SQLite store, in memory (``path=None``) or in a WAL-mode file."""
+    """Thread-safe SQLite store, in memory (``path=None``) or in a WAL-mode file.
+
+    A file gets one connection per thread (WAL and the busy timeout arbitrate, across
+    processes too). In memory, every thread shares one connection under a lock: separate
+    connections to a shared-cache database fail at once with "database table is locked"
+    instead of waiting for each other.
+    """
 
     def __init__(self, path: str | None = None) -> None:
+        self._memory = path is None
         if path is None:
             self._uri = f"file:reconcile-sandbox-{uuid.uuid4().hex}?mode=memory&cache=shared"
         else:
             self._uri = f"file:{path}"
         self._local = threading.local()
+        self._guard: AbstractContextManager[Any] = threading.RLock() if self._memory \
+            else nullcontext()
         # An in-memory database lives as long as one connection to it stays open.
         self._keepalive = self._connect()
         with self._keepalive:
@@ -75,6 +88,8 @@ class Store:
 
     @property
     def _conn(self) -> sqlite3.Connection:
+        if self._memory:
+            return self._keepalive
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._local.conn = self._connect()
@@ -83,25 +98,27 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """An immediate (write-locked) transaction, for read-modify-write sequences."""
-        conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        with self._guard:
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     # -- records ---------------------------------------------------------------------
 
     def insert(self, provider: str, account: str, kind: str, id: str, name: str | None,
                data: dict[str, Any], *, live: bool = True) -> Record:
         try:
-            cur = self._conn.execute(
-                "INSERT INTO records (provider, account, kind, id, name, live, data)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (provider, account, kind, id, name, int(live), json.dumps(data)),
-            )
+            with self._guard:
+                cur = self._conn.execute(
+                    "INSERT INTO records (provider, account, kind, id, name, live, data)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (provider, account, kind, id, name, int(live), json.dumps(data)),
+                )
         except sqlite3.IntegrityError as exc:
             raise DuplicateName(name) from exc
         return Record(cur.lastrowid or 0, provider, account, kind, id, name, live, data)
@@ -120,18 +137,20 @@ class Store:
             raise DuplicateName(str(exc)) from exc
 
     def get(self, provider: str, account: str, kind: str, id: str) -> Record | None:
-        row = self._conn.execute(
-            "SELECT * FROM records WHERE provider=? AND account=? AND kind=? AND id=?",
-            (provider, account, kind, id),
-        ).fetchone()
+        with self._guard:
+            row = self._conn.execute(
+                "SELECT * FROM records WHERE provider=? AND account=? AND kind=? AND id=?",
+                (provider, account, kind, id),
+            ).fetchone()
         return _record(row)
 
     def find_live(self, provider: str, account: str, kind: str, name: str) -> Record | None:
-        row = self._conn.execute(
-            "SELECT * FROM records WHERE provider=? AND account=? AND kind=? AND name=?"
-            " AND live=1",
-            (provider, account, kind, name),
-        ).fetchone()
+        with self._guard:
+            row = self._conn.execute(
+                "SELECT * FROM records WHERE provider=? AND account=? AND kind=? AND name=?"
+                " AND live=1",
+                (provider, account, kind, name),
+            ).fetchone()
         return _record(row)
 
     def update(self, record: Record, data: dict[str, Any], *, name: str | None = ...,  # type: ignore[assignment]
@@ -140,17 +159,19 @@ class Store:
         new_name = record.name if name is ... else name
         new_live = record.live if live is None else live
         try:
-            self._conn.execute(
-                "UPDATE records SET data=?, name=?, live=? WHERE seq=?",
-                (json.dumps(data), new_name, int(new_live), record.seq),
-            )
+            with self._guard:
+                self._conn.execute(
+                    "UPDATE records SET data=?, name=?, live=? WHERE seq=?",
+                    (json.dumps(data), new_name, int(new_live), record.seq),
+                )
         except sqlite3.IntegrityError as exc:
             raise DuplicateName(new_name) from exc
         return Record(record.seq, record.provider, record.account, record.kind, record.id,
                       new_name, new_live, data)
 
     def delete(self, record: Record) -> None:
-        self._conn.execute("DELETE FROM records WHERE seq=?", (record.seq,))
+        with self._guard:
+            self._conn.execute("DELETE FROM records WHERE seq=?", (record.seq,))
 
     def list(self, provider: str, account: str, kind: str, *, live: bool | None = True,
              after_seq: int = 0, offset: int = 0, limit: int = -1,
@@ -166,7 +187,9 @@ class Store:
             args.append(name)
         sql += " ORDER BY seq LIMIT ? OFFSET ?"
         args += [limit, offset]
-        return [r for r in map(_record, self._conn.execute(sql, args).fetchall()) if r]
+        with self._guard:
+            rows = self._conn.execute(sql, args).fetchall()
+        return [r for r in map(_record, rows) if r]
 
     def count(self, provider: str, account: str, kind: str, *, live: bool | None = True) -> int:
         sql = "SELECT COUNT(*) FROM records WHERE provider=? AND account=? AND kind=?"
@@ -174,7 +197,8 @@ class Store:
         if live is not None:
             sql += " AND live=?"
             args.append(int(live))
-        return int(self._conn.execute(sql, args).fetchone()[0])
+        with self._guard:
+            return int(self._conn.execute(sql, args).fetchone()[0])
 
     def all_live(self, provider: str, account: str, kind: str) -> list[Record]:
         return self.list(provider, account, kind)
@@ -182,15 +206,17 @@ class Store:
     # -- small key/value settings (the virtual clock lives here) ---------------------
 
     def get_meta(self, key: str, default: str | None = None) -> str | None:
-        row = self._conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        with self._guard:
+            row = self._conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return row[0] if row else default
 
     def set_meta(self, key: str, value: str) -> None:
-        self._conn.execute(
-            "INSERT INTO meta (key, value) VALUES (?, ?)"
-            " ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-            (key, value),
-        )
+        with self._guard:
+            self._conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)"
+                " ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                (key, value),
+            )
 
     def reset(self) -> None:
         with self.transaction() as conn:

@@ -1,0 +1,156 @@
+"""Fixtures for the sandbox machinery: a fake emulator served with the fault layer and
+the control API, and a control client."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import httpx
+import pytest
+
+from reconcile.providers import PROVIDER_PACKAGES
+from reconcile.sandbox.client import SandboxControl
+from reconcile.sandbox.core import DEFAULT_CREDENTIALS, Sandbox
+from reconcile.sandbox.server import SandboxServer
+
+FAKE_TOKEN = "KEYfake"
+FAKE_PATH = Path(__file__).with_name("fake_emulator.py")
+
+
+def load_fake() -> ModuleType:
+    name = "tests.sandbox.fake_emulator"
+    if name not in sys.modules:  # importable by name only when the root is on sys.path
+        spec = importlib.util.spec_from_file_location(name, FAKE_PATH)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+@pytest.fixture
+def fake() -> ModuleType:
+    return load_fake()
+
+
+@pytest.fixture(scope="module")
+def _shared_server() -> Iterator[SandboxServer]:
+    """One server per test module (starting and stopping one takes ~0.2 s)."""
+    box = Sandbox(seed=1234)
+    with SandboxServer(box, providers=("fake",), modules={"fake": load_fake()}) as server:
+        yield server
+    box.close()
+
+
+@pytest.fixture
+def sandbox(_shared_server: SandboxServer) -> Sandbox:
+    """The shared server's sandbox, reset: fresh rooms, clock, counters, faults, seed."""
+    box = _shared_server.sandbox
+    box.reset()
+    box.faults.clear()
+    box.register("fake", FAKE_TOKEN, FAKE_TOKEN)
+    return box
+
+
+@pytest.fixture
+def fake_server(sandbox: Sandbox, _shared_server: SandboxServer) -> SandboxServer:
+    return _shared_server
+
+
+@pytest.fixture
+def control(fake_server: SandboxServer) -> Iterator[SandboxControl]:
+    with SandboxControl(fake_server.base_url) as client:
+        yield client
+
+
+@pytest.fixture
+def api(fake_server: SandboxServer) -> Iterator[httpx.Client]:
+    """A client of the fake emulator, authenticated as FAKE_TOKEN."""
+    with httpx.Client(base_url=fake_server.url("fake"), timeout=10,
+                      headers={"Authorization": f"Bearer {FAKE_TOKEN}"}) as client:
+        yield client
+
+
+# -- the real emulators ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Probe:
+    """How to reach one real emulator: its account, a seedable kind and an authenticated
+    list request (path relative to the emulator's root)."""
+
+    account: str
+    kind: str
+    seed: dict[str, Any]
+    list_path: str
+    headers: dict[str, str] = field(default_factory=dict)
+    auth: tuple[str, str] | None = None
+    register: tuple[str, str] | None = None  # credentials to register first, if not default
+
+
+PROBES: dict[str, Probe] = {
+    "twilio": Probe(DEFAULT_CREDENTIALS["twilio"][0], "rooms", {"unique_name": "seeded"},
+                    "/v1/Rooms", auth=DEFAULT_CREDENTIALS["twilio"]),
+    "telnyx": Probe("KEYsandbox", "rooms", {"unique_name": "seeded"}, "/v2/rooms",
+                    headers={"Authorization": "Bearer KEYsandbox"}),
+    "signalwire": Probe("acme", "rooms", {"name": "seeded"}, "/acme/api/video/rooms",
+                        auth=("project", DEFAULT_CREDENTIALS["signalwire"][1])),
+    "metered": Probe("acme", "rooms", {"roomName": "seeded"},
+                     "/acme/api/v1/rooms?secretKey=" + DEFAULT_CREDENTIALS["metered"][1]),
+    "kaleyra": Probe("ak_live_sandbox", "users", {"user_id": "seeded", "role": "basic"},
+                     "/eu/v2/users", headers={"apikey": "ak_live_sandbox"}),
+}
+
+
+# A second account of each provider, to check that budgets are per account.
+OTHER_PROBES: dict[str, Probe] = {
+    "twilio": Probe("AC2", "rooms", {}, "/v1/Rooms", auth=("AC2", "t2"),
+                    register=("AC2", "t2")),
+    "telnyx": Probe("KEY2", "rooms", {}, "/v2/rooms", headers={"Authorization": "Bearer KEY2"},
+                    register=("KEY2", "KEY2")),
+    "signalwire": Probe("other", "rooms", {}, "/other/api/video/rooms",
+                        auth=("project", DEFAULT_CREDENTIALS["signalwire"][1])),
+    "metered": Probe("other", "rooms", {},
+                     "/other/api/v1/rooms?secretKey=" + DEFAULT_CREDENTIALS["metered"][1]),
+    "kaleyra": Probe("ak_2", "users", {}, "/eu/v2/users", headers={"apikey": "ak_2"},
+                     register=("ak_2", "ak_2")),
+}
+
+
+def real_emulators_present() -> bool:
+    return all(importlib.util.find_spec(f"{package}.emulator") is not None
+               for package in PROVIDER_PACKAGES.values())
+
+
+needs_real_emulators = pytest.mark.skipif(not real_emulators_present(),
+                                          reason="the five emulators are not all here yet")
+
+
+@pytest.fixture(scope="module")
+def real_server() -> Iterator[SandboxServer]:
+    """All five real emulators, one server per test module; reset before each use."""
+    box = Sandbox(seed=1234)
+    with SandboxServer(box) as server:
+        yield server
+    box.close()
+
+
+@pytest.fixture
+def real(real_server: SandboxServer) -> SandboxServer:
+    real_server.sandbox.reset()
+    real_server.sandbox.faults.clear()
+    return real_server
+
+
+def probe_get(server: SandboxServer, provider: str, probe: Probe | None = None,
+              **kwargs: Any) -> httpx.Response:
+    probe = probe or PROBES[provider]
+    if probe.register is not None:
+        server.sandbox.register(provider, *probe.register)
+    return httpx.get(server.url(provider) + probe.list_path, headers=probe.headers,
+                     auth=probe.auth, **kwargs)
