@@ -8,17 +8,34 @@ from pathlib import Path
 
 import pytest
 
-from reconcile.sandbox.core import Sandbox
+from reconcile.sandbox.core import PROVIDERS, Sandbox
 from reconcile.sandbox.server import SandboxServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="module")
+def module_server(request: pytest.FixtureRequest) -> Iterator[SandboxServer]:
+    """One real loopback server per test module: stopping uvicorn costs ~0.2 s, too much
+    to pay per test. A module may set SANDBOX_PROVIDERS to serve only some emulators."""
+    providers = getattr(request.module, "SANDBOX_PROVIDERS", PROVIDERS)
+    box = Sandbox(seed=1234)
+    with SandboxServer(box, providers=providers) as server:
+        yield server
+    box.close()
+
+
 @pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    sb = Sandbox(seed=1234)
-    yield sb
-    sb.close()
+def sandbox(module_server: SandboxServer) -> Sandbox:
+    """The module server's sandbox, reset: fresh rooms, clock, counters, faults, seed."""
+    module_server.sandbox.reset()
+    return module_server.sandbox
+
+
+@pytest.fixture
+def server(module_server: SandboxServer, sandbox: Sandbox) -> SandboxServer:
+    """The module's server, serving a freshly reset sandbox."""
+    return module_server
 
 
 @pytest.fixture

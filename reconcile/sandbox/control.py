@@ -24,18 +24,10 @@ from reconcile.sandbox.emulation import iso_micros
 from reconcile.sandbox.faults import get_faults, set_faults
 from reconcile.sandbox.store import DuplicateName, Record
 
-# Optional emulator hooks used by PATCH /rooms/...: `NAME_FIELD` and
-# `is_live(kind, data) -> bool` (whether stored data counts as live; without it, liveness
-# changes only with ?live=).
-#
-# The field that holds a room's name, per provider, unless the emulator declares
-# `NAME_FIELD` (a field name, or a dict kind -> field name). Kaleyra rooms have none.
-DEFAULT_NAME_FIELDS: dict[str, str] = {
-    "twilio": "unique_name",
-    "telnyx": "unique_name",
-    "signalwire": "name",
-    "metered": "roomName",
-}
+# Optional emulator hooks used by PATCH /rooms/...: `NAME_FIELD` (the field holding a
+# room's name: a field name, or a dict kind -> field name; absent when rooms have none)
+# and `is_live(kind, data) -> bool` (whether stored data counts as live; without it,
+# liveness changes only with ?live=).
 _ADVANCE_UNITS = {"seconds": 1, "minutes": 60, "hours": 3600}
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -125,8 +117,7 @@ class _Control:
         return record
 
     def _name_field(self, provider: str, kind: str) -> str | None:
-        declared = getattr(self.modules[provider], "NAME_FIELD",
-                           DEFAULT_NAME_FIELDS.get(provider))
+        declared = getattr(self.modules[provider], "NAME_FIELD", None)
         return declared.get(kind) if isinstance(declared, dict) else declared
 
     # -- state --------------------------------------------------------------------------
@@ -137,7 +128,6 @@ class _Control:
 
     async def reset(self, request: Request) -> Response:
         self.sandbox.reset()
-        self.sandbox.faults.clear()
         return _json({"status": "reset"})
 
     def _clock(self) -> dict[str, Any]:

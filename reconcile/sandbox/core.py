@@ -63,8 +63,8 @@ class Sandbox:
         self.store = Store(db)
         self.clock = Clock(self.store)
         self.seed = seed
-        self._rng = random.Random(seed)
         self._rng_lock = threading.Lock()
+        self._rng = random.Random(self._next_stream())
         self._counter_lock = threading.Lock()
         self.counters: Counter[tuple[str, str]] = Counter()
         self._credentials: dict[str, dict[str, str]] = {
@@ -77,9 +77,21 @@ class Sandbox:
 
     # -- randomness: seeded, so ids repeat from run to run --------------------------
 
+    def _next_stream(self) -> str | int:
+        """The seed of this process's random stream.
+
+        Each Sandbox opened on a database continues with a stream of its own, so a file
+        reused across processes (`--sandbox`) never hands out an id twice; a fresh
+        database starts from the plain seed, so runs repeat.
+        """
+        with self.store.transaction():
+            epoch = int(self.store.get_meta("rng_epoch", "0") or 0)
+            self.store.set_meta("rng_epoch", str(epoch + 1))
+        return self.seed if epoch == 0 else f"{self.seed}:{epoch}"
+
     def random_hex(self, length: int) -> str:
         with self._rng_lock:
-            return "".join(self._rng.choice("0123456789abcdef") for _ in range(length))
+            return f"{self._rng.getrandbits(4 * length):0{length}x}"
 
     def random_chars(self, length: int, alphabet: str = string.ascii_letters + string.digits
                      ) -> str:
@@ -133,6 +145,8 @@ class Sandbox:
         before = list(data.get("_participants", []))
         removed = set(remove)
         after = [p for p in before if p not in removed]
+        if left := [p for p in before if p in removed]:
+            data["_disconnected"] = [*data.get("_disconnected", []), *left]
         for participant in add:  # one entry each, even if `add` repeats an id
             if participant not in after:
                 after.append(participant)
@@ -151,10 +165,11 @@ class Sandbox:
 
     def reset(self) -> None:
         self.store.reset()
+        self.faults.clear()
         with self._counter_lock:
             self.counters.clear()
         with self._rng_lock:
-            self._rng = random.Random(self.seed)
+            self._rng = random.Random(self._next_stream())
 
     def close(self) -> None:
         self.store.close()

@@ -288,3 +288,26 @@ def test_set_participants_keeps_the_session_bookkeeping(sandbox: Sandbox) -> Non
 def test_public_drops_internal_keys() -> None:
     assert public({"sid": "RM1", "_participants": [], "status": "x"}) == {
         "sid": "RM1", "status": "x"}
+
+
+def test_a_database_reopened_continues_with_new_ids(tmp_path: Path) -> None:
+    """`--sandbox` opens the same file in every run: ids must not repeat across runs."""
+    path = str(tmp_path / "sandbox.db")
+    first = Sandbox(path, seed=7)
+    ids_first = [first.random_hex(12) for _ in range(3)]
+    first.close()
+    second = Sandbox(path, seed=7)
+    ids_second = [second.random_hex(12) for _ in range(3)]
+    second.close()
+    assert set(ids_first).isdisjoint(ids_second)
+    fresh = Sandbox(str(tmp_path / "other.db"), seed=7)
+    assert [fresh.random_hex(12) for _ in range(3)] == ids_first  # a new file repeats
+    fresh.close()
+
+
+def test_departures_are_remembered(sandbox: Sandbox) -> None:
+    record = sandbox.store.insert("twilio", "AC1", "rooms", "RM1", "r", {})
+    record = sandbox.set_participants(record, add=["alice", "bob"])
+    record = sandbox.set_participants(record, remove=["alice", "carol"])
+    assert record.data["_participants"] == ["bob"]
+    assert record.data["_disconnected"] == ["alice"]

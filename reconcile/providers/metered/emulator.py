@@ -23,6 +23,7 @@ from reconcile.sandbox.emulation import iso_millis, json_body, json_response
 from reconcile.sandbox.store import DuplicateName, Record
 
 PROVIDER = "metered"
+NAME_FIELD = "roomName"  # control API: the field holding a room's name
 KIND = "rooms"
 
 INVALID_REQUEST = "Invalid request"
@@ -279,3 +280,8 @@ def seed(sandbox: Sandbox, account: str, kind: str, rooms: list[dict[str, Any]]
     except DuplicateName:
         raise ValueError(f"a seeded roomName already exists in app {account!r}") from None
     return [render(d) for d in docs]
+
+
+def is_live(kind: str, data: dict[str, Any]) -> bool:
+    """Archived rooms free their name (control API PATCH of `archived`)."""
+    return not data.get("archived", False)

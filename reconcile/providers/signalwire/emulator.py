@@ -39,6 +39,7 @@ from reconcile.sandbox.emulation import basic_auth, iso_micros, json_body, json_
 from reconcile.sandbox.store import DuplicateName, Record
 
 PROVIDER = "signalwire"
+NAME_FIELD = "name"  # control API: the field holding a room's name
 _SPACE = re.compile(r"/([^/]+)/api/video(?:/|$)")
 _UUID = re.compile(UUID_PATTERN)
 _TOKEN_KEY = "signalwire/page_token/"

@@ -26,6 +26,7 @@ from reconcile.sandbox.emulation import bearer_token, iso_micros, json_body, jso
 from reconcile.sandbox.store import DuplicateName, Record, Store
 
 PROVIDER = "telnyx"
+NAME_FIELD = "unique_name"  # control API: the field holding a room's name
 KIND = "rooms"
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 250
@@ -187,18 +188,10 @@ async def _request_body(request: Request) -> Any:
 
 # -- rooms -----------------------------------------------------------------------------
 
-def _fresh_id(sandbox: Sandbox, account: str) -> str:
-    # A sandbox restarted on the same database replays its seeded ids: skip the used ones.
-    while True:
-        room_id = sandbox.random_uuid()
-        if sandbox.store.get(PROVIDER, account, KIND, room_id) is None:
-            return room_id
-
-
 def _new_room(sandbox: Sandbox, account: str, settings: dict[str, Any], now: float
               ) -> dict[str, Any]:
     stamp = iso_micros(now)
-    return {"id": _fresh_id(sandbox, account), **DEFAULTS, **settings,
+    return {"id": sandbox.random_uuid(), **DEFAULTS, **settings,
             "created_at": stamp, "updated_at": stamp, "record_type": "room"}
 
 

@@ -54,6 +54,8 @@ ROOM_FILTERS = ("Status", "UniqueName", "DateCreatedAfter", "DateCreatedBefore")
 PARTICIPANT_FILTERS = ("Status", "Identity", "DateCreatedAfter", "DateCreatedBefore")
 PARTICIPANT_STATUSES = ("connected", "disconnected", "reconnecting")
 
+NAME_FIELD = "unique_name"  # control API: the field holding a room's name
+
 
 # -- the contract the sandbox uses ----------------------------------------------------------
 
@@ -295,8 +297,7 @@ class _Rooms:
 # -- request helpers ----------------------------------------------------------------------
 
 def _new_sid(sandbox: Sandbox) -> str:
-    # One seeded 128-bit draw: random_hex(32) draws per digit, too slow for bulk seeds.
-    return "RM" + sandbox.random_uuid().replace("-", "")
+    return "RM" + sandbox.random_hex(32)
 
 
 def _base(request: Request) -> str:
@@ -366,3 +367,8 @@ def _meta(request: Request, path: str, key: str, filters: tuple[str, ...], size:
             "previous_page_url": None, "url": link(page, request.query_params.get("PageToken")),
             "next_page_url": link(page + 1, _token(next_after)) if next_after else None,
             "key": key}
+
+
+def is_live(kind: str, data: dict[str, Any]) -> bool:
+    """In-progress rooms hold their name (control API PATCH of `status`)."""
+    return data.get("status") == "in-progress"

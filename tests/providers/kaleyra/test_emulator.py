@@ -42,28 +42,16 @@ def room_body(**settings: Any) -> dict[str, Any]:
                              {"user_id": "patient"}], **settings}
 
 
-@pytest.fixture(scope="module")
-def shared() -> Iterator[tuple[Sandbox, SandboxServer]]:
-    """One server for the module: starting and stopping uvicorn per test costs ~0.2 s."""
-    sb = Sandbox(seed=1234)
-    with SandboxServer(sb, providers=("kaleyra",)) as server:
-        yield sb, server
-    sb.close()
+SANDBOX_PROVIDERS = ("kaleyra",)
 
 
 @pytest.fixture
-def sandbox(shared: tuple[Sandbox, SandboxServer]) -> Sandbox:
-    """Overrides conftest's: the module's sandbox, emptied before each test."""
-    shared[0].reset()
-    return shared[0]
-
-
-@pytest.fixture
-def server(shared: tuple[Sandbox, SandboxServer], sandbox: Sandbox) -> SandboxServer:
+def server(module_server: SandboxServer, sandbox: Sandbox) -> SandboxServer:
+    """Overrides conftest's: the module's server, with the users rooms need."""
     seed(sandbox, KEY, "users", [{"user_id": "doctor", "role": "plus"},
                                  {"user_id": "patient", "role": "basic"},
                                  {"user_id": "nurse", "role": "basic"}])
-    return shared[1]
+    return module_server
 
 
 @pytest.fixture

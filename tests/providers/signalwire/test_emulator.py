@@ -57,26 +57,7 @@ def codes(response: httpx.Response) -> list[tuple[str, str]]:
     return [(e["attribute"], e["code"]) for e in entries]
 
 
-@pytest.fixture(scope="module")
-def module_server() -> Iterator[SandboxServer]:
-    sb = Sandbox(seed=1234)
-    with SandboxServer(sb, providers=("signalwire",)) as server:
-        yield server
-    sb.close()
-
-
-@pytest.fixture
-def sandbox(module_server: SandboxServer) -> Sandbox:
-    """Overrides conftest's: one real server serves the whole module (stopping uvicorn costs
-    ~0.2 s a test), and every test starts from a reset sandbox (records, clock, rng)."""
-    module_server.sandbox.reset()
-    module_server.sandbox.faults.clear()
-    return module_server.sandbox
-
-
-@pytest.fixture
-def server(module_server: SandboxServer, sandbox: Sandbox) -> SandboxServer:
-    return module_server
+SANDBOX_PROVIDERS = ("signalwire",)
 
 
 def client(server: SandboxServer, space: str = "acme",

@@ -224,25 +224,13 @@ def checker(provider_specs: Path) -> SpecChecker:
     return checker
 
 
-@pytest.fixture(scope="module")
-def shared() -> Iterator[tuple[Sandbox, SandboxServer]]:
-    sb = Sandbox(seed=1234)
-    with SandboxServer(sb, providers=("telnyx",)) as running:
-        yield sb, running
-    sb.close()
+SANDBOX_PROVIDERS = ("telnyx",)
 
 
 @pytest.fixture
-def sandbox(shared: tuple[Sandbox, SandboxServer]) -> Sandbox:
-    shared[0].reset()
-    return shared[0]
-
-
-@pytest.fixture
-def client(checker: SpecChecker, shared: tuple[Sandbox, SandboxServer],
-           sandbox: Sandbox) -> Iterator[httpx.Client]:
+def client(checker: SpecChecker, server: SandboxServer) -> Iterator[httpx.Client]:
     """Talks to the emulator; every exchange is checked against the spec."""
-    root = shared[1].url("telnyx")
+    root = server.url("telnyx")
     hook = functools.partial(_hook, checker, urlsplit(root).path)
     with httpx.Client(base_url=root + checker.base_path, event_hooks={"response": [hook]},
                       headers={"Authorization": f"Bearer {KEY}"}) as http:

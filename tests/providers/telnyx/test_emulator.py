@@ -37,25 +37,7 @@ NAME_TAKEN = {"errors": [{"code": "422", "title": "Unprocessable entity",
 LIST_ERROR = {"success": False, "message": "Error"}
 
 
-@pytest.fixture(scope="module")
-def shared() -> Iterator[tuple[Sandbox, SandboxServer]]:
-    sb = Sandbox(seed=1234)
-    with SandboxServer(sb, providers=("telnyx",)) as running:
-        yield sb, running
-    sb.close()
-
-
-@pytest.fixture
-def sandbox(shared: tuple[Sandbox, SandboxServer]) -> Sandbox:
-    """Overrides conftest's: one server per module (stopping uvicorn costs ~0.2 s a test),
-    with the sandbox reset to a fresh state (store, clock, seeded ids) before each test."""
-    shared[0].reset()
-    return shared[0]
-
-
-@pytest.fixture
-def server(shared: tuple[Sandbox, SandboxServer], sandbox: Sandbox) -> SandboxServer:
-    return shared[1]
+SANDBOX_PROVIDERS = ("telnyx",)
 
 
 def _client(server: SandboxServer, key: str | None = KEY) -> httpx.Client:
@@ -65,8 +47,8 @@ def _client(server: SandboxServer, key: str | None = KEY) -> httpx.Client:
 
 # Clients are shared too: building one (its SSL context) costs more than most tests.
 @pytest.fixture(scope="module")
-def _clients(shared: tuple[Sandbox, SandboxServer]) -> Iterator[dict[str | None, httpx.Client]]:
-    clients = {key: _client(shared[1], key) for key in (KEY, OTHER_KEY, None)}
+def _clients(module_server: SandboxServer) -> Iterator[dict[str | None, httpx.Client]]:
+    clients = {key: _client(module_server, key) for key in (KEY, OTHER_KEY, None)}
     yield clients
     for client in clients.values():
         client.close()

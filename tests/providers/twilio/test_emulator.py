@@ -34,22 +34,16 @@ ROOM_KEYS = {
     "empty_room_timeout", "unused_room_timeout", "large_room", "url", "links"}
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[SandboxServer]:
-    """One loopback server for the module: stopping uvicorn costs ~0.2 s, so a server per
-    test (the conftest `serve`) would make this file take 20 s."""
-    with SandboxServer(Sandbox(seed=1234), providers=("twilio",)) as running:
-        yield running
-    running.sandbox.close()
+SANDBOX_PROVIDERS = ("twilio",)
 
 
 @pytest.fixture
-def sandbox(server: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
-    """Overrides the conftest fixture: the module server's sandbox, emptied for each test,
-    on a virtual clock that moves only when a test advances it."""
+def sandbox(module_server: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
+    """Overrides conftest's: the module server's sandbox, emptied for each test, on a
+    virtual clock that moves only when a test advances it."""
     monkeypatch.setattr(core, "time", SimpleNamespace(time=lambda: WALL_CLOCK))
-    server.sandbox.reset()
-    return server.sandbox
+    module_server.sandbox.reset()
+    return module_server.sandbox
 
 
 @pytest.fixture
