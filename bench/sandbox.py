@@ -27,10 +27,6 @@ from typing import Any
 
 import httpx
 
-# httpcore tries `import sniffio` on every request; without sniffio installed (anyio 4
-# no longer needs it) each failed import searches sys.path. None here makes it fail fast.
-sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
