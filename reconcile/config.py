@@ -230,13 +230,7 @@ class _Validator:
         if provider_type is None:
             return None
         models = provider_models(provider_type)
-        kinds = {kind.name for kind in models.kinds}
-        settings_input = LMap(account.mark)
-        for key, value in account.items():
-            if key not in kinds:
-                settings_input[key] = value
-                settings_input.key_marks[key] = account.key_marks[key]
-                settings_input.value_marks[key] = account.value_marks[key]
+        settings_input = _copy_without(account, {kind.name for kind in models.kinds})
         settings_input.setdefault("type", provider_type)
         settings_input.value_marks.setdefault("type", account.mark)
         self._drop_keys_from_defaults(settings_input, models, parts)
