@@ -387,10 +387,18 @@ class _RoomsApi:
         return Response(status_code=204)
 
 
+async def _no_route(request: Request, exc: Exception) -> Response:
+    # Telnyx answers JSON everywhere, also for paths and methods it does not serve.
+    status = getattr(exc, "status_code", 404)
+    title = "Method not allowed" if status == 405 else "Resource not found"
+    return json_response(_errors({"code": str(status), "title": title,
+                                  "detail": f"{request.method} {request.url.path}"}), status)
+
+
 def create_app(sandbox: Sandbox) -> Starlette:
     api = _RoomsApi(sandbox)
     auth = api.authenticated
-    return Starlette(routes=[
+    return Starlette(exception_handlers={404: _no_route, 405: _no_route}, routes=[
         Route("/v2/rooms", auth(api.list_rooms), methods=["GET"]),
         Route("/v2/rooms", auth(api.create_room), methods=["POST"]),
         Route("/v2/rooms/{room_id}", auth(api.get_room), methods=["GET"]),

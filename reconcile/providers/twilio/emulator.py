@@ -64,7 +64,9 @@ def create_app(sandbox: Sandbox) -> Starlette:
     return Starlette(
         routes=[Route("/v1/Rooms", api.rooms, methods=["GET", "POST"]),
                 Route("/v1/Rooms/{room}", api.room, methods=["GET", "POST"]),
-                Route("/v1/Rooms/{room}/Participants", api.participants, methods=["GET"])],
+                Route("/v1/Rooms/{room}/Participants", api.participants, methods=["GET"]),
+                Route("/v1/Rooms/{room}/RecordingRules", api.recording_rules,
+                      methods=["GET"])],
         exception_handlers={TwilioError: _twilio_error, 404: _not_found, 405: _not_allowed})
 
 
@@ -205,6 +207,13 @@ class _Rooms:
         meta = _meta(request, path, "participants", PARTICIPANT_FILTERS, size, page,
                      found[size - 1]["sid"] if len(found) > size else None)
         return json_response({"participants": found[:size], "meta": meta})
+
+    async def recording_rules(self, request: Request) -> Response:
+        """The room's `links.recording_rules`: the rules it was created with."""
+        room = self._resolve(request, self._account(request)).data
+        return json_response({"room_sid": room["sid"],
+                              "rules": room.get("_recording_rules") or [],
+                              "date_created": None, "date_updated": None})
 
     async def _create(self, request: Request, account: str) -> Response:
         form = parse_form(await request.body(), request.headers.get("content-type", ""))

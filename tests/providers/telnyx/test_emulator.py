@@ -594,3 +594,12 @@ def test_account_of_reads_the_key_without_checking_it() -> None:
         == "KEYwhatever"
     assert emulator.account_of(_request([])) is None
     assert emulator.account_of(_request([(b"authorization", b"Basic abc")])) is None
+
+
+def test_paths_it_does_not_serve_answer_json(api: httpx.Client) -> None:
+    missing = api.post("/rooms/x/actions/generate_join_client_token")
+    assert missing.status_code == 404
+    assert missing.json()["errors"][0]["code"] == "404"
+    wrong_method = api.put("/rooms")
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["errors"][0]["title"] == "Method not allowed"

@@ -715,3 +715,16 @@ def test_seed_rejects_names_already_in_progress(sandbox: Sandbox) -> None:
         emulator.seed(sandbox, ACCOUNT, "rooms", [{"unique_name": "free"},
                                                   {"unique_name": "taken"}])
     assert sandbox.store.count("twilio", ACCOUNT, "rooms") == 1
+
+
+def test_recording_rules_link_answers_with_the_rules(server: SandboxServer) -> None:
+    auth = DEFAULT_CREDENTIALS["twilio"]
+    rules = '[{"type": "exclude", "all": true}]'
+    with httpx.Client(base_url=server.url("twilio"), auth=auth) as http:
+        room = http.post("/v1/Rooms", data={"UniqueName": "rr", "RecordingRules": rules}).json()
+        answer = http.get(room["links"]["recording_rules"].split("/twilio", 1)[1])
+        plain = http.get(f"/v1/Rooms/{room['sid']}/RecordingRules")
+    assert answer.status_code == 200
+    assert answer.json() == plain.json() == {
+        "room_sid": room["sid"], "rules": [{"type": "exclude", "all": True}],
+        "date_created": None, "date_updated": None}
