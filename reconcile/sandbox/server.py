@@ -47,6 +47,9 @@ class SandboxServer:
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             self._sock.bind((host, port))
+            # Listen at once: a client that connects before uvicorn has started waits in
+            # the backlog instead of being refused (`serve` prints its URLs first).
+            self._sock.listen(2048)
         except OSError:
             self._sock.close()
             raise
