@@ -1,0 +1,176 @@
+"""The shared HTTP layer against a real emulator with injected faults."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+
+from reconcile import __version__
+from reconcile.engine.http import (
+    HttpClient,
+    HttpError,
+    HttpSettings,
+    RateLimiter,
+    TransportError,
+    TransportRefused,
+    check_endpoint,
+    redact_url,
+)
+from reconcile.sandbox.core import Sandbox
+from reconcile.sandbox.faults import set_faults
+from reconcile.sandbox.server import SandboxServer
+
+SANDBOX_PROVIDERS = ("telnyx",)
+KEY = "KEYsandbox"
+
+
+class Sleeps:
+    """Records the waits instead of sleeping them; may heal the sandbox after some."""
+
+    def __init__(self, heal: Sandbox | None = None, after: int = 0) -> None:
+        self.waits: list[float] = []
+        self.heal, self.after = heal, after
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        if self.heal is not None and len(self.waits) == self.after:
+            set_faults(self.heal, "telnyx", {})
+
+
+def client(server: SandboxServer, sleeps: Sleeps, **settings: Any) -> HttpClient:
+    return HttpClient(server.url("telnyx"), headers={"Authorization": f"Bearer {KEY}"},
+                      settings=HttpSettings(**settings), sleep=sleeps)
+
+
+def posts(sandbox: Sandbox) -> int:
+    return sandbox.counter_table().get("telnyx", {}).get("POST", 0)
+
+
+def test_success_sends_user_agent_and_returns_the_answer(server: SandboxServer) -> None:
+    seen: list[str] = []
+
+    async def run() -> httpx.Response:
+        async with client(server, Sleeps()) as http:
+            http._client.event_hooks["request"].append(
+                lambda request: _record(seen, request))
+            return await http.request("POST", "/v2/rooms", json={"unique_name": "a"})
+
+    response = asyncio.run(run())
+    assert response.status_code == 201
+    assert seen == [f"reconcile/{__version__} (video rooms as code)"]
+
+
+async def _record(seen: list[str], request: httpx.Request) -> None:
+    seen.append(request.headers["user-agent"])
+
+
+def test_429_waits_retry_after_then_succeeds(server: SandboxServer, sandbox: Sandbox) -> None:
+    set_faults(sandbox, "telnyx", {"burst_429": {"rate": 1, "length": 5, "retry_after": 3}})
+    sleeps = Sleeps(heal=sandbox, after=2)  # the provider recovers after two waits
+
+    async def run() -> httpx.Response:
+        async with client(server, sleeps) as http:
+            return await http.request("GET", "/v2/rooms")
+
+    response = asyncio.run(run())
+    assert response.status_code == 200
+    assert sleeps.waits == [3.0, 3.0]
+
+
+def test_5xx_backs_off_exponentially_and_gives_up(server: SandboxServer,
+                                                  sandbox: Sandbox) -> None:
+    set_faults(sandbox, "telnyx", {"error_rate": 1, "error_statuses": [503]})
+    sleeps = Sleeps()
+
+    async def run() -> None:
+        async with client(server, sleeps, attempts=4, backoff_initial=0.5) as http:
+            await http.request("GET", "/v2/rooms")
+
+    with pytest.raises(HttpError) as caught:
+        asyncio.run(run())
+    assert caught.value.status == 503
+    assert len(sleeps.waits) == 3
+    assert all(0.5 <= wait <= 8.0 + 1 for wait in sleeps.waits)
+    assert sleeps.waits[2] >= 2.0  # 0.5 * 2**2, plus jitter
+    assert sandbox.counter_table()["telnyx"]["GET"] == 4
+
+
+def test_4xx_is_not_retried(server: SandboxServer, sandbox: Sandbox) -> None:
+    sleeps = Sleeps()
+
+    async def run() -> None:
+        async with client(server, sleeps) as http:
+            await http.request("GET", "/v2/rooms/00000000-0000-4000-8000-000000000000")
+
+    with pytest.raises(HttpError) as caught:
+        asyncio.run(run())
+    assert caught.value.status == 404
+    assert caught.value.body["errors"][0]["code"] == "404"
+    assert sleeps.waits == []
+
+
+def test_dropped_connection_is_retried_and_the_write_was_stored(
+        server: SandboxServer, sandbox: Sandbox) -> None:
+    set_faults(sandbox, "telnyx", {"commit_then_fail": {"rate": 1, "mode": "drop"}})
+    sleeps = Sleeps(heal=sandbox, after=1)
+
+    async def run() -> None:
+        async with client(server, sleeps, attempts=2) as http:
+            await http.request("POST", "/v2/rooms", json={"unique_name": "kept"})
+
+    with pytest.raises(HttpError) as caught:  # the retry meets the stored room's name
+        asyncio.run(run())
+    assert caught.value.status == 422
+    assert posts(sandbox) == 2
+    assert len(sleeps.waits) == 1
+
+
+def test_a_timeout_is_a_transport_error(server: SandboxServer, sandbox: Sandbox) -> None:
+    set_faults(sandbox, "telnyx", {"latency_ms": 800})
+
+    async def run() -> None:
+        async with client(server, Sleeps(), attempts=1, timeout=0.2) as http:
+            await http.request("GET", "/v2/rooms")
+
+    with pytest.raises(TransportError) as caught:
+        asyncio.run(run())
+    assert str(caught.value) == (f"GET {server.url('telnyx')}/v2/rooms failed: ReadTimeout")
+
+
+def test_rate_limiter_spaces_requests() -> None:
+    now = [0.0]
+    sleeps: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    async def run() -> None:
+        limiter = RateLimiter(2, 10.0, clock=lambda: now[0])
+        for _ in range(5):
+            await limiter.acquire(sleep)
+
+    asyncio.run(run())
+    assert sleeps == [10.0, 10.0]
+
+
+@pytest.mark.parametrize("url", ["http://api.telnyx.com", "http://10.0.0.5:8080",
+                                 "ftp://127.0.0.1", "http://example.com"])
+def test_plain_http_is_refused_off_loopback(url: str) -> None:
+    with pytest.raises(TransportRefused, match="refusing to send credentials"):
+        check_endpoint(url)
+
+
+@pytest.mark.parametrize("url", ["https://api.telnyx.com", "http://127.0.0.1:8787/x",
+                                 "http://localhost:1", "http://[::1]:80"])
+def test_https_and_loopback_are_allowed(url: str) -> None:
+    check_endpoint(url)
+
+
+def test_secrets_in_query_strings_are_masked() -> None:
+    assert redact_url("https://a.metered.live/api/v1/rooms?secretKey=S3CR3T&x=1") == \
+        "https://a.metered.live/api/v1/rooms?secretKey=***&x=1"
+    assert redact_url("https://h/p") == "https://h/p"
