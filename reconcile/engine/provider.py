@@ -1,0 +1,171 @@
+"""The one interface the core sees a provider through, and the planning template.
+
+An adapter subclasses `Provider`, declares its `Capabilities` and fills in the hooks
+(list, create, update, delete and, where the API needs it, normalisation). The base class
+owns the template: it reads the live rooms, compares only the fields each room declares,
+and turns the differences into changes with reasons.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from deepdiff import DeepDiff
+
+from reconcile.config import AccountConfig, DeclaredRoom
+from reconcile.engine.http import HttpClient
+from reconcile.engine.plan import (
+    ABSENT,
+    AccountPlan,
+    Action,
+    Change,
+    FieldChange,
+    LiveRoom,
+    ReplaceOrder,
+)
+from reconcile.models import Room
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a provider can do, as the planner and `reconcile providers` need to know."""
+
+    in_place: frozenset[str] | None  # fields that update in place; None: every field
+    replace_order: ReplaceOrder  # Kaleyra creates the new room before deleting the old
+    delete: str  # how a delete is done, in words
+    sessions: bool  # whether the API shows active sessions
+
+    def forces_replacement(self, field: str) -> bool:
+        return self.in_place is not None and field not in self.in_place
+
+
+class Provider(ABC):
+    type: ClassVar[str]
+    capabilities: ClassVar[Capabilities]
+
+    def __init__(self, account: AccountConfig, http: HttpClient) -> None:
+        self.account = account
+        self.http = http
+
+    # -- hooks an adapter fills in ------------------------------------------------------
+
+    @abstractmethod
+    async def list_rooms(self, kind: str) -> list[LiveRoom]:
+        """Every live room of a kind, with the fewest requests the API allows."""
+
+    @abstractmethod
+    async def create(self, kind: str, room: Room) -> LiveRoom:
+        """Create the room; raise NameTaken when the provider says the key exists."""
+
+    async def update(self, kind: str, live: LiveRoom, room: Room,
+                     changes: tuple[FieldChange, ...]) -> LiveRoom:
+        raise NotImplementedError(f"{self.type} updates nothing in place")
+
+    @abstractmethod
+    async def delete(self, kind: str, live: LiveRoom) -> None:
+        """Delete (or end, or archive) the room; an already-gone room is not an error."""
+
+    async def find(self, kind: str, key: str) -> LiveRoom | None:
+        """One live room by key (adoption after a lost create reply, saved plans)."""
+        return next((r for r in await self.list_rooms(kind) if r.key == key), None)
+
+    async def missing_reason(self, kind: str, key: str) -> str:
+        """Why a declared room must be created (Twilio says when it ended by itself)."""
+        return "not found"
+
+    async def session_active(self, kind: str, live: LiveRoom) -> bool | None:
+        """Whether people are in the room now; None when the provider cannot tell."""
+        return live.active_session
+
+    def desired_fields(self, room: Room) -> dict[str, Any]:
+        """The provider fields a room declares, normalised as `list_rooms` normalises."""
+        return {name: self.normalize(name, value) for name, value in room.declared().items()}
+
+    def normalize(self, field: str, value: Any) -> Any:
+        """One value as the provider would store it (types, order, formats, case)."""
+        return value
+
+    def provider_default(self, kind: str, field: str) -> Any:
+        """The value the provider gives a field nobody set (ABSENT when unknown)."""
+        return ABSENT
+
+    # -- the planning template ---------------------------------------------------------
+
+    async def plan(self, kinds: Iterable[str] | None = None) -> AccountPlan:
+        account = AccountPlan(self.account.alias, self.type)
+        prune = self.account.settings.prune
+        for kind, declared in self.account.rooms.items():
+            if kinds is not None and kind not in kinds:
+                continue
+            live = {room.key: room for room in await self.list_rooms(kind)
+                    if room.key is not None}
+            for room in declared:
+                current = live.pop(room.key, None)
+                account.managed += current is not None
+                account.changes.append(await self._plan_room(kind, room, current))
+            for key, leftover in sorted(live.items()):
+                if prune is not None and fnmatch.fnmatchcase(key, prune.match):
+                    account.changes.append(await self._deletion(
+                        kind, leftover, f"pruned: matches {prune.match}"))
+                else:
+                    account.unmanaged += 1
+        return account
+
+    async def _plan_room(self, kind: str, room: DeclaredRoom, live: LiveRoom | None
+                         ) -> Change:
+        if live is None:
+            reason = await self.missing_reason(kind, room.key)
+            return self._change(kind, room.key, Action.CREATE, reason, desired=room.model,
+                                fields=tuple(FieldChange(name, ABSENT, value)
+                                             for name, value in
+                                             self.desired_fields(room.model).items()))
+        fields = self.diff(kind, live, room.model)
+        if not fields:
+            return self._change(kind, room.key, Action.NOOP, "up to date",
+                                desired=room.model, live=live)
+        forced = [f.name for f in fields if f.forces_replacement]
+        if forced:
+            reason = f"field {forced[0]} cannot change in place" if len(forced) == 1 else \
+                f"fields {', '.join(forced)} cannot change in place"
+            disruptive = bool(await self.session_active(kind, live))
+            return self._change(kind, room.key, Action.REPLACE, reason, fields=fields,
+                                desired=room.model, live=live, disruptive=disruptive)
+        changed = ", ".join(f.name for f in fields)
+        return self._change(kind, room.key, Action.UPDATE, f"changed: {changed}",
+                            fields=fields, desired=room.model, live=live)
+
+    async def _deletion(self, kind: str, live: LiveRoom, reason: str) -> Change:
+        disruptive = bool(await self.session_active(kind, live))
+        fields = tuple(FieldChange(name, value, ABSENT) for name, value in live.fields.items())
+        return self._change(kind, live.key or live.id, Action.DELETE, reason, fields=fields,
+                            live=live, disruptive=disruptive)
+
+    def _change(self, kind: str, key: str, action: Action, reason: str, **extra: Any
+                ) -> Change:
+        return Change(self.account.alias, self.type, kind, key, action, reason,
+                      replace_order=self.capabilities.replace_order, **extra)
+
+    def diff(self, kind: str, live: LiveRoom, room: Room) -> tuple[FieldChange, ...]:
+        """The declared fields whose live value differs (deepdiff, after normalising)."""
+        desired = self.desired_fields(room)
+        current = {name: _live_value(live.fields, name, self.provider_default(kind, name))
+                   for name in desired}
+        differences = DeepDiff(current, desired, ignore_numeric_type_changes=True,
+                               verbose_level=0)
+        changed = sorted(str(key) for key in differences.affected_root_keys)
+        return tuple(FieldChange(name, current[name], desired[name],
+                                 self.capabilities.forces_replacement(name))
+                     for name in changed)
+
+
+def _live_value(fields: Mapping[str, Any], name: str, default: Any) -> Any:
+    value = fields.get(name, ABSENT)
+    return default if value is ABSENT else value
+
+
+class NameTaken(Exception):
+    """The provider refused a create because a live room already has the key."""
