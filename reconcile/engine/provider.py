@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from deepdiff import DeepDiff
 
 from reconcile.config import AccountConfig, DeclaredRoom
-from reconcile.engine.http import HttpClient
+from reconcile.engine.http import HttpClient, HttpError, TransportError
 from reconcile.engine.plan import (
     ABSENT,
     AccountPlan,
@@ -80,6 +80,12 @@ class Provider(ABC):
     async def session_active(self, kind: str, live: LiveRoom) -> bool | None:
         """Whether people are in the room now; None when the provider cannot tell."""
         return live.active_session
+
+    def error_message(self, exc: HttpError | TransportError) -> str:
+        """The provider's own words for a failure, read from the common error shapes."""
+        if isinstance(exc, TransportError):
+            return str(exc)
+        return f"{exc.status}: {_message_in(exc.body) or 'no message'}"
 
     def desired_fields(self, room: Room) -> dict[str, Any]:
         """The provider fields a room declares, normalised as `list_rooms` normalises."""
@@ -160,6 +166,21 @@ class Provider(ABC):
         return tuple(FieldChange(name, current[name], desired[name],
                                  self.capabilities.forces_replacement(name))
                      for name in changed)
+
+
+def _message_in(body: Any) -> str:
+    """`message`, `detail` or `error` of a JSON error body, or of its first `errors` item."""
+    if isinstance(body, str):
+        return body.strip()[:300]
+    if not isinstance(body, dict):
+        return ""
+    errors = body.get("errors")
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        body = errors[0]
+    for key in ("detail", "message", "title", "error"):
+        if isinstance(body.get(key), str) and body[key]:
+            return body[key]
+    return ""
 
 
 def _live_value(fields: Mapping[str, Any], name: str, default: Any) -> Any:

@@ -1,0 +1,111 @@
+"""Apply: execute a plan's changes, idempotently, carrying on past failures.
+
+- Changes run concurrently up to the account's `concurrency`; changes to one key run in
+  order, deletes before creates.
+- A create whose reply was lost meets "name taken" on its retry: the existing room is
+  adopted (and brought in line in place where the provider allows), never duplicated.
+- Nothing known is re-read: updates and deletes use the live room the plan saw.
+- A failed change carries the provider's own message; the others still run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from reconcile.engine.http import HttpError, TransportError
+from reconcile.engine.plan import Action, Change, LiveRoom
+from reconcile.engine.provider import NameTaken, Provider
+from reconcile.errors import ReconcileError
+from reconcile.models import Room
+
+Status = Literal["applied", "failed", "skipped"]
+_STEP_ORDER = {Action.DELETE: 0, Action.REPLACE: 1, Action.UPDATE: 2, Action.CREATE: 3}
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    change: Change
+    status: Status
+    message: str = ""
+    live: LiveRoom | None = None  # the room as it stands after the change
+
+
+Listener = Callable[[Outcome], None]
+
+
+async def apply_changes(provider: Provider, changes: Iterable[Change], *, concurrency: int,
+                        on_outcome: Listener | None = None) -> list[Outcome]:
+    """Run every change of one account; outcomes come back in the plan's order."""
+    todo = [c for c in changes if c.action is not Action.NOOP]
+    by_key: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for index, change in enumerate(todo):
+        by_key[(change.kind, change.key)].append(index)
+    outcomes: list[Outcome | None] = [None] * len(todo)
+    gate = asyncio.Semaphore(concurrency)
+
+    async def run_key(indexes: list[int]) -> None:
+        for index in sorted(indexes, key=lambda i: _STEP_ORDER[todo[i].action]):
+            async with gate:
+                outcome = await _run(provider, todo[index])
+            outcomes[index] = outcome
+            if on_outcome is not None:
+                on_outcome(outcome)
+
+    await asyncio.gather(*(run_key(indexes) for indexes in by_key.values()))
+    return [o for o in outcomes if o is not None]
+
+
+async def _run(provider: Provider, change: Change) -> Outcome:
+    try:
+        live, note = await _execute(provider, change)
+    except NameTaken:
+        return Outcome(change, "failed", "the name is taken, and no live room of that name"
+                                         " could be found to adopt")
+    except (HttpError, TransportError) as exc:
+        return Outcome(change, "failed", provider.error_message(exc))
+    except ReconcileError as exc:
+        return Outcome(change, "failed", str(exc))
+    return Outcome(change, "applied", note, live)
+
+
+async def _execute(provider: Provider, change: Change) -> tuple[LiveRoom | None, str]:
+    kind = change.kind
+    if change.action is Action.CREATE:
+        return await _create_or_adopt(provider, kind, change.desired)
+    if change.action is Action.UPDATE:
+        assert change.live is not None
+        return await provider.update(kind, change.live, change.desired, change.fields), ""
+    if change.action is Action.DELETE:
+        assert change.live is not None
+        await provider.delete(kind, change.live)
+        return None, ""
+    assert change.action is Action.REPLACE and change.live is not None
+    if change.replace_order == "create-first":
+        live, note = await _create_or_adopt(provider, kind, change.desired)
+        await provider.delete(kind, change.live)
+        return live, note
+    await provider.delete(kind, change.live)
+    return await _create_or_adopt(provider, kind, change.desired)
+
+
+async def _create_or_adopt(provider: Provider, kind: str, room: Room
+                           ) -> tuple[LiveRoom, str]:
+    try:
+        return await provider.create(kind, room), ""
+    except NameTaken:
+        existing = await provider.find(kind, room.key)
+        if existing is None:
+            raise
+    differences = provider.diff(kind, existing, room)
+    if not differences:
+        return existing, "adopted the existing room of that name"
+    if not any(d.forces_replacement for d in differences):
+        updated = await provider.update(kind, existing, room, differences)
+        return updated, "adopted the existing room of that name and updated it"
+    names = ", ".join(d.name for d in differences)
+    return existing, (f"adopted the existing room of that name; {names} still differ:"
+                      " the next plan shows them")

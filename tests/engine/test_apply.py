@@ -1,0 +1,119 @@
+"""Apply, through the Telnyx adapter against its emulator: order, faults, adoption."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from reconcile.config import load
+from reconcile.engine.apply import Outcome, apply_changes
+from reconcile.engine.http import HttpClient, HttpSettings
+from reconcile.engine.plan import AccountPlan, Action
+from reconcile.providers.telnyx.adapter import TelnyxProvider
+from reconcile.providers.telnyx.emulator import seed
+from reconcile.sandbox.core import Sandbox
+from reconcile.sandbox.faults import set_faults
+from reconcile.sandbox.server import SandboxServer
+
+SANDBOX_PROVIDERS = ("telnyx",)
+KEY = "KEYsandbox"
+
+
+async def _no_sleep(seconds: float) -> None:
+    return None
+
+
+def rooms_file(tmp_path: Path, server: SandboxServer, rooms: str, extra: str = "") -> Path:
+    path = tmp_path / "rooms.yaml"
+    path.write_text(f"""\
+version: 1
+providers:
+  telnyx:
+    endpoint: {server.url("telnyx")}
+    credentials: {{api_key: "${{TELNYX_API_KEY}}"}}
+{extra}    rooms:
+{rooms}""")
+    return path
+
+
+def plan_and_apply(path: Path, *, apply: bool = True, attempts: int = 5,
+                   sleep: Callable[[float], Awaitable[None]] = _no_sleep
+                   ) -> tuple[AccountPlan, list[Outcome]]:
+    account = load(path, {"TELNYX_API_KEY": KEY}).accounts["telnyx"]
+
+    async def run() -> tuple[AccountPlan, list[Outcome]]:
+        assert account.settings.endpoint is not None
+        async with HttpClient(account.settings.endpoint,
+                              headers={"Authorization": f"Bearer {KEY}"},
+                              settings=HttpSettings(attempts=attempts, timeout=2),
+                              sleep=sleep) as http:
+            provider = TelnyxProvider(account, http)
+            plan = await provider.plan()
+            outcomes = await apply_changes(provider, plan.changes,
+                                           concurrency=account.settings.concurrency) \
+                if apply else []
+            return plan, outcomes
+
+    return asyncio.run(run())
+
+
+def live_names(sandbox: Sandbox) -> list[str]:
+    return sorted(r.name or "" for r in sandbox.store.list("telnyx", KEY, "rooms"))
+
+
+def test_creates_updates_and_deletes_then_converges(tmp_path: Path, server: SandboxServer,
+                                                    sandbox: Sandbox) -> None:
+    seed(sandbox, KEY, "rooms", [{"unique_name": "team-old"},
+                                 {"unique_name": "b", "max_participants": 3}])
+    path = rooms_file(tmp_path, server,
+                      "      - {unique_name: a, max_participants: 20}\n"
+                      "      - {unique_name: b, max_participants: 30}\n",
+                      extra="    prune: {match: 'team-*'}\n")
+    _, outcomes = plan_and_apply(path)
+    assert sorted((o.change.key, o.change.action, o.status) for o in outcomes) == [
+        ("a", Action.CREATE, "applied"), ("b", Action.UPDATE, "applied"),
+        ("team-old", Action.DELETE, "applied")]
+    assert live_names(sandbox) == ["a", "b"]
+    again, outcomes = plan_and_apply(path)
+    assert [c.action for c in again.changes] == [Action.NOOP, Action.NOOP]
+    assert outcomes == []
+
+
+def test_a_lost_create_reply_is_adopted_not_duplicated(tmp_path: Path, server: SandboxServer,
+                                                        sandbox: Sandbox) -> None:
+    path = rooms_file(tmp_path, server, "      - {unique_name: kept, max_participants: 12}\n")
+    # The create is stored and its reply dropped; the provider recovers before the retry.
+    set_faults(sandbox, "telnyx", {"commit_then_fail": {"rate": 1, "mode": "drop"}})
+
+    async def recover(seconds: float) -> None:
+        set_faults(sandbox, "telnyx", {})
+
+    _, outcomes = plan_and_apply(path, attempts=3, sleep=recover)
+    (outcome,) = outcomes
+    assert (outcome.status, outcome.message) == (
+        "applied", "adopted the existing room of that name")
+    assert live_names(sandbox) == ["kept"]
+    again, _ = plan_and_apply(path, apply=False)
+    assert [c.action for c in again.changes] == [Action.NOOP]
+
+
+def test_transport_failures_are_reported_and_others_continue(
+        tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
+    seed(sandbox, KEY, "rooms", [{"unique_name": "keep", "max_participants": 3}])
+    path = rooms_file(tmp_path, server, "      - {unique_name: keep, max_participants: 4}\n")
+    set_faults(sandbox, "telnyx", {"error_rate": 1, "error_statuses": [503]})
+    account = load(path, {"TELNYX_API_KEY": KEY}).accounts["telnyx"]
+
+    async def run() -> list[Outcome]:
+        async with HttpClient(server.url("telnyx"), headers={"Authorization": f"Bearer {KEY}"},
+                              settings=HttpSettings(attempts=2), sleep=_no_sleep) as http:
+            provider = TelnyxProvider(account, http)
+            set_faults(sandbox, "telnyx", {})
+            plan = await provider.plan()
+            set_faults(sandbox, "telnyx", {"error_rate": 1, "error_statuses": [503]})
+            return await apply_changes(provider, plan.changes, concurrency=2)
+
+    (outcome,) = asyncio.run(run())
+    assert outcome.status == "failed"
+    assert outcome.message == "503: Unexpected error" or outcome.message.startswith("503: ")
