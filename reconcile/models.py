@@ -175,10 +175,14 @@ class Violation:
 class Room(StrictModel):
     KEY_FIELD: ClassVar[str]  # the YAML name of the identity field
     # Fields for the reconciler itself, never sent to the provider.
-    MANAGEMENT_FIELDS: ClassVar[frozenset[str]] = frozenset({"prevent_destroy"})
+    MANAGEMENT_FIELDS: ClassVar[frozenset[str]] = frozenset({"prevent_destroy",
+                                                              "renamed_from"})
 
     prevent_destroy: bool | None = Field(None, description=(
         "Refuse any plan that deletes or replaces this room."))
+    renamed_from: Templated(Field(min_length=1)) | None = Field(None, description=(
+        "The room's previous key: a live room of that name is renamed (in place where the"
+        " provider can, else replaced) instead of left behind."))
 
     @property
     def key(self) -> str:

@@ -111,6 +111,9 @@ class Provider(ABC):
                     if room.key is not None}
             for room in declared:
                 current = live.pop(room.key, None)
+                previous = room.model.renamed_from
+                if current is None and previous is not None:
+                    current = live.pop(previous, None)
                 account.managed += current is not None
                 account.changes.append(await self._plan_room(kind, room, current))
             for key, leftover in sorted(live.items()):
@@ -133,15 +136,17 @@ class Provider(ABC):
         if not fields:
             return self._change(kind, room.key, Action.NOOP, "up to date",
                                 desired=room.model, live=live)
+        renamed = f"renamed from {live.key}; " if live.key != room.key else ""
         forced = [f.name for f in fields if f.forces_replacement]
         if forced:
             reason = f"field {forced[0]} cannot change in place" if len(forced) == 1 else \
                 f"fields {', '.join(forced)} cannot change in place"
             disruptive = bool(await self.session_active(kind, live))
-            return self._change(kind, room.key, Action.REPLACE, reason, fields=fields,
-                                desired=room.model, live=live, disruptive=disruptive)
+            return self._change(kind, room.key, Action.REPLACE, renamed + reason,
+                                fields=fields, desired=room.model, live=live,
+                                disruptive=disruptive)
         changed = ", ".join(f.name for f in fields)
-        return self._change(kind, room.key, Action.UPDATE, f"changed: {changed}",
+        return self._change(kind, room.key, Action.UPDATE, f"{renamed}changed: {changed}",
                             fields=fields, desired=room.model, live=live)
 
     async def _deletion(self, kind: str, live: LiveRoom, reason: str) -> Change:

@@ -115,3 +115,15 @@ def test_a_live_session_makes_a_deletion_disruptive(tmp_path: Path, server: Sand
                       extra="    prune: {match: 'team-*'}\n")
     deletion = next(c for c in plan(path).changes if c.action is Action.DELETE)
     assert deletion.disruptive
+
+
+def test_a_rename_is_an_update_in_place(tmp_path: Path, server: SandboxServer,
+                                        sandbox: Sandbox) -> None:
+    seed(sandbox, KEY, "rooms", [{"unique_name": "old-name", "max_participants": 12}])
+    path = rooms_file(tmp_path, server, "      - {unique_name: new-name, renamed_from:"
+                                        " old-name, max_participants: 12}\n")
+    (change,) = plan(path).changes
+    assert (change.action, change.reason) == (Action.UPDATE,
+                                              "renamed from old-name; changed: unique_name")
+    assert [(f.name, f.before, f.after) for f in change.fields] == [
+        ("unique_name", "old-name", "new-name")]
