@@ -1,0 +1,249 @@
+"""Twilio Programmable Video rooms over the real API (see shared/providers/twilio.md).
+
+Twilio changes nothing in place: any drift is a replace (end the room with
+`Status=completed`, create it again). Rooms end by themselves minutes after they empty, so
+a declared room that ended plans as a create with the reason "ended". Requests are
+form-encoded with PascalCase keys; answers are snake_case JSON. The product is being
+retired on December 5, 2026.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from reconcile.engine.http import HttpError, TransportRefused
+from reconcile.engine.plan import ABSENT, FieldChange, LiveRoom
+from reconcile.engine.provider import Capabilities, NameTaken, Provider
+from reconcile.models import Room
+from reconcile.providers.twilio.model import PARTICIPANT_LIMITS
+
+DEFAULT_ENDPOINT = "https://video.twilio.com"
+BASE_PATH = "/v1/Rooms"
+PAGE_SIZE = 1000  # the API's maximum
+KIND = "rooms"
+LIVE = "in-progress"  # completed and failed rooms (U10) hold no name and are not live
+# Settings the room resource echoes back (read-only and session fields never count).
+SHOWN = ("unique_name", "type", "max_participants", "max_participant_duration",
+         "empty_room_timeout", "unused_room_timeout", "status_callback",
+         "status_callback_method", "record_participants_on_connect", "video_codecs",
+         "media_region", "audio_only", "large_room", "enable_turn")
+# Create parameters no read shows: drift in them cannot be seen, so they are never diffed.
+UNSEEN = frozenset({"transcribe_participants_on_connect", "transcriptions_configuration"})
+JSON_FIELDS = frozenset({"recording_rules", "transcriptions_configuration"})
+# What Twilio stores when a field is not set (max_participants depends on the type, U7).
+DEFAULTS: dict[str, Any] = {
+    "type": "group", "max_participant_duration": 14400, "empty_room_timeout": 5,
+    "unused_room_timeout": 5, "status_callback": None, "status_callback_method": "POST",
+    "record_participants_on_connect": False, "video_codecs": ["VP8"], "media_region": "us1",
+    "audio_only": False, "large_room": False, "enable_turn": True, "recording_rules": []}
+NAME_TAKEN = 53113
+ALREADY_ENDED = frozenset({53112, 53118})  # U3: ending a room that is not in progress
+
+
+class TwilioProvider(Provider):
+    type = "twilio"
+    capabilities = Capabilities(
+        in_place=frozenset(), replace_order="delete-first",
+        delete="POST Status=completed (ends the room; participants are disconnected)",
+        sessions=True)
+
+    # -- reads --------------------------------------------------------------------------
+
+    async def list_rooms(self, kind: str) -> list[LiveRoom]:
+        # The default Status lists in-progress rooms only: those are the live ones.
+        return await self._rooms({"PageSize": PAGE_SIZE})
+
+    async def find(self, kind: str, key: str) -> LiveRoom | None:
+        # The query filter, not the path form: names may hold reserved URL characters.
+        # U6: the filter may match loosely; keep the exact name only.
+        rooms = await self._rooms({"UniqueName": key, "PageSize": PAGE_SIZE})
+        return next((room for room in rooms if room.key == key), None)
+
+    async def missing_reason(self, kind: str, key: str) -> str:
+        """"ended" when a completed room has the name (it ended by itself, or was ended)."""
+        response = await self.http.request("GET", BASE_PATH, params={
+            "Status": "completed", "UniqueName": key, "PageSize": 1})
+        ended = any(room.get("unique_name") == key for room in _items(response.json()))
+        return "ended" if ended else "not found"
+
+    async def session_active(self, kind: str, live: LiveRoom) -> bool | None:
+        try:
+            response = await self.http.request(
+                "GET", f"{BASE_PATH}/{live.id}/Participants",
+                params={"Status": "connected", "PageSize": 1})
+        except HttpError as exc:
+            if exc.status == 404:  # gone: nobody is in it
+                return False
+            raise
+        return bool(_items(response.json()))
+
+    async def _rooms(self, params: dict[str, Any]) -> list[LiveRoom]:
+        found = [self._live(room) async for room in self._pages(params)
+                 if room.get("status") == LIVE]
+        return await self._with_recording_rules(found)
+
+    async def _pages(self, params: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        """Every item of a list, following `meta.next_page_url` until it is null. Page
+        tokens chain, so pages are fetched one after the other."""
+        response = await self.http.request("GET", BASE_PATH, params=params)
+        while True:
+            body = response.json()
+            for item in _items(body):
+                yield item
+            next_url = (body.get("meta") or {}).get("next_page_url")
+            if not next_url:
+                return
+            response = await self.http.request("GET", _next_path(next_url,
+                                                                 response.request.url))
+
+    async def _with_recording_rules(self, rooms: list[LiveRoom]) -> list[LiveRoom]:
+        """Recording rules live in a sub-resource: read them only for the rooms that
+        declare them, so plans that do not use them pay nothing."""
+        wanted = {room.key for room in self.account.rooms.get(KIND, [])
+                  if "recording_rules" in room.model.declared()}
+        targets = [i for i, room in enumerate(rooms) if room.key in wanted]
+        rules = await asyncio.gather(*(self._recording_rules(rooms[i]) for i in targets))
+        for i, found in zip(targets, rules, strict=True):
+            rooms[i] = dataclasses.replace(
+                rooms[i], fields={**rooms[i].fields, "recording_rules": found})
+        return rooms
+
+    async def _recording_rules(self, live: LiveRoom) -> Any:
+        response = await self.http.request("GET", f"{BASE_PATH}/{live.id}/RecordingRules")
+        return self.normalize("recording_rules", response.json().get("rules") or [])
+
+    # -- writes -------------------------------------------------------------------------
+
+    async def create(self, kind: str, room: Room) -> LiveRoom:
+        try:
+            response = await self.http.request("POST", BASE_PATH, data=_form(room))
+        except HttpError as exc:
+            if _code(exc) == NAME_TAKEN:  # U1: by code, whatever the 4xx status
+                raise NameTaken(room.key) from exc
+            raise
+        (live,) = await self._with_recording_rules([self._live(response.json())])
+        return live
+
+    async def delete(self, kind: str, live: LiveRoom) -> None:
+        """End the room (Twilio has no DELETE, U11); an ended or unknown room is done."""
+        try:
+            await self.http.request("POST", f"{BASE_PATH}/{live.id}",
+                                    data={"Status": "completed"})
+        except HttpError as exc:
+            if exc.status == 404:
+                return
+            # U3: 53112/53118 may also mean a bad request: believe "ended" only once a
+            # read confirms the room is no longer in progress.
+            if _code(exc) in ALREADY_ENDED and not await self._in_progress(live.id):
+                return
+            raise
+
+    async def _in_progress(self, sid: str) -> bool:
+        try:
+            response = await self.http.request("GET", f"{BASE_PATH}/{sid}")
+        except HttpError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return response.json().get("status") == LIVE
+
+    # -- comparison ---------------------------------------------------------------------
+
+    def normalize(self, field: str, value: Any) -> Any:
+        if field == "video_codecs" and isinstance(value, list):
+            return sorted(set(value))  # a set: order has no meaning
+        if field == "status_callback_method" and isinstance(value, str):
+            return value.upper()
+        if field == "enable_turn":
+            return True  # deprecated: Twilio always considers it true
+        if field == "recording_rules" and isinstance(value, list):
+            return [_without_nulls(rule) for rule in value]
+        return value
+
+    def desired_fields(self, room: Room) -> dict[str, Any]:
+        """Declared fields as Twilio will store them: a null (or an empty codec list)
+        gets the provider's default, which can depend on other fields of the room."""
+        fields = super().desired_fields(room)
+        for name, value in fields.items():
+            if value is None or (name == "video_codecs" and value == []):
+                fields[name] = self.normalize(name, _room_default(room, name))
+        return fields
+
+    def diff(self, kind: str, live: LiveRoom, room: Room) -> tuple[FieldChange, ...]:
+        return tuple(change for change in super().diff(kind, live, room)
+                     if change.name not in UNSEEN)
+
+    def provider_default(self, kind: str, field: str) -> Any:
+        return DEFAULTS.get(field, ABSENT)
+
+    def _live(self, room: dict[str, Any]) -> LiveRoom:
+        sid = str(room["sid"])
+        name = room.get("unique_name")
+        # A room created without a name is named after its sid: unnamed, never managed.
+        key = None if name in (None, sid) else str(name)
+        fields = {field: self.normalize(field, room[field]) for field in SHOWN
+                  if field in room}
+        return LiveRoom(KIND, key, sid, fields, status=room.get("status"))
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+def _items(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """A page's items, under the key that `meta.key` names."""
+    key = (body.get("meta") or {}).get("key") or KIND
+    return list(body.get(key) or [])
+
+
+def _next_path(next_url: str, sent: httpx.URL) -> str:
+    """`next_page_url`, verbatim, as a path on the account's endpoint. Credentials go
+    only where the first page came from: a link to another place is refused."""
+    target = httpx.URL(next_url)
+    if target.copy_with(query=None) != sent.copy_with(query=None):
+        raise TransportRefused(f"next_page_url leaves {sent.copy_with(query=None)};"
+                               " refusing to follow it")
+    return f"{BASE_PATH}?{target.query.decode('ascii')}"
+
+
+def _code(exc: HttpError) -> int | None:
+    return exc.body.get("code") if isinstance(exc.body, dict) else None
+
+
+def _pascal(field: str) -> str:
+    return "".join(part.capitalize() for part in field.split("_"))
+
+
+def _form(room: Room) -> dict[str, str | list[str]]:
+    """The create form: PascalCase keys, `true`/`false`, repeated keys for lists, JSON
+    strings for objects. The user's own values, nulls left out (Twilio's default)."""
+    form: dict[str, str | list[str]] = {}
+    for field, value in room.declared().items():
+        if value is None:
+            continue
+        if field in JSON_FIELDS:
+            form[_pascal(field)] = json.dumps(value, separators=(",", ":"))
+        elif isinstance(value, bool):
+            form[_pascal(field)] = "true" if value else "false"
+        elif isinstance(value, list):
+            form[_pascal(field)] = [str(item) for item in value]
+        else:
+            form[_pascal(field)] = str(value)
+    return form
+
+
+def _room_default(room: Room, field: str) -> Any:
+    if field == "video_codecs":
+        return [] if getattr(room, "audio_only", None) else DEFAULTS["video_codecs"]
+    if field == "max_participants":
+        return PARTICIPANT_LIMITS[getattr(room, "type", None) or "group"]  # U7
+    return DEFAULTS.get(field)
+
+
+def _without_nulls(rule: Any) -> Any:
+    return {k: v for k, v in rule.items() if v is not None} if isinstance(rule, dict) \
+        else rule
