@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -28,6 +29,7 @@ from reconcile.errors import ReconcileError
 USER_AGENT = f"reconcile/{__version__} (video rooms as code)"
 SECRET_QUERY_NAMES = frozenset({"secretkey", "secret_key", "apikey", "api_key", "token"})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+MAX_PAGES = 10_000  # far beyond any real account at the largest page sizes
 MAX_RETRY_AFTER = 60.0  # seconds; a provider asking for longer gets a clear failure instead
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -77,6 +79,19 @@ def redact_url(url: str) -> str:
     query = [(k, "***" if k.lower() in SECRET_QUERY_NAMES else v)
              for k, v in parse_qsl(parts.query, keep_blank_values=True)]
     return urlunsplit(parts._replace(query=urlencode(query, safe="*[]")))
+
+
+class _RedactUrls(logging.Filter):
+    """httpx logs every request's full URL at INFO: mask secret query values there too."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact_url(str(arg)) if isinstance(arg, httpx.URL) else arg
+                                for arg in record.args)
+        return True
+
+
+logging.getLogger("httpx").addFilter(_RedactUrls())
 
 
 def is_loopback(host: str) -> bool:
@@ -179,7 +194,8 @@ class HttpClient:
     async def _once(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         if self.write_limit is not None and method not in ("GET", "HEAD"):
             await self.write_limit.acquire(self._sleep)
-        url = str(self._client.base_url).rstrip("/") + "/" + path.lstrip("/")
+        url = path if urlsplit(path).scheme else \
+            str(self._client.base_url).rstrip("/") + "/" + path.lstrip("/")
         try:
             response = await self._client.request(method, path, **kwargs)
         except httpx.TransportError as exc:
@@ -187,6 +203,34 @@ class HttpClient:
         if response.is_success:
             return response
         raise HttpError(method, str(response.request.url), response)
+
+    def local_path(self, url: str) -> str:
+        """A link the provider returned (a next page) as a path under this client's base
+        URL. Anything elsewhere is refused: credentials never leave the endpoint."""
+        base = str(self._client.base_url).rstrip("/")
+        if not url.startswith(base + "/"):
+            raise TransportRefused(f"refusing to follow {redact_url(url)}: it leaves {base}")
+        return url[len(base):]
+
+    async def link_pages(self, first: httpx.Response, next_link: Callable[[Any], str | None],
+                         *, max_pages: int = MAX_PAGES) -> AsyncIterator[Any]:
+        """The bodies of a list whose pages name the next one, followed verbatim on this
+        endpoint only. A link seen before, or more than `max_pages` pages, is an error."""
+        response, seen = first, set()
+        while True:
+            body = response.json()
+            yield body
+            link = next_link(body)
+            if not link:
+                return
+            if link in seen:
+                raise ReconcileError(f"the provider's pagination loops back to"
+                                     f" {redact_url(link)}")
+            seen.add(link)
+            if len(seen) >= max_pages:
+                raise ReconcileError(f"the provider's list goes on past {max_pages:,} pages;"
+                                     " refusing to follow it further")
+            response = await self.request("GET", self.local_path(link))
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None

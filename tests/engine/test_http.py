@@ -174,3 +174,32 @@ def test_secrets_in_query_strings_are_masked() -> None:
     assert redact_url("https://a.metered.live/api/v1/rooms?secretKey=S3CR3T&x=1") == \
         "https://a.metered.live/api/v1/rooms?secretKey=***&x=1"
     assert redact_url("https://h/p") == "https://h/p"
+
+
+def test_links_are_followed_only_under_the_endpoint() -> None:
+    http = HttpClient("http://127.0.0.1:9/twilio")
+    assert http.local_path("http://127.0.0.1:9/twilio/v1/Rooms?Page=1&PageToken=PTx") == \
+        "/v1/Rooms?Page=1&PageToken=PTx"
+    for elsewhere in ("https://evil.example.com/twilio/v1/Rooms?Page=1",
+                      "http://127.0.0.1:9/other/v1/Rooms?Page=1",
+                      "http://127.0.0.1:10/twilio/v1/Rooms"):
+        with pytest.raises(TransportRefused, match="refusing to follow"):
+            http.local_path(elsewhere)
+
+
+def test_a_pagination_loop_and_an_endless_chain_are_errors(server: SandboxServer) -> None:
+    from reconcile.errors import ReconcileError
+
+    async def pages(next_link: Any, max_pages: int = 10_000) -> int:
+        async with client(server, Sleeps()) as http:
+            first = await http.request("GET", "/v2/rooms")
+            return len([body async for body in http.link_pages(first, next_link,
+                                                               max_pages=max_pages)])
+
+    loop = server.url("telnyx") + "/v2/rooms?page[number]=1"
+    with pytest.raises(ReconcileError, match="loops back"):
+        asyncio.run(pages(lambda body: loop))
+    counter = iter(range(1, 1000))
+    with pytest.raises(ReconcileError, match="past 5 pages"):
+        asyncio.run(pages(lambda body: f"{loop}&n={next(counter)}", max_pages=5))
+    assert asyncio.run(pages(lambda body: None)) == 1

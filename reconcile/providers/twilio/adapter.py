@@ -15,9 +15,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
-
-from reconcile.engine.http import HttpError, TransportRefused
+from reconcile.engine.http import HttpError
 from reconcile.engine.plan import ABSENT, FieldChange, LiveRoom
 from reconcile.engine.provider import Capabilities, NameTaken, Provider
 from reconcile.models import Room
@@ -92,15 +90,10 @@ class TwilioProvider(Provider):
         """Every item of a list, following `meta.next_page_url` until it is null. Page
         tokens chain, so pages are fetched one after the other."""
         response = await self.http.request("GET", BASE_PATH, params=params)
-        while True:
-            body = response.json()
+        async for body in self.http.link_pages(
+                response, lambda page: (page.get("meta") or {}).get("next_page_url")):
             for item in _items(body):
                 yield item
-            next_url = (body.get("meta") or {}).get("next_page_url")
-            if not next_url:
-                return
-            response = await self.http.request("GET", _next_path(next_url,
-                                                                 response.request.url))
 
     async def _with_recording_rules(self, rooms: list[LiveRoom]) -> list[LiveRoom]:
         """Recording rules live in a sub-resource: read them only for the rooms that
@@ -198,16 +191,6 @@ def _items(body: dict[str, Any]) -> list[dict[str, Any]]:
     """A page's items, under the key that `meta.key` names."""
     key = (body.get("meta") or {}).get("key") or KIND
     return list(body.get(key) or [])
-
-
-def _next_path(next_url: str, sent: httpx.URL) -> str:
-    """`next_page_url`, verbatim, as a path on the account's endpoint. Credentials go
-    only where the first page came from: a link to another place is refused."""
-    target = httpx.URL(next_url)
-    if target.copy_with(query=None) != sent.copy_with(query=None):
-        raise TransportRefused(f"next_page_url leaves {sent.copy_with(query=None)};"
-                               " refusing to follow it")
-    return f"{BASE_PATH}?{target.query.decode('ascii')}"
 
 
 def _code(exc: HttpError) -> int | None:

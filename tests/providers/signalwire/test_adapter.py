@@ -16,7 +16,7 @@ import pytest
 
 from reconcile.config import load
 from reconcile.engine.apply import apply_changes
-from reconcile.engine.http import HttpClient, HttpError, TransportRefused
+from reconcile.engine.http import HttpClient, HttpError
 from reconcile.engine.plan import ABSENT, AccountPlan, Action, LiveRoom
 from reconcile.engine.provider import NameTaken
 from reconcile.providers.signalwire.adapter import SignalWireProvider, _name_taken
@@ -427,17 +427,3 @@ def test_find_update_delete(tmp_path: Path, server: SandboxServer, sandbox: Sand
         assert len(find_by_name) == 2  # rooms are looked up by name, not listed
 
     run(path, hooks)
-
-
-def test_links_next_to_another_host_is_refused(tmp_path: Path, server: SandboxServer) -> None:
-    class OnePage:
-        async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-            request = httpx.Request(method, f"{server.url('signalwire')}/acme{path}")
-            return httpx.Response(200, request=request, json={
-                "links": {"next": "https://elsewhere.example/api/video/rooms?page_number=1"},
-                "data": []})
-
-    account = load(rooms_file(tmp_path, server), ENV).accounts["signalwire"]
-    provider = SignalWireProvider(account, OnePage())  # type: ignore[arg-type]
-    with pytest.raises(TransportRefused, match=r"elsewhere\.example"):
-        asyncio.run(provider.list_rooms("rooms"))

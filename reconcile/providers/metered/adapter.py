@@ -1,0 +1,253 @@
+"""Metered Video meeting rooms over the real API.
+
+Settings change in place with a PUT carrying the full declared set and always `privacy`;
+`roomName` cannot (a rename is create new + delete old); DELETE archives. The secret key
+travels in the query string, so it is added by an httpx auth hook (the http layer masks it
+in URLs) and scrubbed from every message this adapter builds. U-numbers refer to
+`shared/providers/metered.md`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Generator
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from reconcile.config import AccountConfig, DeclaredRoom
+from reconcile.engine.http import HttpError
+from reconcile.engine.plan import Action, Change, FieldChange, LiveRoom
+from reconcile.engine.provider import Capabilities, NameTaken, Provider
+from reconcile.errors import ReconcileError
+from reconcile.models import Room
+from reconcile.providers.metered.model import MeteredAccount, MeteredRoom
+
+KIND = "rooms"
+KEY_FIELD = MeteredRoom.KEY_FIELD
+ROOM_PATH = "/api/v1/room"
+LIST_PATH = "/api/v1/rooms"
+SECRET_PARAM = "secretKey"
+DEFAULT_PRIVACY = "public"  # U1: what the server applies when privacy is omitted
+ALREADY_EXISTS = "already exist"  # U3: the one message the reference lets us match on
+NOT_FOUND_STATUSES = frozenset({400, 404})  # U4: an unknown room is 400 "Invalid request"
+EXPIRED = "expired"
+# Every field a room can declare, in the API's names (the model's aliases).
+SETTINGS = tuple(name for name in MeteredRoom.yaml_names()
+                 if name not in MeteredRoom.MANAGEMENT_FIELDS)
+
+
+class MeteredAuthError(ReconcileError):
+    """The app refused the secret key (U9); never retried."""
+
+
+class RoomGone(ReconcileError):
+    """A room to update no longer exists (archived since it was read)."""
+
+
+class SecretKeyAuth(httpx.Auth):
+    """Adds `secretKey` to every request's query string (Metered's only auth)."""
+
+    def __init__(self, secret_key: str) -> None:
+        self._secret_key = secret_key
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.url = request.url.copy_merge_params({SECRET_PARAM: self._secret_key})
+        yield request
+
+    def __repr__(self) -> str:
+        return "SecretKeyAuth(***)"
+
+
+class MeteredProvider(Provider):
+    type = "metered"
+    capabilities = Capabilities(
+        in_place=frozenset(SETTINGS) - {KEY_FIELD},
+        replace_order="create-first",  # U8: a rename creates the new room, then archives the old
+        delete="DELETE (archives the room; its name is free again)",
+        sessions=False)
+
+    # -- connection: what the core needs to build this account's HttpClient ---------------
+
+    @classmethod
+    def base_url(cls, account: AccountConfig) -> str:
+        """`https://<app>.metered.live`, or the account's endpoint, which stands in for it
+        (the sandbox's endpoint already holds the app)."""
+        settings = account.settings
+        if settings.endpoint:
+            return settings.endpoint.rstrip("/")
+        assert isinstance(settings, MeteredAccount)
+        return f"https://{settings.app}.metered.live"
+
+    @classmethod
+    def auth(cls, account: AccountConfig) -> httpx.Auth:
+        """`secretKey` in the query string of every call."""
+        return SecretKeyAuth(account.secrets["secret_key"])
+
+    # -- reads ------------------------------------------------------------------------
+
+    async def list_rooms(self, kind: str) -> list[LiveRoom]:
+        # U5: one request, no pagination.
+        response = await self._request("GET", LIST_PATH)
+        return [self._live(room) for room in room_list(_json(response))]
+
+    async def find(self, kind: str, key: str) -> LiveRoom | None:
+        try:
+            response = await self._request("GET", _room_path(key))
+        except HttpError as exc:
+            if exc.status in NOT_FOUND_STATUSES:  # U4 (auth failures were raised already)
+                return None
+            raise
+        room = _json(response)
+        if not isinstance(room, dict) or room.get("archived") is True:
+            return None
+        return self._live(room)
+
+    # -- writes -----------------------------------------------------------------------
+
+    async def create(self, kind: str, room: Room) -> LiveRoom:
+        body = {"privacy": DEFAULT_PRIVACY, **self.desired_fields(room)}  # U1: always sent
+        try:
+            response = await self._request("POST", ROOM_PATH, json=body)
+        except HttpError as exc:
+            if exc.status < 500 and ALREADY_EXISTS in _message(exc.body):
+                raise NameTaken(room.key) from exc
+            raise
+        return await self._returned(response, room.key)
+
+    async def update(self, kind: str, live: LiveRoom, room: Room,
+                     changes: tuple[FieldChange, ...]) -> LiveRoom:
+        name = _name(live)
+        # U7: the full declared set, not just the changes; U8: never roomName.
+        body = {k: v for k, v in self.desired_fields(room).items() if k != KEY_FIELD}
+        # privacy is required on PUT: an undeclared one keeps the live value, so a PUT for
+        # another field never turns a private room public.
+        body.setdefault("privacy", live.fields.get("privacy", DEFAULT_PRIVACY))
+        try:
+            response = await self._request("PUT", _room_path(name), json=body)
+        except HttpError as exc:
+            # U4: a 400 is either "unknown room" or a refused body; GET tells which.
+            if exc.status in NOT_FOUND_STATUSES and await self.find(kind, name) is None:
+                raise RoomGone(f"metered room {name!r} of account {self.account.alias!r}"
+                               " no longer exists") from exc
+            raise
+        return await self._returned(response, name)
+
+    async def delete(self, kind: str, live: LiveRoom) -> None:
+        name = _name(live)
+        try:
+            await self._request("DELETE", _room_path(name))
+        except HttpError as exc:
+            # U4/U6: an archived room answers 400 too; gone is what we wanted.
+            if exc.status in NOT_FOUND_STATUSES and await self.find(kind, name) is None:
+                return
+            raise
+
+    # -- planning ---------------------------------------------------------------------
+
+    def desired_fields(self, room: Room) -> dict[str, Any]:
+        # A null declares nothing: PUT merges (U7), so Metered has no way to clear a field.
+        return {k: v for k, v in super().desired_fields(room).items() if v is not None}
+
+    async def _plan_room(self, kind: str, room: DeclaredRoom, live: LiveRoom | None
+                         ) -> Change:
+        change = await super()._plan_room(kind, room, live)
+        if live is None or live.status != EXPIRED:
+            return change
+        # U16: nobody can join an expired room, but apply cannot fix what the file (or the
+        # dashboard, for an undeclared expiry) says: the action stays, the reason tells.
+        note = f"expired at {_iso(live.fields['expireUnixSec'])}"
+        reason = note if change.action is Action.NOOP else f"{change.reason}; {note}"
+        return dataclasses.replace(change, reason=reason)
+
+    # -- helpers ----------------------------------------------------------------------
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return await self.http.request(method, path, **kwargs)
+        except HttpError as exc:
+            if _auth_refused(exc):
+                raise MeteredAuthError(self._scrub(
+                    f"metered account {self.account.alias!r}: the secret key was refused"
+                    f" ({exc.status} {_message(exc.body) or 'with no message'})")) from exc
+            raise
+
+    async def _returned(self, response: httpx.Response, name: str) -> LiveRoom:
+        """The room a create or PUT answered with, re-read when the body lacks it (U2)."""
+        room = _json(response)
+        if isinstance(room, dict) and room.get(KEY_FIELD) == name:
+            return self._live(room)
+        found = await self.find(KIND, name)
+        if found is None:
+            raise ReconcileError(f"metered room {name!r} of account {self.account.alias!r}"
+                                 " was written but cannot be read back")
+        return found
+
+    def _live(self, room: dict[str, Any]) -> LiveRoom:
+        # U14: a field missing from the answer (or null) is unset: keep only present ones.
+        fields = {name: room[name] for name in SETTINGS if room.get(name) is not None}
+        name = room.get(KEY_FIELD)
+        key = name if isinstance(name, str) else None
+        return LiveRoom(KIND, key, str(room.get("_id") or key), fields,
+                        status=EXPIRED if _expired(fields.get("expireUnixSec")) else None,
+                        join_urls=(f"{self.base_url(self.account)}/{quote(key, safe='')}",)
+                        if key else ())
+
+    def _scrub(self, text: str) -> str:
+        secret = self.account.secrets.get("secret_key")
+        return text.replace(secret, "***") if secret else text
+
+
+def room_list(body: Any) -> list[dict[str, Any]]:
+    """The non-archived rooms of a list answer: a bare array, or one under `rooms`/`data`
+    (U5)."""
+    rooms = body
+    if isinstance(body, dict):
+        rooms = next((body[k] for k in ("rooms", "data") if isinstance(body.get(k), list)),
+                     None)
+    if not isinstance(rooms, list):
+        raise ReconcileError(f"metered: GET {LIST_PATH} answered an unexpected body"
+                             " (neither a list of rooms nor one under `rooms` or `data`)")
+    return [room for room in rooms if isinstance(room, dict) and room.get("archived") is not True]
+
+
+def _room_path(name: str) -> str:
+    return f"{ROOM_PATH}/{quote(name, safe='')}"
+
+
+def _name(live: LiveRoom) -> str:
+    if live.key is None:
+        raise ReconcileError(f"metered room {live.id} has no roomName to address it by")
+    return live.key
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _message(body: Any) -> str:
+    message = body.get("message") if isinstance(body, dict) else None
+    return message if isinstance(message, str) else ""
+
+
+def _auth_refused(exc: HttpError) -> bool:
+    # U9: 401/403, or any other 4xx whose message is about the key.
+    if exc.status in (401, 403):
+        return True
+    message = _message(exc.body).lower()
+    return 400 <= exc.status < 500 and ("secret" in message or "key" in message)
+
+
+def _expired(expire: Any) -> bool:
+    return isinstance(expire, int | float) and not isinstance(expire, bool) \
+        and expire < time.time()
+
+
+def _iso(unix: float) -> str:
+    return datetime.fromtimestamp(unix, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
