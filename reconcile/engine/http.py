@@ -138,6 +138,15 @@ def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, TransportError)
 
 
+def unprocessed(exc: BaseException) -> bool:
+    """Failures that prove the server did nothing: a 429, or no connection made. The only
+    ones worth retrying for a create that has no natural key (Kaleyra's room POST)."""
+    if isinstance(exc, HttpError):
+        return exc.status == 429
+    return isinstance(exc, TransportError) and isinstance(
+        exc.cause, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+
+
 class RateLimiter:
     """At most `requests` per `period` seconds (a sliding window), shared by coroutines."""
 
@@ -179,12 +188,15 @@ class HttpClient:
             headers={"User-Agent": USER_AGENT, "Accept": "application/json",
                      **(headers or {})})
 
-    async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    async def request(self, method: str, path: str, *,
+                      retry: Callable[[BaseException], bool] = _retryable,
+                      **kwargs: Any) -> httpx.Response:
         """The 2xx answer, after retrying what is worth retrying; else HttpError or
-        TransportError."""
+        TransportError. `retry=unprocessed` for a write that must not be repeated once it
+        may have reached the server."""
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.settings.attempts),
-            wait=self._wait, retry=retry_if_exception(_retryable), reraise=True,
+            wait=self._wait, retry=retry_if_exception(retry), reraise=True,
             sleep=self._sleep)
         async for attempt in retrying:
             with attempt:

@@ -1,0 +1,338 @@
+"""Kaleyra Video rooms over the real API: no name, no list, no update.
+
+The state file (`state.py`) is the only link between a declared name and its `room_id`, so:
+
+- `list_rooms` GETs each room the state file records (concurrently, bounded); a 404 means
+  the room is missing and plans a create. The fields compared are the settings the state
+  entry recorded at creation: rooms are immutable, so that is what the room has.
+- Nothing changes in place: any drift is a replace that creates the new room before
+  deleting the old, and is disruptive (every join URL changes).
+- The adapter holds the account's `KaleyraState` (given at construction) and writes it
+  through: `create` records the new room and `delete` forgets the old one, each saving at
+  once, so a crash loses at most a room whose create reply never came back. Saving needs
+  `state.locked(path)` held, as apply does.
+- A replaced room stays on record under `<name>@<room_id>` until `delete` removes it, so a
+  replace cut short plans the old room's deletion instead of leaving it (and its join
+  URLs) alive and unrecorded.
+- Participants must exist as users: each is created first (`POST /v2/users`, once per
+  user and adapter; an existing user answers 400, which is fine).
+- The room POST is never retried after anything that may have reached the server: with no
+  name and no list, a second attempt would make a second room nobody can find.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import httpx
+
+from reconcile import envref
+from reconcile.config import AccountConfig
+from reconcile.engine.http import HttpClient, HttpError, TransportError, unprocessed
+from reconcile.engine.plan import ABSENT, AccountPlan, Action, Change, LiveRoom
+from reconcile.engine.provider import Capabilities, Provider
+from reconcile.errors import ReconcileError
+from reconcile.models import Room
+from reconcile.providers.kaleyra.model import KaleyraAccount, KaleyraRoom, Participant
+from reconcile.providers.kaleyra.state import (
+    DESCRIPTION_DIGEST_KEY,
+    KaleyraState,
+    ParticipantUrl,
+    StateEntry,
+    StateError,
+    state_path,
+    stored_settings,
+)
+
+log = logging.getLogger(__name__)
+
+KIND = "rooms"
+ROOMS, USERS = "/v2/rooms", "/v2/users"
+READ_CONCURRENCY = 16  # GETs in flight at once (one per room: there is no list)
+DIGEST_PREFIX = "sha256:"  # descriptions are PII/PHI: compared and shown as digests
+RETIRED = "@"  # "<name>@<room_id>": a replaced room not yet deleted (names cannot hold @)
+# What Kaleyra gives a field nobody set (U2 echoes them; `duration` unset is unlimited).
+DEFAULTS: dict[str, Any] = {"recording": "none", "duration": None, "call_type": "audio_video",
+                            "no_ringing": False, "description": None,
+                            "offline_transcription": False, "summarization": False}
+
+
+class CreateOutcomeUnknown(ReconcileError):
+    """The room POST got no usable answer: Kaleyra may hold a room nobody recorded."""
+
+
+def base_url(settings: KaleyraAccount) -> str:
+    """The API root: the account's `endpoint` (which then includes the region, as
+    `http://127.0.0.1:PORT/kaleyra/eu` does), else `https://api[.sandbox].<region>.bandyer.com`."""
+    if settings.endpoint:
+        return settings.endpoint.rstrip("/")
+    environment = "sandbox." if settings.environment == "sandbox" else ""
+    return f"https://api.{environment}{settings.region}.bandyer.com"
+
+
+def connect(account: AccountConfig, **options: Any) -> HttpClient:
+    """An HttpClient for the account: its base URL and the `apikey` header."""
+    assert isinstance(account.settings, KaleyraAccount)
+    return HttpClient(base_url(account.settings),
+                      headers={"apikey": account.secrets["api_key"]}, **options)
+
+
+def load_state(account: AccountConfig, rooms_file: str | os.PathLike[str],
+               environ: Mapping[str, str] | None = None) -> KaleyraState:
+    """The account's state, from its `state:` setting (which may use ${…}) or the default
+    path beside the rooms file. Apply takes `state.locked(state.path, …)` before this."""
+    assert isinstance(account.settings, KaleyraAccount)
+    setting = account.settings.state
+    if setting:
+        try:
+            setting = envref.resolve(setting, os.environ if environ is None else environ)
+        except envref.MissingVariable as missing:
+            raise StateError(f"the `state` path of account {account.alias} uses "
+                             f"${{{missing.name}}}, which is not set") from None
+    return KaleyraState.load(state_path(rooms_file, account.alias, setting), account.alias)
+
+
+class KaleyraProvider(Provider):
+    type = "kaleyra"
+    capabilities = Capabilities(
+        in_place=frozenset(), replace_order="create-first",
+        delete="DELETE /v2/rooms/{room_id} (permanent; every join URL stops working)",
+        sessions=False)
+
+    def __init__(self, account: AccountConfig, http: HttpClient, *,
+                 state: KaleyraState) -> None:
+        super().__init__(account, http)
+        self.state = state
+        self._gone: dict[str, str] = {}  # name -> room_id that answered 404
+        self._users: dict[str, asyncio.Future[None]] = {}  # one POST per user
+        self._plus = {p.user_id for p in _participants(account) if _role(p) == "plus"}
+        self._warned = False
+
+    # -- reading ------------------------------------------------------------------------
+
+    async def list_rooms(self, kind: str) -> list[LiveRoom]:
+        if self.state.missing and not self._warned:
+            self._warned = True
+            log.warning("%s", self.state.warning())
+        reads = asyncio.Semaphore(READ_CONCURRENCY)
+        rooms = await asyncio.gather(*(self._fetch(name, reads) for name in self.state.names()
+                                       if RETIRED not in name))
+        return [room for room in rooms if room is not None]
+
+    async def find(self, kind: str, key: str) -> LiveRoom | None:
+        return await self._fetch(key)
+
+    async def _fetch(self, name: str, reads: asyncio.Semaphore | None = None
+                     ) -> LiveRoom | None:
+        """The recorded room, confirmed by a GET (U3); None when unrecorded or gone."""
+        entry = self.state.get(name)
+        if entry is None:
+            return None
+        async with reads or contextlib.nullcontext():
+            try:
+                response = await self.http.request("GET", f"{ROOMS}/{entry.room_id}")
+            except HttpError as exc:
+                if exc.status != 404:
+                    raise
+                self._gone[name] = entry.room_id  # U15: deleted outside reconcile
+                return None
+        return self._live(name, entry, _join_urls(response.json()))
+
+    async def missing_reason(self, kind: str, key: str) -> str:
+        if key in self._gone:
+            return f"missing: room_id {self._gone[key]} not found"
+        return "not found (no state file)" if self.state.missing else "not found"
+
+    # -- planning -----------------------------------------------------------------------
+
+    async def plan(self, kinds: Iterable[str] | None = None) -> AccountPlan:
+        account = await super().plan(kinds)
+        # Section 10.2: a replace gives a new room_id and new join URLs to everyone.
+        account.changes = [dataclasses.replace(
+            c, disruptive=True, reason=f"{c.reason}; the new room has new join URLs")
+            if c.action is Action.REPLACE else c for c in account.changes]
+        if kinds is None or KIND in kinds:
+            account.changes.extend(await self._unfinished_replaces())
+        return account
+
+    async def _unfinished_replaces(self) -> list[Change]:
+        """Deletions of old rooms that a replace created a successor for, then did not
+        delete (no GET: delete() takes an already-gone room in its stride)."""
+        changes = []
+        for name, entry in self.state.items():
+            if RETIRED in name:
+                owner = name.partition(RETIRED)[0]
+                changes.append(await self._deletion(
+                    KIND, self._live(name, entry), f"replaced: the old room of {owner}"))
+        return changes
+
+    def desired_fields(self, room: Room) -> dict[str, Any]:
+        return self._fields(room.key, stored_settings(_body(_kaleyra(room))))
+
+    def normalize(self, field: str, value: Any) -> Any:
+        if field == "participants":  # each gets its own link: the order means nothing
+            return sorted((_participant(p) for p in value), key=lambda p: p["user_id"])
+        return value
+
+    def provider_default(self, kind: str, field: str) -> Any:
+        return DEFAULTS.get(field, ABSENT)
+
+    def _fields(self, name: str, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """Stored-form settings (as the state file keeps them) as comparable fields."""
+        fields: dict[str, Any] = {"name": name}
+        for field, value in settings.items():
+            if field == DESCRIPTION_DIGEST_KEY:
+                fields["description"] = DIGEST_PREFIX + str(value)
+            else:
+                fields[field] = self.normalize(field, value)
+        return fields
+
+    def _live(self, name: str, entry: StateEntry,
+              urls: tuple[ParticipantUrl, ...] = ()) -> LiveRoom:
+        return LiveRoom(KIND, name, entry.room_id, self._fields(name, entry.settings),
+                        join_urls=tuple(p.url for p in urls or entry.participants))
+
+    # -- writing ------------------------------------------------------------------------
+
+    async def create(self, kind: str, room: Room) -> LiveRoom:
+        declared = _kaleyra(room)
+        await asyncio.gather(*(self._ensure_user(p) for p in declared.participants))
+        body = _body(declared)
+        try:
+            response = await self._post_room(body)
+            created = _room(response.json())
+            room_id = created.get("room_id")
+            if not isinstance(room_id, str) or not room_id:
+                raise ValueError("no room_id in the answer")
+        except HttpError as exc:
+            if exc.status < 500:  # refused: nothing was made
+                raise
+            raise self._unknown(declared.key, str(exc)) from exc
+        except (TransportError, ValueError) as exc:
+            raise self._unknown(declared.key, str(exc)) from exc
+        urls = _join_urls(created)
+        entry = self._record(declared.key, room_id, body, urls)
+        return self._live(declared.key, entry, urls)
+
+    async def delete(self, kind: str, live: LiveRoom) -> None:
+        try:
+            await self.http.request("DELETE", f"{ROOMS}/{live.id}")
+        except HttpError as exc:
+            if exc.status != 404:  # U4: already deleted is what we wanted
+                raise
+        # By room_id: after a create-first replace, the name already holds the new room.
+        names = [name for name, entry in self.state.items() if entry.room_id == live.id]
+        for name in names:
+            self.state.remove(name)
+        if names:
+            self.state.save()
+
+    async def _post_room(self, body: dict[str, Any]) -> httpx.Response:
+        # A room POST whose reply was lost may have made a room; with no name and no list
+        # a second attempt would make another that nobody can find. Only failures that
+        # prove the server did nothing are retried.
+        return await self.http.request("POST", ROOMS, json=body, retry=unprocessed)
+
+    def _unknown(self, name: str, cause: str) -> CreateOutcomeUnknown:
+        return CreateOutcomeUnknown(
+            f"creating Kaleyra room {name}: {cause}. Kaleyra may have made the room without "
+            "reconcile learning its room_id, and rooms cannot be listed: look in the Kaleyra "
+            "console for a room created just now and delete it; apply creates the room again")
+
+    def _record(self, name: str, room_id: str, settings: Mapping[str, Any],
+                urls: tuple[ParticipantUrl, ...]) -> StateEntry:
+        """Write the new room through to the state file, at once (section 10.8)."""
+        previous = self.state.get(name)
+        entry = self.state.put(name, room_id=room_id, settings=settings, participants=urls)
+        if previous is not None and previous.room_id not in (room_id, self._gone.get(name)):
+            # A replace: keep the old room on record until delete() removes it.
+            self.state.put(f"{name}{RETIRED}{previous.room_id}", room_id=previous.room_id,
+                           settings=previous.settings, participants=previous.participants,
+                           created_at=previous.created_at)
+        self.state.save()
+        return entry
+
+    def _ensure_user(self, participant: Participant) -> asyncio.Future[None]:
+        """The participant's user exists (section 10.3): one POST per user and adapter,
+        shared by concurrent creates."""
+        user_id = participant.user_id
+        if user_id not in self._users:
+            # A user some declared room needs as plus is created plus everywhere.
+            role = "plus" if user_id in self._plus or _role(participant) == "plus" else "basic"
+            self._users[user_id] = asyncio.ensure_future(self._create_user(user_id, role))
+        return self._users[user_id]
+
+    async def _create_user(self, user_id: str, role: str) -> None:
+        try:
+            await self.http.request("POST", USERS, json={"user_id": user_id, "role": role})
+        except BaseException as exc:
+            # U13: 400 means the user exists (any other 400 resurfaces on the room POST,
+            # which names unknown users); README rule 4: no branching on the message.
+            if isinstance(exc, HttpError) and exc.status == 400:
+                return
+            self._users.pop(user_id, None)  # a later create tries again
+            raise
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+def _kaleyra(room: Room) -> KaleyraRoom:
+    if not isinstance(room, KaleyraRoom):
+        raise TypeError(f"expected a Kaleyra room, got {type(room).__name__}")
+    return room
+
+
+def _participants(account: AccountConfig) -> Iterable[Participant]:
+    for declared in account.all_rooms():
+        yield from _kaleyra(declared.model).participants
+
+
+def _role(participant: Participant) -> str:
+    return participant.role or ("plus" if participant.is_admin else "basic")
+
+
+def _body(room: KaleyraRoom) -> dict[str, Any]:
+    """The POST /v2/rooms body, also what the state file records: the declared settings
+    without our `name`, and participants without `role` (it only creates users)."""
+    body = {field: value for field, value in room.declared().items()
+            if field != "name" and value is not None}
+    body["participants"] = [p.model_dump(exclude_unset=True, exclude_none=True,
+                                         exclude={"role"}) for p in room.participants]
+    return body
+
+
+def _participant(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A participant as Kaleyra reads it: is_admin defaults to false; tools, when present,
+    enable exactly those set true (an empty object disables all, U7)."""
+    result: dict[str, Any] = {"user_id": item["user_id"],
+                              "is_admin": bool(item.get("is_admin", False))}
+    tools = item.get("tools")
+    if tools is not None:
+        result["tools"] = {name: True for name, on in sorted(tools.items()) if on}
+    return result
+
+
+def _room(body: Any) -> dict[str, Any]:
+    """U2: the room at the top level or under "room"."""
+    if isinstance(body, dict) and isinstance(body.get("room"), dict):
+        return body["room"]
+    return body if isinstance(body, dict) else {}
+
+
+def _join_urls(body: Any) -> tuple[ParticipantUrl, ...]:
+    """U2: the list under participants or user_urls; keys user_id or user, url or link."""
+    room = _room(body)
+    items = room.get("participants") or room.get("user_urls") or []
+    urls = []
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict):
+            user, url = item.get("user_id") or item.get("user"), item.get("url") or item.get("link")
+            if isinstance(user, str) and user and isinstance(url, str) and url:
+                urls.append(ParticipantUrl(user, url))
+    return tuple(urls)
