@@ -14,10 +14,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import httpx
 from deepdiff import DeepDiff
 
 from reconcile.config import AccountConfig, DeclaredRoom
-from reconcile.engine.http import HttpClient, HttpError, TransportError
+from reconcile.engine.http import HttpClient, HttpError, RateLimiter, TransportError
 from reconcile.engine.plan import (
     ABSENT,
     AccountPlan,
@@ -50,6 +51,38 @@ class Provider(ABC):
     def __init__(self, account: AccountConfig, http: HttpClient) -> None:
         self.account = account
         self.http = http
+
+    # -- connection: how the core builds an account's client ---------------------------
+
+    @classmethod
+    @abstractmethod
+    def origin(cls, account: AccountConfig) -> str:
+        """The provider's own scheme and host for this account (`endpoint` replaces it)."""
+
+    @classmethod
+    def base_url(cls, account: AccountConfig) -> str:
+        endpoint = account.settings.endpoint
+        return endpoint.rstrip("/") if endpoint else cls.origin(account)
+
+    @classmethod
+    def auth(cls, account: AccountConfig) -> httpx.Auth | tuple[str, str] | None:
+        return None
+
+    @classmethod
+    def auth_headers(cls, account: AccountConfig) -> dict[str, str]:
+        return {}
+
+    @classmethod
+    def write_limit(cls) -> RateLimiter | None:
+        """A client-side limit on writes, where the provider documents one."""
+        return None
+
+    @classmethod
+    def connect(cls, account: AccountConfig, **options: Any) -> HttpClient:
+        """The account's HttpClient: base URL, credentials, write limit."""
+        return HttpClient(cls.base_url(account), auth=cls.auth(account),
+                          headers=cls.auth_headers(account), write_limit=cls.write_limit(),
+                          **options)
 
     # -- hooks an adapter fills in ------------------------------------------------------
 

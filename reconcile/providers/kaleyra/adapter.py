@@ -67,22 +67,6 @@ class CreateOutcomeUnknown(ReconcileError):
     """The room POST got no usable answer: Kaleyra may hold a room nobody recorded."""
 
 
-def base_url(settings: KaleyraAccount) -> str:
-    """The API root: the account's `endpoint` (which then includes the region, as
-    `http://127.0.0.1:PORT/kaleyra/eu` does), else `https://api[.sandbox].<region>.bandyer.com`."""
-    if settings.endpoint:
-        return settings.endpoint.rstrip("/")
-    environment = "sandbox." if settings.environment == "sandbox" else ""
-    return f"https://api.{environment}{settings.region}.bandyer.com"
-
-
-def connect(account: AccountConfig, **options: Any) -> HttpClient:
-    """An HttpClient for the account: its base URL and the `apikey` header."""
-    assert isinstance(account.settings, KaleyraAccount)
-    return HttpClient(base_url(account.settings),
-                      headers={"apikey": account.secrets["api_key"]}, **options)
-
-
 def load_state(account: AccountConfig, rooms_file: str | os.PathLike[str],
                environ: Mapping[str, str] | None = None) -> KaleyraState:
     """The account's state, from its `state:` setting (which may use ${…}) or the default
@@ -104,6 +88,19 @@ class KaleyraProvider(Provider):
         in_place=frozenset(), replace_order="create-first",
         delete="DELETE /v2/rooms/{room_id} (permanent; every join URL stops working)",
         sessions=False)
+
+    @classmethod
+    def origin(cls, account: AccountConfig) -> str:
+        """`https://api[.sandbox].<region>.bandyer.com` (a sandbox endpoint already holds
+        the region, as `http://127.0.0.1:PORT/kaleyra/eu` does)."""
+        settings = account.settings
+        assert isinstance(settings, KaleyraAccount)
+        environment = "sandbox." if settings.environment == "sandbox" else ""
+        return f"https://api.{environment}{settings.region}.bandyer.com"
+
+    @classmethod
+    def auth_headers(cls, account: AccountConfig) -> dict[str, str]:
+        return {"apikey": account.secrets["api_key"]}
 
     def __init__(self, account: AccountConfig, http: HttpClient, *,
                  state: KaleyraState) -> None:

@@ -73,14 +73,10 @@ class MeteredProvider(Provider):
     # -- connection: what the core needs to build this account's HttpClient ---------------
 
     @classmethod
-    def base_url(cls, account: AccountConfig) -> str:
-        """`https://<app>.metered.live`, or the account's endpoint, which stands in for it
-        (the sandbox's endpoint already holds the app)."""
-        settings = account.settings
-        if settings.endpoint:
-            return settings.endpoint.rstrip("/")
-        assert isinstance(settings, MeteredAccount)
-        return f"https://{settings.app}.metered.live"
+    def origin(cls, account: AccountConfig) -> str:
+        """`https://<app>.metered.live` (a sandbox endpoint already holds the app)."""
+        assert isinstance(account.settings, MeteredAccount)
+        return f"https://{account.settings.app}.metered.live"
 
     @classmethod
     def auth(cls, account: AccountConfig) -> httpx.Auth:

@@ -75,14 +75,10 @@ class SignalWireProvider(Provider):
     # -- connection: what the core needs to build this account's HttpClient ---------------
 
     @classmethod
-    def base_url(cls, account: AccountConfig) -> str:
-        """`https://{space}.signalwire.com`, or the account's endpoint, which stands in for
-        it (the sandbox's endpoint already holds the space)."""
-        settings = account.settings
-        if settings.endpoint:
-            return settings.endpoint.rstrip("/")
-        assert isinstance(settings, SignalWireAccount)
-        return f"https://{settings.space}.signalwire.com"
+    def origin(cls, account: AccountConfig) -> str:
+        """`https://{space}.signalwire.com` (a sandbox endpoint already holds the space)."""
+        assert isinstance(account.settings, SignalWireAccount)
+        return f"https://{account.settings.space}.signalwire.com"
 
     @classmethod
     def auth(cls, account: AccountConfig) -> tuple[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from reconcile.config import AccountConfig
 from reconcile.engine.http import HttpError
 from reconcile.engine.plan import ABSENT, FieldChange, LiveRoom
 from reconcile.engine.provider import Capabilities, NameTaken, Provider
@@ -25,6 +26,14 @@ class TelnyxProvider(Provider):
     capabilities = Capabilities(in_place=None, replace_order="delete-first",
                                 delete="DELETE (permanent; participants are disconnected)",
                                 sessions=True)
+
+    @classmethod
+    def origin(cls, account: AccountConfig) -> str:
+        return "https://api.telnyx.com"
+
+    @classmethod
+    def auth_headers(cls, account: AccountConfig) -> dict[str, str]:
+        return {"Authorization": f"Bearer {account.secrets['api_key']}"}
 
     async def list_rooms(self, kind: str) -> list[LiveRoom]:
         first = await self._page(1)

@@ -15,6 +15,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+from reconcile.config import AccountConfig
 from reconcile.engine.http import HttpError
 from reconcile.engine.plan import ABSENT, FieldChange, LiveRoom
 from reconcile.engine.provider import Capabilities, NameTaken, Provider
@@ -50,6 +51,15 @@ class TwilioProvider(Provider):
         in_place=frozenset(), replace_order="delete-first",
         delete="POST Status=completed (ends the room; participants are disconnected)",
         sessions=True)
+
+    @classmethod
+    def origin(cls, account: AccountConfig) -> str:
+        return "https://video.twilio.com"
+
+    @classmethod
+    def auth(cls, account: AccountConfig) -> tuple[str, str]:
+        """HTTP Basic: Account SID (or API key SID) and auth token (or the key's secret)."""
+        return account.secrets["account_sid"], account.secrets["auth_token"]
 
     # -- reads --------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -16,8 +17,6 @@ from reconcile.engine.plan import ABSENT, AccountPlan, Action
 from reconcile.providers.kaleyra.adapter import (
     CreateOutcomeUnknown,
     KaleyraProvider,
-    base_url,
-    connect,
     load_state,
 )
 from reconcile.providers.kaleyra.emulator import seed
@@ -68,7 +67,7 @@ def run(path: Path, action: Callable[[KaleyraProvider], Awaitable[T]]) -> T:
     account = account_of(path)
 
     async def go() -> T:
-        async with connect(account, settings=FAST) as http:
+        async with KaleyraProvider.connect(account, settings=FAST) as http:
             return await action(KaleyraProvider(account, http, state=load_state(account, path)))
 
     with locked(state_file(path), 0):
@@ -411,9 +410,9 @@ def test_a_429_on_the_room_post_is_retried(tmp_path: Path, server: SandboxServer
 def test_the_base_url_comes_from_the_endpoint_or_the_region(tmp_path: Path,
                                                             server: SandboxServer) -> None:
     path = rooms_file(tmp_path, server, "")
-    settings = account_of(path).settings
-    assert base_url(settings) == f"{server.url('kaleyra')}/eu"  # type: ignore[arg-type]
+    account = account_of(path)
+    assert KaleyraProvider.base_url(account) == f"{server.url('kaleyra')}/eu"
     for environment, host in (("production", "api.in"), ("sandbox", "api.sandbox.in")):
-        other = settings.model_copy(update={"endpoint": None, "region": "in",
-                                            "environment": environment})
-        assert base_url(other) == f"https://{host}.bandyer.com"  # type: ignore[arg-type]
+        other = dataclasses.replace(account, settings=account.settings.model_copy(update={
+            "endpoint": None, "region": "in", "environment": environment}))
+        assert KaleyraProvider.base_url(other) == f"https://{host}.bandyer.com"

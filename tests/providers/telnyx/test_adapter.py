@@ -6,7 +6,6 @@ import asyncio
 from pathlib import Path
 
 from reconcile.config import load
-from reconcile.engine.http import HttpClient
 from reconcile.engine.plan import ABSENT, AccountPlan, Action
 from reconcile.providers.telnyx.adapter import TelnyxProvider
 from reconcile.providers.telnyx.emulator import seed
@@ -35,10 +34,7 @@ def plan(path: Path) -> AccountPlan:
     account = load(path, {"TELNYX_API_KEY": KEY}).accounts["telnyx"]
 
     async def run() -> AccountPlan:
-        assert account.settings.endpoint is not None
-        async with HttpClient(account.settings.endpoint,
-                              headers={"Authorization": f"Bearer {account.secrets['api_key']}"}
-                              ) as http:
+        async with TelnyxProvider.connect(account) as http:
             return await TelnyxProvider(account, http).plan()
 
     return asyncio.run(run())

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import pytest
 
 from reconcile.config import AccountConfig, load
-from reconcile.engine.http import HttpClient, HttpError
+from reconcile.engine.http import HttpError
 from reconcile.engine.plan import ABSENT, AccountPlan, Action
 from reconcile.engine.provider import NameTaken
 from reconcile.providers.twilio.adapter import TwilioProvider
@@ -48,10 +48,7 @@ def account_of(path: Path) -> AccountConfig:
 def run(account: AccountConfig, use: Callable[[TwilioProvider], Awaitable[T]]) -> T:
     """`use(provider)` with a provider talking to the sandbox over real HTTP."""
     async def main() -> T:
-        assert account.settings.endpoint is not None
-        async with HttpClient(account.settings.endpoint,
-                              auth=(account.secrets["account_sid"],
-                                    account.secrets["auth_token"])) as http:
+        async with TwilioProvider.connect(account) as http:
             return await use(TwilioProvider(account, http))
 
     return asyncio.run(main())
