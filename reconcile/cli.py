@@ -21,6 +21,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
                  "Check rooms files offline: no network, no credentials."),
     "schema": ("reconcile.commands.schema:schema",
                "Write (or --check) the JSON Schema of the rooms file."),
+    "plan": ("reconcile.commands.plan:plan",
+             "Show what apply would change, from the providers' live rooms."),
+    "apply": ("reconcile.commands.apply:apply",
+              "Make the providers' rooms match the file, idempotently."),
     "sandbox": ("reconcile.sandbox.cli:sandbox",
                 "Run the built-in emulators of the five providers' room APIs."),
 }
@@ -48,15 +52,24 @@ class LazyGroup(click.Group):
 @click.version_option(__version__, "--version", prog_name="reconcile")
 @click.option("--debug", is_flag=True, envvar="RECONCILE_DEBUG",
               help="Show tracebacks of internal errors (secrets stay redacted).")
+@click.option("--sandbox", is_flag=True,
+              help="Run against the built-in emulators: no account or credentials needed.")
+@click.option("--sandbox-db", type=click.Path(dir_okay=False), default=None,
+              help="The sandbox's rooms, kept across runs [default: .reconcile/sandbox.db].")
 @click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
+def cli(ctx: click.Context, debug: bool, sandbox: bool, sandbox_db: str | None) -> None:
     """Video-conferencing rooms as code, on Twilio, Telnyx, SignalWire, Metered and Kaleyra.
 
     Declare rooms in YAML, check them with `validate`, see the changes with `plan`,
     make them with `apply`.
+
+    \b
+    Exit codes: 0 success (plan --detailed-exitcode: no changes), 1 error or a failed
+    change, 2 plan --detailed-exitcode: changes (and usage errors), 3 a safety rail
+    blocked the plan.
     """
     ctx.ensure_object(dict)
-    ctx.obj["debug"] = debug
+    ctx.obj.update(debug=debug, sandbox=sandbox, sandbox_db=sandbox_db)
 
 
 def main(argv: list[str] | None = None) -> None:

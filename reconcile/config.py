@@ -74,11 +74,16 @@ def check(path: str | os.PathLike[str]) -> list[Diagnostic]:
     return _Validator(load_file(path), environ=None).run()[1]
 
 
-def load(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> Config:
-    """The validated file with references resolved. Raises ConfigError."""
+def load(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None, *,
+         credentials: bool = True) -> Config:
+    """The validated file with references resolved. Raises ConfigError.
+
+    `credentials=False` leaves the secrets unresolved: the sandbox supplies its own.
+    """
     document = load_file(path)
-    config, diagnostics = _Validator(document, environ=os.environ if environ is None
-                                     else environ).run()
+    validator = _Validator(document, environ=os.environ if environ is None else environ)
+    validator.resolve_credentials = credentials
+    config, diagnostics = validator.run()
     if diagnostics or config is None:
         raise ConfigError(diagnostics)
     return config
@@ -105,6 +110,7 @@ class _Validator:
         self.environ = environ
         self.diagnostics: list[Diagnostic] = list(document.diagnostics)
         self._seen: set[tuple[Location, str]] = set()
+        self.resolve_credentials = environ is not None
 
     # -- reporting -----------------------------------------------------------------
 
@@ -243,7 +249,7 @@ class _Validator:
         defaults = _usable_defaults(settings_input, failed, _path((*parts, "defaults")))
         result = AccountConfig(alias, provider_type, settings,  # type: ignore[arg-type]
                                self.document.location(account.mark))
-        if settings is not None and self.environ is not None:
+        if settings is not None and self.resolve_credentials:
             result.secrets = self._resolve_credentials(account, parts)
         for kind in models.kinds:
             result.rooms[kind.name] = self._rooms(account, kind.name, kind.model, defaults,

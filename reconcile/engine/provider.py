@@ -11,7 +11,9 @@ from __future__ import annotations
 import fnmatch
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 import httpx
@@ -29,6 +31,15 @@ from reconcile.engine.plan import (
     ReplaceOrder,
 )
 from reconcile.models import Room
+
+
+@dataclass(frozen=True, slots=True)
+class RunContext:
+    """What a run knows beyond the accounts: where the rooms file is, and so on."""
+
+    config_path: str
+    lock_timeout: float | None = None  # seconds apply waits for a state lock; None: forever
+    state_dir: Path | None = None  # keep provider state here (the sandbox keeps its own)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +87,16 @@ class Provider(ABC):
     def write_limit(cls) -> RateLimiter | None:
         """A client-side limit on writes, where the provider documents one."""
         return None
+
+    @classmethod
+    def open(cls, account: AccountConfig, http: HttpClient, context: RunContext) -> Provider:
+        """The provider for one run (Kaleyra also loads its state file here)."""
+        return cls(account, http)
+
+    @classmethod
+    def lock(cls, account: AccountConfig, context: RunContext) -> AbstractContextManager[None]:
+        """What apply holds for the whole run (Kaleyra: its state file's lock)."""
+        return nullcontext()
 
     @classmethod
     def connect(cls, account: AccountConfig, **options: Any) -> HttpClient:

@@ -6,6 +6,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from reconcile.engine.provider import Provider
     from reconcile.models import ProviderModels
 
 # provider type -> the package that holds its model, adapter and emulator
@@ -22,3 +23,9 @@ def provider_models(provider_type: str) -> ProviderModels:
     """The file-format models of one provider (imports pydantic: keep out of start-up)."""
     module = importlib.import_module(f"{PROVIDER_PACKAGES[provider_type]}.model")
     return module.MODELS
+
+
+def adapter_class(provider_type: str) -> type[Provider]:
+    """The engine adapter of one provider (imports httpx: keep out of start-up)."""
+    module = importlib.import_module(f"{PROVIDER_PACKAGES[provider_type]}.adapter")
+    return module.ADAPTER

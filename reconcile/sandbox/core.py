@@ -18,6 +18,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from reconcile.providers import PROVIDER_PACKAGES
@@ -34,6 +35,16 @@ DEFAULT_CREDENTIALS: dict[str, tuple[str, str]] = {
     "metered": ("*", "sandbox-secret-key"),
     "kaleyra": ("ak_live_sandbox", "ak_live_sandbox"),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxConnection:
+    """How `--sandbox` points one account of a rooms file at the emulators."""
+
+    path: str  # after the emulator's mount, e.g. "/acme" for a SignalWire space
+    secrets: dict[str, str]  # the account's credentials, by their rooms-file names
+    principal: str  # what to register with the sandbox (see Sandbox.register)
+    secret: str
 
 
 class Clock:

@@ -28,6 +28,8 @@ import dataclasses
 import logging
 import os
 from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -36,7 +38,7 @@ from reconcile import envref
 from reconcile.config import AccountConfig
 from reconcile.engine.http import HttpClient, HttpError, TransportError, unprocessed
 from reconcile.engine.plan import ABSENT, AccountPlan, Action, Change, LiveRoom
-from reconcile.engine.provider import Capabilities, Provider
+from reconcile.engine.provider import Capabilities, Provider, RunContext
 from reconcile.errors import ReconcileError
 from reconcile.models import Room
 from reconcile.providers.kaleyra.model import KaleyraAccount, KaleyraRoom, Participant
@@ -46,6 +48,7 @@ from reconcile.providers.kaleyra.state import (
     ParticipantUrl,
     StateEntry,
     StateError,
+    locked,
     state_path,
     stored_settings,
 )
@@ -67,10 +70,13 @@ class CreateOutcomeUnknown(ReconcileError):
     """The room POST got no usable answer: Kaleyra may hold a room nobody recorded."""
 
 
-def load_state(account: AccountConfig, rooms_file: str | os.PathLike[str],
-               environ: Mapping[str, str] | None = None) -> KaleyraState:
-    """The account's state, from its `state:` setting (which may use ${…}) or the default
-    path beside the rooms file. Apply takes `state.locked(state.path, …)` before this."""
+def resolve_state_path(account: AccountConfig, rooms_file: str | os.PathLike[str], *,
+                       environ: Mapping[str, str] | None = None,
+                       state_dir: Path | None = None) -> Path:
+    """The account's state file: `state_dir` when a run keeps state apart (the sandbox),
+    else its `state:` setting (which may use ${…}) or the default beside the rooms file."""
+    if state_dir is not None:
+        return state_dir / f"kaleyra-{account.alias}.json"
     assert isinstance(account.settings, KaleyraAccount)
     setting = account.settings.state
     if setting:
@@ -79,7 +85,15 @@ def load_state(account: AccountConfig, rooms_file: str | os.PathLike[str],
         except envref.MissingVariable as missing:
             raise StateError(f"the `state` path of account {account.alias} uses "
                              f"${{{missing.name}}}, which is not set") from None
-    return KaleyraState.load(state_path(rooms_file, account.alias, setting), account.alias)
+    return state_path(rooms_file, account.alias, setting)
+
+
+def load_state(account: AccountConfig, rooms_file: str | os.PathLike[str], *,
+               environ: Mapping[str, str] | None = None,
+               state_dir: Path | None = None) -> KaleyraState:
+    """The account's state. Apply holds `locked(path, …)` before loading it."""
+    path = resolve_state_path(account, rooms_file, environ=environ, state_dir=state_dir)
+    return KaleyraState.load(path, account.alias)
 
 
 class KaleyraProvider(Provider):
@@ -101,6 +115,17 @@ class KaleyraProvider(Provider):
     @classmethod
     def auth_headers(cls, account: AccountConfig) -> dict[str, str]:
         return {"apikey": account.secrets["api_key"]}
+
+    @classmethod
+    def open(cls, account: AccountConfig, http: HttpClient, context: RunContext
+             ) -> KaleyraProvider:
+        return cls(account, http, state=load_state(account, context.config_path,
+                                                   state_dir=context.state_dir))
+
+    @classmethod
+    def lock(cls, account: AccountConfig, context: RunContext) -> AbstractContextManager[None]:
+        path = resolve_state_path(account, context.config_path, state_dir=context.state_dir)
+        return locked(path, context.lock_timeout)
 
     def __init__(self, account: AccountConfig, http: HttpClient, *,
                  state: KaleyraState) -> None:
@@ -333,3 +358,6 @@ def _join_urls(body: Any) -> tuple[ParticipantUrl, ...]:
             if isinstance(user, str) and user and isinstance(url, str) and url:
                 urls.append(ParticipantUrl(user, url))
     return tuple(urls)
+
+
+ADAPTER = KaleyraProvider  # what the engine builds for accounts of this type

@@ -26,7 +26,7 @@ from reconcile.providers.kaleyra.emulator_rules import (
     parse_room,
     parse_user,
 )
-from reconcile.sandbox.core import Sandbox, public
+from reconcile.sandbox.core import Sandbox, SandboxConnection, public
 from reconcile.sandbox.emulation import json_body, json_response
 from reconcile.sandbox.store import DuplicateName
 
@@ -329,3 +329,9 @@ CONTROL_ROUTES: list[Route] = [
     Route("/companies/{account}/room-routes", _settings_endpoint({"enabled": "room_routes"}),
           methods=["GET", "POST"]),
 ]
+
+
+def sandbox_connection(alias: str, settings: Any) -> SandboxConnection:
+    """`--sandbox`: a company (API key) of the account's own, in its region."""
+    key = f"ak_sandbox_{alias}"
+    return SandboxConnection(f"/{settings.region}", {"api_key": key}, key, key)

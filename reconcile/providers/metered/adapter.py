@@ -247,3 +247,6 @@ def _expired(expire: Any) -> bool:
 
 def _iso(unix: float) -> str:
     return datetime.fromtimestamp(unix, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+ADAPTER = MeteredProvider  # what the engine builds for accounts of this type

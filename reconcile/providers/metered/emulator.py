@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from reconcile.sandbox.core import Sandbox
+from reconcile.sandbox.core import DEFAULT_CREDENTIALS, Sandbox, SandboxConnection
 from reconcile.sandbox.emulation import iso_millis, json_body, json_response
 from reconcile.sandbox.store import DuplicateName, Record
 
@@ -285,3 +285,9 @@ def seed(sandbox: Sandbox, account: str, kind: str, rooms: list[dict[str, Any]]
 def is_live(kind: str, data: dict[str, Any]) -> bool:
     """Archived rooms free their name (control API PATCH of `archived`)."""
     return not data.get("archived", False)
+
+
+def sandbox_connection(alias: str, settings: Any) -> SandboxConnection:
+    """`--sandbox`: the app is the account; any app with the sandbox secret key."""
+    principal, secret = DEFAULT_CREDENTIALS[PROVIDER]
+    return SandboxConnection(f"/{settings.app}", {"secret_key": secret}, principal, secret)

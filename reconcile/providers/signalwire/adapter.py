@@ -222,3 +222,6 @@ def _name_taken(exc: HttpError) -> bool:
     return any(isinstance(error, dict) and error.get("attribute") == "name"
                and error.get("code") in DUPLICATE_CODES
                for error in exc.body.get("errors") or [])
+
+
+ADAPTER = SignalWireProvider  # what the engine builds for accounts of this type

@@ -34,7 +34,7 @@ from reconcile.providers.signalwire.fields import (
     timestamp,
 )
 from reconcile.providers.signalwire.model import UUID_PATTERN
-from reconcile.sandbox.core import Sandbox, public
+from reconcile.sandbox.core import DEFAULT_CREDENTIALS, Sandbox, SandboxConnection, public
 from reconcile.sandbox.emulation import basic_auth, iso_micros, json_body, json_response
 from reconcile.sandbox.store import DuplicateName, Record
 
@@ -403,3 +403,10 @@ def _links(request: Request, page: Page, next_token: str | None) -> dict[str, st
                               ("page_token", page.prev_token))
                          if page.prev_token else link(("page_number", 0), size))
     return links
+
+
+def sandbox_connection(alias: str, settings: Any) -> SandboxConnection:
+    """`--sandbox`: the space is the account; any project with the sandbox token."""
+    principal, token = DEFAULT_CREDENTIALS[PROVIDER]
+    return SandboxConnection(f"/{settings.space}", {"project_id": "sandbox", "token": token},
+                             principal, token)

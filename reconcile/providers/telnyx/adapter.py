@@ -95,3 +95,6 @@ def _name_taken(exc: HttpError) -> bool:
         if pointer == "/unique_name" or "unique_name" in str(error.get("detail", "")):
             return True
     return False
+
+
+ADAPTER = TelnyxProvider  # what the engine builds for accounts of this type

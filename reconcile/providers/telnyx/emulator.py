@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from reconcile.sandbox.core import Sandbox, public
+from reconcile.sandbox.core import Sandbox, SandboxConnection, public
 from reconcile.sandbox.emulation import bearer_token, iso_micros, json_body, json_response
 from reconcile.sandbox.store import DuplicateName, Record, Store
 
@@ -436,3 +436,9 @@ def seed(sandbox: Sandbox, account: str, kind: str, rooms: list[dict[str, Any]]
     except DuplicateName as exc:
         raise ValueError("a telnyx room with one of these unique_names already exists") from exc
     return [render(d) for d in datas]
+
+
+def sandbox_connection(alias: str, settings: Any) -> SandboxConnection:
+    """`--sandbox`: an API key of the account's own, so aliases stay apart."""
+    key = f"KEYsandbox-{alias}"
+    return SandboxConnection("", {"api_key": key}, key, key)

@@ -240,3 +240,6 @@ def _room_default(room: Room, field: str) -> Any:
 def _without_nulls(rule: Any) -> Any:
     return {k: v for k, v in rule.items() if v is not None} if isinstance(rule, dict) \
         else rule
+
+
+ADAPTER = TwilioProvider  # what the engine builds for accounts of this type

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from collections import Counter
 from collections.abc import Callable
 from http import HTTPStatus
@@ -42,7 +43,7 @@ from reconcile.providers.twilio.emulator_rooms import (
     render,
     room_settings,
 )
-from reconcile.sandbox.core import Sandbox
+from reconcile.sandbox.core import Sandbox, SandboxConnection
 from reconcile.sandbox.emulation import basic_auth, json_response
 from reconcile.sandbox.store import DuplicateName, Record
 
@@ -381,3 +382,10 @@ def _meta(request: Request, path: str, key: str, filters: tuple[str, ...], size:
 def is_live(kind: str, data: dict[str, Any]) -> bool:
     """In-progress rooms hold their name (control API PATCH of `status`)."""
     return data.get("status") == "in-progress"
+
+
+def sandbox_connection(alias: str, settings: Any) -> SandboxConnection:
+    """`--sandbox`: an Account SID and token of the account's own, so aliases stay apart."""
+    sid = "AC" + hashlib.sha256(alias.encode()).hexdigest()[:32]
+    token = f"sandbox-{alias}"
+    return SandboxConnection("", {"account_sid": sid, "auth_token": token}, sid, token)

@@ -1,0 +1,38 @@
+"""`--sandbox`: run any command against the built-in emulators, with no account.
+
+Every account of the rooms file is pointed at an in-process emulator, with credentials
+the sandbox accepts; rooms live in a SQLite file (by default under `.reconcile/`), so
+successive commands see each other's work.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reconcile.config import Config
+from reconcile.sandbox.app import emulator_module
+from reconcile.sandbox.core import Sandbox
+from reconcile.sandbox.server import SandboxServer
+
+DEFAULT_DB = Path(".reconcile") / "sandbox.db"
+
+
+def state_dir(db: Path) -> Path:
+    """Where provider state (Kaleyra's) lives in sandbox runs, apart from the real one."""
+    return db.parent / "sandbox-state"
+
+
+def start(db: Path) -> SandboxServer:
+    db.parent.mkdir(parents=True, exist_ok=True)
+    return SandboxServer(Sandbox(str(db))).start()
+
+
+def attach(config: Config, server: SandboxServer) -> None:
+    """Point every account at the emulators and give it sandbox credentials."""
+    for account in config.accounts.values():
+        connection = emulator_module(account.type).sandbox_connection(account.alias,
+                                                                      account.settings)
+        server.sandbox.register(account.type, connection.principal, connection.secret)
+        endpoint = server.url(account.type) + connection.path
+        account.settings = account.settings.model_copy(update={"endpoint": endpoint})
+        account.secrets = dict(connection.secrets)

@@ -1,0 +1,89 @@
+"""`plan` and `apply` end to end through the CLI, on the in-process sandbox."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from reconcile.cli import cli
+from reconcile.exitcodes import BLOCKED, CHANGES, ERROR, OK
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(ROOT / "examples" / "rooms.yaml", tmp_path / "rooms.yaml")
+    return tmp_path
+
+
+def run(*args: str, stdin: str | None = None) -> Result:
+    return CliRunner().invoke(cli, ["--sandbox", *args], input=stdin)
+
+
+def test_the_readme_main_job_converges(workdir: Path) -> None:
+    first = run("apply", "--auto-approve", "rooms.yaml")
+    assert first.exit_code == OK, first.output
+    assert "Plan: 14 to create, 0 to update, 0 to replace, 0 to delete" in first.stdout
+    assert "Apply: 14 applied, 0 failed, 0 skipped." in first.stdout
+    assert (workdir / ".reconcile" / "sandbox.db").exists()
+    second = run("plan", "rooms.yaml")
+    assert second.exit_code == OK
+    assert second.stdout == "No changes. (0 unmanaged rooms left alone)\n"
+
+
+def test_detailed_exitcode(workdir: Path) -> None:
+    assert run("plan", "--detailed-exitcode").exit_code == CHANGES  # rooms.yaml by default
+    run("apply", "--auto-approve")
+    assert run("plan", "--detailed-exitcode").exit_code == OK
+
+
+def test_apply_without_a_terminal_refuses(workdir: Path) -> None:
+    result = run("apply", "rooms.yaml", stdin="")
+    assert result.exit_code == ERROR
+    assert "no terminal to confirm on; pass --auto-approve" in result.stderr
+    assert run("plan", "--detailed-exitcode").exit_code == CHANGES  # nothing was applied
+
+
+def test_account_filter(workdir: Path) -> None:
+    result = run("plan", "--account", "telnyx*")
+    assert result.exit_code == OK
+    assert "Plan: 3 to create" in result.stdout
+    assert "twilio" not in result.stdout
+    assert run("plan", "--account", "nope").exit_code == ERROR
+
+
+def test_prevent_destroy_blocks_a_replace_with_exit_3(workdir: Path) -> None:
+    assert run("apply", "--auto-approve", "--account", "twilio").exit_code == OK
+    text = (workdir / "rooms.yaml").read_text()
+    text = text.replace("      - unique_name: daily-standup\n        max_participants: 12\n",
+                        "      - unique_name: daily-standup\n        max_participants: 14\n"
+                        "        prevent_destroy: true\n")
+    (workdir / "rooms.yaml").write_text(text)
+    result = run("apply", "--auto-approve", "--account", "twilio")
+    assert result.exit_code == BLOCKED
+    assert "twilio.rooms[daily-standup]: prevent_destroy is set" in result.stderr
+    assert "-/+ twilio.rooms[daily-standup]" in result.stdout
+    assert "max_participants: 12 -> 14  # forces replacement" in result.stdout
+
+
+def test_an_invalid_file_is_reported_and_nothing_runs(workdir: Path) -> None:
+    (workdir / "bad.yaml").write_text("version: 1\nproviders:\n  telnyx:\n"
+                                      "    credentials: {api_key: leaked}\n")
+    result = run("plan", "bad.yaml")
+    assert result.exit_code == ERROR
+    assert "bad.yaml:4:28: `api_key` holds a literal value" in result.stderr
+    assert "leaked" not in result.output
+
+
+def test_without_sandbox_a_missing_variable_is_named(workdir: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("TELNYX_API_KEY", "TWILIO_ACCOUNT_SID"):
+        monkeypatch.delenv(name, raising=False)
+    result = CliRunner().invoke(cli, ["plan", "--account", "telnyx-eu"])
+    assert result.exit_code == ERROR
+    assert "environment variable `TELNYX_API_KEY` is not set" in result.stderr
