@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from reconcile.config import AccountConfig, Config
 from reconcile.engine.apply import Listener, Outcome, apply_changes
-from reconcile.engine.http import HttpSettings
+from reconcile.engine.http import HttpSettings, Sleep
 from reconcile.engine.plan import AccountPlan, Plan
 from reconcile.engine.provider import Provider, RunContext
 from reconcile.providers import adapter_class
@@ -50,14 +50,16 @@ def select(config: Config, patterns: Iterable[str] = ()) -> list[AccountConfig]:
 
 @asynccontextmanager
 async def open_accounts(accounts: Iterable[AccountConfig], context: RunContext, *,
-                        hold_locks: bool, http: HttpSettings | None = None
-                        ) -> AsyncIterator[Run]:
+                        hold_locks: bool, http: HttpSettings | None = None,
+                        sleep: Sleep | None = None) -> AsyncIterator[Run]:
     async with AsyncExitStack() as stack:
         providers: dict[str, Provider] = {}
         for account in accounts:
             adapter = adapter_class(account.type)
             if hold_locks:
                 stack.enter_context(adapter.lock(account, context))
-            client = await stack.enter_async_context(adapter.connect(account, settings=http))
+            options = {"sleep": sleep} if sleep is not None else {}
+            client = await stack.enter_async_context(
+                adapter.connect(account, settings=http, **options))
             providers[account.alias] = adapter.open(account, client, context)
         yield Run(context, providers)
