@@ -33,15 +33,15 @@ async def _no_sleep(seconds: float) -> None:
     return None
 
 
-def one_run(server: SandboxServer, tmp_path: Path, *, apply: bool = True
-            ) -> tuple[Plan, list[Outcome]]:
+def one_run(server: SandboxServer, tmp_path: Path, *, apply: bool = True,
+            timeout: float = 5) -> tuple[Plan, list[Outcome]]:
     config = load(EXAMPLE, credentials=False)
     attach.attach(config, server)
     context = RunContext(str(EXAMPLE), state_dir=tmp_path / "state")
 
     async def main() -> tuple[Plan, list[Outcome]]:
         async with open_accounts(list(config.accounts.values()), context, hold_locks=True,
-                                 http=HttpSettings(attempts=4, timeout=5),
+                                 http=HttpSettings(attempts=4, timeout=timeout),
                                  sleep=_no_sleep) as run:
             plan = await run.plan()
             return plan, (await run.apply(plan) if apply else [])
@@ -70,15 +70,21 @@ def live_rooms(sandbox: Sandbox) -> Counter[tuple[str, str, str]]:
     return Counter(tuple(row) for row in rows)
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize(("seed", "mode"), [(1, "drop"), (2, "drop"), (3, "drop"),
+                                            (4, "delay")])
 def test_apply_converges_within_two_runs_under_faults(tmp_path: Path, server: SandboxServer,
-                                                      sandbox: Sandbox, seed: int) -> None:
+                                                      sandbox: Sandbox, seed: int,
+                                                      mode: str) -> None:
+    # "delay" holds a stored write's reply past the client's timeout.
+    commit_then_fail = {"rate": 0.1, "mode": mode, "delay_s": 1.0}
     for provider in PROVIDERS:
-        set_faults(sandbox, provider, {**FAULTS, "seed": seed})
+        set_faults(sandbox, provider, {**FAULTS, "commit_then_fail": commit_then_fail,
+                                       "seed": seed})
+    timeout = 0.5 if mode == "delay" else 5
     outcomes: list[Outcome] = []
     for attempt in range(2):
         try:
-            _, step = one_run(server, tmp_path)
+            _, step = one_run(server, tmp_path, timeout=timeout)
         except Exception as exc:  # a read may fail past its retries: the run is reported
             pytest.fail(f"a run raised instead of reporting: {exc!r}")
         outcomes += step
@@ -93,7 +99,11 @@ def test_apply_converges_within_two_runs_under_faults(tmp_path: Path, server: Sa
     plan, _ = one_run(server, tmp_path, apply=False)
     assert not plan.has_changes, [c.address for c in plan.changes()]
     counts = live_rooms(sandbox)
-    assert counts and max(counts.values()) == 1, counts  # nothing duplicated
+    assert counts and max(counts.values()) == 1, counts  # no name is taken twice
     declared = sum(len(rooms) for account in load(EXAMPLE, credentials=False)
                    .accounts.values() for rooms in account.rooms.values())
-    assert sum(counts.values()) == declared  # nothing lost
+    # Kaleyra rooms have no name and no list: a create whose reply was lost leaves a room
+    # nobody can find. Each such orphan must have been reported, telling where to look.
+    orphans = sum(1 for o in outcomes if o.status == "failed"
+                  and "look in the Kaleyra console" in o.message)
+    assert declared <= sum(counts.values()) <= declared + orphans  # nothing lost
