@@ -7,6 +7,7 @@ Subcommands are imported only when run, so `reconcile --help` and `--version` st
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 from typing import Any
 
@@ -52,12 +53,15 @@ class LazyGroup(click.Group):
 @click.version_option(__version__, "--version", prog_name="reconcile")
 @click.option("--debug", is_flag=True, envvar="RECONCILE_DEBUG",
               help="Show tracebacks of internal errors (secrets stay redacted).")
+@click.option("-v", "--verbose", count=True,
+              help="Log more to stderr: -v requests, -vv everything (secrets stay masked).")
 @click.option("--sandbox", is_flag=True,
               help="Run against the built-in emulators: no account or credentials needed.")
 @click.option("--sandbox-db", type=click.Path(dir_okay=False), default=None,
               help="The sandbox's rooms, kept across runs [default: .reconcile/sandbox.db].")
 @click.pass_context
-def cli(ctx: click.Context, debug: bool, sandbox: bool, sandbox_db: str | None) -> None:
+def cli(ctx: click.Context, debug: bool, verbose: int, sandbox: bool,
+        sandbox_db: str | None) -> None:
     """Video-conferencing rooms as code, on Twilio, Telnyx, SignalWire, Metered and Kaleyra.
 
     Declare rooms in YAML, check them with `validate`, see the changes with `plan`,
@@ -70,6 +74,9 @@ def cli(ctx: click.Context, debug: bool, sandbox: bool, sandbox_db: str | None) 
     """
     ctx.ensure_object(dict)
     ctx.obj.update(debug=debug, sandbox=sandbox, sandbox_db=sandbox_db)
+    levels = {0: logging.WARNING, 1: logging.INFO}
+    logging.basicConfig(level=levels.get(verbose, logging.DEBUG), stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s", force=True)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 from reconcile.config import AccountConfig, Config
 from reconcile.engine.apply import Listener, Outcome, apply_changes
-from reconcile.engine.http import HttpSettings, Sleep
+from reconcile.engine.http import HttpError, HttpSettings, Sleep, TransportError
 from reconcile.engine.plan import AccountPlan, Plan
 from reconcile.engine.provider import Provider, RunContext
+from reconcile.errors import ReconcileError
 from reconcile.providers import adapter_class
 
 
@@ -27,8 +28,25 @@ class Run:
     providers: dict[str, Provider]  # by account alias
 
     async def plan(self) -> Plan:
-        plans = await asyncio.gather(*(provider.plan() for provider in self.providers.values()))
-        return Plan(list(plans))
+        """Every account's plan; one account failing to read fails the plan, after all
+        accounts have been tried, with each account's reason."""
+        results = await asyncio.gather(*(self._plan_one(p) for p in self.providers.values()),
+                                       return_exceptions=True)
+        failures = [str(r) for r in results if isinstance(r, BaseException)]
+        if failures:
+            raise ReconcileError("\n".join(failures))
+        return Plan([r for r in results if isinstance(r, AccountPlan)])
+
+    @staticmethod
+    async def _plan_one(provider: Provider) -> AccountPlan:
+        try:
+            return await provider.plan()
+        except (HttpError, TransportError) as exc:
+            hint = ""
+            if isinstance(exc, HttpError) and exc.status in (401, 403):
+                hint = "; check the account's credentials"
+            raise ReconcileError(f"{provider.account.alias}: reading the live rooms failed:"
+                                 f" {provider.error_message(exc)}{hint}") from None
 
     async def apply(self, plan: Plan, on_outcome: Listener | None = None) -> list[Outcome]:
         async def one(account: AccountPlan) -> list[Outcome]:

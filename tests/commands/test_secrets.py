@@ -1,0 +1,99 @@
+"""A sentinel in every credential never shows: not in any output, log or error, at any
+verbosity, whether the run succeeds or the credentials are refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from reconcile.cli import cli
+from reconcile.sandbox.core import Sandbox
+from reconcile.sandbox.server import SandboxServer
+
+SENTINEL = "S3NT1NEL-7f3a"
+ENVIRON = {
+    "TWILIO_ACCOUNT_SID": f"AC{SENTINEL}", "TWILIO_AUTH_TOKEN": f"tok-{SENTINEL}",
+    "TELNYX_API_KEY": f"KEY-{SENTINEL}", "SIGNALWIRE_PROJECT_ID": f"proj-{SENTINEL}",
+    "SIGNALWIRE_TOKEN": f"PT-{SENTINEL}", "METERED_SECRET_KEY": f"sk-{SENTINEL}",
+    "KALEYRA_API_KEY": f"ak-{SENTINEL}",
+}
+
+
+def rooms_file(tmp_path: Path, server: SandboxServer) -> Path:
+    path = tmp_path / "rooms.yaml"
+    path.write_text(f"""\
+version: 1
+providers:
+  twilio:
+    endpoint: {server.url("twilio")}
+    credentials: {{account_sid: "${{TWILIO_ACCOUNT_SID}}", auth_token: "${{TWILIO_AUTH_TOKEN}}"}}
+    rooms: [{{unique_name: standup}}]
+  telnyx:
+    endpoint: {server.url("telnyx")}
+    credentials: {{api_key: "${{TELNYX_API_KEY}}"}}
+    rooms: [{{unique_name: sync}}]
+  signalwire:
+    space: acme
+    endpoint: {server.url("signalwire")}/acme
+    credentials: {{project_id: "${{SIGNALWIRE_PROJECT_ID}}", token: "${{SIGNALWIRE_TOKEN}}"}}
+    rooms: [{{name: huddle}}]
+  metered:
+    app: acme
+    endpoint: {server.url("metered")}/acme
+    credentials: {{secret_key: "${{METERED_SECRET_KEY}}"}}
+    rooms: [{{roomName: desk}}]
+  kaleyra:
+    region: eu
+    endpoint: {server.url("kaleyra")}/eu
+    state: state/kaleyra.json
+    credentials: {{api_key: "${{KALEYRA_API_KEY}}"}}
+    rooms:
+      - name: consult
+        participants: [{{user_id: doc, is_admin: true}}, {{user_id: pat}}]
+""")
+    return path
+
+
+def register(sandbox: Sandbox) -> None:
+    sandbox.register("twilio", ENVIRON["TWILIO_ACCOUNT_SID"], ENVIRON["TWILIO_AUTH_TOKEN"])
+    sandbox.register("telnyx", ENVIRON["TELNYX_API_KEY"], ENVIRON["TELNYX_API_KEY"])
+    sandbox.register("signalwire", ENVIRON["SIGNALWIRE_PROJECT_ID"], ENVIRON["SIGNALWIRE_TOKEN"])
+    sandbox.register("metered", "acme", ENVIRON["METERED_SECRET_KEY"])
+    sandbox.register("kaleyra", ENVIRON["KALEYRA_API_KEY"], ENVIRON["KALEYRA_API_KEY"])
+
+
+@pytest.mark.parametrize("verbosity", [[], ["-v"], ["-vv"]])
+def test_the_sentinel_never_shows(tmp_path: Path, server: SandboxServer, sandbox: Sandbox,
+                                  verbosity: list[str]) -> None:
+    path = rooms_file(tmp_path, server)
+    register(sandbox)
+    runner = CliRunner(env=ENVIRON)
+    outputs = []
+    for args in (["plan", str(path)], ["apply", "--auto-approve", str(path)],
+                 ["plan", "--detailed-exitcode", str(path)]):
+        result = runner.invoke(cli, [*verbosity, *args])
+        outputs.append(result.output + result.stderr)
+        assert result.exit_code == 0, result.output + result.stderr
+    if verbosity == ["-vv"]:
+        assert "HTTP Request" in outputs[0]  # the logs are really on
+    state = (tmp_path / "state" / "kaleyra.json").read_text()
+    for text in [*outputs, state]:
+        assert SENTINEL not in text
+
+
+@pytest.mark.parametrize("verbosity", [[], ["-vv"]])
+def test_refused_credentials_do_not_show_either(tmp_path: Path, server: SandboxServer,
+                                                verbosity: list[str]) -> None:
+    path = rooms_file(tmp_path, server)
+    wrong = {name: f"{value}-wrong" for name, value in ENVIRON.items()}  # never registered
+    result = CliRunner(env=wrong).invoke(cli, [*verbosity, "plan", str(path)])
+    assert result.exit_code == 1
+    lines = [line for line in result.stderr.splitlines() if "401" in line]
+    # Kaleyra reads nothing without a state file; the four others each say why they failed.
+    for alias in ("twilio", "telnyx", "signalwire", "metered"):
+        assert any(alias in line for line in lines), result.stderr
+    assert "twilio: reading the live rooms failed: 401: Authenticate; check the account's" \
+           " credentials" in result.stderr
+    assert SENTINEL not in result.output + result.stderr
