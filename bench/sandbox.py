@@ -59,10 +59,11 @@ class Result:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else 0
 
 
-def start_server(seed: int) -> tuple[subprocess.Popen[str], str]:
+def start_server(seed: int, *extra: str) -> tuple[subprocess.Popen[str], str]:
+    """`reconcile sandbox serve` on a free port (extra: more serve options)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "reconcile.sandbox.cli", "serve", "--port", "0",
-         "--seed", str(seed)],
+         "--seed", str(seed), *extra],
         cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert process.stdout is not None
