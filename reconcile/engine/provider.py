@@ -8,9 +8,10 @@ and turns the differences into changes with reasons.
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,8 @@ from reconcile.engine.plan import (
     ReplaceOrder,
 )
 from reconcile.models import Room
+
+PLAN_READS = 16  # extra reads a plan runs at once per account (missing reasons, sessions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,24 +161,34 @@ class Provider(ABC):
     async def plan(self, kinds: Iterable[str] | None = None) -> AccountPlan:
         account = AccountPlan(self.account.alias, self.type)
         prune = self.account.settings.prune
+        # Some changes need a read of their own (why a room is missing, whether people are
+        # in it): run those side by side, a bounded number at a time.
+        gate = asyncio.Semaphore(PLAN_READS)
+
+        async def bounded(step: Awaitable[Change]) -> Change:
+            async with gate:
+                return await step
+
         for kind, declared in self.account.rooms.items():
             if kinds is not None and kind not in kinds:
                 continue
             live = {room.key: room for room in await self.list_rooms(kind)
                     if room.key is not None}
+            pairs: list[tuple[DeclaredRoom, LiveRoom | None]] = []
             for room in declared:
                 current = live.pop(room.key, None)
                 previous = room.model.renamed_from
                 if current is None and previous is not None:
                     current = live.pop(previous, None)
                 account.managed += current is not None
-                account.changes.append(await self._plan_room(kind, room, current))
-            for key, leftover in sorted(live.items()):
-                if prune is not None and fnmatch.fnmatchcase(key, prune.match):
-                    account.changes.append(await self._deletion(
-                        kind, leftover, f"pruned: matches {prune.match}"))
-                else:
-                    account.unmanaged += 1
+                pairs.append((room, current))
+            pruned = [leftover for key, leftover in sorted(live.items())
+                      if prune is not None and fnmatch.fnmatchcase(key, prune.match)]
+            account.unmanaged += len(live) - len(pruned)
+            account.changes += await asyncio.gather(
+                *(bounded(self._plan_room(kind, room, current)) for room, current in pairs),
+                *(bounded(self._deletion(kind, leftover, f"pruned: matches {prune.match}"))
+                  for leftover in pruned if prune is not None))
         return account
 
     async def _plan_room(self, kind: str, room: DeclaredRoom, live: LiveRoom | None
