@@ -92,15 +92,18 @@ class Step:
 
 def run_step(name: str, args: list[str], control: SandboxControl, minimum: str) -> Step:
     control.clear_counters()
-    start = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "reconcile", *args],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               env={**os.environ, **ENVIRON})
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - start
-    code = os.waitstatus_to_exitcode(status)
-    if code not in (0, 2):
-        sys.exit(f"{name} failed ({code}): {process.stderr.read() if process.stderr else ''}")
+    # Logs go to a file: a pipe nobody reads until the end would fill and block the run.
+    with tempfile.TemporaryFile("w+") as log:
+        start = time.perf_counter()
+        process = subprocess.Popen([sys.executable, "-m", "reconcile", *args],
+                                   stdout=subprocess.DEVNULL, stderr=log,
+                                   env={**os.environ, **ENVIRON})
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - start
+        code = os.waitstatus_to_exitcode(status)
+        if code not in (0, 2):
+            log.seek(0)
+            sys.exit(f"{name} failed ({code}): {log.read()[-2000:]}")
     counters = control.counters()
     return Step(name, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024,
                 dict(sorted(counters["methods"].items())), minimum, code)
