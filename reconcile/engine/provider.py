@@ -232,6 +232,8 @@ class Provider(ABC):
         desired = self.desired_fields(room)
         current = {name: _live_value(live.fields, name, self.provider_default(kind, name))
                    for name in desired}
+        if current == desired:  # the common case, and far cheaper than a deep diff
+            return ()
         differences = DeepDiff(current, desired, ignore_numeric_type_changes=True,
                                verbose_level=0)
         changed = sorted(str(key) for key in differences.affected_root_keys)
