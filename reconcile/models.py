@@ -208,13 +208,8 @@ class Room(StrictModel):
         return iter(())
 
 
-def set_fields(room: Room) -> set[str]:
-    """YAML names of the fields a room sets explicitly."""
-    fields = type(room).model_fields
-    return {fields[name].alias or name for name in room.model_fields_set}
 
 
-Bool = bool
 HttpMethod = Literal["GET", "POST"]
 
 
@@ -233,7 +228,6 @@ class ProviderModels:
     type: str
     account: type[Account]
     kinds: tuple[RoomKind, ...]
-    credential_names: tuple[str, ...]  # to suggest variable names in messages
 
 
 def defaults_model(name: str, *room_models: type[Room]) -> type[StrictModel]:

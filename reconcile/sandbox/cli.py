@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import ipaddress
 import signal
 import sqlite3
 import sys
@@ -12,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from reconcile.engine.http import is_loopback
 from reconcile.sandbox.core import DEFAULT_CREDENTIALS, PROVIDERS
 
 if TYPE_CHECKING:
@@ -30,13 +30,6 @@ _CREDENTIAL_NAMES: dict[str, tuple[str, str]] = {
 }
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def credential_line(provider: str) -> str:

@@ -200,8 +200,6 @@ class Store:
         with self._guard:
             return int(self._conn.execute(sql, args).fetchone()[0])
 
-    def all_live(self, provider: str, account: str, kind: str) -> list[Record]:
-        return self.list(provider, account, kind)
 
     # -- small key/value settings (the virtual clock lives here) ---------------------
 

@@ -88,7 +88,7 @@ def test_list_filters_orders_and_pages(store: Store) -> None:
     assert store.count(P, A, K) == 4
     assert store.count(P, A, K, live=None) == 6
     assert store.count(P, A, K, live=False) == 2
-    assert [r.name for r in store.all_live(P, A, K)] == names(store)
+    assert [r.name for r in store.list(P, A, K)] == names(store)
 
 
 def test_insert_many_is_all_or_nothing(store: Store) -> None:

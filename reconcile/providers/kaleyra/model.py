@@ -132,5 +132,4 @@ class KaleyraAccount(Account):
     rooms: list[KaleyraRoom] = Field(default_factory=list)
 
 
-MODELS = ProviderModels("kaleyra", KaleyraAccount, (RoomKind("rooms", KaleyraRoom),),
-                        ("api_key",))
+MODELS = ProviderModels("kaleyra", KaleyraAccount, (RoomKind("rooms", KaleyraRoom),))

@@ -120,5 +120,4 @@ class MeteredAccount(Account):
     rooms: list[MeteredRoom] = Field(default_factory=list)
 
 
-MODELS = ProviderModels("metered", MeteredAccount, (RoomKind("rooms", MeteredRoom),),
-                        ("secret_key",))
+MODELS = ProviderModels("metered", MeteredAccount, (RoomKind("rooms", MeteredRoom),))

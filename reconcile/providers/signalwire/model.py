@@ -158,5 +158,4 @@ class SignalWireAccount(Account):
 
 MODELS = ProviderModels(
     "signalwire", SignalWireAccount,
-    (RoomKind("rooms", SignalWireRoom), RoomKind("conferences", SignalWireConference)),
-    ("project_id", "token"))
+    (RoomKind("rooms", SignalWireRoom), RoomKind("conferences", SignalWireConference)))

@@ -48,5 +48,4 @@ class TelnyxAccount(Account):
     rooms: list[TelnyxRoom] = Field(default_factory=list)
 
 
-MODELS = ProviderModels("telnyx", TelnyxAccount, (RoomKind("rooms", TelnyxRoom),),
-                        ("api_key",))
+MODELS = ProviderModels("telnyx", TelnyxAccount, (RoomKind("rooms", TelnyxRoom),))

@@ -120,5 +120,4 @@ class TwilioAccount(Account):
     rooms: list[TwilioRoom] = Field(default_factory=list)
 
 
-MODELS = ProviderModels("twilio", TwilioAccount, (RoomKind("rooms", TwilioRoom),),
-                        ("account_sid", "auth_token"))
+MODELS = ProviderModels("twilio", TwilioAccount, (RoomKind("rooms", TwilioRoom),))
