@@ -64,3 +64,19 @@ def provider_specs() -> Path:
     if not path.is_dir():
         pytest.skip(f"RECONCILE_PROVIDER_SPECS={folder} is not a directory")
     return path
+
+
+def telnyx_rooms_file(tmp_path: Path, server: SandboxServer, rooms: str, extra: str = ""
+                      ) -> Path:
+    """A rooms file with one Telnyx account on the sandbox: `rooms` are its room lines,
+    `extra` more account settings (both indented as in the file)."""
+    path = tmp_path / "rooms.yaml"
+    path.write_text(f"""\
+version: 1
+providers:
+  telnyx:
+    endpoint: {server.url("telnyx")}
+    credentials: {{api_key: "${{TELNYX_API_KEY}}"}}
+{extra}    rooms:
+{rooms}""")
+    return path

@@ -16,6 +16,8 @@ from reconcile.sandbox.core import Sandbox
 from reconcile.sandbox.faults import set_faults
 from reconcile.sandbox.server import SandboxServer
 
+from ..conftest import telnyx_rooms_file
+
 SANDBOX_PROVIDERS = ("telnyx",)
 KEY = "KEYsandbox"
 
@@ -24,17 +26,6 @@ async def _no_sleep(seconds: float) -> None:
     return None
 
 
-def rooms_file(tmp_path: Path, server: SandboxServer, rooms: str, extra: str = "") -> Path:
-    path = tmp_path / "rooms.yaml"
-    path.write_text(f"""\
-version: 1
-providers:
-  telnyx:
-    endpoint: {server.url("telnyx")}
-    credentials: {{api_key: "${{TELNYX_API_KEY}}"}}
-{extra}    rooms:
-{rooms}""")
-    return path
 
 
 def plan_and_apply(path: Path, *, apply: bool = True, attempts: int = 5,
@@ -66,10 +57,10 @@ def test_creates_updates_and_deletes_then_converges(tmp_path: Path, server: Sand
                                                     sandbox: Sandbox) -> None:
     seed(sandbox, KEY, "rooms", [{"unique_name": "team-old"},
                                  {"unique_name": "b", "max_participants": 3}])
-    path = rooms_file(tmp_path, server,
-                      "      - {unique_name: a, max_participants: 20}\n"
-                      "      - {unique_name: b, max_participants: 30}\n",
-                      extra="    prune: {match: 'team-*'}\n")
+    path = telnyx_rooms_file(tmp_path, server,
+                             "      - {unique_name: a, max_participants: 20}\n"
+                             "      - {unique_name: b, max_participants: 30}\n",
+                             extra="    prune: {match: 'team-*'}\n")
     _, outcomes = plan_and_apply(path)
     assert sorted((o.change.key, o.change.action, o.status) for o in outcomes) == [
         ("a", Action.CREATE, "applied"), ("b", Action.UPDATE, "applied"),
@@ -82,7 +73,8 @@ def test_creates_updates_and_deletes_then_converges(tmp_path: Path, server: Sand
 
 def test_a_lost_create_reply_is_adopted_not_duplicated(tmp_path: Path, server: SandboxServer,
                                                         sandbox: Sandbox) -> None:
-    path = rooms_file(tmp_path, server, "      - {unique_name: kept, max_participants: 12}\n")
+    path = telnyx_rooms_file(tmp_path, server,
+                             "      - {unique_name: kept, max_participants: 12}\n")
     # The create is stored and its reply dropped; the provider recovers before the retry.
     set_faults(sandbox, "telnyx", {"commit_then_fail": {"rate": 1, "mode": "drop"}})
 
@@ -101,7 +93,7 @@ def test_a_lost_create_reply_is_adopted_not_duplicated(tmp_path: Path, server: S
 def test_transport_failures_are_reported_and_others_continue(
         tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
     seed(sandbox, KEY, "rooms", [{"unique_name": "keep", "max_participants": 3}])
-    path = rooms_file(tmp_path, server, "      - {unique_name: keep, max_participants: 4}\n")
+    path = telnyx_rooms_file(tmp_path, server, "      - {unique_name: keep, max_participants: 4}\n")
     set_faults(sandbox, "telnyx", {"error_rate": 1, "error_statuses": [503]})
     account = load(path, {"TELNYX_API_KEY": KEY}).accounts["telnyx"]
 

@@ -13,21 +13,12 @@ from reconcile.sandbox.client import SandboxControl
 from reconcile.sandbox.core import Sandbox
 from reconcile.sandbox.server import SandboxServer
 
+from ...conftest import telnyx_rooms_file
+
 SANDBOX_PROVIDERS = ("telnyx",)
 KEY = "KEYsandbox"
 
 
-def rooms_file(tmp_path: Path, server: SandboxServer, rooms: str, extra: str = "") -> Path:
-    path = tmp_path / "rooms.yaml"
-    path.write_text(f"""\
-version: 1
-providers:
-  telnyx:
-    endpoint: {server.url("telnyx")}
-    credentials: {{api_key: "${{TELNYX_API_KEY}}"}}
-{extra}    rooms:
-{rooms}""")
-    return path
 
 
 def plan(path: Path) -> AccountPlan:
@@ -42,8 +33,8 @@ def plan(path: Path) -> AccountPlan:
 
 def test_empty_account_plans_creates_with_their_fields(tmp_path: Path,
                                                        server: SandboxServer) -> None:
-    path = rooms_file(tmp_path, server, "      - {unique_name: a, max_participants: 20}\n"
-                                        "      - {unique_name: b}\n")
+    path = telnyx_rooms_file(tmp_path, server, "      - {unique_name: a, max_participants: 20}\n"
+                                               "      - {unique_name: b}\n")
     account = plan(path)
     assert [(c.key, c.action, c.reason) for c in account.changes] == [
         ("a", Action.CREATE, "not found"), ("b", Action.CREATE, "not found")]
@@ -56,8 +47,8 @@ def test_matching_rooms_are_noops_and_undeclared_ones_unmanaged(
         tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
     seed(sandbox, KEY, "rooms", [{"unique_name": "a", "max_participants": 20},
                                  {"unique_name": "b"}, {"unique_name": "adhoc"}, {}])
-    path = rooms_file(tmp_path, server, "      - {unique_name: a, max_participants: 20}\n"
-                                        "      - {unique_name: b, max_participants: 10}\n")
+    path = telnyx_rooms_file(tmp_path, server, "      - {unique_name: a, max_participants: 20}\n"
+                                               "      - {unique_name: b, max_participants: 10}\n")
     account = plan(path)
     assert [(c.key, c.action) for c in account.changes] == [("a", Action.NOOP),
                                                             ("b", Action.NOOP)]
@@ -70,8 +61,8 @@ def test_drift_is_reported_field_by_field(tmp_path: Path, server: SandboxServer,
                                   "enable_recording": True}])
     with SandboxControl(server.base_url) as control:
         control.patch_room("telnyx", KEY, "rooms", "a", {"max_participants": 5})
-    path = rooms_file(tmp_path, server, "      - {unique_name: a, max_participants: 20,"
-                                        " enable_recording: true}\n")
+    path = telnyx_rooms_file(tmp_path, server, "      - {unique_name: a, max_participants: 20,"
+                                               " enable_recording: true}\n")
     (change,) = plan(path).changes
     assert (change.action, change.reason) == (Action.UPDATE, "changed: max_participants")
     assert [(f.name, f.before, f.after, f.forces_replacement) for f in change.fields] == [
@@ -82,8 +73,8 @@ def test_prune_deletes_only_matching_undeclared_rooms(tmp_path: Path, server: Sa
                                                        sandbox: Sandbox) -> None:
     seed(sandbox, KEY, "rooms", [{"unique_name": "team-a"}, {"unique_name": "team-old"},
                                  {"unique_name": "other"}])
-    path = rooms_file(tmp_path, server, "      - {unique_name: team-a}\n",
-                      extra="    prune: {match: 'team-*'}\n")
+    path = telnyx_rooms_file(tmp_path, server, "      - {unique_name: team-a}\n",
+                             extra="    prune: {match: 'team-*'}\n")
     account = plan(path)
     assert [(c.key, c.action, c.reason) for c in account.changes] == [
         ("team-a", Action.NOOP, "up to date"),
@@ -94,7 +85,7 @@ def test_prune_deletes_only_matching_undeclared_rooms(tmp_path: Path, server: Sa
 def test_listing_fetches_the_remaining_pages_after_the_first(
         tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
     seed(sandbox, KEY, "rooms", [{"unique_name": f"r{i}"} for i in range(600)])
-    path = rooms_file(tmp_path, server, "      - {unique_name: r599}\n")
+    path = telnyx_rooms_file(tmp_path, server, "      - {unique_name: r599}\n")
     sandbox.counters.clear()
     account = plan(path)
     assert account.changes[0].action is Action.NOOP
@@ -107,8 +98,8 @@ def test_a_live_session_makes_a_deletion_disruptive(tmp_path: Path, server: Sand
     seed(sandbox, KEY, "rooms", [{"unique_name": "team-live"}])
     with SandboxControl(server.base_url) as control:
         control.participants("telnyx", KEY, "rooms", "team-live", add=["alice"])
-    path = rooms_file(tmp_path, server, "      - {unique_name: keep}\n",
-                      extra="    prune: {match: 'team-*'}\n")
+    path = telnyx_rooms_file(tmp_path, server, "      - {unique_name: keep}\n",
+                             extra="    prune: {match: 'team-*'}\n")
     deletion = next(c for c in plan(path).changes if c.action is Action.DELETE)
     assert deletion.disruptive
 
@@ -116,8 +107,8 @@ def test_a_live_session_makes_a_deletion_disruptive(tmp_path: Path, server: Sand
 def test_a_rename_is_an_update_in_place(tmp_path: Path, server: SandboxServer,
                                         sandbox: Sandbox) -> None:
     seed(sandbox, KEY, "rooms", [{"unique_name": "old-name", "max_participants": 12}])
-    path = rooms_file(tmp_path, server, "      - {unique_name: new-name, renamed_from:"
-                                        " old-name, max_participants: 12}\n")
+    path = telnyx_rooms_file(tmp_path, server, "      - {unique_name: new-name, renamed_from:"
+                                               " old-name, max_participants: 12}\n")
     (change,) = plan(path).changes
     assert (change.action, change.reason) == (Action.UPDATE,
                                               "renamed from old-name; changed: unique_name")
