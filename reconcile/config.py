@@ -6,7 +6,6 @@ references from the environment, as the commands that talk to providers need.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -89,14 +88,6 @@ def load(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None,
     return config
 
 
-def _checksum(path: str) -> str:
-    try:
-        with open(path, "rb") as handle:
-            return hashlib.sha256(handle.read()).hexdigest()
-    except OSError:
-        return ""
-
-
 def _path(parts: tuple[Any, ...]) -> str:
     text = ""
     for part in parts:
@@ -172,7 +163,7 @@ class _Validator:
                 parsed = self._account(providers, alias, account)
                 if parsed is not None:
                     accounts[alias] = parsed
-        config = Config(self.document.path, _checksum(self.document.path), accounts)
+        config = Config(self.document.path, self.document.checksum, accounts)
         return (None if self.diagnostics else config), self.diagnostics
 
     def _top_level(self, data: LMap) -> None:

@@ -12,6 +12,7 @@ Timestamps stay strings: the models parse them.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import os
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -73,6 +74,7 @@ class Document:
     path: str
     data: Any
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    checksum: str = ""  # sha256 of the bytes read; saved plans are tied to it
 
     def location(self, mark: Mark) -> Location:
         return Location(self.path, mark.line + 1, mark.column + 1)
@@ -112,7 +114,9 @@ def load_bytes(raw: bytes, path: str = "<string>") -> Document:
         mark = _mark_at_offset(raw, exc.start)
         return _failed(path, mark, "the file is not valid UTF-8 text "
                                    f"(byte 0x{raw[exc.start]:02x}): save it as UTF-8")
-    return load_text(text, path)
+    document = load_text(text, path)
+    document.checksum = hashlib.sha256(raw).hexdigest()
+    return document
 
 
 def load_text(text: str, path: str = "<string>") -> Document:
