@@ -23,6 +23,7 @@ from reconcile.errors import Diagnostic, Location
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_DEPTH = 64
+_TOO_DEEP = f"the document nests deeper than {MAX_DEPTH} levels; refusing to load it"
 MAX_EXPANDED_NODES = 2_000_000  # nodes the document would have with every alias copied
 
 _IMPLICIT_FIRST_CHARS = frozenset(c for c in yaml.resolver.Resolver.yaml_implicit_resolvers if c)
@@ -156,6 +157,8 @@ def _syntax_error(text: str, exc: yaml.MarkedYAMLError) -> tuple[Mark, str]:
         return (Mark(opened.line, opened.column),
                 f"YAML syntax error: this `{bracket}` is never closed: add `{closing}` after"
                 " its last entry")
+    if "maximum nesting depth" in problem:  # libyaml's own limit, met while scanning ahead
+        return where, _TOO_DEEP
     hint = ""
     if "\t" in problem or "tab" in problem:
         hint = "; indent with spaces, not tabs"
@@ -247,8 +250,7 @@ class _Builder:
                 if event.tag not in (None, "!"):
                     self._check_tag(event, "map" if mapping else "seq")
                 if len(stack) >= MAX_DEPTH:
-                    raise LoadError(event.start_mark, "the document nests deeper than"
-                                    f" {MAX_DEPTH} levels; refusing to load it")
+                    raise LoadError(event.start_mark, _TOO_DEEP)
                 container: LMap | LList = (LMap(event.start_mark) if mapping
                                            else LList(event.start_mark))
                 if event.anchor:

@@ -79,8 +79,10 @@ def test_billion_laughs_is_refused() -> None:
 def test_deep_nesting_is_refused_before_it_hurts() -> None:
     text = "a: " + "[" * 5000 + "]" * 5000 + "\n"
     found = messages(text)
-    assert found == [f"1:{4 + MAX_DEPTH - 1}: the document nests deeper than {MAX_DEPTH}"
-                     " levels; refusing to load it"]
+    # Our limit strikes at the 64th bracket, unless libyaml (PyYAML >= 6.0.3 bundles one
+    # that stops at 1,000) scans that far ahead first: the same message either way.
+    assert found in ([f"1:{column}: the document nests deeper than {MAX_DEPTH} levels;"
+                      " refusing to load it"] for column in (4 + MAX_DEPTH - 1, 4 + 1000 - 1))
 
 
 def test_nesting_up_to_the_limit_is_fine() -> None:
