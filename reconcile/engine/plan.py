@@ -89,8 +89,15 @@ class Change:
     fields: tuple[FieldChange, ...] = ()
     desired: Any = None  # the declared Room model (None for deletes)
     live: LiveRoom | None = None  # None for creates
-    disruptive: bool = False  # a replace or delete while people are in the room
+    live_session: bool = False  # a replace or delete while people are in the room
+    new_join_urls: bool = False  # everyone's join URL changes (a Kaleyra replace)
     replace_order: ReplaceOrder = "delete-first"
+
+    @property
+    def disruptive(self) -> bool:
+        """Whether people notice: a live session cut, or the links they hold stop working.
+        Only a live session needs --allow-disruption (the live-session guard)."""
+        return self.live_session or self.new_join_urls
 
     @property
     def actions(self) -> list[str]:

@@ -208,19 +208,18 @@ class Provider(ABC):
         if forced:
             reason = f"field {forced[0]} cannot change in place" if len(forced) == 1 else \
                 f"fields {', '.join(forced)} cannot change in place"
-            disruptive = bool(await self.session_active(kind, live))
             return self._change(kind, room.key, Action.REPLACE, renamed + reason,
                                 fields=fields, desired=room.model, live=live,
-                                disruptive=disruptive)
+                                live_session=bool(await self.session_active(kind, live)))
         changed = ", ".join(f.name for f in fields)
         return self._change(kind, room.key, Action.UPDATE, f"{renamed}changed: {changed}",
                             fields=fields, desired=room.model, live=live)
 
     async def _deletion(self, kind: str, live: LiveRoom, reason: str) -> Change:
-        disruptive = bool(await self.session_active(kind, live))
         fields = tuple(FieldChange(name, value, ABSENT) for name, value in live.fields.items())
         return self._change(kind, live.key or live.id, Action.DELETE, reason, fields=fields,
-                            live=live, disruptive=disruptive)
+                            live=live,
+                            live_session=bool(await self.session_active(kind, live)))
 
     def _change(self, kind: str, key: str, action: Action, reason: str, **extra: Any
                 ) -> Change:

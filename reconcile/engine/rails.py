@@ -56,4 +56,4 @@ def _disruption(account: AccountPlan) -> list[Block]:
     return [Block(account.alias, f"{change.address}: people are in this room now, and the plan"
                                  f" would {change.action.value} it; rerun with"
                                  " --allow-disruption to go ahead anyway")
-            for change in account.changes if change.disruptive]
+            for change in account.changes if change.live_session]

@@ -26,8 +26,10 @@ def _value(change: Change, field: str, value: Any) -> str:
 
 def render_change(change: Change) -> list[str]:
     marks = ""
-    if change.disruptive:
+    if change.live_session:
         marks += "  # disrupts a live session"
+    if change.new_join_urls:
+        marks += "  # gives everyone new join URLs"
     lines = [f"{SYMBOLS[change.action]} {change.address}  ({change.reason}){marks}"]
     for field in change.fields:
         forced = "  # forces replacement" if field.forces_replacement else ""

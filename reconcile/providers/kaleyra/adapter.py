@@ -6,7 +6,8 @@ The state file (`state.py`) is the only link between a declared name and its `ro
   the room is missing and plans a create. The fields compared are the settings the state
   entry recorded at creation: rooms are immutable, so that is what the room has.
 - Nothing changes in place: any drift is a replace that creates the new room before
-  deleting the old, and is disruptive (every join URL changes).
+  deleting the old, and is disruptive (every join URL changes). Kaleyra shows no sessions,
+  so the live-session guard never blocks it: the plan marks the new join URLs instead.
 - The adapter holds the account's `KaleyraState` (given at construction) and writes it
   through: `create` records the new room and `delete` forgets the old one, each saving at
   once, so a crash loses at most a room whose create reply never came back. Saving needs
@@ -177,7 +178,7 @@ class KaleyraProvider(Provider):
         account = await super().plan(kinds)
         # Section 10.2: a replace gives a new room_id and new join URLs to everyone.
         account.changes = [dataclasses.replace(
-            c, disruptive=True, reason=f"{c.reason}; the new room has new join URLs")
+            c, new_join_urls=True, reason=f"{c.reason}; the new room has new join URLs")
             if c.action is Action.REPLACE else c for c in account.changes]
         if kinds is None or KIND in kinds:
             account.changes.extend(await self._unfinished_replaces())

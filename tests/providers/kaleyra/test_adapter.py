@@ -204,7 +204,8 @@ def test_any_drift_is_a_disruptive_create_first_replace(
                              "room has new join URLs")
     assert [(f.name, f.before, f.after, f.forces_replacement) for f in change.fields] == [
         ("duration", None, 3600, True), ("recording", "manual", "automatic", True)]
-    assert change.disruptive
+    assert change.disruptive and change.new_join_urls
+    assert not change.live_session  # Kaleyra shows no sessions: the guard does not block
     assert change.actions == ["create", "delete"]
     assert change.live is not None and change.live.id == ids["a"]
     assert len(change.live.join_urls) == 2
