@@ -61,6 +61,7 @@ class Capabilities:
 class Provider(ABC):
     type: ClassVar[str]
     capabilities: ClassVar[Capabilities]
+    read_concurrency: ClassVar[int] = PLAN_READS  # reads a plan keeps in flight at once
 
     def __init__(self, account: AccountConfig, http: HttpClient) -> None:
         self.account = account
@@ -103,10 +104,12 @@ class Provider(ABC):
 
     @classmethod
     def connect(cls, account: AccountConfig, **options: Any) -> HttpClient:
-        """The account's HttpClient: base URL, credentials, write limit."""
+        """The account's HttpClient: base URL, credentials, write limit, and connections
+        for the reads or writes (`concurrency`) in flight at once, whichever is more."""
+        connections = max(cls.read_concurrency, account.settings.concurrency)
         return HttpClient(cls.base_url(account), auth=cls.auth(account),
                           headers=cls.auth_headers(account), write_limit=cls.write_limit(),
-                          **options)
+                          connections=connections, **options)
 
     # -- hooks an adapter fills in ------------------------------------------------------
 
@@ -163,7 +166,7 @@ class Provider(ABC):
         prune = self.account.settings.prune
         # Some changes need a read of their own (why a room is missing, whether people are
         # in it): run those side by side, a bounded number at a time.
-        gate = asyncio.Semaphore(PLAN_READS)
+        gate = asyncio.Semaphore(self.read_concurrency)
 
         async def bounded(step: Awaitable[Change]) -> Change:
             async with gate:

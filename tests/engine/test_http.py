@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -10,6 +11,7 @@ import pytest
 
 from reconcile import __version__
 from reconcile.engine.http import (
+    POOL_SHARD,
     HttpClient,
     HttpError,
     HttpSettings,
@@ -54,8 +56,8 @@ def test_success_sends_user_agent_and_returns_the_answer(server: SandboxServer) 
 
     async def run() -> httpx.Response:
         async with client(server, Sleeps()) as http:
-            http._client.event_hooks["request"].append(
-                lambda request: _record(seen, request))
+            for pool in http.clients:
+                pool.event_hooks["request"].append(lambda request: _record(seen, request))
             return await http.request("POST", "/v2/rooms", json={"unique_name": "a"})
 
     response = asyncio.run(run())
@@ -65,6 +67,32 @@ def test_success_sends_user_agent_and_returns_the_answer(server: SandboxServer) 
 
 async def _record(seen: list[str], request: httpx.Request) -> None:
     seen.append(request.headers["user-agent"])
+
+
+def test_requests_in_flight_spread_over_small_pools(server: SandboxServer) -> None:
+    """Many connections are several pools of POOL_SHARD, each request on the least busy."""
+    used: list[int] = []
+
+    async def run() -> list[int]:
+        http = HttpClient(server.url("telnyx"), headers={"Authorization": f"Bearer {KEY}"},
+                          connections=4 * POOL_SHARD)
+        async with http:
+            for index, pool in enumerate(http.clients):
+                pool.event_hooks["request"].append(_note(used, index))
+            answers = await asyncio.gather(*(http.request("GET", "/v2/rooms")
+                                             for _ in range(8 * POOL_SHARD)))
+            return [answer.status_code for answer in answers]
+
+    assert set(asyncio.run(run())) == {200}
+    assert sorted(set(used)) == [0, 1, 2, 3]
+    assert max(used.count(i) for i in range(4)) <= 3 * min(used.count(i) for i in range(4))
+    assert len(HttpClient("http://127.0.0.1:1", connections=1).clients) == 1
+
+
+def _note(used: list[int], index: int) -> Callable[[httpx.Request], Awaitable[None]]:
+    async def hook(request: httpx.Request) -> None:
+        used.append(index)
+    return hook
 
 
 def test_429_waits_retry_after_then_succeeds(server: SandboxServer, sandbox: Sandbox) -> None:
