@@ -9,8 +9,9 @@ The state file (`state.py`) is the only link between a declared name and its `ro
   deleting the old, and is disruptive (every join URL changes). Kaleyra shows no sessions,
   so the live-session guard never blocks it: the plan marks the new join URLs instead.
 - The adapter holds the account's `KaleyraState` (given at construction) and writes it
-  through: `create` records the new room and `delete` forgets the old one, each saving at
-  once, so a crash loses at most a room whose create reply never came back. Saving needs
+  through: `create` records the new room and `delete` forgets the old one, and neither
+  returns before the file says so, so a crash loses at most a room whose create reply
+  never came back. Changes that finish together share one save. Saving needs
   `state.locked(path)` held, as apply does.
 - A replaced room stays on record under `<name>@<room_id>` until `delete` removes it, so a
   replace cut short plans the old room's deletion instead of leaving it (and its join
@@ -138,6 +139,8 @@ class KaleyraProvider(Provider):
         self._users: dict[str, asyncio.Future[None]] = {}  # one POST per user
         self._plus = {p.user_id for p in _participants(account) if _role(p) == "plus"}
         self._warned = False
+        self._saving = asyncio.Lock()
+        self._recorded = self._saved = 0  # changes to the state: recorded, and written
 
     # -- reading ------------------------------------------------------------------------
 
@@ -242,7 +245,7 @@ class KaleyraProvider(Provider):
         except (TransportError, ValueError) as exc:
             raise self._unknown(declared.key, str(exc)) from exc
         urls = _join_urls(created)
-        entry = self._record(declared.key, room_id, body, urls)
+        entry = await self._record(declared.key, room_id, body, urls)
         return self._live(declared.key, entry, urls)
 
     async def delete(self, kind: str, live: LiveRoom) -> None:
@@ -256,7 +259,7 @@ class KaleyraProvider(Provider):
         for name in names:
             self.state.remove(name)
         if names:
-            self.state.save()
+            await self._save()
 
     async def _post_room(self, body: dict[str, Any]) -> httpx.Response:
         # A room POST whose reply was lost may have made a room; with no name and no list
@@ -270,8 +273,8 @@ class KaleyraProvider(Provider):
             "reconcile learning its room_id, and rooms cannot be listed: look in the Kaleyra "
             "console for a room created just now and delete it; apply creates the room again")
 
-    def _record(self, name: str, room_id: str, settings: Mapping[str, Any],
-                urls: tuple[ParticipantUrl, ...]) -> StateEntry:
+    async def _record(self, name: str, room_id: str, settings: Mapping[str, Any],
+                      urls: tuple[ParticipantUrl, ...]) -> StateEntry:
         """Write the new room through to the state file, at once (section 10.8)."""
         previous = self.state.get(name)
         entry = self.state.put(name, room_id=room_id, settings=settings, participants=urls)
@@ -280,8 +283,22 @@ class KaleyraProvider(Provider):
             self.state.put(f"{name}{RETIRED}{previous.room_id}", room_id=previous.room_id,
                            settings=previous.settings, participants=previous.participants,
                            created_at=previous.created_at)
-        self.state.save()
+        await self._save()
         return entry
+
+    async def _save(self) -> None:
+        """Write the state through before the change counts as done. Each save rewrites
+        the whole file, so changes recorded while one is due share it (a group commit):
+        at 2,000 rooms, one save per create made applying them quadratic."""
+        self._recorded += 1
+        wanted = self._recorded
+        async with self._saving:
+            if self._saved >= wanted:
+                return  # a save made while this change waited already wrote it
+            await asyncio.sleep(0)  # let the changes that are ready be recorded too
+            covered = self._recorded
+            self.state.save()
+            self._saved = covered
 
     def _ensure_user(self, participant: Participant) -> asyncio.Future[None]:
         """The participant's user exists (section 10.3): one POST per user and adapter,

@@ -309,6 +309,37 @@ def test_a_replace_creates_the_new_room_before_deleting_the_old(
     assert [c.action for c in plan(path).changes] == [Action.NOOP]
 
 
+def test_creates_that_finish_together_share_a_save_and_each_is_on_file_when_done(
+        tmp_path: Path, server: SandboxServer, sandbox: Sandbox,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    seed_users(sandbox)
+    names = [f"r{i}" for i in range(24)]
+    path = rooms_file(tmp_path, server, "".join(f"      - {{name: {n}, {PAIR}}}\n"
+                                                for n in names))
+    saves: list[list[str]] = []
+    real_save = KaleyraState.save
+
+    def counted_save(self: KaleyraState) -> None:
+        real_save(self)
+        saves.append(state(path).names())  # what the file holds after this save
+
+    monkeypatch.setattr(KaleyraState, "save", counted_save)
+    on_file_when_done: list[bool] = []
+
+    async def create_all(provider: KaleyraProvider) -> None:
+        async def one(room: Any) -> None:
+            await provider.create("rooms", room)
+            on_file_when_done.append(room.key in state(path).names())
+
+        await asyncio.gather(*(one(r.model) for r in account_of(path).all_rooms()))
+
+    run(path, create_all)
+    assert on_file_when_done == [True] * len(names)  # never reported before it is saved
+    assert 1 <= len(saves) < len(names)  # ... yet fewer saves than creates
+    assert saves[-1] == sorted(names)
+    assert len(room_ids(sandbox)) == len(names)
+
+
 def test_a_replace_cut_short_plans_the_old_rooms_deletion(
         tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
     seed_users(sandbox)
