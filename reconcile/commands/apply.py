@@ -28,7 +28,8 @@ from reconcile.exitcodes import BLOCKED, ERROR, OK
 def apply(ctx: click.Context, file: str, accounts: tuple[str, ...], auto_approve: bool,
           force: bool, allow_disruption: bool, lock_timeout: float | None) -> None:
     """Plan, then make the changes: idempotently, carrying on past failures."""
-    from reconcile.outputs.text import render_outcome, render_plan, render_summary
+    from reconcile.outputs.progress import ApplyProgress
+    from reconcile.outputs.text import render_plan, render_summary
 
     async def work(run: Run, config: Config) -> tuple[int, list[Outcome]]:
         plan = await run.plan()
@@ -44,7 +45,9 @@ def apply(ctx: click.Context, file: str, accounts: tuple[str, ...], auto_approve
         if not auto_approve and not _confirmed():
             fail("nothing applied: no terminal to confirm on; pass --auto-approve"
                  if not sys.stdin.isatty() else "nothing applied")
-        outcomes = await run.apply(plan, lambda o: click.echo(render_outcome(o), err=True))
+        # A progress bar on a terminal, a line per change otherwise.
+        with ApplyProgress(sum(1 for _ in plan.changes())) as progress:
+            outcomes = await run.apply(plan, progress)
         click.echo(render_summary(outcomes), nl=False)
         return (ERROR if any(o.status != "applied" for o in outcomes) else OK), outcomes
 
