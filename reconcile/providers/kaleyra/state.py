@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import re
 import stat
@@ -35,6 +36,8 @@ from typing import Any
 import filelock
 
 from reconcile.errors import ReconcileError
+
+log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 TOOL = "reconcile"
@@ -172,7 +175,16 @@ def locked(path: str | os.PathLike[str], timeout: float | None) -> Iterator[None
     # (or event-loop executor) releases it.
     lock = filelock.FileLock(str(_lock_path(key)), thread_local=False)
     try:
-        lock.acquire(timeout=-1 if timeout is None else timeout)
+        try:
+            lock.acquire(timeout=0)
+        except filelock.Timeout:
+            if timeout == 0:
+                raise
+            # Say why apply seems to hang: another one is running on this state.
+            log.warning("another apply holds the lock on Kaleyra state file %s; waiting %s"
+                        " (--lock-timeout sets a limit)", state,
+                        "for it to finish" if timeout is None else f"up to {timeout:g} s")
+            lock.acquire(timeout=-1 if timeout is None else timeout)
     except filelock.Timeout:
         waited = "did not wait (--lock-timeout 0)" if timeout == 0 else \
             f"waited {timeout:g} s"
