@@ -23,6 +23,8 @@ file_argument = click.argument("file", required=False, default=DEFAULT_FILE,
                                type=click.Path(dir_okay=False))
 account_option = click.option("--account", "accounts", multiple=True, metavar="NAME",
                               help="Only these accounts (repeatable; globs allowed).")
+target_option = click.option("--target", "targets", multiple=True, metavar="KEY",
+                             help="Only rooms with these keys (repeatable; globs allowed).")
 
 
 def fail(message: str, code: int = ERROR) -> None:

@@ -59,6 +59,12 @@ class Run:
         return [outcome for outcomes in results for outcome in outcomes]
 
 
+def targeted(key: str, patterns: Iterable[str] = ()) -> bool:
+    """Whether a room key is among `--target` patterns (every key when there is none)."""
+    wanted = list(patterns)
+    return not wanted or any(fnmatch.fnmatchcase(key, p) for p in wanted)
+
+
 def select(config: Config, patterns: Iterable[str] = ()) -> list[AccountConfig]:
     """The accounts whose alias matches any pattern (all when there is none)."""
     wanted = list(patterns)
