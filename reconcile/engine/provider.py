@@ -177,10 +177,13 @@ class Provider(ABC):
                 continue
             live = {room.key: room for room in await self.list_rooms(kind)
                     if room.key is not None}
+            # Every room's own key first, then renames into what is left: a room renamed
+            # from a key that is itself declared must not take that room, wherever it is
+            # in the file.
+            found = {room.key: live.pop(room.key, None) for room in declared}
             pairs: list[tuple[DeclaredRoom, LiveRoom | None]] = []
             for room in declared:
-                current = live.pop(room.key, None)
-                previous = room.model.renamed_from
+                current, previous = found[room.key], room.model.renamed_from
                 if current is None and previous is not None:
                     current = live.pop(previous, None)
                 account.managed += current is not None

@@ -33,7 +33,7 @@ def _threshold(account: AccountPlan, settings: object, force: bool) -> list[Bloc
     managed = account.managed
     if force or not destroying or managed < safety.min_managed_rooms:
         return []
-    share = 100 * destroying / managed
+    share = 100 * destroying / managed if managed else 100.0  # min_managed_rooms: 0
     if share <= safety.max_destroy_percent:
         return []
     return [Block(account.alias, f"{account.alias}: the plan deletes or replaces {destroying}"

@@ -515,13 +515,8 @@ def test_the_live_session_guard(rig: Harness, facts: Facts) -> None:
     assert rig.live_keys() == [key]
 
 
-# -- bugs found: these fail until the engine is fixed --------------------------------------
+# -- bugs these found, since fixed ----------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "reconcile/engine/rails.py _threshold divides by the managed count: with"
-    " safety.min_managed_rooms 0 (allowed: ge=0) and no managed room yet, a plan that"
-    " deletes crashes apply with ZeroDivisionError ('internal error: division by zero',"
-    " exit 1) instead of blocking"))
 @pytest.mark.parametrize("facts", providers())
 def test_the_threshold_blocks_deletes_when_no_room_is_managed_yet(rig: Harness, facts: Facts
                                                                   ) -> None:
@@ -537,12 +532,6 @@ def test_the_threshold_blocks_deletes_when_no_room_is_managed_yet(rig: Harness, 
     assert rig.snapshot() == before
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "reconcile/engine/provider.py Provider.plan pairs declared rooms with live ones in file"
-    " order: a room whose renamed_from names a key that is itself declared takes that key's"
-    " live room when listed first, so the same rooms plan one create in one order and a"
-    " rename plus a create in the other (Metered's apply of the latter then fails: its"
-    " create meets the old name still taken)"))
 @pytest.mark.parametrize("facts", providers())
 def test_a_plan_does_not_depend_on_the_order_of_the_rooms(rig: Harness, facts: Facts) -> None:
     rig.make(room(facts, "old"))
