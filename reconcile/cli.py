@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
              "Show what apply would change, from the providers' live rooms."),
     "apply": ("reconcile.commands.apply:apply",
               "Make the providers' rooms match the file, idempotently."),
+    "github-comment": ("reconcile.gitops.cli:comment", "Post or update the plan comment on a PR."),
     "sandbox": ("reconcile.sandbox.cli:sandbox",
                 "Run the built-in emulators of the five providers' room APIs."),
 }

@@ -1,0 +1,59 @@
+"""`reconcile github-comment`: post the plan on a pull request, or update it in place."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import TextIO
+
+import click
+
+from reconcile.commands.engine import fail
+from reconcile.errors import ReconcileError
+from reconcile.gitops.github import API_URL, GitHubError, check_repo, upsert_comment
+
+TOKEN_VARIABLE = "GITHUB_TOKEN"
+
+
+def _repo(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    try:
+        return check_repo(value)
+    except GitHubError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@click.command()
+@click.option("--repo", required=True, envvar="GITHUB_REPOSITORY", show_envvar=True,
+              metavar="OWNER/NAME", callback=_repo, help="The repository.")
+@click.option("--pr", type=click.IntRange(min=1), required=True, metavar="N",
+              help="The pull request's number.")
+@click.option("--body-file", type=click.File("r", encoding="utf-8"), required=True,
+              help="The comment in Markdown, its first line a marker such as"
+                   " `<!-- reconcile-plan:rooms.yaml -->` (`-`: standard input).")
+@click.option("--api-url", default=API_URL, show_default=True, envvar="GITHUB_API_URL",
+              show_envvar=True,
+              help="GitHub's REST API (GitHub Enterprise Server: https://HOST/api/v3).")
+@click.option("--author", metavar="LOGIN",
+              help="Update only this account's comments [default: the token's own account;"
+                   " any bot for an installation token such as the workflow's].")
+def comment(repo: str, pr: int, body_file: TextIO, api_url: str, author: str | None) -> None:
+    """Post a comment on a pull request, or update the one that carries the same marker.
+
+    The comment found is the oldest one by the same author whose first line is the body's
+    first line, so every push updates one comment instead of adding another. The token
+    comes from the GITHUB_TOKEN environment variable and is never printed.
+
+    Exits 0 when the comment was posted, updated or already up to date, 1 otherwise.
+    """
+    token = os.environ.get(TOKEN_VARIABLE, "").strip()
+    if not token:
+        fail(f"{TOKEN_VARIABLE} is not set: export a token that may write pull request"
+             " comments (in a workflow: `env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}`)")
+    body = body_file.read()
+    try:
+        result = asyncio.run(upsert_comment(repo, pr, body, token, api_url=api_url,
+                                            author=author))
+    except ReconcileError as exc:
+        # GitHub's messages never quote the token; masking it anyway costs nothing.
+        fail(str(exc).replace(token, "***"))
+    click.echo(f"{result.action} comment {result.url}")
