@@ -32,6 +32,7 @@ from reconcile.engine.plan import (
     ReplaceOrder,
 )
 from reconcile.models import Room
+from reconcile.providers import provider_models
 
 PLAN_READS = 16  # extra reads a plan runs at once per account (missing reasons, sessions)
 
@@ -159,6 +160,51 @@ class Provider(ABC):
         """The value the provider gives a field nobody set (ABSENT when unknown)."""
         return ABSENT
 
+    # -- export and show: live rooms as a starter file, and their join URLs --------------
+
+    # Fields `export` leaves out even when set, and why (said in the exported file).
+    export_omits: ClassVar[Mapping[str, str]] = {}
+
+    @classmethod
+    def relocated_settings(cls, account: AccountConfig, settings: dict[str, Any],
+                           source: Path, target: Path) -> dict[str, Any]:
+        """The account's settings (as the file writes them) for a rooms file written at
+        `target` instead of `source`: paths relative to the file are rewritten."""
+        return settings
+
+    @classmethod
+    def room_models(cls) -> dict[str, type[Room]]:
+        """The room model of each kind this provider has (`rooms`, `conferences`)."""
+        return {kind.name: kind.model for kind in provider_models(cls.type).kinds}
+
+    async def export_rooms(self, kind: str) -> list[LiveRoom]:
+        """The live rooms `export` writes, with every field it can write: `list_rooms`,
+        plus what a plan reads only for the rooms that declare it."""
+        return await self.list_rooms(kind)
+
+    def exportable_fields(self, kind: str, live: LiveRoom) -> dict[str, Any]:
+        """What `export` declares for a live room, by YAML name: the key, then each field
+        the model knows that is set and differs from the provider's default. Values come
+        from `list_rooms`, normalised, so declaring them plans no change; leaving a field
+        out is always safe, as undeclared fields are never compared."""
+        model = self.room_models()[kind]
+        fields: dict[str, Any] = {model.KEY_FIELD: live.key}
+        for name in model.yaml_names():
+            if name in fields or name in model.MANAGEMENT_FIELDS or name in self.export_omits:
+                continue
+            value = live.fields.get(name, ABSENT)
+            if value is ABSENT or value is None or value == "":  # unset, however it reads
+                continue
+            default = self.provider_default(kind, name)
+            if default is not ABSENT and _same(value, self.normalize(name, default)):
+                continue
+            fields[name] = value
+        return fields
+
+    def join_links(self, kind: str, live: LiveRoom) -> list[tuple[str | None, str]]:
+        """The room's join URLs, each with whom it is for (None: for anyone)."""
+        return [(None, url) for url in live.join_urls]
+
     # -- the planning template ---------------------------------------------------------
 
     async def plan(self, kinds: Iterable[str] | None = None) -> AccountPlan:
@@ -260,6 +306,11 @@ def _message_in(body: Any) -> str:
         if isinstance(body.get(key), str) and body[key]:
             return body[key]
     return ""
+
+
+def _same(value: Any, default: Any) -> bool:
+    """Equal as values, where true is not 1 (a bool field is never a number's default)."""
+    return isinstance(value, bool) == isinstance(default, bool) and value == default
 
 
 def _live_value(fields: Mapping[str, Any], name: str, default: Any) -> Any:

@@ -211,6 +211,36 @@ class KaleyraProvider(Provider):
     def provider_default(self, kind: str, field: str) -> Any:
         return DEFAULTS.get(field, ABSENT)
 
+    # -- export and show ----------------------------------------------------------------
+
+    export_omits = {"description": "the state file keeps only its digest (it may hold"
+                                   " PII/PHI): write it again by hand"}
+
+    def exportable_fields(self, kind: str, live: LiveRoom) -> dict[str, Any]:
+        fields = super().exportable_fields(kind, live)
+        if "participants" in fields:  # is_admin: false is the default
+            fields["participants"] = [
+                {k: v for k, v in p.items() if (k, v) != ("is_admin", False)}
+                for p in fields["participants"]]
+        return fields
+
+    @classmethod
+    def relocated_settings(cls, account: AccountConfig, settings: dict[str, Any],
+                           source: Path, target: Path) -> dict[str, Any]:
+        """`state:` naming the same state file from the folder of `target`."""
+        setting = settings.get("state")
+        same_folder = os.path.abspath(source.parent) == os.path.abspath(target.parent)
+        if same_folder or (isinstance(setting, str) and envref.has_reference(setting)):
+            return settings  # a ${…} path is the environment's to set
+        path = os.path.abspath(state_path(source, account.alias, setting))
+        return {**settings, "state": os.path.relpath(path, os.path.abspath(target.parent))}
+
+    def join_links(self, kind: str, live: LiveRoom) -> list[tuple[str | None, str]]:
+        """Each participant's own link, named by the user it was issued to."""
+        entry = self.state.get(live.key) if live.key is not None else None
+        users = {p.url: p.user_id for p in entry.participants} if entry else {}
+        return [(users.get(url), url) for url in live.join_urls]
+
     def _fields(self, name: str, settings: Mapping[str, Any]) -> dict[str, Any]:
         """Stored-form settings (as the state file keeps them) as comparable fields."""
         fields: dict[str, Any] = {"name": name}

@@ -35,6 +35,13 @@ DEFAULT_PRIVACY = "public"  # U1: what the server applies when privacy is omitte
 ALREADY_EXISTS = "already exist"  # U3: the one message the reference lets us match on
 NOT_FOUND_STATUSES = frozenset({400, 404})  # U4: an unknown room is 400 "Invalid request"
 EXPIRED = "expired"
+# U15: the defaults the create page's sample shows. Plans never rely on them (they compare
+# only declared fields); export leaves these values out of the starter file.
+SAMPLE_DEFAULTS: dict[str, Any] = {
+    "privacy": DEFAULT_PRIVACY, "deleteOnExp": False, "autoJoin": False,
+    "enableRequestToJoin": False, "enableChat": False, "enableScreenSharing": True,
+    "joinVideoOn": True, "joinAudioOn": True, "ownerOnlyBroadcast": False,
+    "recordRoom": False, "ejectAtRoomExp": False, "lang": "en", "enableRecording": False}
 # Every field a room can declare, in the API's names (the model's aliases).
 SETTINGS = tuple(name for name in MeteredRoom.yaml_names()
                  if name not in MeteredRoom.MANAGEMENT_FIELDS)
@@ -147,6 +154,10 @@ class MeteredProvider(Provider):
     def desired_fields(self, room: Room) -> dict[str, Any]:
         # A null declares nothing: PUT merges (U7), so Metered has no way to clear a field.
         return {k: v for k, v in super().desired_fields(room).items() if v is not None}
+
+    def exportable_fields(self, kind: str, live: LiveRoom) -> dict[str, Any]:
+        return {name: value for name, value in super().exportable_fields(kind, live).items()
+                if name not in SAMPLE_DEFAULTS or value != SAMPLE_DEFAULTS[name]}
 
     async def _plan_room(self, kind: str, room: DeclaredRoom, live: LiveRoom | None
                          ) -> Change:

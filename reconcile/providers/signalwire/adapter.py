@@ -156,6 +156,12 @@ class SignalWireProvider(Provider):
     def provider_default(self, kind: str, field: str) -> Any:
         return DEFAULTS[kind].get(field, ABSENT)
 
+    def exportable_fields(self, kind: str, live: LiveRoom) -> dict[str, Any]:
+        fields = super().exportable_fields(kind, live)
+        if fields.get("display_name") == live.key:  # the default, which DEFAULTS cannot hold
+            del fields["display_name"]
+        return fields
+
     # -- helpers ---------------------------------------------------------------------------
 
     async def _put(self, kind: str, live: LiveRoom, room: Room) -> LiveRoom:

@@ -185,6 +185,36 @@ class TwilioProvider(Provider):
     def provider_default(self, kind: str, field: str) -> Any:
         return DEFAULTS.get(field, ABSENT)
 
+    # -- export ---------------------------------------------------------------------------
+
+    export_omits = {field: "no Twilio read shows it" for field in sorted(UNSEEN)}
+
+    async def export_rooms(self, kind: str) -> list[LiveRoom]:
+        """Every live room with its recording rules (a plan reads them only for the rooms
+        that declare them): a starter file without them would record nothing after the
+        next replace."""
+        rooms = await self.list_rooms(kind)
+        gate = asyncio.Semaphore(self.read_concurrency)
+
+        async def with_rules(room: LiveRoom) -> LiveRoom:
+            if room.key is None or "recording_rules" in room.fields:
+                return room  # unnamed rooms are never exported
+            async with gate:
+                rules = await self._recording_rules(room)
+            return dataclasses.replace(room, fields={**room.fields, "recording_rules": rules})
+
+        return list(await asyncio.gather(*(with_rules(room) for room in rooms)))
+
+    def exportable_fields(self, kind: str, live: LiveRoom) -> dict[str, Any]:
+        fields = super().exportable_fields(kind, live)
+        # Defaults that depend on the room's other fields, which DEFAULTS cannot hold (U7).
+        if fields.get("max_participants") == PARTICIPANT_LIMITS[live.fields.get("type")
+                                                                or "group"]:
+            del fields["max_participants"]
+        if fields.get("video_codecs") == [] and live.fields.get("audio_only"):
+            del fields["video_codecs"]
+        return fields
+
     def _live(self, room: dict[str, Any]) -> LiveRoom:
         sid = str(room["sid"])
         name = room.get("unique_name")
