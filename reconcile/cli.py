@@ -29,6 +29,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "github-comment": ("reconcile.gitops.cli:comment", "Post or update the plan comment on a PR."),
     "sandbox": ("reconcile.sandbox.cli:sandbox",
                 "Run the built-in emulators of the five providers' room APIs."),
+    "export": ("reconcile.commands.export:export",
+               "Write the live rooms of the file's accounts as a starter rooms file."),
 }
 
 

@@ -1,0 +1,295 @@
+"""`reconcile export` through the real CLI, against each provider's emulator over loopback.
+
+The round trip, for each of the five providers: rooms made behind the tool's back (seeded
+through the control API; Kaleyra's applied, since only its state file knows them) are
+exported, the export validates clean, and planning it against the same account says
+"No changes". Rooms the model would reject are skipped with a comment and a warning.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+from reconcile.cli import cli
+from reconcile.exitcodes import ERROR, OK
+from reconcile.sandbox.client import SandboxControl
+from reconcile.sandbox.server import SandboxServer
+
+from ..conftest import SANDBOX_ACCOUNTS, SANDBOX_ENVIRON, rooms_file
+
+
+@dataclass(frozen=True)
+class Case:
+    """One provider's rooms as seeded, and what their export must declare."""
+
+    provider: str
+    seeded: dict[str, list[dict[str, Any]]]  # kind -> rooms, in the provider's shape
+    exported: dict[str, dict[str, dict[str, Any]]]  # kind -> key -> fields besides the key
+    skipped: dict[str, list[str]] = field(default_factory=dict)  # kind -> keys
+    notes: tuple[str, ...] = ()  # comments the export must hold
+    declared: str = ""  # rooms lines of the input file (Kaleyra's are applied first)
+
+
+KALEYRA_ROOMS = """\
+      - name: consult
+        recording: automatic
+        duration: 3600
+        call_type: audio_upgradable
+        no_ringing: true
+        offline_transcription: true
+        summarization: true
+        description: "Follow-up, patient 42"
+        participants:
+          - {user_id: dr-lee, is_admin: true}
+          - {user_id: patient-42, tools: {chat: true, whiteboard: false}}
+      - name: plain
+        participants: [{user_id: nurse-kim, is_admin: true}, {user_id: patient-7}]
+"""
+
+CASES = [
+    Case("twilio", {"rooms": [
+        {"unique_name": "standup", "max_participants": 12, "empty_room_timeout": 10,
+         "status_callback": "https://hooks.example.com/video", "status_callback_method": "GET",
+         "video_codecs": ["VP8", "H264"], "record_participants_on_connect": True,
+         "recording_rules": [{"type": "include", "all": True}]},
+        {"unique_name": "audio", "audio_only": True, "media_region": "de1"},
+        {"unique_name": "small", "type": "group-small"},  # max_participants 4: its default
+        {"unique_name": "defaults", "max_participants": 50, "media_region": "us1",
+         "status_callback_method": "POST", "video_codecs": ["VP8"]},
+        # No codecs outside an audio-only room: a file cannot say so (an empty list
+        # asks for the default), so the field is left out, with a note.
+        {"unique_name": "no-codecs", "video_codecs": [], "large_room": True},
+        {},  # no name: Twilio names it after its sid, and nothing can declare it
+        {"unique_name": "ended", "status": "completed"},
+    ]}, {"rooms": {
+        "standup": {"max_participants": 12, "empty_room_timeout": 10,
+                    "status_callback": "https://hooks.example.com/video",
+                    "status_callback_method": "GET", "record_participants_on_connect": True,
+                    "recording_rules": [{"type": "include", "all": True}],
+                    "video_codecs": ["H264", "VP8"]},
+        "audio": {"media_region": "de1", "audio_only": True},
+        "small": {"type": "group-small"},
+        "defaults": {},
+        "no-codecs": {"large_room": True},
+    }}, notes=("video_codecs: not exported: the provider's value does not read back as"
+               " written", "unnamed rooms left out: 1 (only a room with a key"
+               " can be declared)", "transcriptions_configuration is"
+               " never exported: no Twilio read shows it")),
+    Case("telnyx", {"rooms": [
+        {"unique_name": "big", "max_participants": 40, "enable_recording": True},
+        {"unique_name": "hooks", "webhook_event_url": "https://hooks.example.com/a",
+         "webhook_event_failover_url": "https://hooks.example.com/b",
+         "webhook_timeout_secs": 20},
+        {"unique_name": "plain", "max_participants": 10, "enable_recording": False},
+    ]}, {"rooms": {
+        "big": {"max_participants": 40, "enable_recording": True},
+        "hooks": {"webhook_event_url": "https://hooks.example.com/a",
+                  "webhook_event_failover_url": "https://hooks.example.com/b",
+                  "webhook_timeout_secs": 20},
+        "plain": {},
+    }}),
+    Case("signalwire", {
+        "rooms": [
+            {"name": "huddle", "display_name": "Huddle", "max_members": 40, "layout": "2x2",
+             "meta": {"team": "platform", "cost": 4711}, "record_on_start": True,
+             # a provider's ${ is text, not a reference: written $${ in the file
+             "description": "Costs ${5} a minute"},
+            {"name": "window", "join_from": "2026-12-01",
+             "join_until": "2026-12-02T10:00:00+02:00", "quality": "1080p"},
+            {"name": "plain", "display_name": "plain", "max_members": 20},
+            {"name": "1b4e28ba-2fa1-11d2-883f-0016d3cca427"},  # unreachable by name
+        ],
+        "conferences": [
+            {"name": "all-hands", "display_name": "All hands", "size": "large",
+             "enable_chat": False, "dark_primary": "#112233"},
+            {"name": "conf-plain", "display_name": "conf-plain"},
+        ]}, {
+        "rooms": {
+            "huddle": {"display_name": "Huddle", "description": "Costs ${5} a minute",
+                       "layout": "2x2", "record_on_start": True, "max_members": 40,
+                       "meta": {"team": "platform", "cost": 4711}},
+            "window": {"quality": "1080p", "join_from": "2026-12-01T00:00:00Z",
+                       "join_until": "2026-12-02T08:00:00Z"},
+            "plain": {},
+        },
+        "conferences": {
+            "all-hands": {"display_name": "All hands", "size": "large",
+                          "enable_chat": False, "dark_primary": "#112233"},
+            "conf-plain": {},
+        }}, skipped={"rooms": ["1b4e28ba-2fa1-11d2-883f-0016d3cca427"]}),
+    Case("metered", {"rooms": [
+        {"roomName": "desk", "privacy": "private", "maxParticipants": 8, "enableChat": True,
+         "enableWatermark": True},  # not in the model: the provider keeps it, unexported
+        {"roomName": "launch", "enableComposition": True, "enableRTMPOut": True,
+         "rtmpOutURL": "rtmps://live.example.com/app/key", "expireUnixSec": 1900000000},
+        {"roomName": "plain", "privacy": "public", "joinVideoOn": True},
+        {"roomName": "Upper"},  # the API takes it; a rooms file cannot (it is a URL path)
+    ]}, {"rooms": {
+        "desk": {"privacy": "private", "maxParticipants": 8, "enableChat": True},
+        "launch": {"expireUnixSec": 1900000000, "enableComposition": True,
+                   "enableRTMPOut": True, "rtmpOutURL": "rtmps://live.example.com/app/key"},
+        "plain": {},
+    }}, skipped={"rooms": ["Upper"]}),
+    Case("kaleyra", {}, {"rooms": {
+        "consult": {"recording": "automatic", "duration": 3600,
+                    "call_type": "audio_upgradable", "no_ringing": True,
+                    "participants": [{"user_id": "dr-lee", "is_admin": True},
+                                     {"user_id": "patient-42", "tools": {"chat": True}}],
+                    "offline_transcription": True, "summarization": True},
+        "plain": {"participants": [{"user_id": "nurse-kim", "is_admin": True},
+                                   {"user_id": "patient-7"}]},
+    }}, notes=("description: not exported", "description is never exported: the state"
+                                              " file keeps only its digest"),
+         declared=KALEYRA_ROOMS),
+]
+
+
+def cli_run(*args: str) -> Result:
+    return CliRunner(env=SANDBOX_ENVIRON).invoke(cli, list(args))
+
+
+def seed(server: SandboxServer, case: Case) -> None:
+    with SandboxControl(server.base_url) as control:
+        for kind, rooms in case.seeded.items():
+            control.seed(case.provider, SANDBOX_ACCOUNTS[case.provider], kind, rooms)
+
+
+def assert_round_trip(exported: Path, unmanaged: int = 0) -> None:
+    """The export validates clean, and planning it changes nothing."""
+    checked = cli_run("validate", str(exported))
+    assert checked.exit_code == OK, checked.output
+    assert checked.stdout == ""  # no diagnostics
+    planned = cli_run("plan", "--detailed-exitcode", str(exported))
+    rooms = "room" if unmanaged == 1 else "rooms"
+    assert (planned.exit_code, planned.stdout) == (
+        OK, f"No changes. ({unmanaged} unmanaged {rooms} left alone)\n"), planned.output
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.provider for case in CASES])
+def test_the_export_round_trip(tmp_path: Path, server: SandboxServer, case: Case) -> None:
+    source = rooms_file(tmp_path, server, case.provider, case.declared)
+    if case.declared:  # Kaleyra: only the state file knows its rooms, so apply makes them
+        assert cli_run("apply", "--auto-approve", str(source)).exit_code == OK
+    seed(server, case)
+    out = tmp_path / "exported.yaml"
+    result = cli_run("export", str(source), "--out", str(out))
+    assert result.exit_code == OK, result.output
+    assert result.stdout == ""
+    count = sum(len(rooms) for rooms in case.exported.values())
+    assert result.stderr.endswith(f"reconcile: exported {count} rooms of 1 account"
+                                  f" to {out}\n")
+    text = out.read_text()
+    document = yaml.safe_load(text)
+    account = document["providers"][case.provider]
+    for kind, rooms in case.exported.items():
+        key = {"twilio": "unique_name", "telnyx": "unique_name", "metered": "roomName"}.get(
+            case.provider, "name")
+        written = {room.pop(key): room for room in account[kind]}
+        # the file's literal `${`, read back as the provider's text
+        assert {k: json.loads(json.dumps(v).replace("$${", "${")) for k, v in written.items()
+                } == rooms
+        assert list(written) == sorted(written)  # sorted by key: diffs stay small
+    for kind, keys in case.skipped.items():
+        for skipped in keys:
+            assert f"# skipped {skipped} (id " in text
+            assert f"{case.provider}.{kind}[{skipped}] (id " in result.stderr
+    for note in case.notes:
+        assert note in text
+    # The input file's accounts, as it writes them: credentials stay ${…} references.
+    original = yaml.safe_load(source.read_text())["providers"][case.provider]
+    assert account["credentials"] == original["credentials"]
+    assert account["endpoint"] == original["endpoint"]
+    for secret in SANDBOX_ENVIRON.values():
+        if len(secret) > 8:  # "acme"-like principals are ordinary words
+            assert secret not in text + result.output
+    # Skipped rooms stay unmanaged; a plan does not count unnamed ones (nothing names them).
+    assert_round_trip(out, unmanaged=sum(map(len, case.skipped.values())))
+
+
+def test_a_provider_dollar_brace_is_written_as_a_literal(tmp_path: Path,
+                                                         server: SandboxServer) -> None:
+    case = CASES[2]
+    seed(server, case)
+    source = rooms_file(tmp_path, server, "signalwire", "")
+    result = cli_run("export", str(source))
+    assert result.exit_code == OK
+    assert "description: Costs $${5} a minute\n" in result.stdout
+
+
+def test_filters_and_relative_state_paths(tmp_path: Path, server: SandboxServer) -> None:
+    """--account and --target choose what is exported; a file written to another folder
+    still finds the Kaleyra state file the input file names."""
+    kaleyra = CASES[4]
+    source = rooms_file(tmp_path, server, "kaleyra", kaleyra.declared)
+    assert cli_run("apply", "--auto-approve", str(source)).exit_code == OK
+    out = tmp_path / "elsewhere" / "only-consult.yaml"
+    out.parent.mkdir()
+    result = cli_run("export", str(source), "--account", "kal*", "--target", "con*",
+                     "--out", str(out))
+    assert result.exit_code == OK, result.output
+    account = yaml.safe_load(out.read_text())["providers"]["kaleyra"]
+    assert [room["name"] for room in account["rooms"]] == ["consult"]
+    assert account["state"] == "../kaleyra-state.json"
+    assert_round_trip(out, unmanaged=1)  # plain, which the export left out
+    assert cli_run("export", str(source), "--account", "nope").exit_code == ERROR
+
+
+def test_defaults_and_prune_are_left_out(tmp_path: Path, server: SandboxServer) -> None:
+    seed(server, CASES[1])
+    source = rooms_file(tmp_path, server, "telnyx", "      - {unique_name: big}\n",
+                        extra="    defaults: {max_participants: 30}\n"
+                              "    prune: {match: \"b*\"}\n")
+    result = cli_run("export", str(source))
+    assert result.exit_code == OK, result.output
+    account = yaml.safe_load(result.stdout)["providers"]["telnyx"]
+    assert "defaults" not in account and "prune" not in account
+    assert "# prune: left out: add it back once the file declares every room" in result.stdout
+    # The declared room plays no part: each live room is exported as it is.
+    assert [room["unique_name"] for room in account["rooms"]] == ["big", "hooks", "plain"]
+
+
+def test_an_empty_account_exports_an_empty_list(tmp_path: Path, server: SandboxServer
+                                               ) -> None:
+    source = rooms_file(tmp_path, server, "signalwire", "")
+    result = cli_run("export", str(source))
+    assert result.exit_code == OK
+    account = yaml.safe_load(result.stdout)["providers"]["signalwire"]
+    assert (account["rooms"], account["conferences"]) == ([], [])
+    assert result.stderr.endswith("reconcile: exported 0 rooms of 1 account\n")
+
+
+def test_bad_input_is_a_located_error_without_a_traceback(tmp_path: Path,
+                                                          server: SandboxServer) -> None:
+    source = rooms_file(tmp_path, server, "telnyx", "      - {unique_name: a,"
+                                                    " max_participants: 99}\n")
+    result = cli_run("export", str(source))
+    assert result.exit_code == ERROR
+    assert f"{source}:7:44: must be at most 50, got 99" in result.stderr
+    assert "Traceback" not in result.output
+    good = rooms_file(tmp_path, server, "telnyx", "")
+    same = cli_run("export", str(good), "--out", str(good))
+    assert same.exit_code == ERROR
+    assert "is the rooms file being read" in same.stderr
+    unwritable = cli_run("export", str(good), "--out", str(tmp_path / "no" / "such.yaml"))
+    assert unwritable.exit_code == ERROR
+    assert "cannot write" in unwritable.stderr and "Traceback" not in unwritable.output
+    missing = cli_run("export", str(tmp_path / "absent.yaml"))
+    assert missing.exit_code == ERROR
+
+
+def test_refused_credentials_name_the_account(tmp_path: Path, server: SandboxServer) -> None:
+    source = rooms_file(tmp_path, server, "telnyx", "")
+    wrong = {**SANDBOX_ENVIRON, "TELNYX_API_KEY": "KEY-wrong-0123456789"}
+    result = CliRunner(env=wrong).invoke(cli, ["export", str(source)])
+    assert result.exit_code == ERROR
+    assert "telnyx: reading the live rooms failed: 401" in result.stderr
+    assert "check the account's credentials" in result.stderr
+    assert "KEY-wrong-0123456789" not in result.output
+    assert result.stdout == ""
