@@ -31,6 +31,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                 "Run the built-in emulators of the five providers' room APIs."),
     "export": ("reconcile.commands.export:export",
                "Write the live rooms of the file's accounts as a starter rooms file."),
+    "show": ("reconcile.commands.show:show",
+             "List the live rooms the file manages, with their join URLs (masked)."),
 }
 
 
