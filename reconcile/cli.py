@@ -33,6 +33,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "Write the live rooms of the file's accounts as a starter rooms file."),
     "show": ("reconcile.commands.show:show",
              "List the live rooms the file manages, with their join URLs (masked)."),
+    "providers": ("reconcile.commands.providers:providers",
+                  "Print what each provider updates in place, replaces and deletes."),
 }
 
 
