@@ -293,3 +293,34 @@ def test_refused_credentials_name_the_account(tmp_path: Path, server: SandboxSer
     assert "check the account's credentials" in result.stderr
     assert "KEY-wrong-0123456789" not in result.output
     assert result.stdout == ""
+
+
+def keys(rooms: list[dict[str, Any]]) -> list[str]:
+    return sorted(next(room[k] for k in ("unique_name", "name", "roomName") if k in room)
+                  for room in rooms)
+
+
+def test_the_example_file_round_trips_on_the_sandbox(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every provider and both SignalWire kinds at once, with --sandbox: the export keeps
+    the file's own settings (no sandbox endpoint), and plans "No changes" there too."""
+    monkeypatch.chdir(tmp_path)
+    example = Path(__file__).resolve().parents[2] / "examples" / "rooms.yaml"
+    (tmp_path / "rooms.yaml").write_text(example.read_text())
+    sandboxed = CliRunner()
+    assert sandboxed.invoke(cli, ["--sandbox", "apply", "--auto-approve"]).exit_code == OK
+    result = sandboxed.invoke(cli, ["--sandbox", "export", "--out", "exported.yaml"])
+    assert result.exit_code == OK, result.output
+    exported = yaml.safe_load((tmp_path / "exported.yaml").read_text())["providers"]
+    original = yaml.safe_load(example.read_text())["providers"]
+    assert list(exported) == list(original)
+    for alias, account in exported.items():
+        assert "endpoint" not in account
+        assert account["credentials"] == original[alias]["credentials"]
+        for kind in ("rooms", "conferences"):
+            assert keys(account.get(kind, [])) == keys(original[alias].get(kind, []))
+    assert sandboxed.invoke(cli, ["validate", "exported.yaml"]).exit_code == OK
+    planned = sandboxed.invoke(cli, ["--sandbox", "plan", "--detailed-exitcode",
+                                     "exported.yaml"])
+    assert (planned.exit_code, planned.stdout) == (
+        OK, "No changes. (0 unmanaged rooms left alone)\n"), planned.output

@@ -107,6 +107,9 @@ def test_managed_rooms_with_ids_status_and_sessions(tmp_path: Path, server: Sand
                                   f"    status:  {facts.status}\n    session: {session}\n")
     assert f"{facts.provider}.rooms[r2]\n    status:  missing (not found" in text.stdout
     assert "unmanaged" not in text.stdout
+    for secret in SANDBOX_ENVIRON.values():
+        if len(secret) > 8:  # "acme"-like principals are ordinary words
+            assert secret not in text.output
 
 
 @pytest.mark.parametrize("facts", [f for f in FACTS if f.urls], ids=lambda f: f.provider)
