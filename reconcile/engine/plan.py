@@ -47,8 +47,13 @@ ABSENT: Any = _Absent()
 
 def fingerprint(value: Any) -> str:
     """A stable digest of JSON-like data (saved plans compare rooms by it)."""
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return hashlib.sha256(canonical(value).encode()).hexdigest()[:16]
+
+
+def canonical(value: Any) -> str:
+    """One JSON text per value: sorted keys, no spaces (what digests are taken of)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str,
+                      ensure_ascii=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +120,26 @@ class Change:
     def address(self) -> str:
         return f"{self.account}.{self.kind}[{self.key}]"
 
+    def as_dict(self) -> dict[str, Any]:
+        """The change as JSON-like data, unmasked: the json format (which masks it) and
+        the plan checksum are both made from it."""
+        before = after = None
+        if self.action is Action.DELETE:
+            before = dict(self.live.fields) if self.live is not None else {}
+        else:
+            after = {f.name: f.after for f in self.fields if f.after is not ABSENT}
+            if self.action is not Action.CREATE:
+                before = {f.name: f.before for f in self.fields if f.before is not ABSENT}
+        return {
+            "address": self.address, "account": self.account, "provider": self.provider,
+            "kind": self.kind, "key": self.key, "action": self.action.value,
+            "actions": self.actions, "reason": self.reason, "before": before,
+            "after": after, "replace_paths": self.replace_paths,
+            "disruptive": self.disruptive, "live_session": self.live_session,
+            "new_join_urls": self.new_join_urls,
+            "live_fingerprint": self.live.fingerprint if self.live is not None else None,
+        }
+
 
 @dataclass
 class AccountPlan:
@@ -128,6 +153,13 @@ class AccountPlan:
 @dataclass
 class Plan:
     accounts: list[AccountPlan] = field(default_factory=list)
+
+    def checksum(self) -> str:
+        """What `apply --checksum` compares: the sha256 of the changes (no-ops left out)
+        as canonical JSON, unmasked, live fingerprints included. Equal checksums: the
+        same rooms get the same changes from the same live state."""
+        data = canonical([c.as_dict() for c in self.changes()])
+        return hashlib.sha256(data.encode()).hexdigest()
 
     def changes(self, *, include_noop: bool = False) -> Iterator[Change]:
         for account in self.accounts:
@@ -144,3 +176,43 @@ class Plan:
         result = {action.value: counts.get(action.value, 0) for action in Action}
         result["unmanaged"] = sum(a.unmanaged for a in self.accounts)
         return result
+
+
+@dataclass(frozen=True, slots=True)
+class SavedChange:
+    """One change of a saved plan: what apply needs to find the room again and to tell
+    whether it changed since (the rooms file gives the rest)."""
+
+    account: str
+    provider: str
+    kind: str
+    key: str
+    action: Action
+    reason: str
+    live_fingerprint: str | None  # None: the plan saw no live room (a create)
+    new_join_urls: bool = False
+    before: Mapping[str, Any] | None = None  # the live values the plan saw (masked ones too)
+
+    @property
+    def address(self) -> str:
+        return f"{self.account}.{self.kind}[{self.key}]"
+
+
+@dataclass(frozen=True, slots=True)
+class SavedAccount:
+    alias: str
+    provider: str
+    managed: int
+    unmanaged: int
+
+
+@dataclass(frozen=True, slots=True)
+class SavedPlan:
+    """A plan read back from `plan --out plan.json`."""
+
+    path: str  # the saved plan's own file
+    config: str  # the rooms file it was made from, as given to `plan`
+    checksum: str  # that file's sha256 when the plan was made
+    plan_checksum: str
+    accounts: tuple[SavedAccount, ...]
+    changes: tuple[SavedChange, ...]

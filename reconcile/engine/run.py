@@ -8,15 +8,25 @@ apply share one provider per account: apply re-reads nothing the plan already kn
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import fnmatch
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
-from reconcile.config import AccountConfig, Config
+from reconcile.config import AccountConfig, Config, DeclaredRoom
 from reconcile.engine.apply import Listener, Outcome, apply_changes
 from reconcile.engine.http import HttpError, HttpSettings, Sleep, TransportError
-from reconcile.engine.plan import AccountPlan, Plan
+from reconcile.engine.plan import (
+    AccountPlan,
+    Action,
+    Change,
+    LiveRoom,
+    Plan,
+    SavedChange,
+    SavedPlan,
+    canonical,
+)
 from reconcile.engine.provider import Provider, RunContext
 from reconcile.errors import ReconcileError
 from reconcile.providers import adapter_class
@@ -48,6 +58,65 @@ class Run:
             raise ReconcileError(f"{provider.account.alias}: reading the live rooms failed:"
                                  f" {provider.error_message(exc)}{hint}") from None
 
+    async def replan(self, saved: SavedPlan, config: Config) -> tuple[Plan, list[Outcome]]:
+        """A saved plan made executable again: only the rooms it touches are re-read (one
+        `find` each, concurrently); each whose live state changed since is skipped, the
+        others planned afresh, as the planner would, from the same file and live room."""
+        async def one(account: AccountConfig, changes: list[SavedChange]
+                      ) -> list[Change | Outcome]:
+            provider = self.providers[account.alias]
+            gate = asyncio.Semaphore(provider.read_concurrency)
+            declared = {(room.kind, room.key): room for room in account.all_rooms()}
+
+            async def bounded(change: SavedChange) -> Change | Outcome:
+                async with gate:
+                    return await self._again(provider, change,
+                                             declared.get((change.kind, change.key)))
+
+            return await asyncio.gather(*(bounded(change) for change in changes))
+
+        by_account = {a.alias: a for a in saved.accounts}
+        results = await asyncio.gather(*(
+            one(config.accounts[alias], [c for c in saved.changes if c.account == alias])
+            for alias in self.providers))
+        plan, skipped = Plan(), []
+        for alias, items in zip(self.providers, results, strict=True):
+            counts = by_account.get(alias)
+            account = AccountPlan(alias, self.providers[alias].type,
+                                  managed=counts.managed if counts else 0,
+                                  unmanaged=counts.unmanaged if counts else 0)
+            for item in items:
+                if isinstance(item, Outcome):
+                    skipped.append(item)
+                else:
+                    account.changes.append(item)
+            plan.accounts.append(account)
+        return plan, skipped
+
+    @staticmethod
+    async def _again(provider: Provider, saved: SavedChange, room: DeclaredRoom | None
+                     ) -> Change | Outcome:
+        live = await provider.find(saved.kind, saved.key)
+        previous = room.model.renamed_from if room is not None else None
+        if live is None and previous is not None and saved.action is not Action.CREATE:
+            live = await provider.find(saved.kind, previous)
+        now = live.fingerprint if live is not None else None
+        if now != saved.live_fingerprint:
+            return _skipped(saved, _what_changed(saved, live))
+        # The planner's own steps, so reasons, marks and reads are exactly a plan's.
+        if saved.action is Action.DELETE:
+            assert live is not None
+            change = await provider._deletion(saved.kind, live, saved.reason)
+        elif room is None:
+            return _skipped(saved, "the rooms file no longer declares it")
+        else:
+            change = await provider._plan_room(saved.kind, room, live)
+        if change.action is not saved.action:
+            return _skipped(saved, f"a plan now would {change.action.value} it")
+        # Both come from the whole-account plan (Kaleyra marks its replaces there).
+        return dataclasses.replace(change, reason=saved.reason,
+                                   new_join_urls=saved.new_join_urls)
+
     async def apply(self, plan: Plan, on_outcome: Listener | None = None) -> list[Outcome]:
         async def one(account: AccountPlan) -> list[Outcome]:
             provider = self.providers[account.alias]
@@ -63,6 +132,38 @@ def targeted(key: str, patterns: Iterable[str] = ()) -> bool:
     """Whether a room key is among `--target` patterns (every key when there is none)."""
     wanted = list(patterns)
     return not wanted or any(fnmatch.fnmatchcase(key, p) for p in wanted)
+
+
+def narrow(plan: Plan, patterns: Iterable[str] = ()) -> Plan:
+    """The plan's changes to rooms whose key matches `--target` (deletions too); each
+    account keeps its counts, so the safety threshold stays a share of all its rooms."""
+    wanted = list(patterns)
+    if not wanted:
+        return plan
+    return Plan([dataclasses.replace(account, changes=[c for c in account.changes
+                                                       if targeted(c.key, wanted)])
+                 for account in plan.accounts])
+
+
+def _skipped(saved: SavedChange, why: str) -> Outcome:
+    change = Change(saved.account, saved.provider, saved.kind, saved.key, saved.action,
+                    saved.reason)
+    return Outcome(change, "skipped", f"changed since the plan ({why}); the planned"
+                                      f" {saved.action.value} was not applied: plan again")
+
+
+def _what_changed(saved: SavedChange, live: LiveRoom | None) -> str:
+    if live is None:
+        return "the room is gone"
+    if saved.live_fingerprint is None:
+        return "a room of that key now exists"
+    seen = saved.before or {}
+    moved = sorted(name for name, value in seen.items()
+                   if canonical(live.fields.get(name)) != canonical(value))
+    if moved:
+        return f"live {', '.join(moved)} differ{'s' if len(moved) == 1 else ''} from what" \
+               " the plan saw"
+    return "its live state differs from what the plan saw"
 
 
 def select(config: Config, patterns: Iterable[str] = ()) -> list[AccountConfig]:
