@@ -63,6 +63,8 @@ class Provider(ABC):
     type: ClassVar[str]
     capabilities: ClassVar[Capabilities]
     read_concurrency: ClassVar[int] = PLAN_READS  # reads a plan keeps in flight at once
+    # Fields whose values every output masks unless --show-sensitive (PII, stream keys).
+    sensitive_fields: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, account: AccountConfig, http: HttpClient) -> None:
         self.account = account
