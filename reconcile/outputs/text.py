@@ -1,6 +1,8 @@
 """The plan as text, Terraform-like: `+` create, `~` update, `-/+` replace, `-` delete.
 
-Sensitive values (Kaleyra descriptions and participants, join URLs) are masked.
+Values are JSON, `old -> new`; marks say what a change does beyond its fields. Colour is
+the caller's choice (a terminal, and no NO_COLOR or --no-color); without it the text has
+no escape codes at all.
 """
 
 from __future__ import annotations
@@ -8,61 +10,101 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import click
+
 from reconcile.engine.apply import Outcome
 from reconcile.engine.plan import ABSENT, Action, Change, Plan
+from reconcile.engine.rails import Block
+from reconcile.outputs.mask import MASK, Masker
 
 SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.REPLACE: "-/+", Action.DELETE: "-"}
-SENSITIVE = {"kaleyra": frozenset({"description", "participants"})}
-MASK = "(sensitive)"
+COLOURS = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.REPLACE: "magenta",
+           Action.DELETE: "red"}
+FORCES = "# forces replacement"
+LIVE_SESSION = "# disrupts a live session"
+NEW_JOIN_URLS = "# gives everyone new join URLs"
+UNSET = "(unset)"
+PLAIN = Masker()
 
 
-def _value(change: Change, field: str, value: Any) -> str:
+class _Paint:
+    def __init__(self, on: bool) -> None:
+        self.on = on
+
+    def __call__(self, text: str, **style: Any) -> str:
+        return click.style(text, **style) if self.on else text
+
+
+def value_text(mask: Masker, change: Change, field: str, value: Any) -> str:
+    """One field value as the text and Markdown show it: JSON, `(unset)` or masked."""
     if value is ABSENT:
-        return "(unset)"
-    if field in SENSITIVE.get(change.provider, frozenset()):
-        return MASK
-    return json.dumps(value, default=str, ensure_ascii=False)
+        return UNSET
+    shown = mask.value(change.provider, field, value)
+    return MASK if shown is MASK else json.dumps(shown, default=str, ensure_ascii=False)
 
 
-def render_change(change: Change) -> list[str]:
-    marks = ""
-    if change.live_session:
-        marks += "  # disrupts a live session"
-    if change.new_join_urls:
-        marks += "  # gives everyone new join URLs"
-    lines = [f"{SYMBOLS[change.action]} {change.address}  ({change.reason}){marks}"]
+def marks(change: Change) -> list[str]:
+    """What the change does beyond its fields, as the text's `#` marks."""
+    return [mark for mark, on in ((LIVE_SESSION, change.live_session),
+                                  (NEW_JOIN_URLS, change.new_join_urls)) if on]
+
+
+def render_change(change: Change, mask: Masker = PLAIN, *, colour: bool = False
+                  ) -> list[str]:
+    paint = _Paint(colour)
+    tint = COLOURS[change.action]
+    notes = "".join("  " + (paint(m, fg="red", bold=True) if m == LIVE_SESSION
+                            else paint(m, fg="yellow")) for m in marks(change))
+    lines = [f"{paint(SYMBOLS[change.action], fg=tint, bold=True)}"
+             f" {paint(change.address, bold=True)}  ({change.reason}){notes}"]
+    if change.action is Action.DELETE:
+        return lines  # the room goes: its fields are no news
     for field in change.fields:
-        forced = "  # forces replacement" if field.forces_replacement else ""
+        after = value_text(mask, change, field.name, field.after)
         if change.action is Action.CREATE:
-            lines.append(f"    {field.name}: {_value(change, field.name, field.after)}")
-        elif change.action is Action.DELETE:
+            lines.append(f"    {field.name}: {paint(after, fg=tint)}")
             continue
-        else:
-            lines.append(f"    {field.name}: {_value(change, field.name, field.before)} ->"
-                         f" {_value(change, field.name, field.after)}{forced}")
+        before = value_text(mask, change, field.name, field.before)
+        forced = "  " + paint(FORCES, fg="red") if field.forces_replacement else ""
+        lines.append(f"    {field.name}: {paint(before, fg='red')} ->"
+                     f" {paint(after, fg='green')}{forced}")
     return lines
 
 
-def render_plan(plan: Plan) -> str:
-    lines: list[str] = []
-    for change in plan.changes():
-        lines += render_change(change)
+def summary_line(plan: Plan) -> str:
+    """`Plan: 2 to create, … (3 unmanaged rooms left alone).` or `No changes. (…)`."""
     summary = plan.summary()
     unmanaged = summary["unmanaged"]
-    left = f" ({unmanaged} unmanaged room{'s' if unmanaged != 1 else ''} left alone)"
+    left = f"({unmanaged} unmanaged room{'s' if unmanaged != 1 else ''} left alone)"
     if not plan.has_changes:
-        return "\n".join([*lines, f"No changes.{left}"]) + "\n"
-    lines.append("")
-    lines.append(f"Plan: {summary['create']} to create, {summary['update']} to update,"
-                 f" {summary['replace']} to replace, {summary['delete']} to delete{left}.")
-    return "\n".join(lines) + "\n"
+        return f"No changes. {left}"
+    return (f"Plan: {summary['create']} to create, {summary['update']} to update,"
+            f" {summary['replace']} to replace, {summary['delete']} to delete {left}.")
+
+
+def render_plan(plan: Plan, mask: Masker = PLAIN, *, colour: bool = False) -> str:
+    lines: list[str] = []
+    for change in plan.changes():
+        lines += render_change(change, mask, colour=colour)
+    paint = _Paint(colour)
+    if not plan.has_changes:
+        return mask.scrub("\n".join([*lines, paint(summary_line(plan), fg="green")]) + "\n")
+    lines += ["", paint(summary_line(plan), bold=True)]
+    return mask.scrub("\n".join(lines) + "\n")
+
+
+def render_blocks(blocks: list[Block], prefix: str = "blocked") -> str:
+    return "".join(f"{prefix}: {block.message}\n" for block in blocks)
+
+
+VERBS = {Action.CREATE: "created", Action.UPDATE: "updated", Action.REPLACE: "replaced",
+         Action.DELETE: "deleted"}
 
 
 def render_outcome(outcome: Outcome) -> str:
     change = outcome.change
-    verb = {"applied": {Action.CREATE: "created", Action.UPDATE: "updated",
-                        Action.REPLACE: "replaced", Action.DELETE: "deleted"}[change.action],
-            "failed": "FAILED", "skipped": "skipped"}[outcome.status]
+    verb = {"applied": VERBS[change.action], "failed": "FAILED",
+            "skipped": "skipped"}[outcome.status]
     note = f": {outcome.message}" if outcome.message else ""
     return f"{SYMBOLS[change.action]} {change.address} {verb}{note}"
 
@@ -72,6 +114,6 @@ def render_summary(outcomes: list[Outcome]) -> str:
               for status in ("applied", "failed", "skipped")}
     lines = [f"Apply: {counts['applied']} applied, {counts['failed']} failed,"
              f" {counts['skipped']} skipped."]
-    lines += [f"  failed: {o.change.address}: {o.message}" for o in outcomes
-              if o.status == "failed"]
+    lines += [f"  {o.status}: {o.change.address}: {o.message}" for o in outcomes
+              if o.status != "applied"]
     return "\n".join(lines) + "\n"

@@ -1,0 +1,130 @@
+"""The plan as a versioned JSON document (`--format json`), and reading one back.
+
+`format_version` is "MAJOR.MINOR": a minor bump only adds fields, a major bump changes or
+removes one. Consumers must ignore fields they do not know. `schemas/plan.schema.json`
+describes it; the README documents each field.
+
+A document written by `plan` is also a saved plan: `apply plan.json` reads it back
+(`read_saved`), re-reads only the rooms it touches, and takes the rest from the rooms file
+it names, so masked values are never needed again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from reconcile import __version__
+from reconcile.engine.apply import Outcome
+from reconcile.engine.plan import Action, Plan, SavedAccount, SavedChange, SavedPlan
+from reconcile.engine.rails import Block
+from reconcile.errors import ReconcileError
+from reconcile.outputs.mask import Masker
+
+FORMAT_VERSION = "1.0"
+MAJOR = FORMAT_VERSION.split(".")[0]
+SNIFF_BYTES = 4096  # how much of a file `is_saved_plan` looks at
+
+
+def document(plan: Plan | None, *, config: str, checksum: str | None, mask: Masker,
+             blocks: Sequence[Block] = (), errors: Sequence[str] = (),
+             outcomes: Sequence[Outcome] | None = None) -> dict[str, Any]:
+    """The document of a plan (None: planning failed, and `errors` say why) and, for
+    `apply`, of what became of each change."""
+    plan = plan if plan is not None else Plan()
+    changes = []
+    for change in plan.changes():
+        data = change.as_dict()
+        data["before"] = mask.values(change.provider, data["before"])
+        data["after"] = mask.values(change.provider, data["after"])
+        data["sensitive_paths"] = mask.sensitive_paths(change)
+        changes.append(data)
+    result: dict[str, Any] = {
+        "format_version": FORMAT_VERSION,
+        "tool_version": __version__,
+        "config": config,
+        "checksum": checksum,
+        "plan_checksum": plan.checksum(),
+        "summary": plan.summary(),
+        "accounts": [{"name": a.alias, "provider": a.provider, "managed": a.managed,
+                      "unmanaged": a.unmanaged} for a in plan.accounts],
+        "changes": changes,
+        "blocked": [{"account": b.account, "message": b.message} for b in blocks],
+        "errors": [{"message": message} for message in errors],
+    }
+    if outcomes is not None:
+        result["outcomes"] = [{"address": o.change.address, "account": o.change.account,
+                               "kind": o.change.kind, "key": o.change.key,
+                               "action": o.change.action.value, "status": o.status,
+                               "message": o.message} for o in outcomes]
+        result["apply"] = {status: sum(1 for o in outcomes if o.status == status)
+                           for status in ("applied", "failed", "skipped")}
+    return result
+
+
+def render(data: dict[str, Any], mask: Masker) -> str:
+    return mask.scrub(json.dumps(data, indent=2, ensure_ascii=False, default=str)) + "\n"
+
+
+def is_saved_plan(path: str | Path) -> bool:
+    """Whether a file is a saved plan rather than a rooms file: a JSON object with a
+    `format_version` (a rooms file has `version`, and is YAML, or JSON at most)."""
+    try:
+        with open(path, "rb") as handle:
+            if not handle.read(SNIFF_BYTES).lstrip().startswith(b"{"):
+                return False
+            handle.seek(0)
+            data = json.load(handle)
+    except (OSError, ValueError):
+        return False  # not JSON (or not there): the rooms file's loader says what is wrong
+    return isinstance(data, dict) and "format_version" in data
+
+
+def read_saved(path: str | Path) -> SavedPlan:
+    """A saved plan; a clear `file: message` error for anything else."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ReconcileError(f"{path}: cannot read the saved plan: {exc}") from None
+    try:
+        return _saved(str(path), data)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ReconcileError(f"{path}: not a saved plan of this tool ({_why(exc)});"
+                             " write one with `reconcile plan --out plan.json`") from None
+
+
+def _saved(path: str, data: Any) -> SavedPlan:
+    version = str(data["format_version"])
+    if version.split(".")[0] != MAJOR:
+        raise ValueError(f"format_version {version}, this tool reads {MAJOR}.x")
+    if data.get("errors"):
+        raise ValueError("the plan failed: it holds errors, not changes")
+    accounts = tuple(SavedAccount(str(a["name"]), str(a["provider"]), int(a["managed"]),
+                                  int(a["unmanaged"])) for a in data["accounts"])
+    changes = []
+    for item in data["changes"]:
+        masked = set(item.get("sensitive_paths") or ())
+        before = item.get("before")
+        changes.append(SavedChange(
+            account=str(item["account"]), provider=str(item["provider"]),
+            kind=str(item["kind"]), key=str(item["key"]), action=Action(item["action"]),
+            reason=str(item["reason"]),
+            live_fingerprint=_optional(item["live_fingerprint"]),
+            new_join_urls=bool(item.get("new_join_urls", False)),
+            before={k: v for k, v in before.items() if k not in masked}
+            if isinstance(before, dict) else None))
+    return SavedPlan(path=path, config=str(data["config"]), checksum=str(data["checksum"]),
+                     plan_checksum=str(data["plan_checksum"]), accounts=accounts,
+                     changes=tuple(changes))
+
+
+def _optional(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, KeyError):
+        return f"no `{exc.args[0]}`"
+    return str(exc) or type(exc).__name__
