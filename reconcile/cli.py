@@ -75,9 +75,10 @@ def cli(ctx: click.Context, debug: bool, verbose: int, sandbox: bool,
     make them with `apply`.
 
     \b
-    Exit codes: 0 success (plan --detailed-exitcode: no changes), 1 error or a failed
-    change, 2 plan --detailed-exitcode: changes (and usage errors), 3 a safety rail
-    blocked the plan.
+    Exit codes: 0 success (plan --detailed-exitcode: no changes), 1 error, a failed or
+    skipped change, or a usage error of plan or apply, 2 plan --detailed-exitcode:
+    changes (and usage errors of the other commands), 3 a safety rail blocked apply
+    (plan --detailed-exitcode: would block it). `reconcile COMMAND --help` lists each.
     """
     ctx.ensure_object(dict)
     ctx.obj.update(debug=debug, sandbox=sandbox, sandbox_db=sandbox_db)

@@ -1,12 +1,17 @@
-"""What `plan` and `apply` share: load the file, point at the sandbox, open the accounts."""
+"""What `plan` and `apply` share: load the file, point at the sandbox, open the accounts,
+and put the output where it was asked for, in the format asked for."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import os
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -16,8 +21,29 @@ from reconcile.engine.run import Run, open_accounts, select
 from reconcile.errors import ConfigError, ReconcileError
 from reconcile.exitcodes import ERROR
 
+if TYPE_CHECKING:
+    from reconcile.engine.apply import Outcome
+    from reconcile.engine.plan import Plan
+    from reconcile.engine.rails import Block
+    from reconcile.outputs.mask import Masker
+
 T = TypeVar("T")
 DEFAULT_FILE = "rooms.yaml"
+FORMATS = ("text", "json", "markdown")
+EXTENSIONS = {".json": "json", ".md": "markdown", ".markdown": "markdown"}
+OnError = Callable[[Sequence[str], "str | None"], None]  # messages, the file's checksum
+
+
+class EngineCommand(click.Command):
+    """A command whose usage errors exit 1, as Terraform's do: with --detailed-exitcode,
+    2 must mean "changes", never a mistyped option."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            exc.exit_code = ERROR
+            raise
 
 file_argument = click.argument("file", required=False, default=DEFAULT_FILE,
                                type=click.Path(dir_okay=False))
@@ -34,17 +60,23 @@ def fail(message: str, code: int = ERROR) -> None:
 
 def run_engine(ctx: click.Context, file: str, accounts: tuple[str, ...], *,
                hold_locks: bool, lock_timeout: float | None,
-               work: Callable[[Run, Config], Awaitable[T]]) -> T:
-    """Load `file`, open the selected accounts (sandboxed when asked) and run `work`."""
+               work: Callable[[Run, Config], Awaitable[T]],
+               on_error: OnError | None = None) -> T:
+    """Load `file`, open the selected accounts (sandboxed when asked) and run `work`.
+    On an error, `on_error` hears it first (a json or markdown output reports it too)."""
     sandboxed = bool(ctx.obj.get("sandbox"))
     try:
         config = load(file, credentials=not sandboxed)
     except ConfigError as exc:
         for diagnostic in exc.diagnostics:
             click.echo(str(diagnostic), err=True)
+        if on_error is not None:
+            on_error([str(d) for d in exc.diagnostics], None)
         fail(f"{file} is not valid: nothing was planned")
     chosen = select(config, accounts)
     if accounts and not chosen:
+        if on_error is not None:
+            on_error([f"no account matches {', '.join(accounts)}"], config.checksum)
         fail(f"no account matches {', '.join(accounts)}")
     with ExitStack() as stack:
         context = RunContext(str(file), lock_timeout=lock_timeout)
@@ -65,5 +97,141 @@ def run_engine(ctx: click.Context, file: str, accounts: tuple[str, ...], *,
         try:
             return asyncio.run(main())
         except ReconcileError as exc:
+            if on_error is not None:
+                on_error(str(exc).splitlines(), config.checksum)
             fail(str(exc))
     raise AssertionError("unreachable")  # pragma: no cover - fail() exits
+
+
+def secrets_of(ctx: click.Context, config: Config) -> list[str]:
+    """The credentials outputs must scrub: the real ones (the sandbox's are public)."""
+    if ctx.obj.get("sandbox"):
+        return []
+    return [value for account in config.accounts.values()
+            for value in account.secrets.values()]
+
+
+# -- output: the format, where it goes, colour and masking --------------------------------
+
+def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--format, --out, --no-color and --show-sensitive."""
+    for option in reversed((
+        click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+                     help="text (the default), json (versioned, see the README) or markdown"
+                          " (a pull-request comment). With --out and no --format, a .json"
+                          " or .md file name chooses."),
+        click.option("--out", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+                     help="Write the output to FILE (atomically); stdout then shows the text"
+                          " plan."),
+        click.option("--no-color", is_flag=True,
+                     help="No colour. Colour is only ever used on a terminal, and never"
+                          " when NO_COLOR is set; FORCE_COLOR forces it."),
+        click.option("--show-sensitive", is_flag=True,
+                     help="Show sensitive values (Kaleyra descriptions and participants,"
+                          " Metered RTMP URLs) instead of masking them."),
+    )):
+        command = option(command)
+    return command
+
+
+def _colour(no_color: bool) -> bool:
+    # https://no-color.org and https://force-color.org: present and not empty.
+    if no_color or os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+@dataclass
+class Report:
+    """Where the output of `plan` or `apply` goes: the document in its format to --out or
+    stdout, and the text plan to stdout whenever stdout is not taken by the document."""
+
+    fmt: str
+    out: str | None
+    colour: bool
+    config: str  # the rooms file, as given
+    show_sensitive: bool = False
+    mask: Masker = field(init=False)
+
+    def __post_init__(self) -> None:
+        from reconcile.outputs.mask import Masker
+
+        self.mask = Masker.of(show_sensitive=self.show_sensitive)
+
+    @classmethod
+    def of(cls, fmt: str | None, out: str | None, no_color: bool, show_sensitive: bool,
+           config: str) -> Report:
+        if fmt is None:
+            fmt = EXTENSIONS.get(Path(out).suffix.lower(), "text") if out else "text"
+        return cls(fmt, out, _colour(no_color), config, show_sensitive)
+
+    def scrubbing(self, secrets: Sequence[str]) -> None:
+        from reconcile.outputs.mask import Masker
+
+        self.mask = Masker.of(show_sensitive=self.show_sensitive, secrets=secrets)
+
+    @property
+    def text_on_stdout(self) -> bool:
+        """Whether stdout shows the text plan (else it carries a json or markdown one)."""
+        return self.fmt == "text" or self.out is not None
+
+    def echo(self, text: str, *, err: bool = False) -> None:
+        """Text for a person: coloured when stdout is a terminal that wants it."""
+        click.echo(text, nl=False, err=err, color=self.colour and not err)
+
+    def plan_text(self, plan: Plan, *, colour: bool | None = None) -> str:
+        from reconcile.outputs.text import render_plan
+
+        return render_plan(plan, self.mask, colour=self.colour if colour is None else colour)
+
+    def document(self, plan: Plan | None, *, checksum: str | None,
+                 blocks: Sequence[Block] = (), errors: Sequence[str] = (),
+                 outcomes: Sequence[Outcome] | None = None) -> None:
+        """Write the output document: to --out, or to stdout unless that shows text."""
+        if self.fmt == "text" and self.out is None:
+            return  # the command has shown it as it went
+        options: dict[str, Any] = {"checksum": checksum, "blocks": blocks, "errors": errors,
+                                   "outcomes": outcomes}
+        if self.fmt == "json":
+            from reconcile.outputs.document import document, render
+
+            text = render(document(plan, config=self.config, mask=self.mask, **options),
+                          self.mask)
+        elif self.fmt == "markdown":
+            from reconcile.outputs.markdown import render as markdown
+
+            text = markdown(plan, config=self.config, mask=self.mask, **options)
+        else:
+            from reconcile.outputs.text import render_summary
+
+            text = self.plan_text(plan, colour=False) if plan is not None else ""
+            text += render_summary(list(outcomes)) if outcomes is not None else ""
+        if self.out is None:
+            click.echo(text, nl=False)
+        else:
+            write_atomically(self.out, text)
+
+    def on_error(self, messages: Sequence[str], checksum: str | None) -> None:
+        if self.fmt != "text":
+            self.document(None, checksum=checksum, errors=messages)
+
+
+def write_atomically(path: str, text: str) -> None:
+    """Write a file whole or not at all: a pipeline never reads half a plan."""
+    target = Path(path)
+    temporary: str | None = None
+    try:
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=target.parent,
+                                         prefix=f".{target.name}.", delete=False) as handle:
+            temporary = handle.name
+            handle.write(text)
+        os.replace(temporary, target)
+    except OSError as exc:
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
+        fail(f"{path}: cannot write: {exc.strerror or exc}")
