@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 from pathlib import Path
 
+import jsonschema
 import pytest
 from click.testing import CliRunner, Result
 
@@ -87,3 +90,76 @@ def test_without_sandbox_a_missing_variable_is_named(workdir: Path,
     result = CliRunner().invoke(cli, ["plan", "--account", "telnyx-eu"])
     assert result.exit_code == ERROR
     assert "environment variable `TELNYX_API_KEY` is not set" in result.stderr
+
+
+# -- exit codes, usage, formats on failure, --target ---------------------------------------
+
+@pytest.mark.parametrize("command", ["plan", "apply"])
+def test_usage_errors_exit_1_never_2_and_help_lists_the_codes(workdir: Path,
+                                                              command: str) -> None:
+    result = run(command, "--detailed-exitcode" if command == "apply" else "--bogus")
+    assert result.exit_code == ERROR, result.output
+    assert "No such option" in result.stderr
+    assert run(command, "--format", "yaml").exit_code == ERROR
+    shown = run(command, "--help").stdout
+    assert "Exit codes:\n" in shown
+    codes = {line.split()[0] for line in shown.split("Exit codes:\n")[1].splitlines()}
+    assert codes == ({"0", "1", "2", "3"} if command == "plan" else {"0", "1", "3"})
+
+
+def test_a_failed_plan_is_still_a_document(workdir: Path) -> None:
+    (workdir / "bad.yaml").write_text("version: 1\nproviders:\n  telnyx:\n"
+                                      "    credentials: {api_key: leaked}\n")
+    result = run("plan", "--format", "json", "bad.yaml")
+    assert result.exit_code == ERROR
+    document = json.loads(result.stdout)
+    jsonschema.validate(document, json.loads((ROOT / "schemas" / "plan.schema.json")
+                                             .read_text()))
+    assert document["checksum"] is None and document["changes"] == []
+    assert document["errors"][0]["message"].startswith("bad.yaml:4:28: `api_key` holds")
+    assert "leaked" not in result.output
+    comment = run("plan", "--format", "markdown", "--out", "plan.md", "bad.yaml")
+    assert comment.exit_code == ERROR
+    text = (workdir / "plan.md").read_text()
+    assert text.startswith("<!-- reconcile-plan:bad.yaml -->\n")
+    assert "> **The plan failed:**\n> - bad.yaml:4:28:" in text
+    assert "leaked" not in text
+    # A saved plan of a failed run is no plan.
+    run("plan", "--out", "failed.json", "bad.yaml")
+    refused = run("apply", "failed.json")
+    assert refused.exit_code == ERROR
+    assert "not a saved plan of this tool (the plan failed" in refused.stderr
+
+
+def test_out_to_a_place_that_cannot_be_written(workdir: Path) -> None:
+    result = run("plan", "--out", "missing/dir/plan.json")
+    assert result.exit_code == ERROR
+    assert result.stderr.splitlines()[-1].startswith(
+        "reconcile: missing/dir/plan.json: cannot write: ")
+    assert "Traceback" not in result.output
+    assert not list(workdir.glob(".plan.json.*"))  # no half-written file left either
+
+
+def test_target_narrows_plan_and_apply_deletions_included(workdir: Path) -> None:
+    assert run("apply", "--auto-approve", "--account", "telnyx-eu").exit_code == OK
+    text = (workdir / "rooms.yaml").read_text()
+    # Undeclare every Telnyx room matching the account's prune pattern.
+    account = text.split("\n  telnyx-eu:", 1)[1].split("\n  signalwire:", 1)[0]
+    assert 'match: "team-*"' in account
+    keys = re.findall(r"unique_name: (team-[\w-]+)", account)
+    assert keys == ["team-sync", "team-retro"]
+    for key in keys:
+        text = text.replace(f"unique_name: {key}", f"unique_name: kept-{key}")
+    (workdir / "rooms.yaml").write_text(text)
+    planned = run("plan", "--account", "telnyx-eu", "--target", keys[0], "--target",
+                  "kept-*")
+    deletes = [line for line in planned.stdout.splitlines() if line.startswith("- ")]
+    assert deletes == [f"- telnyx-eu.rooms[{keys[0]}]  (pruned: matches team-*)"]
+    applied = run("apply", "--auto-approve", "--force", "--account", "telnyx-eu", "--target",
+                  keys[0])
+    assert applied.exit_code == OK, applied.output
+    assert applied.stdout.endswith("Apply: 1 applied, 0 failed, 0 skipped.\n")
+    left = run("plan", "--account", "telnyx-eu", "--format", "json")
+    remaining = [c["key"] for c in json.loads(left.stdout)["changes"]
+                 if c["action"] == "delete"]
+    assert remaining == keys[1:]

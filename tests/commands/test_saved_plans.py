@@ -1,0 +1,189 @@
+"""Saved plans and reviewed checksums, through the real CLI on the loopback emulators.
+
+`plan --out plan.json` then `apply plan.json`: the plan is tied to its rooms file by
+checksum, only the rooms it changes are read again (one `find` each, no list), and a room
+changed between plan and apply is skipped, by name, while the rest are applied.
+`apply --checksum` plans again and refuses a plan other than the reviewed one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from reconcile.engine.provider import Provider
+from reconcile.exitcodes import ERROR, OK
+from reconcile.providers import PROVIDER_PACKAGES, adapter_class
+from reconcile.sandbox.client import SandboxControl
+from reconcile.sandbox.core import Sandbox
+from reconcile.sandbox.server import SandboxServer
+
+from ..conftest import SANDBOX_ACCOUNTS
+from ..outputs.scenario import Scenario, cli_run
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA = json.loads((ROOT / "schemas" / "plan.schema.json").read_text())
+NO_CHANGES = "No changes. (1 unmanaged room left alone)\n"
+
+
+@pytest.fixture
+def scenario(tmp_path: Path, server: SandboxServer, monkeypatch: pytest.MonkeyPatch
+             ) -> Iterator[Scenario]:
+    """The scenario applied, edited (no prevent_destroy), in the working directory."""
+    monkeypatch.chdir(tmp_path)
+    with SandboxControl(server.base_url) as control:
+        made = Scenario(tmp_path, server, control)
+        made.first()
+        made.second(guard=False)
+        yield made
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Counts each adapter's list_rooms and find calls (by "provider.method")."""
+    calls: Counter[str] = Counter()
+    for provider in PROVIDER_PACKAGES:
+        adapter = adapter_class(provider)
+        for method in ("list_rooms", "find"):
+            monkeypatch.setattr(adapter, method, _counted(getattr(adapter, method),
+                                                          f"{provider}.{method}", calls))
+    return calls
+
+
+def _counted(method: Any, name: str, calls: Counter[str]) -> Any:
+    async def wrapper(self: Provider, *args: Any, **kwargs: Any) -> Any:
+        calls[name] += 1
+        return await method(self, *args, **kwargs)
+    return wrapper
+
+
+def save_plan(*flags: str) -> dict[str, Any]:
+    result = cli_run("plan", "--out", "plan.json", *flags, "rooms.yaml")
+    assert result.exit_code == OK, result.output
+    document = json.loads(Path("plan.json").read_text())
+    jsonschema.validate(document, SCHEMA)
+    return document
+
+
+def test_a_saved_plan_applies_reading_only_the_rooms_it_changes(
+        scenario: Scenario, reads: Counter[str]) -> None:
+    saved = save_plan()
+    changes = len(saved["changes"])
+    assert changes == 15
+    reads.clear()
+    # No prompt: a saved plan is the reviewed one.
+    result = cli_run("apply", "--allow-disruption", "--out", "applied.json", "plan.json")
+    assert result.exit_code == OK, result.output
+    assert result.stdout.endswith(f"Apply: {changes} applied, 0 failed, 0 skipped.\n")
+    applied = json.loads(Path("applied.json").read_text())
+    jsonschema.validate(applied, SCHEMA)
+    # Planned again room by room, the plan is the very one saved.
+    assert applied["plan_checksum"] == saved["plan_checksum"]
+    assert applied["changes"] == saved["changes"]
+    assert applied["apply"] == {"applied": changes, "failed": 0, "skipped": 0}
+    assert not [name for name in reads if name.endswith("list_rooms")]
+    # One find per change, and a second for each rename (under its old name), except
+    # where a create adopts nothing: exactly a plan's targets.
+    renames = sum(1 for c in saved["changes"] if c["reason"].startswith("renamed from"))
+    assert sum(reads.values()) == changes + renames
+    assert cli_run("plan", "rooms.yaml").stdout == NO_CHANGES
+
+
+def test_a_room_changed_between_plan_and_apply_is_skipped_alone(scenario: Scenario) -> None:
+    saved = save_plan()
+    scenario.control.patch_room("telnyx", SANDBOX_ACCOUNTS["telnyx"], "rooms", "n-update",
+                                {"max_participants": 30})
+    scenario.control.delete_room("signalwire", SANDBOX_ACCOUNTS["signalwire"], "rooms",
+                                 "s-update")
+    result = cli_run("apply", "--allow-disruption", "--format", "json", "plan.json")
+    assert result.exit_code == ERROR, result.output
+    document = json.loads(result.stdout)
+    jsonschema.validate(document, SCHEMA)
+    skipped = {o["address"]: o["message"] for o in document["outcomes"]
+               if o["status"] == "skipped"}
+    assert skipped == {
+        "telnyx.rooms[n-update]": "changed since the plan (live max_participants differs"
+                                  " from what the plan saw); the planned update was not"
+                                  " applied: plan again",
+        "signalwire.rooms[s-update]": "changed since the plan (the room is gone); the"
+                                      " planned update was not applied: plan again"}
+    assert document["apply"] == {"applied": len(saved["changes"]) - 2, "failed": 0,
+                                 "skipped": 2}
+    assert "~ telnyx.rooms[n-update] skipped: changed since the plan" in result.stderr
+    again = cli_run("plan", "rooms.yaml").stdout
+    assert "~ telnyx.rooms[n-update]  (changed: max_participants)\n" \
+           "    max_participants: 30 -> 20\n" in again
+    assert "+ signalwire.rooms[s-update]  (not found)\n" in again
+    assert "Plan: 1 to create, 1 to update, 0 to replace, 0 to delete" in again
+
+
+def test_a_saved_plan_of_another_rooms_file_is_refused(scenario: Scenario,
+                                                       sandbox: Sandbox) -> None:
+    save_plan()
+    path = Path("rooms.yaml")
+    path.write_text(path.read_text() + "# an edit after the plan\n")
+    sandbox.counters.clear()
+    result = cli_run("apply", "plan.json")
+    assert result.exit_code == ERROR
+    assert result.stderr.startswith("reconcile: plan.json: the plan was made from another"
+                                    " version of rooms.yaml (sha256 ")
+    assert "nothing applied; plan again" in result.stderr
+    assert all(set(methods) <= {"GET"} for methods in sandbox.counter_table().values())
+
+
+def test_a_saved_plan_is_applied_whole_and_read_with_care(scenario: Scenario) -> None:
+    save_plan()
+    narrowed = cli_run("apply", "--target", "t-*", "plan.json")
+    assert narrowed.exit_code == ERROR
+    assert "a saved plan is applied whole" in narrowed.stderr
+    Path("broken.json").write_text('{"format_version": "1.0", "changes": []}')
+    broken = cli_run("apply", "broken.json")
+    assert (broken.exit_code, broken.stderr) == (
+        ERROR, "reconcile: broken.json: not a saved plan of this tool (no `accounts`);"
+               " write one with `reconcile plan --out plan.json`\n")
+    future = json.loads(Path("plan.json").read_text()) | {"format_version": "2.0"}
+    Path("future.json").write_text(json.dumps(future))
+    assert "format_version 2.0, this tool reads 1.x" in cli_run("apply", "future.json").stderr
+    assert "Traceback" not in broken.output
+
+
+def test_apply_checksum_applies_only_the_reviewed_plan(scenario: Scenario,
+                                                       sandbox: Sandbox) -> None:
+    reviewed = json.loads(cli_run("plan", "--format", "json", "rooms.yaml").stdout)
+    scenario.control.patch_room("telnyx", SANDBOX_ACCOUNTS["telnyx"], "rooms", "n-update",
+                                {"max_participants": 30})
+    sandbox.counters.clear()
+    refused = cli_run("apply", "--allow-disruption", "--checksum", reviewed["plan_checksum"],
+                      "rooms.yaml")
+    assert refused.exit_code == ERROR, refused.output
+    assert "the plan differs from the reviewed one: its checksum is " in refused.stderr
+    assert f"the reviewed plan's {reviewed['plan_checksum']}: nothing applied" \
+        in refused.stderr
+    assert all(set(methods) <= {"GET"} for methods in sandbox.counter_table().values())
+    # Put it back: the plan is the reviewed one again, and applies without a prompt.
+    scenario.control.patch_room("telnyx", SANDBOX_ACCOUNTS["telnyx"], "rooms", "n-update",
+                                {"max_participants": 10})
+    accepted = cli_run("apply", "--allow-disruption", "--checksum", reviewed["plan_checksum"],
+                       "rooms.yaml")
+    assert accepted.exit_code == OK, accepted.output
+    assert cli_run("plan", "rooms.yaml").stdout == NO_CHANGES
+
+
+def test_the_checksum_is_stable_and_every_output_shows_it(scenario: Scenario) -> None:
+    first = json.loads(cli_run("plan", "--format", "json", "rooms.yaml").stdout)
+    second = json.loads(cli_run("plan", "--format", "json", "rooms.yaml").stdout)
+    checksum = first["plan_checksum"]
+    assert checksum == second["plan_checksum"]
+    assert f"Plan checksum: {checksum}" in cli_run("plan", "rooms.yaml").stderr
+    assert checksum in cli_run("plan", "--format", "markdown", "rooms.yaml").stdout
+    # A narrower plan is another plan.
+    narrowed = json.loads(cli_run("plan", "--format", "json", "--target", "t-*",
+                                  "rooms.yaml").stdout)
+    assert narrowed["plan_checksum"] != checksum
+    assert {c["key"] for c in narrowed["changes"]} == {"t-change", "t-busy", "t-new"}
