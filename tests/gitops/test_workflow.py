@@ -28,8 +28,6 @@ from .fake_github import FakeGitHub
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / "examples" / "github-actions" / "reconcile.yml"
-# Issue 5's interface, built alongside this workflow: accepted here while the CLI lacks it.
-PENDING = {"plan": {"--format", "--out"}}
 SECRETS = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TELNYX_API_KEY",
            "SIGNALWIRE_PROJECT_ID", "SIGNALWIRE_TOKEN", "METERED_SECRET_KEY",
            "KALEYRA_API_KEY")
@@ -182,16 +180,15 @@ def reconcile_calls(script: str) -> list[list[str]]:
     return calls
 
 
-def check_call(args: list[str]) -> tuple[list[str], set[str]]:
-    """Problems with one call, and the pending options it uses."""
+def check_call(args: list[str]) -> list[str]:
+    """Problems with one call of reconcile (its arguments)."""
     problems: list[str] = []
-    pending: set[str] = set()
     known = {opt: p for p in cli.params for opt in p.opts}
     while args and args[0].startswith("-"):
         if args.pop(0) not in known:
             problems.append(f"unknown global option in reconcile {' '.join(args)}")
     if not args or args[0] not in COMMANDS:
-        return [*problems, f"unknown command: reconcile {' '.join(args)}"], pending
+        return [*problems, f"unknown command: reconcile {' '.join(args)}"]
     name, rest = args[0], args[1:]
     command = command_of(name)
     options = {opt: p for p in command.params if isinstance(p, click.Option)
@@ -206,12 +203,7 @@ def check_call(args: list[str]) -> tuple[list[str], set[str]]:
         flag, _, inline = word.partition("=")
         option = options.get(flag)
         if option is None:
-            if flag in PENDING.get(name, set()):
-                pending.add(f"{name} {flag}")
-                if not inline and rest and not rest[0].startswith("-"):
-                    rest.pop(0)
-            else:
-                problems.append(f"reconcile {name} has no option {flag}")
+            problems.append(f"reconcile {name} has no option {flag}")
             continue
         if option.is_flag or option.count:
             continue
@@ -226,7 +218,7 @@ def check_call(args: list[str]) -> tuple[list[str], set[str]]:
     for argument in arguments:
         if argument.required and not positional:
             problems.append(f"reconcile {name} needs {argument.human_readable_name}")
-    return problems, pending
+    return problems
 
 
 def test_every_reconcile_call_is_a_real_command_with_real_options(
@@ -235,32 +227,25 @@ def test_every_reconcile_call_is_a_real_command_with_real_options(
              for call in reconcile_calls(item.get("run", ""))]
     used = {call[0] for call in calls}
     assert used == {"validate", "plan", "apply", "github-comment"}
-    problems, pending = [], set()
-    for call in calls:
-        found, waiting = check_call(list(call))
-        problems += found
-        pending |= waiting
-    for name in sorted(used):  # and each loads and shows its help
+    for name in sorted(used):  # each loads and shows its help
         result = CliRunner().invoke(cli, [name, "--help"])
         assert result.exit_code == 0, result.output
-    assert problems == []
-    if pending:
-        pytest.xfail(f"waiting for issue 5's {', '.join(sorted(pending))}")
+    assert [problem for call in calls for problem in check_call(list(call))] == []
 
 
 def test_the_call_checker_catches_mistakes() -> None:
     assert reconcile_calls('a && reconcile plan --x "$F" | tee o\nreconcile validate b') == [
         ["plan", "--x", "$F"], ["validate", "b"]]
-    assert check_call(["plna"])[0] == ["unknown command: reconcile plna"]
-    assert check_call(["plan", "--detailed-exitcod"])[0] == [
+    assert check_call(["plna"]) == ["unknown command: reconcile plna"]
+    assert check_call(["plan", "--detailed-exitcod"]) == [
         "reconcile plan has no option --detailed-exitcod"]
-    assert check_call(["validate", "--format", "yaml", "f"])[0] == [
+    assert check_call(["validate", "--format", "yaml", "f"]) == [
         "reconcile validate --format yaml: not one of text, json, github"]
-    assert check_call(["validate"])[0] == ["reconcile validate needs FILES"]
-    assert check_call(["plan", "a.yaml", "b.yaml"])[0] == [
+    assert check_call(["validate"]) == ["reconcile validate needs FILES"]
+    assert check_call(["plan", "a.yaml", "b.yaml"]) == [
         "reconcile plan takes 1 arguments, given ['a.yaml', 'b.yaml']"]
     assert check_call(["--sandbox", "github-comment", "--repo", "a/b", "--pr", "1",
-                       "--body-file", "x"]) == ([], set())
+                       "--body-file", "x"]) == []
 
 
 def test_actionlint() -> None:
@@ -274,11 +259,6 @@ def test_actionlint() -> None:
 
 
 # -- the scripts, run for real ------------------------------------------------------------
-
-
-def pending_interface() -> list[str]:
-    return [f"{name} {flag}" for name, flags in PENDING.items() for flag in flags
-            if flag not in {o for p in command_of(name).params for o in p.opts}]
 
 
 class Runner:
@@ -318,8 +298,6 @@ def runner(tmp_path: Path, workflow: dict[str, Any]) -> Runner:
 
 
 def test_the_pull_request_steps_keep_one_comment(runner: Runner, github: FakeGitHub) -> None:
-    if missing := pending_interface():
-        pytest.xfail(f"waiting for issue 5's {', '.join(missing)}")
     comment = {"GITHUB_TOKEN": BOT_TOKEN, "GITHUB_API_URL": github.base_url,
                "GITHUB_REPOSITORY": REPO, "PR": str(PR)}
     planned = runner.run("plan", "Plan")
@@ -342,8 +320,6 @@ def test_the_pull_request_steps_keep_one_comment(runner: Runner, github: FakeGit
 
 
 def test_the_apply_and_drift_steps(runner: Runner, github: FakeGitHub) -> None:
-    if missing := pending_interface():
-        pytest.xfail(f"waiting for issue 5's {', '.join(missing)}")
     assert runner.run("plan", "Plan").returncode == 0
     drifted = runner.run("drift", "Plan, failing on drift")
     assert drifted.returncode == 1
