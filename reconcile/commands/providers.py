@@ -12,11 +12,14 @@ from typing import Any
 
 import click
 
+from reconcile import exitcodes
+from reconcile.commands.engine import EngineCommand
 from reconcile.engine.provider import Provider
-from reconcile.exitcodes import OK
+from reconcile.exitcodes import ERROR, OK
 from reconcile.providers import PROVIDER_PACKAGES, adapter_class
 
 FORMAT_VERSION = 1
+EXIT_CODES = ((OK, "the table was printed"), (ERROR, "an invalid option"))
 ORDER_WORDS = {"delete-first": "delete the old room, then create the new one",
                "create-first": "create the new room, then delete the old one"}
 SESSION_WORDS = {
@@ -42,7 +45,7 @@ def _provider(adapter: type[Provider]) -> dict[str, Any]:
             "sessions_visible": capabilities.sessions, "kinds": kinds}
 
 
-@click.command()
+@click.command(cls=EngineCommand, epilog=exitcodes.epilog(EXIT_CODES))
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]),
               default="text", show_default=True, help="How to print the table.")
 def providers(output_format: str) -> None:

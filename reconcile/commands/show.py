@@ -10,20 +10,30 @@ import asyncio
 import json
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import click
 
-from reconcile.commands.engine import account_option, file_argument, run_engine, target_option
+from reconcile import exitcodes
+from reconcile.commands.engine import (
+    EngineCommand,
+    account_option,
+    file_argument,
+    run_engine,
+    secrets_of,
+    target_option,
+)
 from reconcile.commands.reads import each_account
 from reconcile.config import Config, DeclaredRoom
 from reconcile.engine.plan import LiveRoom
 from reconcile.engine.provider import Provider
 from reconcile.engine.run import Run, targeted
-from reconcile.exitcodes import OK
+from reconcile.exitcodes import ERROR, OK
+from reconcile.outputs.mask import Masker
 
 FORMAT_VERSION = 1
-MASK = "(sensitive)"
+EXIT_CODES = ((OK, "the rooms were listed"),
+              (ERROR, "an error: an invalid file or option, a provider that could not be"
+                      " read"))
 SESSION_WORDS = {True: "yes", False: "no", None: "unknown"}
 
 
@@ -44,7 +54,7 @@ class Shown:
         return f"{self.account}.{self.kind}[{self.key}]"
 
 
-@click.command()
+@click.command(cls=EngineCommand, epilog=exitcodes.epilog(EXIT_CODES))
 @file_argument
 @account_option
 @target_option
@@ -58,15 +68,16 @@ def show(ctx: click.Context, file: str, accounts: tuple[str, ...], targets: tupl
     """List the live rooms FILE declares: id, status, whether people are in them, and
     their join URLs (masked unless --show-sensitive)."""
 
-    async def work(run: Run, config: Config) -> list[Shown]:
+    async def work(run: Run, config: Config) -> tuple[list[Shown], Masker]:
         found = await each_account(run, lambda provider: _managed(provider, targets))
-        return [room for alias in run.providers for room in found[alias]]
+        mask = Masker.of(show_sensitive=show_sensitive, secrets=secrets_of(ctx, config))
+        return [room for alias in run.providers for room in found[alias]], mask
 
-    rooms = run_engine(ctx, file, accounts, hold_locks=False, lock_timeout=None, work=work)
-    if not show_sensitive:
-        rooms = [_masked(room) for room in rooms]
-    click.echo(render_json(rooms) if output_format == "json" else render_text(rooms),
-               nl=False)
+    rooms, mask = run_engine(ctx, file, accounts, hold_locks=False, lock_timeout=None,
+                             work=work)
+    rooms = [_masked(room, mask) for room in rooms]
+    text = render_json(rooms) if output_format == "json" else render_text(rooms)
+    click.echo(mask.scrub(text), nl=False)
     raise SystemExit(OK)
 
 
@@ -98,17 +109,10 @@ async def _managed(provider: Provider, targets: tuple[str, ...]) -> list[Shown]:
     return list(await asyncio.gather(*steps))
 
 
-def _masked(room: Shown) -> Shown:
-    urls = tuple((who, mask_url(url)) for who, url in room.join_urls)
+def _masked(room: Shown, mask: Masker) -> Shown:
+    urls = tuple((who, mask.url(url)) for who, url in room.join_urls)
     return Shown(room.account, room.provider, room.kind, room.key, room.id, room.status,
                  room.active_session, urls, room.reason)
-
-
-def mask_url(url: str) -> str:
-    """The scheme and host, which say where the room is; the rest lets people in."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}/{MASK}" if parts.scheme and parts.netloc \
-        else MASK
 
 
 def render_text(rooms: list[Shown]) -> str:

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from reconcile.cli import cli
-from reconcile.exitcodes import OK
+from reconcile.exitcodes import ERROR, OK
 from reconcile.providers import PROVIDER_PACKAGES, adapter_class, provider_models
 
 
@@ -106,7 +106,7 @@ def test_the_text_table_shows_every_field_and_the_delete_way() -> None:
 
 def test_a_bad_format_is_a_usage_error() -> None:
     result = run("--format", "xml")
-    assert result.exit_code != OK
+    assert result.exit_code == ERROR
     assert "Invalid value for '--format'" in result.stderr
 
 
@@ -120,3 +120,6 @@ def test_help_stays_light() -> None:
     assert result.stdout.splitlines()[-1] == "[]"
     for command in ("export", "show", "providers"):
         assert re.search(rf"^  {command} ", result.stdout, re.M)
+        own = CliRunner().invoke(cli, [command, "--help"])
+        assert own.exit_code == OK
+        assert "Exit codes:\n    0  " in own.stdout and "\n    1  " in own.stdout
