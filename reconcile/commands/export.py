@@ -4,12 +4,14 @@ The input file supplies the accounts (endpoints, locators, `${…}` credentials)
 it declares play no part. Each live room is written with the fields that differ from the
 provider's defaults (`Provider.exportable_fields`), checked by its model and planned
 against the live room, so the output validates clean and plans "No changes". A room the
-model rejects is skipped, with a comment in the file and a warning on stderr.
+model rejects is skipped, with a comment in the file and a warning on stderr. A value
+holding one of the account's credentials is never written: the file must say `${…}`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -17,21 +19,27 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
+from reconcile import exitcodes
 from reconcile.commands.engine import (
+    EngineCommand,
     account_option,
     fail,
     file_argument,
     run_engine,
+    secrets_of,
     target_option,
+    write_atomically,
 )
 from reconcile.commands.reads import each_account
 from reconcile.config import Config
 from reconcile.engine.plan import LiveRoom
 from reconcile.engine.provider import Provider
 from reconcile.engine.run import Run, targeted
+from reconcile.exitcodes import ERROR, OK
 from reconcile.loader import load_file
 from reconcile.messages import message_for
 from reconcile.models import Room
+from reconcile.outputs.mask import Masker
 from reconcile.outputs.yaml_export import ExportedAccount, ExportedRoom, SkippedRoom, render
 
 # Account settings an export leaves out: `defaults` would merge into the exported rooms
@@ -39,9 +47,13 @@ from reconcile.outputs.yaml_export import ExportedAccount, ExportedRoom, Skipped
 # export left out.
 DROPPED_SETTINGS = {"defaults": "left out: each room spells out its own fields",
                     "prune": "left out: add it back once the file declares every room"}
+EXIT_CODES = ((OK, "the rooms file was written (rooms it cannot declare are skipped, with a"
+                   " warning)"),
+              (ERROR, "an error: an invalid file or option, a provider that could not be"
+                      " read, an --out that cannot be written"))
 
 
-@click.command()
+@click.command(cls=EngineCommand, epilog=exitcodes.epilog(EXIT_CODES))
 @file_argument
 @account_option
 @target_option
@@ -61,23 +73,22 @@ def export(ctx: click.Context, file: str, accounts: tuple[str, ...], targets: tu
     source = Path(file)
     target = Path(out) if out else source  # where relative paths must point from
 
-    async def work(run: Run, config: Config) -> list[ExportedAccount]:
+    async def work(run: Run, config: Config) -> tuple[list[ExportedAccount], Masker]:
         # The accounts as the file writes them: credentials as ${…}, its own endpoint
         # (not the sandbox's). The run has validated the file already.
         raw = load_file(file).data["providers"]
-        read = await each_account(run, lambda provider: _export(provider, targets))
+        mask = Masker.of(secrets=secrets_of(ctx, config))
+        read = await each_account(run, lambda provider: _export(provider, targets, mask))
         return [_account(provider, raw[alias], *read[alias], source, target)
-                for alias, provider in run.providers.items()]
+                for alias, provider in run.providers.items()], mask
 
-    exported = run_engine(ctx, file, accounts, hold_locks=False, lock_timeout=None, work=work)
-    text = render(exported, source.name)
+    exported, mask = run_engine(ctx, file, accounts, hold_locks=False, lock_timeout=None,
+                                work=work)
+    text = mask.scrub(render(exported, source.name))  # a no-op: _room left them out
     if out is None:
         click.echo(text, nl=False)
     else:
-        try:
-            Path(out).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            fail(f"cannot write {out}: {exc.strerror or exc}")
+        write_atomically(out, text)
     rooms = sum(isinstance(item, ExportedRoom) for account in exported
                 for items in account.kinds.values() for item in items)
     click.echo(f"reconcile: exported {rooms} room{'' if rooms == 1 else 's'} of"
@@ -88,7 +99,7 @@ def export(ctx: click.Context, file: str, accounts: tuple[str, ...], targets: tu
 Items = list[ExportedRoom | SkippedRoom]
 
 
-async def _export(provider: Provider, targets: tuple[str, ...]
+async def _export(provider: Provider, targets: tuple[str, ...], mask: Masker
                   ) -> tuple[dict[str, Items], list[str]]:
     """Each kind's rooms (sorted by key), and notes for the account."""
     kinds = provider.room_models()
@@ -98,7 +109,7 @@ async def _export(provider: Provider, targets: tuple[str, ...]
     for (kind, model), live in zip(kinds.items(), read, strict=True):
         named = sorted((room for room in live if room.key is not None),
                        key=lambda room: str(room.key))
-        rooms[kind] = [_room(provider, kind, model, room) for room in named
+        rooms[kind] = [_room(provider, kind, model, room, mask) for room in named
                        if targeted(str(room.key), targets)]
         if len(named) < len(live) and not targets:
             notes.append(f"unnamed {kind} left out: {len(live) - len(named)} (only a room"
@@ -106,14 +117,22 @@ async def _export(provider: Provider, targets: tuple[str, ...]
     return rooms, notes
 
 
-def _room(provider: Provider, kind: str, model: type[Room], live: LiveRoom
+def _room(provider: Provider, kind: str, model: type[Room], live: LiveRoom, mask: Masker
           ) -> ExportedRoom | SkippedRoom:
     """The exported room, or why it is skipped: the model must take it, and planning it
     against the live room must find nothing to change."""
-    address = f"{provider.account.alias}.{kind}[{live.key}]"
+    address = mask.scrub(f"{provider.account.alias}.{kind}[{live.key}]")
     fields = provider.exportable_fields(kind, live)
     notes = [f"{name}: not exported (see the account's note)"
              for name in provider.export_omits if live.fields.get(name) not in (None, "")]
+    for name in [n for n, value in fields.items() if _holds_secret(value, mask)]:
+        if name == model.KEY_FIELD:
+            _warn(f"{address} (id {live.id}): skipped: its key holds a credential")
+            return SkippedRoom(f"room id {live.id}", "its key holds a credential")
+        del fields[name]
+        notes.append(f"{name}: not exported: it holds one of the account's credentials;"
+                     " write it with a ${…} reference")
+        _warn(f"{address}: {notes[-1]}")
     room, problem = _checked(model, fields)
     drifted = [change.name for change in provider.diff(kind, live, room)] if room else []
     if drifted:
@@ -125,9 +144,15 @@ def _room(provider: Provider, kind: str, model: type[Room], live: LiveRoom
             _warn(f"{address}: {notes[-1]}")
         room, problem = _checked(model, fields)
     if room is None:
+        problem = mask.scrub(problem)  # a message may quote the value
         _warn(f"{address} (id {live.id}): skipped: {problem}")
         return SkippedRoom(f"{live.key} (id {live.id})", problem)
     return ExportedRoom(fields, notes)
+
+
+def _holds_secret(value: Any, mask: Masker) -> bool:
+    text = json.dumps(value, ensure_ascii=False)
+    return mask.scrub(text) != text
 
 
 def _checked(model: type[Room], fields: dict[str, Any]) -> tuple[Room | None, str]:

@@ -20,6 +20,7 @@ from click.testing import CliRunner, Result
 from reconcile.cli import cli
 from reconcile.exitcodes import ERROR, OK
 from reconcile.sandbox.client import SandboxControl
+from reconcile.sandbox.core import Sandbox
 from reconcile.sandbox.server import SandboxServer
 
 from ..conftest import SANDBOX_ACCOUNTS, SANDBOX_ENVIRON, rooms_file
@@ -322,5 +323,32 @@ def test_the_example_file_round_trips_on_the_sandbox(tmp_path: Path,
     assert sandboxed.invoke(cli, ["validate", "exported.yaml"]).exit_code == OK
     planned = sandboxed.invoke(cli, ["--sandbox", "plan", "--detailed-exitcode",
                                      "exported.yaml"])
+    assert (planned.exit_code, planned.stdout) == (
+        OK, "No changes. (0 unmanaged rooms left alone)\n"), planned.output
+
+
+def test_a_value_holding_a_credential_is_never_written(tmp_path: Path, server: SandboxServer,
+                                                       sandbox: Sandbox) -> None:
+    """A webhook URL that carries the account's API key: the export leaves it out (the
+    file must write it with a ${…} reference), says so, and still plans "No changes"."""
+    key = "KEY-live-0123456789abcdef"
+    sandbox.register("telnyx", key, key)
+    with SandboxControl(server.base_url) as control:
+        control.seed("telnyx", key, "rooms", [
+            {"unique_name": "hooked", "max_participants": 30,
+             "webhook_event_url": f"https://hooks.example.com/in?token={key}"}])
+    source = rooms_file(tmp_path, server, "telnyx", "")
+    runner = CliRunner(env={**SANDBOX_ENVIRON, "TELNYX_API_KEY": key})
+    out = tmp_path / "exported.yaml"
+    result = runner.invoke(cli, ["export", str(source), "--out", str(out)])
+    assert result.exit_code == OK, result.output
+    text = out.read_text()
+    assert key not in text + result.output
+    (room,) = yaml.safe_load(text)["providers"]["telnyx"]["rooms"]
+    assert room == {"unique_name": "hooked", "max_participants": 30}
+    assert "# webhook_event_url: not exported: it holds one of the account's credentials;" \
+           " write it with a ${…} reference" in text
+    assert "telnyx.rooms[hooked]: webhook_event_url: not exported" in result.stderr
+    planned = runner.invoke(cli, ["plan", "--detailed-exitcode", str(out)])
     assert (planned.exit_code, planned.stdout) == (
         OK, "No changes. (0 unmanaged rooms left alone)\n"), planned.output
