@@ -13,8 +13,7 @@ PLAN = (
 )
 APPLY = (
     (OK, "every change applied: the providers match the file"),
-    (ERROR, "an error, a failed change, a skipped one (changed since a saved plan),"
-            " or a plan that differs from the reviewed one"),
+    (ERROR, "an error, a failed or skipped change, or not the reviewed plan"),
     (BLOCKED, "a safety rail blocked the apply: nothing was changed"),
 )
 

@@ -30,7 +30,7 @@ from reconcile.exitcodes import BLOCKED, CHANGES, OK
               help="Exit 2 when the plan has changes, 0 when it has none, 3 when a safety"
                    " rail would block apply (1: error).")
 @click.option("--force", is_flag=True,
-              help="Judge the destroy threshold as `apply --force` would (passed).")
+              help="Plan for `apply --force`: the destroy threshold blocks nothing.")
 @output_options
 @click.pass_context
 def plan(ctx: click.Context, file: str, accounts: tuple[str, ...], targets: tuple[str, ...],

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from reconcile import __version__
 from reconcile.engine.apply import Outcome
-from reconcile.engine.plan import Action, Change, Plan
+from reconcile.engine.plan import Action, Change, FieldChange, Plan
 from reconcile.engine.rails import Block
 from reconcile.outputs.mask import Masker
 from reconcile.outputs.text import (
@@ -59,7 +59,7 @@ def change_rows(change: Change, mask: Masker) -> str:
     op = f"<code>{html.escape(symbol)}</code> {change.action.value}"
     notes = [words(change.reason), *(MARK_WORDS[m] for m in marks(change))]
     room = f"{code(change.key)}<br><sub>{'<br>'.join(notes)}</sub>"
-    fields = [] if change.action is Action.DELETE else list(change.fields)
+    fields = _row_fields(change)
     if not fields:
         return f"| {op} | {room} | | | |\n"
     rows = []
@@ -72,6 +72,15 @@ def change_rows(change: Change, mask: Masker) -> str:
         lead = f"| {op} | {room} " if index == 0 else "| | "
         rows.append(f"{lead}| {code(field.name)} | {before} | {after} |\n")
     return "".join(rows)
+
+
+def _row_fields(change: Change) -> tuple[FieldChange, ...]:
+    """The fields a change shows a row each for: none for a delete (the room goes)."""
+    return () if change.action is Action.DELETE else change.fields
+
+
+def _row_count(change: Change) -> int:
+    return max(1, len(_row_fields(change)))
 
 
 def render(plan: Plan | None, *, config: str, checksum: str | None, mask: Masker,
@@ -107,17 +116,17 @@ def render(plan: Plan | None, *, config: str, checksum: str | None, mask: Masker
         changes = [c for c in account.changes if c.action is not Action.NOOP]
         if not changes:
             continue
-        rows = [change_rows(change, mask) for change in changes]
         title = f"<code>{html.escape(account.alias)}</code> ({account.provider}):" \
                 f" {len(changes)} change{'s' if len(changes) != 1 else ''}"
-        folded = sum(r.count("\n") for r in rows) > FOLD_ROWS
+        folded = sum(_row_count(change) for change in changes) > FOLD_ROWS
         start = f"<details><summary>{title}</summary>\n\n" if folded else f"#### {title}\n\n"
         end = "\n</details>\n\n" if folded else "\n"
         section = start + TABLE_HEAD
         if len(section) + len(end) > budget:
             break
         kept = 0
-        for row in rows:
+        for change in changes:  # rendered as they fit: a cut plan renders no more
+            row = change_rows(change, mask)
             if len(section) + len(row) + len(end) > budget:
                 break
             section += row
@@ -127,7 +136,7 @@ def render(plan: Plan | None, *, config: str, checksum: str | None, mask: Masker
         out += section + end
         budget -= len(section) + len(end)
         shown += kept
-        if kept < len(rows):
+        if kept < len(changes):
             break
     if shown < total:
         out += (f"> [!NOTE]\n> **Truncated:** {total - shown:,} of {total:,} changes are not"

@@ -23,7 +23,7 @@ from reconcile.exitcodes import BLOCKED, CHANGES, OK
 from reconcile.sandbox.client import SandboxControl
 from reconcile.sandbox.server import SandboxServer
 
-from ..conftest import SANDBOX_ENVIRON
+from ..conftest import SANDBOX_ENVIRON, rooms_file
 from .scenario import DESCRIPTION, FIRST_ROOMS, RTMP, Scenario, cli_run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -201,3 +201,16 @@ def test_changes_exit_2(tmp_path: Path, server: SandboxServer,
         scenario.second(guard=False)
     assert cli_run("plan", "--detailed-exitcode", "rooms.yaml").exit_code == CHANGES
     assert cli_run("plan", "rooms.yaml").exit_code == OK
+
+
+def test_a_credential_put_into_a_field_is_scrubbed_from_every_format(
+        tmp_path: Path, server: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    secret = SANDBOX_ENVIRON["TELNYX_API_KEY"]
+    rooms_file(tmp_path, server, "telnyx", "      - {unique_name: hooked, webhook_event_url:"
+               ' "https://hooks.example.com/video?key=${TELNYX_API_KEY}"}\n')
+    for args in ([], ["--format", "json"], ["--format", "markdown"], ["--show-sensitive"]):
+        result = cli_run("plan", *args, "rooms.yaml")
+        assert result.exit_code == OK, result.output
+        assert secret not in result.output
+        assert "https://hooks.example.com/video?key=***" in result.stdout
