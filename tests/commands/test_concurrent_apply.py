@@ -60,7 +60,10 @@ class Apply:
                 self.waiting.set()
 
     def finish(self) -> tuple[int, str, str]:
-        stdout, _ = self.process.communicate(timeout=60)
+        # Not communicate(): it would read stderr too, racing the reader thread for lines.
+        assert self.process.stdout is not None
+        stdout = self.process.stdout.read()
+        self.process.wait(timeout=60)
         self._reader.join(timeout=10)
         return self.process.returncode, stdout, "".join(self.lines)
 
