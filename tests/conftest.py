@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any, TypeVar
 
+import httpx
 import pytest
 
+from reconcile.config import AccountConfig, load
+from reconcile.engine.http import HttpClient, HttpSettings
+from reconcile.engine.plan import AccountPlan
+from reconcile.engine.provider import Provider
 from reconcile.sandbox.core import DEFAULT_CREDENTIALS, PROVIDERS, Sandbox
 from reconcile.sandbox.server import SandboxServer
 
 ROOT = Path(__file__).resolve().parent.parent
+P = TypeVar("P", bound=Provider)
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
@@ -90,26 +99,51 @@ _ACCOUNT_LINES: dict[str, tuple[str, str, str]] = {
     "signalwire": ("    space: acme\n", "/acme",
                    '{project_id: "${SIGNALWIRE_PROJECT_ID}", token: "${SIGNALWIRE_TOKEN}"}'),
     "metered": ("    app: acme\n", "/acme", '{secret_key: "${METERED_SECRET_KEY}"}'),
-    "kaleyra": ("    region: eu\n    state: kaleyra-state.json\n", "/eu",
-                '{api_key: "${KALEYRA_API_KEY}"}'),
+    "kaleyra": ("    region: eu\n", "/eu", '{api_key: "${KALEYRA_API_KEY}"}'),
 }
+# Where a Kaleyra account of `rooms_file` keeps its state, beside the rooms file.
+KALEYRA_STATE = "kaleyra-state.json"
+# Where an account of such a file points: the server's emulator, a URL, or nowhere (None).
+Endpoint = SandboxServer | str | None
 
 
-def rooms_file(tmp_path: Path, server: SandboxServer, provider: str, rooms: str,
-               extra: str = "") -> Path:
+def _account(server: Endpoint, provider: str, rooms: str | Mapping[str, str], extra: str,
+             state: str | None) -> str:
+    """One account's lines under `providers:` (see `rooms_file`)."""
+    locators, path_after, credentials = _ACCOUNT_LINES[provider]
+    if provider == "kaleyra" and state:
+        locators += f"    state: {state}\n"
+    endpoint = f"{server.url(provider)}{path_after}" if isinstance(server, SandboxServer) \
+        else server
+    kinds = {"rooms": rooms} if isinstance(rooms, str) else rooms
+    return (f"  {provider}:\n{locators}"
+            + (f"    endpoint: {endpoint}\n" if endpoint else "")
+            + f"    credentials: {credentials}\n{extra}"
+            + "".join(f"    {kind}:\n{lines}" for kind, lines in kinds.items()))
+
+
+def rooms_file(tmp_path: Path, server: Endpoint, provider: str,
+               rooms: str | Mapping[str, str], extra: str = "", *,
+               state: str | None = KALEYRA_STATE) -> Path:
     """A rooms file with one account of `provider` (named after it) on the sandbox, reading
     SANDBOX_ENVIRON: `rooms` are its room lines, `extra` more account settings (both
-    indented as in the file). A Kaleyra state file goes beside it, in `tmp_path`."""
-    locators, path_after, credentials = _ACCOUNT_LINES[provider]
+    indented as in the file). A Kaleyra state file goes beside it, in `tmp_path`.
+
+    `server` may instead be an endpoint URL (used as it is), or None for no endpoint (the
+    provider's real host); `rooms` may map each kind to its lines (SignalWire's rooms and
+    conferences); `state` is Kaleyra's setting, None for none (the default place)."""
+    return accounts_file(tmp_path, server, {provider: rooms}, {provider: extra}, state=state)
+
+
+def accounts_file(tmp_path: Path, server: Endpoint, rooms: Mapping[str, str | Mapping[str, str]],
+                  extra: Mapping[str, str] | None = None, *,
+                  state: str | None = KALEYRA_STATE) -> Path:
+    """A rooms file with one account per provider that `rooms` names, each as `rooms_file`
+    writes it: `rooms[provider]` its room lines, `extra[provider]` its extra settings."""
+    accounts = "".join(_account(server, provider, lines, (extra or {}).get(provider, ""), state)
+                       for provider, lines in rooms.items())
     path = tmp_path / "rooms.yaml"
-    path.write_text(f"""\
-version: 1
-providers:
-  {provider}:
-{locators}    endpoint: {server.url(provider)}{path_after}
-    credentials: {credentials}
-{extra}    rooms:
-{rooms}""")
+    path.write_text(f"version: 1\nproviders:\n{accounts}")
     return path
 
 
@@ -118,3 +152,56 @@ def telnyx_rooms_file(tmp_path: Path, server: SandboxServer, rooms: str, extra: 
     """A rooms file with one Telnyx account on the sandbox: `rooms` are its room lines,
     `extra` more account settings (both indented as in the file)."""
     return rooms_file(tmp_path, server, "telnyx", rooms, extra)
+
+
+def load_account(path: Path, provider: str, environ: Mapping[str, str] = SANDBOX_ENVIRON
+                 ) -> AccountConfig:
+    """The rooms file's account named after `provider`, its credentials read from `environ`."""
+    return load(path, environ).accounts[provider]
+
+
+def connected(adapter: type[P], account: AccountConfig, use: Callable[[P], Awaitable[T]], *,
+              http: Callable[[AccountConfig], HttpClient] | None = None, **options: Any) -> T:
+    """`use(provider)`, with an adapter of `account` talking to the sandbox over real HTTP:
+    on the client `http(account)` builds, else the one the core builds
+    (`adapter.connect(account)`). `options` go to the adapter (Kaleyra's `state`)."""
+    async def main() -> T:
+        async with (http or adapter.connect)(account) as client:
+            return await use(adapter(account, client, **options))
+
+    return asyncio.run(main())
+
+
+def plan_file(adapter: type[Provider], path: Path) -> AccountPlan:
+    """What `adapter` plans, on the core's client, for the rooms file's account named after
+    its type (credentials from SANDBOX_ENVIRON)."""
+    return connected(adapter, load_account(path, adapter.type), lambda provider: provider.plan())
+
+
+Sent = tuple[str, str, Any]  # a request's method, path and JSON body
+
+
+class RecordingHttp(HttpClient):
+    """The real client, noting each request's method, path and JSON body in `sent`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sent: list[Sent] = []
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        self.sent.append((method, path, kwargs.get("json")))
+        return await super().request(method, path, **kwargs)
+
+    @classmethod
+    def of(cls, adapter: type[Provider], settings: HttpSettings | None = None
+           ) -> Callable[[AccountConfig], RecordingHttp]:
+        """What `connected` takes as `http`: a recording client on the adapter's base URL
+        and credentials, with `settings` (no write limit or extra connections)."""
+        return lambda account: cls(adapter.base_url(account), auth=adapter.auth(account),
+                                   settings=settings)
+
+
+def sent(provider: Provider) -> list[Sent]:
+    """What a provider on a RecordingHttp has sent so far."""
+    assert isinstance(provider.http, RecordingHttp)
+    return provider.http.sent
