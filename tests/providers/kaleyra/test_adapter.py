@@ -6,12 +6,12 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 
-from reconcile.config import AccountConfig, load
 from reconcile.engine.http import HttpError, HttpSettings
 from reconcile.engine.plan import ABSENT, AccountPlan, Action
 from reconcile.providers.kaleyra.adapter import (
@@ -30,6 +30,8 @@ from reconcile.sandbox.client import SandboxControl
 from reconcile.sandbox.core import Sandbox
 from reconcile.sandbox.server import SandboxServer
 
+from ...conftest import connected, load_account, rooms_file
+
 SANDBOX_PROVIDERS = ("kaleyra",)
 KEY = "ak_live_sandbox"
 FAST = HttpSettings(attempts=3, backoff_initial=0.01, backoff_max=0.02)
@@ -40,38 +42,25 @@ PATIENT = {"user_id": "patient"}
 PAIR = "participants: [{user_id: doctor, is_admin: true}, {user_id: patient}]"
 
 
-def rooms_file(tmp_path: Path, server: SandboxServer, rooms: str, extra: str = "") -> Path:
-    path = tmp_path / "rooms.yaml"
-    path.write_text(f"""\
-version: 1
-providers:
-  kaleyra:
-    region: eu
-    endpoint: {server.url("kaleyra")}/eu
-    credentials: {{api_key: "${{KALEYRA_API_KEY}}"}}
-{extra}    rooms:
-{rooms}""")
-    return path
+def kaleyra_file(tmp_path: Path, server: SandboxServer, rooms: str, extra: str = "") -> Path:
+    """The shared rooms file, with no `state:` setting: the state file's default place."""
+    return rooms_file(tmp_path, server, "kaleyra", rooms, extra, state=None)
 
 
 def state_file(path: Path) -> Path:
     return state_path(path, "kaleyra")
 
 
-def account_of(path: Path) -> AccountConfig:
-    return load(path, {"KALEYRA_API_KEY": KEY}).accounts["kaleyra"]
+account_of = partial(load_account, provider="kaleyra")
 
 
 def run(path: Path, action: Callable[[KaleyraProvider], Awaitable[T]]) -> T:
     """One adapter over a fresh load of the state, under the apply lock (saves need it)."""
     account = account_of(path)
-
-    async def go() -> T:
-        async with KaleyraProvider.connect(account, settings=FAST) as http:
-            return await action(KaleyraProvider(account, http, state=load_state(account, path)))
-
     with locked(state_file(path), 0):
-        return asyncio.run(go())
+        return connected(KaleyraProvider, account, action,
+                         http=partial(KaleyraProvider.connect, settings=FAST),
+                         state=load_state(account, path))
 
 
 def plan(path: Path) -> AccountPlan:
@@ -121,8 +110,8 @@ def room_ids(sandbox: Sandbox) -> set[str]:
 def test_without_a_state_file_every_room_is_a_create_and_a_warning(
         tmp_path: Path, server: SandboxServer, sandbox: Sandbox,
         caplog: pytest.LogCaptureFixture) -> None:
-    path = rooms_file(tmp_path, server, f"      - {{name: a, recording: automatic, {PAIR}}}\n"
-                                        f"      - {{name: b, {PAIR}}}\n")
+    path = kaleyra_file(tmp_path, server, f"      - {{name: a, recording: automatic, {PAIR}}}\n"
+                                          f"      - {{name: b, {PAIR}}}\n")
     with caplog.at_level(logging.WARNING):
         account = plan(path)
     assert [(c.key, c.action, c.reason) for c in account.changes] == [
@@ -140,7 +129,7 @@ def test_without_a_state_file_every_room_is_a_create_and_a_warning(
 
 def test_created_rooms_are_recorded_and_then_plan_as_noops(
         tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
-    path = rooms_file(tmp_path, server, f"""\
+    path = kaleyra_file(tmp_path, server, f"""\
       - name: a
         description: Dr Lee sees patient 42
         duration: 3600
@@ -164,7 +153,7 @@ def test_created_rooms_are_recorded_and_then_plan_as_noops(
 def test_users_are_created_once_each_with_their_role(
         tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
     # doctor is a plain participant in b but an admin in a: created plus, once.
-    path = rooms_file(tmp_path, server, f"""\
+    path = kaleyra_file(tmp_path, server, f"""\
       - {{name: a, {PAIR}}}
       - name: b
         participants: [{{user_id: nurse, is_admin: true}}, {{user_id: doctor}},
@@ -180,7 +169,7 @@ def test_users_are_created_once_each_with_their_role(
 def test_participant_order_and_explicit_defaults_are_not_drift(
         tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
     seed_users(sandbox)
-    path = rooms_file(tmp_path, server, """\
+    path = kaleyra_file(tmp_path, server, """\
       - name: a
         recording: none
         call_type: audio_video
@@ -194,8 +183,8 @@ def test_participant_order_and_explicit_defaults_are_not_drift(
 def test_any_drift_is_a_disruptive_create_first_replace(
         tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
     seed_users(sandbox)
-    path = rooms_file(tmp_path, server, f"      - {{name: a, recording: automatic,"
-                                        f" duration: 3600, {PAIR}}}\n")
+    path = kaleyra_file(tmp_path, server, f"      - {{name: a, recording: automatic,"
+                                          f" duration: 3600, {PAIR}}}\n")
     ids = record(path, sandbox, {"a": {"participants": [DOCTOR, PATIENT],
                                        "recording": "manual"}})
     (change,) = plan(path).changes
@@ -214,7 +203,7 @@ def test_any_drift_is_a_disruptive_create_first_replace(
 def test_a_changed_description_is_shown_as_digests(
         tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
     seed_users(sandbox)
-    path = rooms_file(tmp_path, server, f"      - {{name: a, description: new text, {PAIR}}}\n")
+    path = kaleyra_file(tmp_path, server, f"      - {{name: a, description: new text, {PAIR}}}\n")
     record(path, sandbox, {"a": {"participants": [DOCTOR, PATIENT],
                                  "description": "old text"}})
     (change,) = plan(path).changes
@@ -228,8 +217,8 @@ def test_a_changed_description_is_shown_as_digests(
 def test_a_room_deleted_out_of_band_plans_a_create(
         tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
     seed_users(sandbox)
-    path = rooms_file(tmp_path, server, f"      - {{name: a, {PAIR}}}\n"
-                                        f"      - {{name: b, {PAIR}}}\n")
+    path = kaleyra_file(tmp_path, server, f"      - {{name: a, {PAIR}}}\n"
+                                          f"      - {{name: b, {PAIR}}}\n")
     ids = record(path, sandbox, {"a": {"participants": [DOCTOR, PATIENT]},
                                  "b": {"participants": [DOCTOR, PATIENT]}})
     with SandboxControl(server.base_url) as control:
@@ -256,8 +245,8 @@ def apply_one(path: Path, name: str) -> None:
 def test_prune_deletes_only_matching_undeclared_rooms(
         tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
     seed_users(sandbox)
-    path = rooms_file(tmp_path, server, f"      - {{name: team-a, {PAIR}}}\n",
-                      extra="    prune: {match: 'team-*'}\n")
+    path = kaleyra_file(tmp_path, server, f"      - {{name: team-a, {PAIR}}}\n",
+                        extra="    prune: {match: 'team-*'}\n")
     body = {"participants": [DOCTOR, PATIENT]}
     record(path, sandbox, {"team-a": body, "team-old": body, "other": body})
     account = plan(path)
@@ -273,7 +262,7 @@ def test_one_get_per_recorded_room_and_no_list(
     seed_users(sandbox)
     body = {"participants": [DOCTOR, PATIENT]}
     record(tmp_path / "rooms.yaml", sandbox, {f"r{i}": body for i in range(40)})
-    path = rooms_file(tmp_path, server, f"      - {{name: r39, {PAIR}}}\n")
+    path = kaleyra_file(tmp_path, server, f"      - {{name: r39, {PAIR}}}\n")
     sandbox.counters.clear()
     account = plan(path)
     assert account.changes[0].action is Action.NOOP
@@ -286,7 +275,7 @@ def test_one_get_per_recorded_room_and_no_list(
 def test_a_replace_creates_the_new_room_before_deleting_the_old(
         tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
     seed_users(sandbox)
-    path = rooms_file(tmp_path, server, f"      - {{name: a, recording: automatic, {PAIR}}}\n")
+    path = kaleyra_file(tmp_path, server, f"      - {{name: a, recording: automatic, {PAIR}}}\n")
     old = record(path, sandbox, {"a": {"participants": [DOCTOR, PATIENT]}})["a"]
     seen: list[tuple[str, set[str], list[str]]] = []
 
@@ -314,8 +303,8 @@ def test_creates_that_finish_together_share_a_save_and_each_is_on_file_when_done
         monkeypatch: pytest.MonkeyPatch) -> None:
     seed_users(sandbox)
     names = [f"r{i}" for i in range(24)]
-    path = rooms_file(tmp_path, server, "".join(f"      - {{name: {n}, {PAIR}}}\n"
-                                                for n in names))
+    path = kaleyra_file(tmp_path, server, "".join(f"      - {{name: {n}, {PAIR}}}\n"
+                                                  for n in names))
     saves: list[list[str]] = []
     real_save = KaleyraState.save
 
@@ -343,7 +332,7 @@ def test_creates_that_finish_together_share_a_save_and_each_is_on_file_when_done
 def test_a_replace_cut_short_plans_the_old_rooms_deletion(
         tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
     seed_users(sandbox)
-    path = rooms_file(tmp_path, server, f"      - {{name: a, recording: automatic, {PAIR}}}\n")
+    path = kaleyra_file(tmp_path, server, f"      - {{name: a, recording: automatic, {PAIR}}}\n")
     old = record(path, sandbox, {"a": {"participants": [DOCTOR, PATIENT]}})["a"]
     apply(path)  # the create half of the replace; the process then "dies"
     account = plan(path)
@@ -364,7 +353,7 @@ def test_a_replace_cut_short_plans_the_old_rooms_deletion(
 def test_delete_removes_the_room_and_its_entry_and_tolerates_a_gone_room(
         tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
     seed_users(sandbox)
-    path = rooms_file(tmp_path, server, "")
+    path = kaleyra_file(tmp_path, server, "")
     ids = record(path, sandbox, {"a": {"participants": [DOCTOR, PATIENT]},
                                  "b": {"participants": [DOCTOR, PATIENT]}})
 
@@ -382,7 +371,7 @@ def test_delete_removes_the_room_and_its_entry_and_tolerates_a_gone_room(
 def test_find_is_the_state_entry_confirmed_by_a_get(
         tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
     seed_users(sandbox)
-    path = rooms_file(tmp_path, server, "")
+    path = kaleyra_file(tmp_path, server, "")
     ids = record(path, sandbox, {"a": {"participants": [DOCTOR, PATIENT]},
                                  "b": {"participants": [DOCTOR, PATIENT]}})
     with SandboxControl(server.base_url) as control:
@@ -420,8 +409,8 @@ def create_b_after_a(path: Path, server: SandboxServer, faults: dict[str, Any]) 
 def test_a_room_post_that_may_have_committed_is_not_retried(
         tmp_path: Path, server: SandboxServer, sandbox: Sandbox, faults: dict[str, Any]
         ) -> None:
-    path = rooms_file(tmp_path, server, f"      - {{name: a, {PAIR}}}\n"
-                                        f"      - {{name: b, {PAIR}}}\n")
+    path = kaleyra_file(tmp_path, server, f"      - {{name: a, {PAIR}}}\n"
+                                          f"      - {{name: b, {PAIR}}}\n")
     with pytest.raises(CreateOutcomeUnknown, match="Kaleyra console"):
         create_b_after_a(path, server, faults)
     assert sandbox.counter_table() == {"kaleyra": {"POST": 1}}  # sent once, never again
@@ -430,8 +419,8 @@ def test_a_room_post_that_may_have_committed_is_not_retried(
 
 def test_a_429_on_the_room_post_is_retried(tmp_path: Path, server: SandboxServer,
                                             sandbox: Sandbox) -> None:
-    path = rooms_file(tmp_path, server, f"      - {{name: a, {PAIR}}}\n"
-                                        f"      - {{name: b, {PAIR}}}\n")
+    path = kaleyra_file(tmp_path, server, f"      - {{name: a, {PAIR}}}\n"
+                                          f"      - {{name: b, {PAIR}}}\n")
     with pytest.raises(HttpError) as refused:  # every answer is a 429: refused, not made
         create_b_after_a(path, server, {"burst_429": {"rate": 1, "retry_after": 0}})
     assert refused.value.status == 429
@@ -441,7 +430,7 @@ def test_a_429_on_the_room_post_is_retried(tmp_path: Path, server: SandboxServer
 
 def test_the_base_url_comes_from_the_endpoint_or_the_region(tmp_path: Path,
                                                             server: SandboxServer) -> None:
-    path = rooms_file(tmp_path, server, "")
+    path = kaleyra_file(tmp_path, server, "")
     account = account_of(path)
     assert KaleyraProvider.base_url(account) == f"{server.url('kaleyra')}/eu"
     for environment, host in (("production", "api.in"), ("sandbox", "api.sandbox.in")):

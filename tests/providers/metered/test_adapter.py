@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import socket
 from collections.abc import Awaitable, Callable
@@ -11,9 +10,9 @@ from typing import Any, TypeVar
 
 import pytest
 
-from reconcile.config import AccountConfig, load
+from reconcile.config import AccountConfig
 from reconcile.engine.apply import apply_changes
-from reconcile.engine.http import HttpClient, HttpError, HttpSettings, TransportError
+from reconcile.engine.http import HttpError, HttpSettings, TransportError
 from reconcile.engine.plan import ABSENT, AccountPlan, Action, LiveRoom
 from reconcile.engine.provider import NameTaken
 from reconcile.errors import ReconcileError
@@ -29,6 +28,8 @@ from reconcile.sandbox.core import Sandbox
 from reconcile.sandbox.faults import set_faults
 from reconcile.sandbox.server import SandboxServer
 
+from ...conftest import RecordingHttp, Sent, connected, load_account, rooms_file, sent
+
 SANDBOX_PROVIDERS = ("metered",)
 KEY = "sandbox-secret-key"
 APP = "acme"
@@ -38,50 +39,19 @@ FAST = HttpSettings(attempts=1)  # error tests: no retry back-off
 T = TypeVar("T")
 
 
-class RecordingHttp(HttpClient):
-    """The real client, remembering each request's method, path and JSON body."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.sent: list[tuple[str, str, Any]] = []
-
-    async def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        self.sent.append((method, path, kwargs.get("json")))
-        return await super().request(method, path, **kwargs)
-
-
-def rooms_file(tmp_path: Path, server: SandboxServer | str | None, rooms: str,
-               extra: str = "") -> Path:
-    """A rooms file whose endpoint is the emulator's app (a URL string: that; None: none)."""
-    endpoint = f"{server.url('metered')}/{APP}" if isinstance(server, SandboxServer) else server
-    line = f"    endpoint: {endpoint}\n" if endpoint else ""
-    path = tmp_path / "rooms.yaml"
-    path.write_text(f"""\
-version: 1
-providers:
-  metered:
-    app: {APP}
-{line}    credentials: {{secret_key: "${{METERED_SECRET_KEY}}"}}
-{extra}    rooms:
-{rooms}""")
-    return path
-
-
 def account_of(path: Path, key: str = KEY) -> AccountConfig:
-    return load(path, {"METERED_SECRET_KEY": key}).accounts["metered"]
+    return load_account(path, "metered", {"METERED_SECRET_KEY": key})
 
 
 def run(account: AccountConfig, action: Callable[[MeteredProvider], Awaitable[T]],
-        settings: HttpSettings | None = None) -> tuple[T, list[tuple[str, str, Any]]]:
+        settings: HttpSettings | None = None) -> tuple[T, list[Sent]]:
     """Runs `action` with a provider on a recording client; returns its result and requests."""
 
-    async def go() -> tuple[T, list[tuple[str, str, Any]]]:
-        # Connected the way the core connects it.
-        async with RecordingHttp(MeteredProvider.base_url(account),
-                                 auth=MeteredProvider.auth(account), settings=settings) as http:
-            return await action(MeteredProvider(account, http)), http.sent
+    async def recorded(provider: MeteredProvider) -> tuple[T, list[Sent]]:
+        return await action(provider), sent(provider)
 
-    return asyncio.run(go())
+    return connected(MeteredProvider, account, recorded,
+                     http=RecordingHttp.of(MeteredProvider, settings))
 
 
 def plan(path: Path) -> AccountPlan:
@@ -103,19 +73,19 @@ def stored(sandbox: Sandbox, name: str) -> dict[str, Any]:
 def test_base_url_is_the_app_host_or_the_endpoint(tmp_path: Path, server: SandboxServer
                                                   ) -> None:
     base_url = MeteredProvider.base_url
-    assert base_url(account_of(rooms_file(tmp_path, None, ""))) == "https://acme.metered.live"
-    assert base_url(account_of(rooms_file(tmp_path, server, ""))) == \
+    assert base_url(account_of(rooms_file(tmp_path, None, "metered", ""))) == "https://acme.metered.live"
+    assert base_url(account_of(rooms_file(tmp_path, server, "metered", ""))) == \
         f"{server.url('metered')}/{APP}"
-    assert WRONG not in repr(MeteredProvider.auth(account_of(rooms_file(tmp_path, None, ""),
-                                                             key=WRONG)))
+    assert WRONG not in repr(MeteredProvider.auth(account_of(
+        rooms_file(tmp_path, None, "metered", ""), key=WRONG)))
 
 
 # -- plan ------------------------------------------------------------------------------
 
 def test_empty_app_plans_creates_with_their_fields(tmp_path: Path, server: SandboxServer
                                                    ) -> None:
-    path = rooms_file(tmp_path, server, "      - {roomName: a, privacy: private}\n"
-                                        "      - {roomName: b}\n")
+    path = rooms_file(tmp_path, server, "metered", "      - {roomName: a, privacy: private}\n"
+                                                   "      - {roomName: b}\n")
     account = plan(path)
     assert [(c.key, c.action, c.reason) for c in account.changes] == [
         ("a", Action.CREATE, "not found"), ("b", Action.CREATE, "not found")]
@@ -162,7 +132,7 @@ ALL_FIELDS = """\
 
 
 def test_rooms_just_created_plan_as_noops(tmp_path: Path, server: SandboxServer) -> None:
-    account = account_of(rooms_file(tmp_path, server, ALL_FIELDS))
+    account = account_of(rooms_file(tmp_path, server, "metered", ALL_FIELDS))
 
     async def create_then_plan(provider: MeteredProvider) -> AccountPlan:
         for room in account.all_rooms():
@@ -183,9 +153,9 @@ def test_seeded_rooms_match_undeclared_and_archived_ones_are_left_out(
                                  {"roomName": "adhoc"}, {"roomName": "gone"}])
     with SandboxControl(server.base_url) as control:
         control.patch_room("metered", APP, "rooms", "gone", {"archived": True})
-    path = rooms_file(tmp_path, server, "      - {roomName: a, maxParticipants: 20}\n"
-                                        "      - {roomName: b}\n"
-                                        "      - {roomName: gone}\n")
+    path = rooms_file(tmp_path, server, "metered", "      - {roomName: a, maxParticipants: 20}\n"
+                                                   "      - {roomName: b}\n"
+                                                   "      - {roomName: gone}\n")
     account = plan(path)
     assert [(c.key, c.action) for c in account.changes] == [
         ("a", Action.NOOP), ("b", Action.NOOP), ("gone", Action.CREATE)]
@@ -200,9 +170,9 @@ def test_drift_is_reported_field_by_field_on_declared_fields_only(
         control.patch_room("metered", APP, "rooms", "a", {
             "privacy": "public", "maxParticipants": 5,
             "joinVideoOn": False})  # undeclared: never drift (U15)
-    path = rooms_file(tmp_path, server, "      - {roomName: a, privacy: private,"
-                                        " maxParticipants: 20, enableChat: true,"
-                                        " recordComposition: false}\n")
+    path = rooms_file(tmp_path, server, "metered", "      - {roomName: a, privacy: private,"
+                                                   " maxParticipants: 20, enableChat: true,"
+                                                   " recordComposition: false}\n")
     (change,) = plan(path).changes
     assert (change.action, change.reason) == (
         Action.UPDATE, "changed: maxParticipants, privacy, recordComposition")
@@ -216,7 +186,7 @@ def test_prune_deletes_only_matching_undeclared_rooms(tmp_path: Path, server: Sa
                                                        sandbox: Sandbox) -> None:
     seed(sandbox, APP, "rooms", [{"roomName": "team-a"}, {"roomName": "team-old"},
                                  {"roomName": "other"}])
-    path = rooms_file(tmp_path, server, "      - {roomName: team-a}\n",
+    path = rooms_file(tmp_path, server, "metered", "      - {roomName: team-a}\n",
                       extra="    prune: {match: 'team-*'}\n")
     account = plan(path)
     assert [(c.key, c.action, c.reason, c.disruptive) for c in account.changes] == [
@@ -229,7 +199,7 @@ def test_a_rename_in_the_file_plans_a_create_and_leaves_or_prunes_the_old_name(
         tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
     # The name is the only identity: a renamed room is a new room plus a leftover.
     seed(sandbox, APP, "rooms", [{"roomName": "team-old"}])
-    path = rooms_file(tmp_path, server, "      - {roomName: team-new}\n",
+    path = rooms_file(tmp_path, server, "metered", "      - {roomName: team-new}\n",
                       extra="    prune: {match: 'team-*'}\n")
     assert [(c.key, c.action) for c in plan(path).changes] == [
         ("team-new", Action.CREATE), ("team-old", Action.DELETE)]
@@ -238,7 +208,7 @@ def test_a_rename_in_the_file_plans_a_create_and_leaves_or_prunes_the_old_name(
 def test_listing_is_one_request_whatever_the_number_of_rooms(
         tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
     seed(sandbox, APP, "rooms", [{"roomName": f"r{i}"} for i in range(1500)])
-    path = rooms_file(tmp_path, server, "      - {roomName: r1499}\n")
+    path = rooms_file(tmp_path, server, "metered", "      - {roomName: r1499}\n")
     sandbox.counters.clear()
     account = plan(path)
     assert account.changes[0].action is Action.NOOP
@@ -251,7 +221,7 @@ def test_metered_shows_no_sessions(tmp_path: Path, server: SandboxServer, sandbo
     seed(sandbox, APP, "rooms", [{"roomName": "team-live"}])
     with SandboxControl(server.base_url) as control:
         control.participants("metered", APP, "rooms", "team-live", add=["alice"])
-    path = rooms_file(tmp_path, server, "      - {roomName: keep}\n",
+    path = rooms_file(tmp_path, server, "metered", "      - {roomName: keep}\n",
                       extra="    prune: {match: 'team-*'}\n")
     deletion = next(c for c in plan(path).changes if c.action is Action.DELETE)
     assert MeteredProvider.capabilities.sessions is False
@@ -268,7 +238,7 @@ def test_an_expired_room_says_so_in_its_reason(tmp_path: Path, server: SandboxSe
         {"roomName": "drifted", "expireUnixSec": PAST, "maxParticipants": 3},
         {"roomName": "renewed", "expireUnixSec": PAST},
         {"roomName": "later", "expireUnixSec": FUTURE}])
-    path = rooms_file(tmp_path, server, f"""\
+    path = rooms_file(tmp_path, server, "metered", f"""\
       - {{roomName: old, expireUnixSec: {PAST}}}
       - {{roomName: drifted, maxParticipants: 4}}
       - {{roomName: renewed, expireUnixSec: {FUTURE}}}
@@ -288,8 +258,8 @@ def test_an_expired_room_says_so_in_its_reason(tmp_path: Path, server: SandboxSe
 def test_a_rename_is_a_create_first_replacement(tmp_path: Path, server: SandboxServer,
                                                  sandbox: Sandbox) -> None:
     seed(sandbox, APP, "rooms", [{"roomName": "old", "maxParticipants": 8}])
-    path = rooms_file(tmp_path, server, "      - {roomName: new, renamed_from: old,"
-                                        " maxParticipants: 8}\n")
+    path = rooms_file(tmp_path, server, "metered", "      - {roomName: new, renamed_from: old,"
+                                                   " maxParticipants: 8}\n")
 
     async def plan_and_apply(provider: MeteredProvider) -> AccountPlan:
         account = await provider.plan()
@@ -316,7 +286,8 @@ def test_a_rename_is_a_create_first_replacement(tmp_path: Path, server: SandboxS
 
 def test_create_returns_the_room_and_a_duplicate_raises_name_taken(
         tmp_path: Path, server: SandboxServer) -> None:
-    account = account_of(rooms_file(tmp_path, server, "      - {roomName: a, autoJoin: true}\n"))
+    account = account_of(rooms_file(tmp_path, server, "metered",
+                                    "      - {roomName: a, autoJoin: true}\n"))
     room = declared(account, "a")
 
     async def twice(provider: MeteredProvider) -> LiveRoom:
@@ -336,8 +307,8 @@ def test_update_puts_the_full_declared_set_with_privacy_and_no_roomname(
         tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
     seed(sandbox, APP, "rooms", [{"roomName": "a", "privacy": "private", "maxParticipants": 2,
                                   "enableChat": True}])
-    path = rooms_file(tmp_path, server, "      - {roomName: a, maxParticipants: 9,"
-                                        " enableChat: true}\n")
+    path = rooms_file(tmp_path, server, "metered", "      - {roomName: a, maxParticipants: 9,"
+                                                   " enableChat: true}\n")
     account = account_of(path)
 
     async def update(provider: MeteredProvider) -> tuple[LiveRoom, AccountPlan]:
@@ -361,7 +332,8 @@ def test_update_sends_public_when_neither_file_nor_room_has_privacy(
     seed(sandbox, APP, "rooms", [{"roomName": "a"}])
     with SandboxControl(server.base_url) as control:
         control.patch_room("metered", APP, "rooms", "a", {"privacy": None})  # U14: unset
-    account = account_of(rooms_file(tmp_path, server, "      - {roomName: a, autoJoin: true}\n"))
+    account = account_of(rooms_file(tmp_path, server, "metered",
+                                    "      - {roomName: a, autoJoin: true}\n"))
 
     async def update(provider: MeteredProvider) -> LiveRoom:
         live = await provider.find("rooms", "a")
@@ -376,7 +348,8 @@ def test_update_sends_public_when_neither_file_nor_room_has_privacy(
 def test_update_of_a_room_archived_meanwhile_says_it_is_gone(
         tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
     seed(sandbox, APP, "rooms", [{"roomName": "a"}])
-    account = account_of(rooms_file(tmp_path, server, "      - {roomName: a, autoJoin: true}\n"))
+    account = account_of(rooms_file(tmp_path, server, "metered",
+                                    "      - {roomName: a, autoJoin: true}\n"))
 
     async def update(provider: MeteredProvider) -> None:
         live = await provider.find("rooms", "a")
@@ -391,7 +364,7 @@ def test_update_of_a_room_archived_meanwhile_says_it_is_gone(
 def test_delete_archives_and_deleting_again_is_not_an_error(
         tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
     seed(sandbox, APP, "rooms", [{"roomName": "a"}, {"roomName": "b"}])
-    account = account_of(rooms_file(tmp_path, server, ""))
+    account = account_of(rooms_file(tmp_path, server, "metered", ""))
 
     async def delete_twice(provider: MeteredProvider) -> list[LiveRoom]:
         live = await provider.find("rooms", "a")
@@ -415,7 +388,7 @@ def test_find_gets_one_room_and_none_for_unknown_or_archived(
     seed(sandbox, APP, "rooms", [{"roomName": "a", "maxParticipants": 4}, {"roomName": "b"}])
     with SandboxControl(server.base_url) as control:
         control.patch_room("metered", APP, "rooms", "b", {"archived": True})
-    account = account_of(rooms_file(tmp_path, server, ""))
+    account = account_of(rooms_file(tmp_path, server, "metered", ""))
 
     async def find_all(provider: MeteredProvider) -> list[LiveRoom | None]:
         return [await provider.find("rooms", name) for name in ("a", "b", "nope")]
@@ -453,7 +426,8 @@ def leaked(secret: str, exc: BaseException | None, caplog: pytest.LogCaptureFixt
 def test_a_refused_key_is_an_auth_error_that_never_shows_the_key(
         tmp_path: Path, server: SandboxServer, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="reconcile")
-    account = account_of(rooms_file(tmp_path, server, "      - {roomName: a}\n"), key=WRONG)
+    account = account_of(rooms_file(tmp_path, server, "metered", "      - {roomName: a}\n"),
+                         key=WRONG)
     for action in (lambda p: p.plan(), lambda p: p.find("rooms", "a"),
                    lambda p: p.create("rooms", declared(account, "a"))):
         with pytest.raises(MeteredAuthError, match="secret key was refused") as info:
@@ -465,7 +439,7 @@ def test_a_refused_key_is_an_auth_error_that_never_shows_the_key(
 def test_other_failures_never_show_the_key(tmp_path: Path, server: SandboxServer,
                                            sandbox: Sandbox,
                                            caplog: pytest.LogCaptureFixture) -> None:
-    account = account_of(rooms_file(tmp_path, server, "      - {roomName: a}\n"))
+    account = account_of(rooms_file(tmp_path, server, "metered", "      - {roomName: a}\n"))
     set_faults(sandbox, "metered", {"error_rate": 1.0, "error_statuses": [503]})
     with pytest.raises(HttpError) as server_error:
         run(account, lambda p: p.plan(), FAST)
@@ -473,7 +447,7 @@ def test_other_failures_never_show_the_key(tmp_path: Path, server: SandboxServer
     with socket.socket() as closed:  # a port nobody listens on
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
-    dead = account_of(rooms_file(tmp_path, f"http://127.0.0.1:{port}/{APP}", ""))
+    dead = account_of(rooms_file(tmp_path, f"http://127.0.0.1:{port}/{APP}", "metered", ""))
     with pytest.raises(TransportError) as refused:
         run(dead, lambda p: p.list_rooms("rooms"), FAST)
     assert "secretKey=***" in str(server_error.value)  # the http layer's mask
@@ -483,7 +457,7 @@ def test_other_failures_never_show_the_key(tmp_path: Path, server: SandboxServer
 def test_http_logs_never_show_the_key(tmp_path: Path, server: SandboxServer,
                                       caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    account = account_of(rooms_file(tmp_path, server, "      - {roomName: a}\n"))
+    account = account_of(rooms_file(tmp_path, server, "metered", "      - {roomName: a}\n"))
     run(account, lambda p: p.plan())
     assert caplog.records  # httpx did log the request
     assert leaked(KEY, None, caplog) == []

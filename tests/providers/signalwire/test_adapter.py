@@ -6,17 +6,15 @@ name in each is two different rooms.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import httpx
 import pytest
 
-from reconcile.config import load
 from reconcile.engine.apply import apply_changes
-from reconcile.engine.http import HttpClient, HttpError
+from reconcile.engine.http import HttpError
 from reconcile.engine.plan import ABSENT, AccountPlan, Action, LiveRoom
 from reconcile.engine.provider import NameTaken
 from reconcile.providers.signalwire.adapter import SignalWireProvider, _name_taken
@@ -25,65 +23,33 @@ from reconcile.sandbox.client import SandboxControl
 from reconcile.sandbox.core import Sandbox
 from reconcile.sandbox.server import SandboxServer
 
+from ...conftest import Endpoint, RecordingHttp, Sent, connected, load_account, rooms_file, sent
+
 SANDBOX_PROVIDERS = ("signalwire",)
 SPACE = "acme"
 ENV = {"SIGNALWIRE_PROJECT_ID": "a1b2c3d4-project", "SIGNALWIRE_TOKEN": "PTsandbox"}
 KINDS = ("rooms", "conferences")
 T = TypeVar("T")
-Sent = tuple[str, str, Any]  # method, path, JSON body
 
 
-class RecordingClient(HttpClient):
-    """The real client, noting each request so tests can check what was sent."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.sent: list[Sent] = []
-
-    async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        self.sent.append((method, path, kwargs.get("json")))
-        return await super().request(method, path, **kwargs)
-
-
-def rooms_file(tmp_path: Path, server: SandboxServer, rooms: list[str] | None = None,
-               conferences: list[str] | None = None, extra: str = "") -> Path:
+def signalwire_file(tmp_path: Path, server: Endpoint, rooms: list[str] | None = None,
+                    conferences: list[str] | None = None, extra: str = "") -> Path:
     """An account with one YAML flow mapping per room of each kind."""
-    def section(kind: str, items: list[str] | None) -> str:
-        if not items:
-            return f"    {kind}: []\n"
-        return f"    {kind}:\n" + "".join(f"      - {item}\n" for item in items)
+    def lines(items: list[str] | None) -> str:
+        return "".join(f"      - {item}\n" for item in items or ())
 
-    path = tmp_path / "rooms.yaml"
-    path.write_text(f"""\
-version: 1
-providers:
-  signalwire:
-    space: {SPACE}
-    endpoint: {server.url("signalwire")}/{SPACE}/
-    credentials: {{project_id: "${{SIGNALWIRE_PROJECT_ID}}", token: "${{SIGNALWIRE_TOKEN}}"}}
-{extra}{section("rooms", rooms)}{section("conferences", conferences)}""")
-    return path
+    return rooms_file(tmp_path, server, "signalwire",
+                      {"rooms": lines(rooms), "conferences": lines(conferences)}, extra)
 
 
 def run(path: Path, action: Callable[[SignalWireProvider], Awaitable[T]]) -> T:
-    """Run `action` with a provider connected the way the core connects it."""
-    account = load(path, ENV).accounts["signalwire"]
-
-    async def go() -> T:
-        async with RecordingClient(SignalWireProvider.base_url(account),
-                                   auth=SignalWireProvider.auth(account)) as http:
-            return await action(SignalWireProvider(account, http))
-
-    return asyncio.run(go())
+    """Run `action` with a provider on a recording client."""
+    return connected(SignalWireProvider, load_account(path, "signalwire", ENV), action,
+                     http=RecordingHttp.of(SignalWireProvider))
 
 
 def plan(path: Path) -> AccountPlan:
     return run(path, lambda provider: provider.plan())
-
-
-def sent(provider: SignalWireProvider) -> list[Sent]:
-    assert isinstance(provider.http, RecordingClient)
-    return provider.http.sent
 
 
 async def create_all(provider: SignalWireProvider) -> list[LiveRoom]:
@@ -100,13 +66,11 @@ def summary(account: AccountPlan) -> list[tuple[str, str, Action, str]]:
 
 def test_base_url_is_the_endpoint_or_the_space_host(tmp_path: Path,
                                                     server: SandboxServer) -> None:
-    account = load(rooms_file(tmp_path, server), ENV).accounts["signalwire"]
+    endpoint = f"{server.url('signalwire')}/{SPACE}/"
+    account = load_account(signalwire_file(tmp_path, endpoint), "signalwire", ENV)
     assert SignalWireProvider.base_url(account) == f"{server.url('signalwire')}/{SPACE}"
     assert SignalWireProvider.auth(account) == ("a1b2c3d4-project", "PTsandbox")
-    no_endpoint = tmp_path / "real.yaml"
-    no_endpoint.write_text(rooms_file(tmp_path, server).read_text().replace(
-        f"    endpoint: {server.url('signalwire')}/{SPACE}/\n", ""))
-    account = load(no_endpoint, ENV).accounts["signalwire"]
+    account = load_account(signalwire_file(tmp_path, None), "signalwire", ENV)
     assert SignalWireProvider.base_url(account) == "https://acme.signalwire.com"
     assert SignalWireProvider.write_limit().requests == 13_800
 
@@ -124,8 +88,8 @@ def test_only_name_forces_a_replacement() -> None:
 
 def test_empty_account_plans_creates_for_both_kinds(tmp_path: Path,
                                                     server: SandboxServer) -> None:
-    path = rooms_file(tmp_path, server, rooms=["{name: a, max_members: 5}"],
-                      conferences=["{name: a, size: large}"])
+    path = signalwire_file(tmp_path, server, rooms=["{name: a, max_members: 5}"],
+                           conferences=["{name: a, size: large}"])
     account = plan(path)
     assert summary(account) == [("rooms", "a", Action.CREATE, "not found"),
                                 ("conferences", "a", Action.CREATE, "not found")]
@@ -137,7 +101,7 @@ def test_empty_account_plans_creates_for_both_kinds(tmp_path: Path,
 def test_created_rooms_plan_as_noops(tmp_path: Path, server: SandboxServer) -> None:
     # Every normalisation at once: date-only and offset timestamps, colour case, explicit
     # defaults, a declared null, a conference without display_name, PUT-only flags.
-    path = rooms_file(
+    path = signalwire_file(
         tmp_path, server,
         rooms=['{name: town-hall, join_from: "2030-01-31", join_until:'
                ' "2030-02-01T10:00:00+02:00", remove_at: "2030-02-02T00:00:00.250000Z",'
@@ -163,7 +127,7 @@ def test_created_rooms_plan_as_noops(tmp_path: Path, server: SandboxServer) -> N
 
 def test_conference_bodies_carry_display_name_and_never_meta_or_a_put_name(
         tmp_path: Path, server: SandboxServer) -> None:
-    path = rooms_file(tmp_path, server, conferences=[
+    path = signalwire_file(tmp_path, server, conferences=[
         "{name: c1, size: small, room_join_video_off: true}"])
 
     async def create(provider: SignalWireProvider) -> list[Sent]:
@@ -183,7 +147,7 @@ def test_matching_rooms_are_noops_and_undeclared_ones_unmanaged(
     seed(sandbox, SPACE, "conferences", [{"name": "a", "display_name": "a"},
                                          {"name": "b", "display_name": "Bee"},
                                          {"display_name": "auto-named"}])
-    path = rooms_file(
+    path = signalwire_file(
         tmp_path, server,
         rooms=["{name: a, display_name: a, max_members: 20, quality: 720p,"
                " layout: grid-responsive, record_on_start: false,"
@@ -211,7 +175,7 @@ def test_drift_is_reported_field_by_field(tmp_path: Path, server: SandboxServer,
             "join_from": "2030-01-01T01:00:00+01:00"})  # the same instant: no drift
         control.patch_room("signalwire", SPACE, "conferences", "c", {
             "dark_primary": "#aabbcc", "size": "large", "display_name": "Other"})
-    path = rooms_file(
+    path = signalwire_file(
         tmp_path, server,
         rooms=['{name: r, max_members: 10, quality: 720p, record_on_start: false,'
                ' join_from: "2030-01-01"}'],
@@ -231,9 +195,9 @@ def test_update_in_place_puts_the_full_desired_set(tmp_path: Path, server: Sandb
     seed(sandbox, SPACE, "rooms", [{"name": "r", "max_members": 10, "quality": "1080p"}])
     seed(sandbox, SPACE, "conferences", [{"name": "c", "display_name": "Kept",
                                           "size": "small"}])
-    path = rooms_file(tmp_path, server,
-                      rooms=["{name: r, max_members: 30, quality: 1080p}"],
-                      conferences=["{name: c, size: large, enable_chat: false}"])
+    path = signalwire_file(tmp_path, server,
+                           rooms=["{name: r, max_members: 30, quality: 1080p}"],
+                           conferences=["{name: c, size: large, enable_chat: false}"])
 
     async def apply(provider: SignalWireProvider) -> list[Sent]:
         for change in (await provider.plan()).changes:
@@ -259,8 +223,8 @@ def test_a_rename_is_a_replace_of_each_kind(tmp_path: Path, server: SandboxServe
         seed(sandbox, SPACE, kind, [{"name": "old", "display_name": "old"}])
     with SandboxControl(server.base_url) as control:
         control.participants("signalwire", SPACE, "conferences", "old", add=["alice"])
-    path = rooms_file(tmp_path, server, rooms=["{name: new, renamed_from: old}"],
-                      conferences=["{name: new, renamed_from: old, display_name: old}"])
+    path = signalwire_file(tmp_path, server, rooms=["{name: new, renamed_from: old}"],
+                           conferences=["{name: new, renamed_from: old, display_name: old}"])
 
     async def plan_and_apply(provider: SignalWireProvider) -> AccountPlan:
         account = await provider.plan()
@@ -289,8 +253,8 @@ def test_prune_deletes_only_matching_undeclared_rooms_of_each_kind(
     for kind in KINDS:
         seed(sandbox, SPACE, kind, [{"name": n, "display_name": n}
                                     for n in ("team-a", "team-old", "other")])
-    path = rooms_file(tmp_path, server, rooms=["{name: team-a}"],
-                      conferences=["{name: team-a}"], extra="    prune: {match: 'team-*'}\n")
+    path = signalwire_file(tmp_path, server, rooms=["{name: team-a}"],
+                           conferences=["{name: team-a}"], extra="    prune: {match: 'team-*'}\n")
     account = plan(path)
     assert summary(account) == [
         (kind, key, action, reason) for kind in KINDS for key, action, reason in (
@@ -304,7 +268,7 @@ def test_listing_uses_the_fewest_requests(tmp_path: Path, server: SandboxServer,
     seed(sandbox, SPACE, "rooms", [{"name": f"r{i}"} for i in range(2500)])
     seed(sandbox, SPACE, "conferences", [{"name": f"c{i}", "display_name": "c"}
                                          for i in range(1000)])
-    path = rooms_file(tmp_path, server, rooms=["{name: r2499}"], conferences=["{name: c0}"])
+    path = signalwire_file(tmp_path, server, rooms=["{name: r2499}"], conferences=["{name: c0}"])
     sandbox.counters.clear()
     account = plan(path)
     assert [c.action for c in account.changes] == [Action.NOOP, Action.NOOP]
@@ -319,7 +283,7 @@ def test_listing_survives_429s_between_pages(tmp_path: Path, server: SandboxServ
     with SandboxControl(server.base_url) as control:
         control.set_faults("signalwire", seed=7,
                            burst_429={"rate": 0.4, "length": 1, "retry_after": 0})
-    path = rooms_file(tmp_path, server, rooms=["{name: r0}", "{name: r2099}"])
+    path = signalwire_file(tmp_path, server, rooms=["{name: r0}", "{name: r2099}"])
     sandbox.counters.clear()
     account = plan(path)
     assert [c.action for c in account.changes] == [Action.NOOP, Action.NOOP]
@@ -335,7 +299,7 @@ def test_a_live_session_makes_a_deletion_disruptive(tmp_path: Path, server: Sand
     with SandboxControl(server.base_url) as control:
         for kind in KINDS:
             control.participants("signalwire", SPACE, kind, "team-live", add=["alice"])
-    path = rooms_file(tmp_path, server, extra="    prune: {match: 'team-*'}\n")
+    path = signalwire_file(tmp_path, server, extra="    prune: {match: 'team-*'}\n")
     sandbox.counters.clear()
     account = plan(path)
     assert [(c.kind, c.key, c.action, c.disruptive) for c in account.changes] == [
@@ -348,7 +312,7 @@ def test_a_live_session_makes_a_deletion_disruptive(tmp_path: Path, server: Sand
 
 
 def test_create_raises_name_taken_per_kind(tmp_path: Path, server: SandboxServer) -> None:
-    path = rooms_file(tmp_path, server, rooms=["{name: dup}"], conferences=["{name: dup}"])
+    path = signalwire_file(tmp_path, server, rooms=["{name: dup}"], conferences=["{name: dup}"])
 
     async def twice(provider: SignalWireProvider) -> None:
         created = await create_all(provider)  # the same name in both kinds is fine
@@ -362,8 +326,8 @@ def test_create_raises_name_taken_per_kind(tmp_path: Path, server: SandboxServer
 
 def test_apply_adopts_a_room_whose_create_already_happened(
         tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
-    path = rooms_file(tmp_path, server, rooms=["{name: late, max_members: 9}"],
-                      conferences=["{name: late, size: small}"])
+    path = signalwire_file(tmp_path, server, rooms=["{name: late, max_members: 9}"],
+                           conferences=["{name: late, size: small}"])
     stale = plan(path)  # both creates; then the rooms appear before apply runs
     seed(sandbox, SPACE, "rooms", [{"name": "late", "max_members": 2}])
     seed(sandbox, SPACE, "conferences", [{"name": "late", "display_name": "Late",
@@ -403,8 +367,8 @@ def test_find_update_delete(tmp_path: Path, server: SandboxServer, sandbox: Sand
     seed(sandbox, SPACE, "conferences", [{"name": "c", "display_name": "C"}])
     with SandboxControl(server.base_url) as control:
         control.participants("signalwire", SPACE, "rooms", "r", add=["alice"])
-    path = rooms_file(tmp_path, server, rooms=["{name: r, max_members: 4}"],
-                      conferences=["{name: c, display_name: D}"])
+    path = signalwire_file(tmp_path, server, rooms=["{name: r, max_members: 4}"],
+                           conferences=["{name: c, display_name: D}"])
 
     async def hooks(provider: SignalWireProvider) -> None:
         room = await provider.find("rooms", "r")

@@ -2,33 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
+from functools import partial
 from pathlib import Path
 
-from reconcile.config import load
-from reconcile.engine.plan import ABSENT, AccountPlan, Action
+from reconcile.engine.plan import ABSENT, Action
 from reconcile.providers.telnyx.adapter import TelnyxProvider
 from reconcile.providers.telnyx.emulator import seed
 from reconcile.sandbox.client import SandboxControl
 from reconcile.sandbox.core import Sandbox
 from reconcile.sandbox.server import SandboxServer
 
-from ...conftest import telnyx_rooms_file
+from ...conftest import plan_file, telnyx_rooms_file
 
 SANDBOX_PROVIDERS = ("telnyx",)
 KEY = "KEYsandbox"
 
-
-
-
-def plan(path: Path) -> AccountPlan:
-    account = load(path, {"TELNYX_API_KEY": KEY}).accounts["telnyx"]
-
-    async def run() -> AccountPlan:
-        async with TelnyxProvider.connect(account) as http:
-            return await TelnyxProvider(account, http).plan()
-
-    return asyncio.run(run())
+plan = partial(plan_file, TelnyxProvider)
 
 
 def test_empty_account_plans_creates_with_their_fields(tmp_path: Path,

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
-from reconcile.config import AccountConfig, load
 from reconcile.engine.http import HttpError
-from reconcile.engine.plan import ABSENT, AccountPlan, Action
+from reconcile.engine.plan import ABSENT, Action
 from reconcile.engine.provider import NameTaken
 from reconcile.providers.twilio.adapter import TwilioProvider
 from reconcile.providers.twilio.emulator import seed
@@ -20,42 +18,15 @@ from reconcile.sandbox.client import SandboxControl
 from reconcile.sandbox.core import DEFAULT_CREDENTIALS, Sandbox
 from reconcile.sandbox.server import SandboxServer
 
+from ...conftest import connected, load_account, plan_file, rooms_file
+
 SANDBOX_PROVIDERS = ("twilio",)
-ACCOUNT, TOKEN = DEFAULT_CREDENTIALS["twilio"]
-ENVIRON = {"TWILIO_ACCOUNT_SID": ACCOUNT, "TWILIO_AUTH_TOKEN": TOKEN}
-T = TypeVar("T")
+ACCOUNT = DEFAULT_CREDENTIALS["twilio"][0]
 
 
-def rooms_file(tmp_path: Path, server: SandboxServer, rooms: str, extra: str = "") -> Path:
-    path = tmp_path / "rooms.yaml"
-    path.write_text(f"""\
-version: 1
-providers:
-  twilio:
-    endpoint: {server.url("twilio")}
-    credentials:
-      account_sid: "${{TWILIO_ACCOUNT_SID}}"
-      auth_token: "${{TWILIO_AUTH_TOKEN}}"
-{extra}    rooms:
-{rooms}""")
-    return path
-
-
-def account_of(path: Path) -> AccountConfig:
-    return load(path, ENVIRON).accounts["twilio"]
-
-
-def run(account: AccountConfig, use: Callable[[TwilioProvider], Awaitable[T]]) -> T:
-    """`use(provider)` with a provider talking to the sandbox over real HTTP."""
-    async def main() -> T:
-        async with TwilioProvider.connect(account) as http:
-            return await use(TwilioProvider(account, http))
-
-    return asyncio.run(main())
-
-
-def plan(path: Path) -> AccountPlan:
-    return run(account_of(path), lambda provider: provider.plan())
+account_of = partial(load_account, provider="twilio")
+run = partial(connected, TwilioProvider)
+plan = partial(plan_file, TwilioProvider)
 
 
 def room(**fields: Any) -> TwilioRoom:
@@ -68,8 +39,8 @@ def gets(sandbox: Sandbox) -> int:
 
 def test_empty_account_plans_creates_with_their_fields(tmp_path: Path,
                                                        server: SandboxServer) -> None:
-    path = rooms_file(tmp_path, server, "      - {unique_name: a, max_participants: 20}\n"
-                                        "      - {unique_name: b}\n")
+    path = rooms_file(tmp_path, server, "twilio", "      - {unique_name: a, max_participants: 20}\n"
+                                                  "      - {unique_name: b}\n")
     account = plan(path)
     assert [(c.key, c.action, c.reason) for c in account.changes] == [
         ("a", Action.CREATE, "not found"), ("b", Action.CREATE, "not found")]
@@ -85,7 +56,7 @@ def test_matching_rooms_are_noops_and_undeclared_ones_unmanaged(
         {"unique_name": "b"}, {"unique_name": "adhoc"}, {},  # {}: named after its sid
         {"unique_name": "gone", "status": "completed"},
         {"unique_name": "broken", "status": "failed"}])
-    path = rooms_file(tmp_path, server, """\
+    path = rooms_file(tmp_path, server, "twilio", """\
       - {unique_name: a, max_participants: 20, video_codecs: [H264, VP8], enable_turn: false}
       - {unique_name: b, type: group, max_participants: 50, empty_room_timeout: 5,
          status_callback_method: POST, video_codecs: [], media_region: us1,
@@ -120,7 +91,7 @@ def test_a_room_the_adapter_creates_plans_as_a_noop(tmp_path: Path,
         enable_turn: false
       - {unique_name: voice, audio_only: true, video_codecs: []}
 """
-    account = account_of(rooms_file(tmp_path, server, declared))
+    account = account_of(rooms_file(tmp_path, server, "twilio", declared))
 
     async def create_all(provider: TwilioProvider) -> list[Any]:
         return [await provider.create("rooms", r.model) for r in account.rooms["rooms"]]
@@ -131,7 +102,7 @@ def test_a_room_the_adapter_creates_plans_as_a_noop(tmp_path: Path,
     assert full.fields["recording_rules"] == [{"type": "exclude", "all": True},
                                               {"type": "include", "kind": "audio"}]
     assert voice.fields["video_codecs"] == []
-    changes = plan(rooms_file(tmp_path, server, declared)).changes
+    changes = plan(rooms_file(tmp_path, server, "twilio", declared)).changes
     assert [(c.key, c.action) for c in changes] == [("full", Action.NOOP),
                                                     ("voice", Action.NOOP)]
 
@@ -156,7 +127,7 @@ def test_any_drift_is_a_replace_forced_by_that_field(
     with SandboxControl(server.base_url) as control:
         control.patch_room("twilio", ACCOUNT, "rooms", "a", {field: drifted})
     rooms = f"      - {{unique_name: a, {field}: {_yaml(declared)}}}\n"
-    (change,) = plan(rooms_file(tmp_path, server, rooms)).changes
+    (change,) = plan(rooms_file(tmp_path, server, "twilio", rooms)).changes
     assert (change.action, change.reason) == (Action.REPLACE,
                                               f"field {field} cannot change in place")
     assert [(f.name, f.before, f.after, f.forces_replacement) for f in change.fields] == [
@@ -179,7 +150,7 @@ def test_drift_in_several_fields_lists_each(tmp_path: Path, server: SandboxServe
         control.patch_room("twilio", ACCOUNT, "rooms", "a", {
             "max_participants": 5, "audio_only": False, "media_region": "jp1"})
     rooms = "      - {unique_name: a, max_participants: 20, audio_only: true}\n"
-    (change,) = plan(rooms_file(tmp_path, server, rooms)).changes
+    (change,) = plan(rooms_file(tmp_path, server, "twilio", rooms)).changes
     assert change.reason == "fields audio_only, max_participants cannot change in place"
     assert change.replace_paths == ["audio_only", "max_participants"]  # media_region: undeclared
 
@@ -191,7 +162,7 @@ def test_drifted_recording_rules_are_read_from_their_sub_resource(
                                      {"unique_name": "plain"}])
     declared = ("      - {unique_name: rec, recording_rules: [{type: include, all: true}]}\n"
                 "      - {unique_name: plain}\n")
-    path = rooms_file(tmp_path, server, declared)
+    path = rooms_file(tmp_path, server, "twilio", declared)
     sandbox.counters.clear()
     assert [c.action for c in plan(path).changes] == [Action.NOOP, Action.NOOP]
     assert gets(sandbox) == 2  # the list, and one room's rules: only it declares them
@@ -207,14 +178,15 @@ def test_settings_no_read_shows_are_never_drift(tmp_path: Path, server: SandboxS
     seed(sandbox, ACCOUNT, "rooms", [{"unique_name": "a"}])
     rooms = ("      - {unique_name: a, transcribe_participants_on_connect: true,"
              " transcriptions_configuration: {languageCode: fr-FR}}\n")
-    (change,) = plan(rooms_file(tmp_path, server, rooms)).changes
+    (change,) = plan(rooms_file(tmp_path, server, "twilio", rooms)).changes
     assert change.action is Action.NOOP
 
 
 def test_a_room_that_ended_by_itself_plans_as_a_create_because_it_ended(
         tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
-    path = rooms_file(tmp_path, server, "      - {unique_name: standup, unused_room_timeout: 3}\n"
-                                        "      - {unique_name: never}\n")
+    path = rooms_file(tmp_path, server, "twilio",
+                      "      - {unique_name: standup, unused_room_timeout: 3}\n"
+                      "      - {unique_name: never}\n")
     account = account_of(path)
     run(account, lambda provider: provider.create("rooms", account.rooms["rooms"][0].model))
     assert [c.action for c in plan(path).changes] == [Action.NOOP, Action.CREATE]
@@ -231,7 +203,7 @@ def test_prune_ends_only_matching_undeclared_rooms(tmp_path: Path, server: Sandb
                                                     sandbox: Sandbox) -> None:
     seed(sandbox, ACCOUNT, "rooms", [{"unique_name": "team-a"}, {"unique_name": "team-old"},
                                      {"unique_name": "other"}])
-    path = rooms_file(tmp_path, server, "      - {unique_name: team-a}\n",
+    path = rooms_file(tmp_path, server, "twilio", "      - {unique_name: team-a}\n",
                       extra="    prune: {match: 'team-*'}\n")
     account = plan(path)
     assert [(c.key, c.action, c.reason, c.disruptive) for c in account.changes] == [
@@ -243,8 +215,8 @@ def test_prune_ends_only_matching_undeclared_rooms(tmp_path: Path, server: Sandb
 def test_listing_takes_the_fewest_pages_of_the_largest_size(
         tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
     seed(sandbox, ACCOUNT, "rooms", [{"unique_name": f"r{i}"} for i in range(2100)])
-    path = rooms_file(tmp_path, server, "      - {unique_name: r2099}\n"
-                                        "      - {unique_name: r0}\n")
+    path = rooms_file(tmp_path, server, "twilio", "      - {unique_name: r2099}\n"
+                                                  "      - {unique_name: r0}\n")
     sandbox.counters.clear()
     account = plan(path)
     assert [c.action for c in account.changes] == [Action.NOOP, Action.NOOP]
@@ -260,7 +232,7 @@ def test_people_in_the_room_make_replaces_and_deletes_disruptive(
         for name in ("a", "team-live", "team-left"):
             control.participants("twilio", ACCOUNT, "rooms", name, add=["alice"])
         control.participants("twilio", ACCOUNT, "rooms", "team-left", remove=["alice"])
-    path = rooms_file(tmp_path, server, "      - {unique_name: a, max_participants: 9}\n",
+    path = rooms_file(tmp_path, server, "twilio", "      - {unique_name: a, max_participants: 9}\n",
                       extra="    prune: {match: 'team-*'}\n")
     assert [(c.key, c.action, c.disruptive) for c in plan(path).changes] == [
         ("a", Action.REPLACE, True), ("team-left", Action.DELETE, False),
@@ -269,7 +241,7 @@ def test_people_in_the_room_make_replaces_and_deletes_disruptive(
 
 def test_hooks_create_find_delete(tmp_path: Path, server: SandboxServer,
                                   sandbox: Sandbox) -> None:
-    account = account_of(rooms_file(tmp_path, server, "      - {unique_name: a}\n"))
+    account = account_of(rooms_file(tmp_path, server, "twilio", "      - {unique_name: a}\n"))
     desired = room(unique_name="a", max_participants=7, video_codecs=["H264"],
                    record_participants_on_connect=True)
 
@@ -299,7 +271,7 @@ def test_hooks_create_find_delete(tmp_path: Path, server: SandboxServer,
 
 
 def test_delete_of_an_unknown_room_is_done(tmp_path: Path, server: SandboxServer) -> None:
-    account = account_of(rooms_file(tmp_path, server, "      - {unique_name: a}\n"))
+    account = account_of(rooms_file(tmp_path, server, "twilio", "      - {unique_name: a}\n"))
 
     async def scenario(provider: TwilioProvider) -> None:
         live = await provider.create("rooms", room(unique_name="a"))
@@ -311,7 +283,7 @@ def test_delete_of_an_unknown_room_is_done(tmp_path: Path, server: SandboxServer
 
 def test_other_create_errors_are_not_name_taken(tmp_path: Path, server: SandboxServer
                                                 ) -> None:
-    account = account_of(rooms_file(tmp_path, server, "      - {unique_name: a}\n"))
+    account = account_of(rooms_file(tmp_path, server, "twilio", "      - {unique_name: a}\n"))
     bad = TwilioRoom.model_construct(unique_name="a", empty_room_timeout=99)
     bad.model_fields_set.add("empty_room_timeout")
     with pytest.raises(HttpError) as caught:
