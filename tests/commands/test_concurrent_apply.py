@@ -16,27 +16,16 @@ from reconcile.providers.kaleyra.state import KaleyraState, locked
 from reconcile.sandbox.core import DEFAULT_CREDENTIALS, Sandbox
 from reconcile.sandbox.server import SandboxServer
 
+from ..conftest import KALEYRA_STATE, rooms_file
+
 SANDBOX_PROVIDERS = ("kaleyra",)
 KEY = DEFAULT_CREDENTIALS["kaleyra"][1]
 ROOMS = 12
 WAITING = "another apply holds the lock on Kaleyra state file"
 
 
-def rooms_file(tmp_path: Path, server: SandboxServer) -> Path:
-    rooms = "".join(f"      - {{name: consult-{i}, participants: [{{user_id: doc, is_admin:"
-                    f" true}}, {{user_id: pat}}]}}\n" for i in range(ROOMS))
-    path = tmp_path / "rooms.yaml"
-    path.write_text(f"""\
-version: 1
-providers:
-  kaleyra:
-    region: eu
-    endpoint: {server.url("kaleyra")}/eu
-    state: kaleyra-state.json
-    credentials: {{api_key: "${{KALEYRA_API_KEY}}"}}
-    rooms:
-{rooms}""")
-    return path
+CONSULTS = "".join(f"      - {{name: consult-{i}, participants: [{{user_id: doc, is_admin:"
+                   f" true}}, {{user_id: pat}}]}}\n" for i in range(ROOMS))
 
 
 class Apply:
@@ -74,8 +63,8 @@ def live_rooms(sandbox: Sandbox) -> int:
 
 def test_a_second_apply_waits_for_the_first_and_then_finds_nothing_to_do(
         tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
-    path = rooms_file(tmp_path, server)
-    state = tmp_path / "kaleyra-state.json"
+    path = rooms_file(tmp_path, server, "kaleyra", CONSULTS)
+    state = tmp_path / KALEYRA_STATE
     with locked(state, 0):  # a third apply, already running: both must wait for it
         applies = [Apply(path), Apply(path)]
         for apply in applies:
@@ -97,8 +86,8 @@ def test_a_second_apply_waits_for_the_first_and_then_finds_nothing_to_do(
 
 def test_lock_timeout_gives_up_with_a_message_and_changes_nothing(
         tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
-    path = rooms_file(tmp_path, server)
-    state = tmp_path / "kaleyra-state.json"
+    path = rooms_file(tmp_path, server, "kaleyra", CONSULTS)
+    state = tmp_path / KALEYRA_STATE
     with locked(state, 0):
         code, stdout, stderr = Apply(path, "--lock-timeout", "0.3").finish()
     assert code == ERROR

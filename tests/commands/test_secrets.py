@@ -12,6 +12,8 @@ from reconcile.cli import cli
 from reconcile.sandbox.core import Sandbox
 from reconcile.sandbox.server import SandboxServer
 
+from ..conftest import accounts_file
+
 SENTINEL = "S3NT1NEL-7f3a"
 ENVIRON = {
     "TWILIO_ACCOUNT_SID": f"AC{SENTINEL}", "TWILIO_AUTH_TOKEN": f"tok-{SENTINEL}",
@@ -19,41 +21,15 @@ ENVIRON = {
     "SIGNALWIRE_TOKEN": f"PT-{SENTINEL}", "METERED_SECRET_KEY": f"sk-{SENTINEL}",
     "KALEYRA_API_KEY": f"ak-{SENTINEL}",
 }
-
-
-def rooms_file(tmp_path: Path, server: SandboxServer) -> Path:
-    path = tmp_path / "rooms.yaml"
-    path.write_text(f"""\
-version: 1
-providers:
-  twilio:
-    endpoint: {server.url("twilio")}
-    credentials: {{account_sid: "${{TWILIO_ACCOUNT_SID}}", auth_token: "${{TWILIO_AUTH_TOKEN}}"}}
-    rooms: [{{unique_name: standup}}]
-  telnyx:
-    endpoint: {server.url("telnyx")}
-    credentials: {{api_key: "${{TELNYX_API_KEY}}"}}
-    rooms: [{{unique_name: sync}}]
-  signalwire:
-    space: acme
-    endpoint: {server.url("signalwire")}/acme
-    credentials: {{project_id: "${{SIGNALWIRE_PROJECT_ID}}", token: "${{SIGNALWIRE_TOKEN}}"}}
-    rooms: [{{name: huddle}}]
-  metered:
-    app: acme
-    endpoint: {server.url("metered")}/acme
-    credentials: {{secret_key: "${{METERED_SECRET_KEY}}"}}
-    rooms: [{{roomName: desk}}]
-  kaleyra:
-    region: eu
-    endpoint: {server.url("kaleyra")}/eu
-    state: state/kaleyra.json
-    credentials: {{api_key: "${{KALEYRA_API_KEY}}"}}
-    rooms:
-      - name: consult
-        participants: [{{user_id: doc, is_admin: true}}, {{user_id: pat}}]
-""")
-    return path
+ROOMS = {  # one room per provider
+    "twilio": "      - {unique_name: standup}\n",
+    "telnyx": "      - {unique_name: sync}\n",
+    "signalwire": "      - {name: huddle}\n",
+    "metered": "      - {roomName: desk}\n",
+    "kaleyra": "      - name: consult\n"
+               "        participants: [{user_id: doc, is_admin: true}, {user_id: pat}]\n",
+}
+STATE = "state/kaleyra.json"  # Kaleyra's, under the rooms file's folder
 
 
 def register(sandbox: Sandbox) -> None:
@@ -67,7 +43,7 @@ def register(sandbox: Sandbox) -> None:
 @pytest.mark.parametrize("verbosity", [[], ["-v"], ["-vv"]])
 def test_the_sentinel_never_shows(tmp_path: Path, server: SandboxServer, sandbox: Sandbox,
                                   verbosity: list[str]) -> None:
-    path = rooms_file(tmp_path, server)
+    path = accounts_file(tmp_path, server, ROOMS, state=STATE)
     register(sandbox)
     runner = CliRunner(env=ENVIRON)
     outputs = []
@@ -86,7 +62,7 @@ def test_the_sentinel_never_shows(tmp_path: Path, server: SandboxServer, sandbox
 @pytest.mark.parametrize("verbosity", [[], ["-vv"]])
 def test_refused_credentials_do_not_show_either(tmp_path: Path, server: SandboxServer,
                                                 verbosity: list[str]) -> None:
-    path = rooms_file(tmp_path, server)
+    path = accounts_file(tmp_path, server, ROOMS, state=STATE)
     wrong = {name: f"{value}-wrong" for name, value in ENVIRON.items()}  # never registered
     result = CliRunner(env=wrong).invoke(cli, [*verbosity, "plan", str(path)])
     assert result.exit_code == 1

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from reconcile.config import load
+from reconcile.config import AccountConfig
 from reconcile.engine.apply import Outcome, apply_changes
 from reconcile.engine.http import HttpClient, HttpSettings
 from reconcile.engine.plan import AccountPlan, Action
@@ -16,7 +15,7 @@ from reconcile.sandbox.core import Sandbox
 from reconcile.sandbox.faults import set_faults
 from reconcile.sandbox.server import SandboxServer
 
-from ..conftest import telnyx_rooms_file
+from ..conftest import connected, load_account, telnyx_rooms_file
 
 SANDBOX_PROVIDERS = ("telnyx",)
 KEY = "KEYsandbox"
@@ -26,27 +25,23 @@ async def _no_sleep(seconds: float) -> None:
     return None
 
 
-
-
 def plan_and_apply(path: Path, *, apply: bool = True, attempts: int = 5,
                    sleep: Callable[[float], Awaitable[None]] = _no_sleep
                    ) -> tuple[AccountPlan, list[Outcome]]:
-    account = load(path, {"TELNYX_API_KEY": KEY}).accounts["telnyx"]
-
-    async def run() -> tuple[AccountPlan, list[Outcome]]:
+    def client(account: AccountConfig) -> HttpClient:
         assert account.settings.endpoint is not None
-        async with HttpClient(account.settings.endpoint,
-                              headers={"Authorization": f"Bearer {KEY}"},
-                              settings=HttpSettings(attempts=attempts, timeout=2),
-                              sleep=sleep) as http:
-            provider = TelnyxProvider(account, http)
-            plan = await provider.plan()
-            outcomes = await apply_changes(provider, plan.changes,
-                                           concurrency=account.settings.concurrency) \
-                if apply else []
-            return plan, outcomes
+        return HttpClient(account.settings.endpoint,
+                          headers={"Authorization": f"Bearer {KEY}"},
+                          settings=HttpSettings(attempts=attempts, timeout=2), sleep=sleep)
 
-    return asyncio.run(run())
+    async def run(provider: TelnyxProvider) -> tuple[AccountPlan, list[Outcome]]:
+        plan = await provider.plan()
+        outcomes = await apply_changes(provider, plan.changes,
+                                       concurrency=provider.account.settings.concurrency) \
+            if apply else []
+        return plan, outcomes
+
+    return connected(TelnyxProvider, load_account(path, "telnyx"), run, http=client)
 
 
 def live_names(sandbox: Sandbox) -> list[str]:
@@ -95,17 +90,17 @@ def test_transport_failures_are_reported_and_others_continue(
     seed(sandbox, KEY, "rooms", [{"unique_name": "keep", "max_participants": 3}])
     path = telnyx_rooms_file(tmp_path, server, "      - {unique_name: keep, max_participants: 4}\n")
     set_faults(sandbox, "telnyx", {"error_rate": 1, "error_statuses": [503]})
-    account = load(path, {"TELNYX_API_KEY": KEY}).accounts["telnyx"]
 
-    async def run() -> list[Outcome]:
-        async with HttpClient(server.url("telnyx"), headers={"Authorization": f"Bearer {KEY}"},
-                              settings=HttpSettings(attempts=2), sleep=_no_sleep) as http:
-            provider = TelnyxProvider(account, http)
-            set_faults(sandbox, "telnyx", {})
-            plan = await provider.plan()
-            set_faults(sandbox, "telnyx", {"error_rate": 1, "error_statuses": [503]})
-            return await apply_changes(provider, plan.changes, concurrency=2)
+    def client(account: AccountConfig) -> HttpClient:
+        return HttpClient(server.url("telnyx"), headers={"Authorization": f"Bearer {KEY}"},
+                          settings=HttpSettings(attempts=2), sleep=_no_sleep)
 
-    (outcome,) = asyncio.run(run())
+    async def run(provider: TelnyxProvider) -> list[Outcome]:
+        set_faults(sandbox, "telnyx", {})
+        plan = await provider.plan()
+        set_faults(sandbox, "telnyx", {"error_rate": 1, "error_statuses": [503]})
+        return await apply_changes(provider, plan.changes, concurrency=2)
+
+    (outcome,) = connected(TelnyxProvider, load_account(path, "telnyx"), run, http=client)
     assert outcome.status == "failed"
     assert outcome.message == "503: Unexpected error" or outcome.message.startswith("503: ")
