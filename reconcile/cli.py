@@ -39,6 +39,23 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 class LazyGroup(click.Group):
+    """Subcommands imported on use; a usage error of any command exits 1, as Terraform's
+    do, so that 2 from `plan --detailed-exitcode` only ever means "changes"."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            exc.exit_code = ERROR
+            raise
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            exc.exit_code = ERROR
+            raise
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
 
@@ -75,10 +92,10 @@ def cli(ctx: click.Context, debug: bool, verbose: int, sandbox: bool,
     make them with `apply`.
 
     \b
-    Exit codes: 0 success (plan --detailed-exitcode: no changes), 1 error, a failed or
-    skipped change, or a usage error of plan or apply, 2 plan --detailed-exitcode:
-    changes (and usage errors of the other commands), 3 a safety rail blocked apply
-    (plan --detailed-exitcode: would block it). `reconcile COMMAND --help` lists each.
+    Exit codes: 0 success (plan --detailed-exitcode: no changes), 1 an error, a failed or
+    skipped change, or a usage error, 2 plan --detailed-exitcode: changes, 3 a safety rail
+    blocked apply (plan --detailed-exitcode: would block it). `reconcile COMMAND --help`
+    lists each command's.
     """
     ctx.ensure_object(dict)
     ctx.obj.update(debug=debug, sandbox=sandbox, sandbox_db=sandbox_db)

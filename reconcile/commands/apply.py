@@ -9,7 +9,6 @@ import click
 
 from reconcile import exitcodes
 from reconcile.commands.engine import (
-    EngineCommand,
     Report,
     account_option,
     fail,
@@ -27,7 +26,7 @@ from reconcile.errors import ReconcileError
 from reconcile.exitcodes import BLOCKED, ERROR, OK
 
 
-@click.command(cls=EngineCommand, epilog=exitcodes.epilog(exitcodes.APPLY))
+@click.command(epilog=exitcodes.epilog(exitcodes.APPLY))
 @file_argument
 @account_option
 @target_option

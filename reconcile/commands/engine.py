@@ -34,17 +34,6 @@ EXTENSIONS = {".json": "json", ".md": "markdown", ".markdown": "markdown"}
 OnError = Callable[[Sequence[str], "str | None"], None]  # messages, the file's checksum
 
 
-class EngineCommand(click.Command):
-    """A command whose usage errors exit 1, as Terraform's do: with --detailed-exitcode,
-    2 must mean "changes", never a mistyped option."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        try:
-            return super().parse_args(ctx, args)
-        except click.UsageError as exc:
-            exc.exit_code = ERROR
-            raise
-
 file_argument = click.argument("file", required=False, default=DEFAULT_FILE,
                                type=click.Path(dir_okay=False))
 account_option = click.option("--account", "accounts", multiple=True, metavar="NAME",

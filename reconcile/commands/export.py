@@ -21,7 +21,6 @@ from pydantic import ValidationError
 
 from reconcile import exitcodes
 from reconcile.commands.engine import (
-    EngineCommand,
     account_option,
     fail,
     file_argument,
@@ -53,7 +52,7 @@ EXIT_CODES = ((OK, "the rooms file was written (rooms it cannot declare are skip
                       " read, an --out that cannot be written"))
 
 
-@click.command(cls=EngineCommand, epilog=exitcodes.epilog(EXIT_CODES))
+@click.command(epilog=exitcodes.epilog(EXIT_CODES))
 @file_argument
 @account_option
 @target_option

@@ -6,7 +6,6 @@ import click
 
 from reconcile import exitcodes
 from reconcile.commands.engine import (
-    EngineCommand,
     Report,
     account_option,
     file_argument,
@@ -22,7 +21,7 @@ from reconcile.engine.run import Run
 from reconcile.exitcodes import BLOCKED, CHANGES, OK
 
 
-@click.command(cls=EngineCommand, epilog=exitcodes.epilog(exitcodes.PLAN))
+@click.command(epilog=exitcodes.epilog(exitcodes.PLAN))
 @file_argument
 @account_option
 @target_option

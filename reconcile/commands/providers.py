@@ -13,7 +13,6 @@ from typing import Any
 import click
 
 from reconcile import exitcodes
-from reconcile.commands.engine import EngineCommand
 from reconcile.engine.provider import Provider
 from reconcile.exitcodes import ERROR, OK
 from reconcile.providers import PROVIDER_PACKAGES, adapter_class
@@ -45,7 +44,7 @@ def _provider(adapter: type[Provider]) -> dict[str, Any]:
             "sessions_visible": capabilities.sessions, "kinds": kinds}
 
 
-@click.command(cls=EngineCommand, epilog=exitcodes.epilog(EXIT_CODES))
+@click.command(epilog=exitcodes.epilog(EXIT_CODES))
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]),
               default="text", show_default=True, help="How to print the table.")
 def providers(output_format: str) -> None:

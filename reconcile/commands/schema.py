@@ -6,10 +6,14 @@ from pathlib import Path
 
 import click
 
+from reconcile import exitcodes
 from reconcile.exitcodes import ERROR, OK
 
+EXIT_CODES = ((OK, "the schema was written (with --check: it is up to date)"),
+              (ERROR, "with --check: the file is stale or missing; or an invalid option"))
 
-@click.command()
+
+@click.command(epilog=exitcodes.epilog(EXIT_CODES))
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               default="schemas/rooms.schema.json", show_default=True,
               help="Where the schema lives.")

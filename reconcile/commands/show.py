@@ -15,7 +15,6 @@ import click
 
 from reconcile import exitcodes
 from reconcile.commands.engine import (
-    EngineCommand,
     account_option,
     file_argument,
     run_engine,
@@ -54,7 +53,7 @@ class Shown:
         return f"{self.account}.{self.kind}[{self.key}]"
 
 
-@click.command(cls=EngineCommand, epilog=exitcodes.epilog(EXIT_CODES))
+@click.command(epilog=exitcodes.epilog(EXIT_CODES))
 @file_argument
 @account_option
 @target_option

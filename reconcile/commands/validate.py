@@ -6,11 +6,15 @@ import json
 
 import click
 
+from reconcile import exitcodes
 from reconcile.errors import Diagnostic
 from reconcile.exitcodes import ERROR, OK
 
+EXIT_CODES = ((OK, "every file is clean"),
+              (ERROR, "a problem in a file (each at its file:line:col), or an invalid option"))
 
-@click.command()
+
+@click.command(epilog=exitcodes.epilog(EXIT_CODES))
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True))
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "github"]),
               default="text", show_default=True,
@@ -18,8 +22,7 @@ from reconcile.exitcodes import ERROR, OK
 def validate(files: tuple[str, ...], output_format: str) -> None:
     """Check rooms files offline: no network and no credentials needed.
 
-    Exits 0 when every file is clean and 1 otherwise. Every problem is reported at
-    its file:line:col.
+    Every problem is reported at its file:line:col.
     """
     from reconcile.config import check
 

@@ -8,11 +8,16 @@ from typing import TextIO
 
 import click
 
+from reconcile import exitcodes
 from reconcile.commands.engine import fail
 from reconcile.errors import ReconcileError
+from reconcile.exitcodes import ERROR, OK
 from reconcile.gitops.github import API_URL, GitHubError, check_repo, upsert_comment
 
 TOKEN_VARIABLE = "GITHUB_TOKEN"
+EXIT_CODES = ((OK, "the comment was posted, updated, or already up to date"),
+              (ERROR, "GitHub refused or failed (the message says what to fix), no token,"
+                      " or an invalid option"))
 
 
 def _repo(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -22,7 +27,7 @@ def _repo(ctx: click.Context, param: click.Parameter, value: str) -> str:
         raise click.BadParameter(str(exc)) from None
 
 
-@click.command()
+@click.command(epilog=exitcodes.epilog(EXIT_CODES))
 @click.option("--repo", required=True, envvar="GITHUB_REPOSITORY", show_envvar=True,
               metavar="OWNER/NAME", callback=_repo, help="The repository.")
 @click.option("--pr", type=click.IntRange(min=1), required=True, metavar="N",

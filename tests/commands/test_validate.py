@@ -95,7 +95,7 @@ def test_missing_file_is_a_located_error_not_a_crash(tmp_path: Path) -> None:
 
 def test_no_file_is_a_usage_error() -> None:
     code, _, err = run("validate")
-    assert code == 2
+    assert code == 1  # as every command's usage errors: 2 means "changes" to plan
     assert "Missing argument" in err
 
 

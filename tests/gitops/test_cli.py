@@ -14,7 +14,7 @@ from .conftest import BOT_TOKEN, PR, READ_ONLY_TOKEN, REPO
 from .fake_github import FakeGitHub
 
 MARKER = "<!-- reconcile-plan:rooms.yaml -->"
-USAGE = 2  # click's usage errors
+USAGE = ERROR  # usage errors exit 1 for every command, as Terraform's do
 
 
 @pytest.fixture
