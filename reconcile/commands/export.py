@@ -29,7 +29,6 @@ from reconcile.commands.engine import (
     target_option,
     write_atomically,
 )
-from reconcile.commands.reads import each_account
 from reconcile.config import Config
 from reconcile.engine.plan import LiveRoom
 from reconcile.engine.provider import Provider
@@ -77,7 +76,7 @@ def export(ctx: click.Context, file: str, accounts: tuple[str, ...], targets: tu
         # (not the sandbox's). The run has validated the file already.
         raw = load_file(file).data["providers"]
         mask = Masker.of(secrets=secrets_of(ctx, config))
-        read = await each_account(run, lambda provider: _export(provider, targets, mask))
+        read = await run.each_account(lambda provider: _export(provider, targets, mask))
         return [_account(provider, raw[alias], *read[alias], source, target)
                 for alias, provider in run.providers.items()], mask
 

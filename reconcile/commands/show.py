@@ -21,7 +21,6 @@ from reconcile.commands.engine import (
     secrets_of,
     target_option,
 )
-from reconcile.commands.reads import each_account
 from reconcile.config import Config, DeclaredRoom
 from reconcile.engine.plan import LiveRoom
 from reconcile.engine.provider import Provider
@@ -68,7 +67,7 @@ def show(ctx: click.Context, file: str, accounts: tuple[str, ...], targets: tupl
     their join URLs (masked unless --show-sensitive)."""
 
     async def work(run: Run, config: Config) -> tuple[list[Shown], Masker]:
-        found = await each_account(run, lambda provider: _managed(provider, targets))
+        found = await run.each_account(lambda provider: _managed(provider, targets))
         mask = Masker.of(show_sensitive=show_sensitive, secrets=secrets_of(ctx, config))
         return [room for alias in run.providers for room in found[alias]], mask
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import fnmatch
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 from reconcile.config import AccountConfig, Config, DeclaredRoom
 from reconcile.engine.apply import Listener, Outcome, apply_changes
@@ -31,6 +32,8 @@ from reconcile.engine.provider import Provider, RunContext
 from reconcile.errors import ReconcileError
 from reconcile.providers import adapter_class
 
+T = TypeVar("T")
+
 
 @dataclass
 class Run:
@@ -38,25 +41,25 @@ class Run:
     providers: dict[str, Provider]  # by account alias
 
     async def plan(self) -> Plan:
-        """Every account's plan; one account failing to read fails the plan, after all
-        accounts have been tried, with each account's reason."""
-        results = await asyncio.gather(*(self._plan_one(p) for p in self.providers.values()),
+        """Every account's plan (see `each_account` for failures)."""
+        plans = await self.each_account(lambda provider: provider.plan())
+        return Plan(list(plans.values()))
+
+    async def each_account(self, read: Callable[[Provider], Awaitable[T]]) -> dict[str, T]:
+        """`read(provider)` for every account, concurrently, by account alias. One account
+        failing to read fails the whole, after all have been tried, naming each one's
+        reason; anything else is a bug, and propagates for main() to report."""
+        providers = list(self.providers.values())
+        results = await asyncio.gather(*(_read_one(p, read) for p in providers),
                                        return_exceptions=True)
-        failures = [str(r) for r in results if isinstance(r, BaseException)]
+        failures = [str(r) for r in results if isinstance(r, ReconcileError)]
         if failures:
             raise ReconcileError("\n".join(failures))
-        return Plan([r for r in results if isinstance(r, AccountPlan)])
-
-    @staticmethod
-    async def _plan_one(provider: Provider) -> AccountPlan:
-        try:
-            return await provider.plan()
-        except (HttpError, TransportError) as exc:
-            hint = ""
-            if isinstance(exc, HttpError) and exc.status in (401, 403):
-                hint = "; check the account's credentials"
-            raise ReconcileError(f"{provider.account.alias}: reading the live rooms failed:"
-                                 f" {provider.error_message(exc)}{hint}") from None
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return {p.account.alias: r for p, r in zip(providers, results, strict=True)
+                if not isinstance(r, BaseException)}
 
     async def replan(self, saved: SavedPlan, config: Config) -> tuple[Plan, list[Outcome]]:
         """A saved plan made executable again: only the rooms it touches are re-read (one
@@ -126,6 +129,17 @@ class Run:
 
         results = await asyncio.gather(*(one(account) for account in plan.accounts))
         return [outcome for outcomes in results for outcome in outcomes]
+
+
+async def _read_one(provider: Provider, read: Callable[[Provider], Awaitable[T]]) -> T:
+    try:
+        return await read(provider)
+    except (HttpError, TransportError) as exc:
+        hint = ""
+        if isinstance(exc, HttpError) and exc.status in (401, 403):
+            hint = "; check the account's credentials"
+        raise ReconcileError(f"{provider.account.alias}: reading the live rooms failed:"
+                             f" {provider.error_message(exc)}{hint}") from None
 
 
 def targeted(key: str, patterns: Iterable[str] = ()) -> bool:
