@@ -15,7 +15,10 @@ The state file (`state.py`) is the only link between a declared name and its `ro
   `state.locked(path)` held, as apply does.
 - A replaced room stays on record under `<name>@<room_id>` until `delete` removes it, so a
   replace cut short plans the old room's deletion instead of leaving it (and its join
-  URLs) alive and unrecorded.
+  URLs) alive and unrecorded. An undeclared room found gone (a delete cut short after its
+  DELETE, or a room deleted outside reconcile) plans `<name>@<room_id>`'s deletion too,
+  which forgets its entry; otherwise it would stay on record forever. Both are planned
+  from the state file alone, and `find` finds them there, so saved plans apply them.
 - Participants must exist as users: each is created first (`POST /v2/users`, once per
   user and adapter; an existing user answers 400, which is fine).
 - The room POST is never retried after anything that may have reached the server: with no
@@ -137,6 +140,7 @@ class KaleyraProvider(Provider):
         super().__init__(account, http)
         self.state = state
         self._gone: dict[str, str] = {}  # name -> room_id that answered 404
+        self._declared = frozenset(room.key for room in account.rooms.get(KIND, ()))
         self._users: dict[str, asyncio.Future[None]] = {}  # one POST per user
         self._plus = {p.user_id for p in _participants(account) if _role(p) == "plus"}
         self._warned = False
@@ -155,7 +159,21 @@ class KaleyraProvider(Provider):
         return [room for room in rooms if room is not None]
 
     async def find(self, kind: str, key: str) -> LiveRoom | None:
+        if RETIRED in key:  # planned from the state alone (_leftovers), and so found
+            entry = self._retired(key)
+            return self._live(key, entry) if entry is not None else None
         return await self._fetch(key)
+
+    def _retired(self, key: str) -> StateEntry | None:
+        """The entry `<name>@<room_id>` stands for: its own (a replaced room), or the
+        entry of `name` if it records that room (an undeclared room found gone)."""
+        entry = self.state.get(key)
+        if entry is None:
+            name, _, room_id = key.partition(RETIRED)
+            entry = self.state.get(name)
+            if entry is None or entry.room_id != room_id:
+                return None
+        return entry
 
     async def _fetch(self, name: str, reads: asyncio.Semaphore | None = None
                      ) -> LiveRoom | None:
@@ -187,18 +205,25 @@ class KaleyraProvider(Provider):
             c, new_join_urls=True, reason=f"{c.reason}; the new room has new join URLs")
             if c.action is Action.REPLACE else c for c in account.changes]
         if kinds is None or KIND in kinds:
-            account.changes.extend(await self._unfinished_replaces())
+            account.changes.extend(await self._leftovers())
         return account
 
-    async def _unfinished_replaces(self) -> list[Change]:
-        """Deletions of old rooms that a replace created a successor for, then did not
-        delete (no GET: delete() takes an already-gone room in its stride)."""
+    async def _leftovers(self) -> list[Change]:
+        """Deletions the state file alone calls for (no GET: delete() takes an
+        already-gone room in its stride): old rooms that a replace created a successor
+        for, then did not delete; and undeclared rooms found gone, whose entries only a
+        deletion clears."""
         changes = []
         for name, entry in self.state.items():
             if RETIRED in name:
-                owner = name.partition(RETIRED)[0]
-                changes.append(await self._deletion(
-                    KIND, self._live(name, entry), f"replaced: the old room of {owner}"))
+                reason = f"replaced: the old room of {name.partition(RETIRED)[0]}"
+            elif name in self._gone and name not in self._declared:
+                reason = f"missing: room_id {entry.room_id} not found; its state entry" \
+                         " is forgotten"
+                name = f"{name}{RETIRED}{entry.room_id}"
+            else:
+                continue
+            changes.append(await self._deletion(KIND, self._live(name, entry), reason))
         return changes
 
     def desired_fields(self, room: Room) -> dict[str, Any]:
