@@ -343,6 +343,7 @@ class KaleyraState:
         self.missing = missing  # no file at load time: every declared room plans a create
         self._rooms: dict[str, StateEntry] = {}
         self._saved: dict[str, StateEntry] = {}
+        self._texts: dict[str, tuple[StateEntry, str]] = {}  # each entry's JSON, made once
         self._identity: _Identity | None = None
 
     def __repr__(self) -> str:
@@ -490,10 +491,23 @@ class KaleyraState:
     # -- writing
 
     def to_json(self) -> str:
-        """The file's text: sorted keys and indentation keep git diffs readable."""
-        document = {"format_version": FORMAT_VERSION, "tool": TOOL, "account": self.account,
-                    "rooms": {name: entry.as_json() for name, entry in self._rooms.items()}}
-        return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        """The file's text: sorted keys and indentation keep git diffs readable. It is
+        exactly json.dumps(document, indent=2, sort_keys=True), assembled from each entry's
+        text, encoded once: apply saves after every create, and encoding the whole file
+        each time made applying 2,000 rooms quadratic."""
+        rooms = ",\n".join(f"    {json.dumps(name, ensure_ascii=False)}: {self._text(name, entry)}"
+                           for name, entry in sorted(self._rooms.items()))
+        return (f'{{\n  "account": {json.dumps(self.account, ensure_ascii=False)},\n'
+                f'  "format_version": {json.dumps(FORMAT_VERSION)},\n'
+                f'  "rooms": {"{" + chr(10) + rooms + chr(10) + "  }" if rooms else "{}"},\n'
+                f'  "tool": {json.dumps(TOOL)}\n}}\n')
+
+    def _text(self, name: str, entry: StateEntry) -> str:
+        cached = self._texts.get(name)
+        if cached is None or cached[0] is not entry:
+            text = json.dumps(entry.as_json(), indent=2, sort_keys=True, ensure_ascii=False)
+            cached = self._texts[name] = (entry, text.replace("\n", "\n    "))
+        return cached[1]
 
     def save(self) -> None:
         """Write the whole state atomically. Needs `locked(self.path, …)` held.

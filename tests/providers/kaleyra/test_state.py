@@ -75,6 +75,28 @@ def test_round_trip(path: Path) -> None:
     assert loaded.unsaved() == []
 
 
+def test_the_text_is_json_dumps_whatever_the_entries_went_through(path: Path) -> None:
+    # to_json assembles the file from each entry's text, encoded once: it must still be
+    # byte for byte what json.dumps writes, for an empty state, unicode, and entries
+    # replaced and removed since their text was made.
+    state = KaleyraState(path, "kaleyra")
+
+    def expected() -> str:
+        document = {"format_version": 1, "tool": "reconcile", "account": "kaleyra",
+                    "rooms": {name: entry.as_json() for name, entry in state.items()}}
+        return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+    assert state.to_json() == expected()
+    state.put("zürich", room_id="room_1", settings={"description": "née"},
+              participants=participants())
+    state.put("a", room_id="room_2", settings={}, participants=())
+    assert state.to_json() == expected()
+    state.put("a", room_id="room_3", settings={"recording": "manual"}, participants=())
+    state.remove("zürich")
+    assert state.to_json() == expected()
+    assert '"room_3"' in state.to_json() and '"room_2"' not in state.to_json()
+
+
 def test_stable_readable_format(path: Path) -> None:
     saved_state(path)
     text = path.read_text(encoding="utf-8")
