@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -105,11 +106,17 @@ class TwilioProvider(Provider):
             for item in _items(body):
                 yield item
 
+    @functools.cached_property
+    def _declaring_rules(self) -> frozenset[str]:
+        """The keys of the rooms that declare recording rules (found once: every create
+        asks, and dumping every model each time made applying N rooms quadratic)."""
+        return frozenset(room.key for room in self.account.rooms.get(KIND, [])
+                         if "recording_rules" in room.model.declared())
+
     async def _with_recording_rules(self, rooms: list[LiveRoom]) -> list[LiveRoom]:
         """Recording rules live in a sub-resource: read them only for the rooms that
         declare them, so plans that do not use them pay nothing."""
-        wanted = {room.key for room in self.account.rooms.get(KIND, [])
-                  if "recording_rules" in room.model.declared()}
+        wanted = self._declaring_rules
         targets = [i for i, room in enumerate(rooms) if room.key in wanted]
         rules = await asyncio.gather(*(self._recording_rules(rooms[i]) for i in targets))
         for i, found in zip(targets, rules, strict=True):
