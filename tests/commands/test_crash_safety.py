@@ -21,6 +21,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import types
 from collections import Counter
@@ -102,9 +103,10 @@ class KillSwitch:
     pid: int | None = None
     seen: list[Seen] = field(default_factory=list)
     active: int = 0  # requests being handled now
+    hold: threading.Event | None = None  # when set: the kill waits for it
 
-    def arm(self, at: int, mode: Mode) -> None:
-        self.at, self.mode, self.pid, self.seen = at, mode, None, []
+    def arm(self, at: int, mode: Mode, hold: threading.Event | None = None) -> None:
+        self.at, self.mode, self.pid, self.seen, self.hold = at, mode, None, [], hold
 
     def settle(self, quiet_s: float = 0.05) -> None:
         """Wait until no request has been handled for `quiet_s`: requests the killed
@@ -134,32 +136,34 @@ class KillAt:
             return
         seen = Seen(self.provider, scope["method"], scope["path"])
         switch.seen.append(seen)  # one event loop: no lock needed
-        switch.active += 1
-        try:
-            if len(switch.seen) == switch.at:
-                await self._kill(seen, scope, receive)
-            else:
-                await self.app(scope, receive, send)
-        finally:
-            switch.active -= 1
 
-    async def _kill(self, seen: Seen, scope: Scope, receive: Receive) -> None:
-        switch = self.switch
-
-        async def tapped() -> Message:
+        async def tapped() -> Message:  # notes the body on its way to the emulator
             message = await receive()
             seen.body += message.get("body", b"")
             return message
 
+        switch.active += 1
+        try:
+            if len(switch.seen) == switch.at:
+                await self._kill(scope, tapped)
+            else:
+                await self.app(scope, tapped, send)
+        finally:
+            switch.active -= 1
+
+    async def _kill(self, scope: Scope, receive: Receive) -> None:
+        switch = self.switch
+
         async def lost(message: Message) -> None:
             pass  # the reply the killed client never reads
 
-        while (pid := switch.pid) is None:  # set just after the process starts
+        # The pid is set just after the process starts.
+        while (pid := switch.pid) is None or (switch.hold and not switch.hold.is_set()):
             await asyncio.sleep(0.001)
         if switch.mode == "after":
-            await self.app(scope, tapped, lost)  # committed here
+            await self.app(scope, receive, lost)  # committed here
         else:
-            while (await tapped()).get("more_body"):
+            while (await receive()).get("more_body"):
                 pass
         os.kill(pid, signal.SIGKILL)
 
@@ -221,6 +225,14 @@ def _write(tmp_path: Path, server: SandboxServer, rooms: dict[str, str]) -> Path
     return accounts_file(tmp_path, server, rooms, {p: EXTRA for p in rooms})
 
 
+def _apply_process(path: Path) -> subprocess.Popen[str]:
+    """`reconcile apply --auto-approve --force` of `path` in a process of its own."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "reconcile", "apply", "--auto-approve", "--force", str(path)],
+        cwd=path.parent, env={**os.environ, **SANDBOX_ENVIRON}, text=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
 def kill_apply(tmp_path: Path, server: SandboxServer, switch: KillSwitch, at: int,
                mode: Mode) -> Kill:
     """Apply BEFORE, then apply AFTER in a process killed at request `at`; check the
@@ -237,10 +249,7 @@ def kill_apply(tmp_path: Path, server: SandboxServer, switch: KillSwitch, at: in
 
     _write(tmp_path, server, AFTER)
     switch.arm(at, mode)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "reconcile", "apply", "--auto-approve", "--force", str(path)],
-        cwd=tmp_path, env={**os.environ, **SANDBOX_ENVIRON}, text=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = _apply_process(path)
     switch.pid = process.pid
     _, stderr = process.communicate(timeout=60)
     switch.settle()
@@ -275,23 +284,31 @@ def kill_apply(tmp_path: Path, server: SandboxServer, switch: KillSwitch, at: in
     # A rerun converges: everything declared exists once, nothing else, no new orphan.
     code, output = _invoke("apply", "--auto-approve", "--force", str(path))
     assert code == 0, f"{where}: {output}"
-    code, output = _invoke("plan", str(path))
+    assert converged(tmp_path, sandbox, where) == orphans, f"{where}: the rerun left rooms"
+    return Kill(victim, orphans, stale, any("@" in name for name in after.values()))
+
+
+def converged(tmp_path: Path, sandbox: Sandbox, where: str) -> set[str]:
+    """Check that the file in `tmp_path` is applied: a plan says "No changes.", each
+    provider has one live room per declared name and no other, the Kaleyra state records
+    each declared room (its declared version) and nothing gone. Returns the live Kaleyra
+    rooms it does not record: the orphans."""
+    code, output = _invoke("plan", str(tmp_path / "rooms.yaml"))
     assert code == 0 and output.startswith("No changes."), f"{where}: {output}"
     for provider, names in DECLARED.items():
         if provider != "kaleyra":
             live_names = Counter(str(room[NAME_FIELD[provider]])
                                  for room in _live(sandbox, provider))
             assert live_names == Counter(names), f"{where}: {provider} {live_names}"
-    final = KaleyraState.load(state, "kaleyra")
+    final = KaleyraState.load(tmp_path / KALEYRA_STATE, "kaleyra")
     assert final.names() == DECLARED["kaleyra"], f"{where}: {final.names()}"
     live = _kaleyra_live(sandbox)
     recorded = {entry.room_id for _, entry in final.items()}
     assert recorded <= set(live), f"{where}: the state records rooms that are gone"
-    assert set(live) - recorded == orphans, f"{where}: the rerun left rooms behind"
-    for name, entry in final.items():  # each recorded room is the declared version
+    for name, entry in final.items():
         assert live[entry.room_id] == f"{name} v{KALEYRA_AFTER[name]}", where
-    assert not list(tmp_path.glob(".*.tmp")), where  # the rerun swept the kill's temp files
-    return Kill(victim, orphans, stale, any("@" in name for name in after.values()))
+    assert not list(tmp_path.glob(".*.tmp")), where  # the kill's temp files were swept
+    return set(live) - recorded
 
 
 def _is_room_post(seen: Seen) -> bool:
@@ -347,3 +364,48 @@ def test_sigkill_after_k_requests_loses_nothing_and_a_rerun_converges(
         assert any(k.retired for k in kills)
         # ... and after deletes, leaving entries of rooms gone (the rerun forgets them).
         assert any(k.stale for k in kills)
+
+
+WAITING = "another apply holds the lock on Kaleyra state file"
+
+
+def test_an_apply_waiting_for_the_lock_of_one_killed_midway_takes_over_and_converges(
+        tmp_path: Path, hooked_server: SandboxServer, switch: KillSwitch,
+        requests: list[Seen]) -> None:
+    sandbox = hooked_server.sandbox
+    sandbox.reset()
+    switch.arm(0, "after")
+    path = _write(tmp_path, hooked_server, BEFORE)
+    assert _invoke("apply", "--auto-approve", str(path))[0] == 0
+    _write(tmp_path, hooked_server, AFTER)
+    # The first is killed as it creates a replacement room, once the second waits for it.
+    at = next(k for k, seen in enumerate(requests, 1)
+              if _is_room_post(seen) and _description(seen).endswith("v2"))
+    waiting = threading.Event()
+    switch.arm(at, "after", hold=waiting)
+    first = _apply_process(path)
+    switch.pid = first.pid
+    second = _apply_process(path)
+    lines: list[str] = []
+
+    def read() -> None:  # the second's stderr, as it comes
+        assert second.stderr is not None
+        for line in second.stderr:
+            lines.append(line)
+            if WAITING in line:
+                waiting.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    first.communicate(timeout=60)
+    assert second.wait(timeout=60) == 0, "".join(lines)
+    reader.join(timeout=10)
+    switch.settle()
+    assert first.returncode == -signal.SIGKILL
+    where = f"kill after request {at} ({switch.victim})"
+    assert any("waiting for it to finish" in line for line in lines), where
+    orphans = converged(tmp_path, sandbox, where)
+    assert len(orphans) <= KALEYRA_CONCURRENCY, where
+    if _is_room_post(switch.victim):  # the create whose reply was lost is among them
+        assert any(_kaleyra_live(sandbox)[room_id] == _description(switch.victim)
+                   for room_id in orphans), where
