@@ -23,6 +23,7 @@ from reconcile.messages import (
     field_names,
     message_for,
     model_at,
+    printable,
     suggest,
 )
 from reconcile.models import Account, ProviderModels, Room, Violation
@@ -110,7 +111,8 @@ class _Validator:
         if (location, message) in self._seen:  # a shared default or alias, reported once
             return
         self._seen.add((location, message))
-        self.diagnostics.append(Diagnostic(location, message, _path(parts)))
+        self.diagnostics.append(Diagnostic(location, printable(message),
+                                           printable(_path(parts))))
 
     def report_pydantic(self, exc: ValidationError, model: type[BaseModel], data: LMap,
                         parts: tuple[Any, ...], inherited: Mapping[str, str] | None = None

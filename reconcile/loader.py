@@ -14,12 +14,14 @@ from __future__ import annotations
 import difflib
 import hashlib
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import yaml
 
 from reconcile.errors import Diagnostic, Location
+from reconcile.messages import printable
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_DEPTH = 64
@@ -37,6 +39,11 @@ _MERGE = "tag:yaml.org,2002:merge"
 _SWALLOW = "\0complex-key"
 _SHORT_TAGS = {"!!str": _STR, "!!int": _INT, "!!float": _FLOAT, "!!bool": _BOOL,
                "!!null": _NULL, "!!timestamp": _TIMESTAMP}
+# YAML 1.1 also breaks lines at NEL, LS and PS; editors, grep and GitHub do not, so libyaml's
+# line numbers are mapped back to the editor's wherever the text holds one.
+_YAML_ONLY_BREAKS = "\x85\u2028\u2029"
+_LINE_BREAKS = re.compile("\r\n?|[\n\x85\u2028\u2029]")
+_EDITOR_BREAKS = re.compile(rb"\r\n?|\n")
 
 
 class Mark(NamedTuple):
@@ -128,7 +135,7 @@ def load_text(text: str, path: str = "<string>") -> Document:
         return _failed(path, exc.mark, exc.message, builder.diagnostics)
     except yaml.MarkedYAMLError as exc:
         where, message = _syntax_error(text, exc)
-        return _failed(path, where, message)
+        return _failed(path, builder.lines.editor(where) if builder.lines else where, message)
     except yaml.YAMLError as exc:  # reader errors: control characters and the like
         position = getattr(exc, "position", 0)
         return _failed(path, _mark_at_offset(text.encode(), position),
@@ -173,22 +180,63 @@ def _syntax_error(text: str, exc: yaml.MarkedYAMLError) -> tuple[Mark, str]:
 
 def _failed(path: str, mark: Mark, message: str,
             earlier: list[Diagnostic] | None = None) -> Document:
-    diagnostic = Diagnostic(Location(path, mark.line + 1, mark.column + 1), message)
+    diagnostic = Diagnostic(Location(path, mark.line + 1, mark.column + 1), printable(message))
     return Document(path, None, [*(earlier or []), diagnostic])
 
 
 def _mark_at_offset(raw: bytes, offset: int) -> Mark:
+    """The place of a byte offset: lines as editors count them, the column in characters."""
     before = raw[:offset]
-    return Mark(before.count(b"\n"), offset - (before.rfind(b"\n") + 1))
+    breaks = list(_EDITOR_BREAKS.finditer(before))
+    start = breaks[-1].end() if breaks else 0
+    return Mark(len(breaks), len(before[start:].decode("utf-8", "replace")))
+
+
+class _EditorLines:
+    """Where each of libyaml's lines starts in an editor: (line, column), from 0."""
+
+    __slots__ = ("starts",)
+
+    def __init__(self, text: str) -> None:
+        self.starts = [(0, 0)]
+        line, line_start = 0, 0
+        for match in _LINE_BREAKS.finditer(text):
+            if match.group() in _YAML_ONLY_BREAKS:  # the line goes on in an editor
+                self.starts.append((line, match.end() - line_start))
+            else:
+                line, line_start = line + 1, match.end()
+                self.starts.append((line, 0))
+
+    @classmethod
+    def of(cls, text: str) -> _EditorLines | None:
+        """None for the usual text, whose lines libyaml counts as editors do."""
+        return cls(text) if any(c in text for c in _YAML_ONLY_BREAKS) else None
+
+    def editor(self, mark: Any) -> Mark:
+        last = len(self.starts) - 1
+        if mark.line > last:  # the end of the stream can be a line past the last break
+            return Mark(self.starts[last][0] + mark.line - last, mark.column)
+        line, offset = self.starts[mark.line]
+        return Mark(line, offset + mark.column)
+
+    def events(self, next_event: Any) -> Any:
+        """`next_event`, its events' marks made the editor's."""
+        def converted() -> Any:
+            event = next_event()
+            event.start_mark = self.editor(event.start_mark)
+            return event
+
+        return converted
 
 
 class _Frame:
-    __slots__ = ("container", "key", "key_mark", "merges", "size")
+    __slots__ = ("container", "key", "key_mark", "merge_key", "merges", "size")
 
     def __init__(self, container: LMap | LList) -> None:
         self.container = container
         self.key: str | None = None  # mappings: the key waiting for its value
         self.key_mark: Mark | None = None
+        self.merge_key = False  # the waiting key is a plain `<<`, not a quoted "<<"
         self.merges: list[tuple[Mark, Any]] = []
         self.size = 1
 
@@ -203,6 +251,7 @@ _DocumentStart, _StreamEnd = yaml.DocumentStartEvent, yaml.StreamEndEvent
 class _Builder:
     def __init__(self, path: str) -> None:
         self.path = path
+        self.lines: _EditorLines | None = None
         self.diagnostics: list[Diagnostic] = []
         self.anchors: dict[str, tuple[Any, int]] = {}  # anchor -> (value, expanded size)
         self.open_anchors: dict[int, str] = {}  # id of a container still being built
@@ -210,12 +259,14 @@ class _Builder:
 
     def error(self, mark: Mark, message: str) -> None:
         location = Location(self.path, mark.line + 1, mark.column + 1)
-        self.diagnostics.append(Diagnostic(location, message))
+        self.diagnostics.append(Diagnostic(location, printable(message)))
 
     def build(self, text: str) -> Any:
         loader = yaml.CSafeLoader(text)
+        self.lines = _EditorLines.of(text)
         try:
-            return self._build(loader.get_event)
+            return self._build(self.lines.events(loader.get_event) if self.lines
+                               else loader.get_event)
         finally:
             loader.dispose()
 
@@ -232,8 +283,9 @@ class _Builder:
             if cls is _ScalarEvent:
                 mark = event.start_mark
                 if frame is not None and frame.key is None and frame.container.__class__ is LMap:
-                    frame.key = ("<<" if event.value == "<<" and not event.style
-                                 and event.tag in (None, "!") else event.value)
+                    frame.key = event.value
+                    frame.merge_key = (event.value == "<<" and not event.style
+                                       and event.tag in (None, "!"))
                     frame.key_mark = mark
                     continue
                 value: Any = event.value
@@ -311,7 +363,7 @@ class _Builder:
             return
         if key == _SWALLOW or key_mark is None:
             return
-        if key == "<<":
+        if key == "<<" and frame.merge_key:
             frame.merges.append((mark, value))
             return
         if key in container:

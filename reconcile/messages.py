@@ -44,6 +44,15 @@ def _quoted_hint(kind: str, value: Any) -> str:
     return ""
 
 
+def printable(text: str) -> str:
+    """The text with each character that would break or disguise a one-line diagnostic
+    (line breaks, control and bidi characters, zero-width spaces) written as its escape:
+    keys are quoted as written, and a key may hold any of them."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def describe(value: Any) -> str:
     """A short rendering of a bad input value for a message."""
     if isinstance(value, bool):
