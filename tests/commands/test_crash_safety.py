@@ -15,6 +15,7 @@ never more than the creates it may have in flight. Then an apply converges (a pl
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import re
@@ -23,7 +24,6 @@ import subprocess
 import sys
 import threading
 import time
-import types
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -36,11 +36,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reconcile.cli import cli
 from reconcile.providers.kaleyra.state import KaleyraState
-from reconcile.sandbox.app import emulator_module
 from reconcile.sandbox.core import Sandbox
 from reconcile.sandbox.server import SandboxServer
 
 from ..conftest import KALEYRA_STATE, SANDBOX_ACCOUNTS, SANDBOX_ENVIRON, accounts_file
+from .wrapped import wrapped
 
 Mode = Literal["before", "after"]
 KALEYRA_CONCURRENCY = 3  # at most this many Kaleyra creates in flight at once
@@ -168,15 +168,6 @@ class KillAt:
         os.kill(pid, signal.SIGKILL)
 
 
-def _hooked(provider: str, switch: KillSwitch) -> types.ModuleType:
-    """The provider's emulator module, its app wrapped in KillAt."""
-    real = emulator_module(provider)
-    module = types.ModuleType(real.__name__)
-    module.__dict__.update(real.__dict__)
-    module.create_app = lambda sandbox: KillAt(real.create_app(sandbox), switch, provider)
-    return module
-
-
 @pytest.fixture(scope="module")
 def switch() -> KillSwitch:
     return KillSwitch()
@@ -185,7 +176,8 @@ def switch() -> KillSwitch:
 @pytest.fixture(scope="module")
 def hooked_server(switch: KillSwitch) -> Iterator[SandboxServer]:
     box = Sandbox(seed=99)
-    modules = {p: _hooked(p, switch) for p in NAME_FIELD}
+    modules = {p: wrapped(p, functools.partial(KillAt, switch=switch, provider=p))
+               for p in NAME_FIELD}
     with SandboxServer(box, providers=tuple(NAME_FIELD), modules=modules) as server:
         yield server
     box.close()
@@ -385,6 +377,9 @@ def test_an_apply_waiting_for_the_lock_of_one_killed_midway_takes_over_and_conve
     switch.arm(at, "after", hold=waiting)
     first = _apply_process(path)
     switch.pid = first.pid
+    while not switch.seen:  # its first request: it holds the lock (taken before reading)
+        assert first.poll() is None
+        time.sleep(0.005)
     second = _apply_process(path)
     lines: list[str] = []
 
