@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
+import traceback
 from typing import Any
 
 import click
@@ -105,19 +107,39 @@ def cli(ctx: click.Context, debug: bool, verbose: int, sandbox: bool,
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: never lets a traceback reach the user unless --debug asks for it."""
+    """Entry point: never lets a traceback reach the user unless --debug asks for it, and
+    never a credential, even then."""
+    options: dict[str, Any] = {}  # ctx.obj: the group fills in `debug` (flag or env)
     try:
-        cli.main(args=argv, prog_name="reconcile", standalone_mode=True)
+        cli.main(args=argv, prog_name="reconcile", standalone_mode=True, obj=options)
     except SystemExit:
         raise
     except Exception as exc:  # the last line of defence: report, don't crash
-        if "--debug" in (argv if argv is not None else sys.argv):
-            raise
-        _internal_error(exc)
+        _internal_error(exc, debug=bool(options.get("debug")))
 
 
-def _internal_error(exc: BaseException) -> None:
+# Shorter values would mask ordinary words (as outputs.mask.MIN_SECRET).
+_MIN_SECRET = 8
+
+
+def _redact(text: str) -> str:
+    """The text without any value of the environment long enough to be a secret.
+
+    Every credential comes from the environment (rooms files may only hold `${…}`
+    references; GITHUB_TOKEN is read directly), and an internal error may quote any of
+    them, so all values are masked but paths, which tracebacks are full of and which are
+    no secrets. Nothing is imported: this must work when anything else is broken."""
+    values = {value for value in os.environ.values() if len(value) >= _MIN_SECRET}
+    for value in sorted(values, key=len, reverse=True):  # longest first: masked whole
+        if value in text and not os.path.exists(value):
+            text = text.replace(value, "***")
+    return text
+
+
+def _internal_error(exc: BaseException, *, debug: bool) -> None:
+    if debug:
+        click.echo(_redact("".join(traceback.format_exception(exc))), err=True, nl=False)
     message: Any = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    click.echo(f"reconcile: internal error: {message} (run with --debug for details)",
-               err=True)
+    hint = "" if debug else " (run with --debug for details)"
+    click.echo(f"reconcile: internal error: {_redact(message)}{hint}", err=True)
     sys.exit(ERROR)

@@ -145,10 +145,13 @@ class Provider(ABC):
         return live.active_session
 
     def error_message(self, exc: HttpError | TransportError) -> str:
-        """The provider's own words for a failure, read from the common error shapes."""
-        if isinstance(exc, TransportError):
-            return str(exc)
-        return f"{exc.status}: {_message_in(exc.body) or 'no message'}"
+        """The provider's own words for a failure, read from the common error shapes, with
+        the account's credentials masked: an API may quote the key it refused."""
+        from reconcile.outputs.mask import Masker
+
+        message = str(exc) if isinstance(exc, TransportError) else \
+            f"{exc.status}: {_message_in(exc.body) or 'no message'}"
+        return Masker.of(secrets=self.account.secrets.values()).scrub(message)
 
     def desired_fields(self, room: Room) -> dict[str, Any]:
         """The provider fields a room declares, normalised as `list_rooms` normalises."""
