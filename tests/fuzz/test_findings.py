@@ -4,13 +4,20 @@ what is right now."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import httpx
+import pytest
 from click.testing import CliRunner
 
 from reconcile.cli import cli
 from reconcile.config import check
+from reconcile.engine.http import HttpError
 from reconcile.loader import load_text
 from reconcile.messages import printable
+from reconcile.providers.signalwire import adapter as signalwire
+from reconcile.providers.telnyx import adapter as telnyx
+from reconcile.providers.twilio import adapter as twilio
 
 
 def diagnostics(tmp_path: Path, text: str) -> list[str]:
@@ -91,3 +98,52 @@ def test_a_quoted_merge_key_is_an_ordinary_key() -> None:
     document = load_text("a:\n  '<<': {x: 1}\n  <<: {y: 2}\n", "f")
     assert document.diagnostics == []
     assert document.data == {"a": {"<<": {"x": 1}, "y": 2}}
+
+
+# -- provider answers: error bodies of an unexpected shape ------------------------------------
+# Found: each of these made the adapter raise a TypeError or AttributeError out of apply,
+# which stopped every other change of the run with an internal error.
+
+def refused(status: int, body: Any) -> HttpError:
+    request = httpx.Request("POST", "https://api.example.com/v2/rooms")
+    return HttpError("POST", str(request.url), httpx.Response(status, json=body,
+                                                              request=request))
+
+
+@pytest.mark.parametrize("body", [{"code": [53113]}, {"code": {"n": 1}}, {"code": True},
+                                  {"code": "53113"}, {"code": None}, ["x"]])
+def test_a_twilio_error_code_that_is_not_a_number_is_no_code(body: Any) -> None:
+    code = twilio._code(refused(400, body))
+    assert code is None
+    assert code not in twilio.ALREADY_ENDED  # what delete() asks: a list was unhashable
+
+
+def test_a_twilio_error_code_is_read_when_it_is_one() -> None:
+    assert twilio._code(refused(400, {"code": 53113, "message": "taken"})) == twilio.NAME_TAKEN
+
+
+@pytest.mark.parametrize("body", [{"errors": ["unique_name"]}, {"errors": "unique_name"},
+                                  {"errors": {"source": {"pointer": "/unique_name"}}},
+                                  {"errors": [{"source": "/unique_name"}]},
+                                  {"errors": [None, 1, {"source": None}]}])
+def test_telnyx_error_bodies_of_another_shape_are_not_name_taken(body: Any) -> None:
+    assert telnyx._name_taken(refused(422, body)) is False
+
+
+def test_telnyx_name_taken_is_still_read_by_pointer_or_detail() -> None:
+    assert telnyx._name_taken(refused(422, {"errors": [
+        "noise", {"source": {"pointer": "/unique_name"}}]}))
+    assert telnyx._name_taken(refused(422, {"errors": [{"detail": "unique_name is taken"}]}))
+
+
+@pytest.mark.parametrize("body", [
+    {"errors": [{"attribute": "name", "code": ["value_not_unique"]}]},
+    {"errors": [{"attribute": "name", "code": {"value_not_unique": 1}}]},
+    {"errors": {"attribute": "name", "code": "value_not_unique"}}, {"errors": "name"}])
+def test_signalwire_error_bodies_of_another_shape_are_not_name_taken(body: Any) -> None:
+    assert signalwire._name_taken(refused(422, body)) is False
+
+
+def test_signalwire_name_taken_is_still_read() -> None:
+    assert signalwire._name_taken(refused(422, {"errors": [
+        {"attribute": "name", "code": "value_not_unique", "message": "taken"}]}))

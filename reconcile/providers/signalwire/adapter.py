@@ -225,9 +225,10 @@ def _name_taken(exc: HttpError) -> bool:
     """422 with an `errors[]` entry on `name` whose code says the name is in use (U2)."""
     if exc.status != 422 or not isinstance(exc.body, dict):
         return False
+    errors = exc.body.get("errors")
     return any(isinstance(error, dict) and error.get("attribute") == "name"
-               and error.get("code") in DUPLICATE_CODES
-               for error in exc.body.get("errors") or [])
+               and isinstance(error.get("code"), str) and error["code"] in DUPLICATE_CODES
+               for error in (errors if isinstance(errors, list) else []))
 
 
 ADAPTER = SignalWireProvider  # what the engine builds for accounts of this type

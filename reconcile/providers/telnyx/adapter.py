@@ -90,8 +90,12 @@ def _live(room: dict[str, Any]) -> LiveRoom:
 def _name_taken(exc: HttpError) -> bool:
     if exc.status != 422 or not isinstance(exc.body, dict):
         return False
-    for error in exc.body.get("errors") or []:
-        pointer = (error.get("source") or {}).get("pointer")
+    errors = exc.body.get("errors")
+    for error in errors if isinstance(errors, list) else []:
+        if not isinstance(error, dict):  # an error body of another shape says nothing
+            continue
+        source = error.get("source")
+        pointer = source.get("pointer") if isinstance(source, dict) else None
         if pointer == "/unique_name" or "unique_name" in str(error.get("detail", "")):
             return True
     return False

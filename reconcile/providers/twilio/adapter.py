@@ -241,7 +241,9 @@ def _items(body: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _code(exc: HttpError) -> int | None:
-    return exc.body.get("code") if isinstance(exc.body, dict) else None
+    """Twilio's error code; None unless it is a number (it is compared and looked up)."""
+    code = exc.body.get("code") if isinstance(exc.body, dict) else None
+    return code if isinstance(code, int) and not isinstance(code, bool) else None
 
 
 def _pascal(field: str) -> str:
