@@ -3,8 +3,13 @@
 - Retries (tenacity) on 429, 5xx and transport errors, with exponential backoff and
   jitter, waiting `Retry-After` when the provider sends it.
 - A client-side rate limit where a provider documents one.
-- TLS verification is always on, credentials go over plain HTTP only to loopback (the
-  sandbox), and redirects are not followed.
+- TLS verification is always on (there is no switch to turn it off), credentials go over
+  plain HTTP only to loopback (the sandbox), every request stays on the endpoint, and a
+  redirect is an error, never followed.
+- A hostile or broken answer is refused within bounded time and memory: bodies are
+  streamed and capped, each attempt has a total-time bound (httpx's read timeout restarts
+  with every chunk, so a slow drip would never trip it), paginations are capped and loop
+  checked. Each refusal is an `UnusableAnswer` naming the request and what was wrong.
 - Error messages never carry credentials: query parameters that hold secrets are masked.
 """
 
@@ -13,12 +18,13 @@ from __future__ import annotations
 import asyncio
 import functools
 import ipaddress
+import json
 import logging
 import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
@@ -31,19 +37,32 @@ from reconcile.errors import ReconcileError
 USER_AGENT = f"reconcile/{__version__} (video rooms as code)"
 SECRET_QUERY_NAMES = frozenset({"secretkey", "secret_key", "apikey", "api_key", "token"})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-MAX_PAGES = 10_000  # far beyond any real account at the largest page sizes
+# A million rooms at Twilio's page size, 250,000 at Telnyx's: far beyond any real account,
+# yet an endless `next` chain stops after minutes, not hours.
+MAX_PAGES = 1_000
+# The largest answer read. A full page of 1,000 Twilio or SignalWire rooms is ~1 MB and
+# Metered's unpaginated list of every room ~1 KB a room, so 8 MiB leaves ample room (about
+# 8,000 Metered rooms) while a hostile 10 MB or endless body never sits in memory.
+MAX_BODY_BYTES = 8 * 1024 * 1024
+# Per attempt, from sending the request to the last byte of the answer. httpx's read timeout
+# restarts with every chunk, so a provider trickling a byte a second would never trip it.
+TOTAL_TIMEOUT = 60.0
 POOL_SHARD = 4  # connections per httpx pool (see HttpClient)
 MAX_RETRY_AFTER = 60.0  # seconds; a provider asking for longer gets a clear failure instead
 Sleep = Callable[[float], Awaitable[None]]
+E = TypeVar("E", bound="UnusableAnswer")
 
 
 @dataclass(frozen=True, slots=True)
 class HttpSettings:
-    timeout: float = 30.0
+    timeout: float = 30.0  # connect, pool, read and write, each (httpx)
     connect_timeout: float = 10.0
     attempts: int = 5
     backoff_initial: float = 0.5
     backoff_max: float = 8.0
+    total_timeout: float = TOTAL_TIMEOUT
+    max_body_bytes: int = MAX_BODY_BYTES
+    max_pages: int = MAX_PAGES
 
 
 class TransportRefused(ReconcileError):
@@ -64,14 +83,61 @@ class HttpError(ReconcileError):
 
 
 class TransportError(ReconcileError):
-    """The request failed before any answer (after retries): refused, dropped, timed out."""
+    """No usable answer (after retries): refused, dropped, timed out, or (`UnusableAnswer`)
+    an answer the client will not use."""
 
-    def __init__(self, method: str, url: str, cause: BaseException) -> None:
+    def __init__(self, method: str, url: str, cause: BaseException,
+                 detail: str | None = None) -> None:
         self.method = method
         self.url = redact_url(url)
         self.cause = cause
-        kind = type(cause).__name__
-        super().__init__(f"{method} {self.url} failed: {kind}")
+        detail = detail or _EXPLAINED.get(type(cause))
+        super().__init__(f"{method} {self.url} failed: {type(cause).__name__}"
+                         + (f" ({detail})" if detail else ""))
+
+
+# Causes whose class name alone says little to someone reading a failed plan.
+_EXPLAINED: dict[type[BaseException], str] = {
+    httpx.RemoteProtocolError: "the connection closed before the whole answer came",
+}
+
+
+class UnusableAnswer(TransportError):
+    """The provider answered, but with something the client refuses to use: too large,
+    not JSON, a redirect, a pagination that loops or never ends, a malformed room. Never
+    retried: the same request would get the same answer. (A cut-short body or a slow
+    drip is a plain TransportError, retried like a dropped connection.)"""
+
+    def __init__(self, problem: str, *, provider: str | None = None,
+                 method: str | None = None, url: str | None = None) -> None:
+        self.provider = provider
+        self.problem = problem
+        self.method = method or ""
+        self.url = redact_url(url) if url else ""
+        self.cause = self  # its own cause: the answer, not the connection, was the problem
+        who = provider or "the provider"
+        where = f" to {method} {self.url}" if method and url else ""
+        ReconcileError.__init__(self, f"{who}'s answer{where} is unusable: {problem}")
+
+
+class BodyTooLarge(UnusableAnswer):
+    """More bytes than `HttpSettings.max_body_bytes`: reading stopped there."""
+
+
+class NotJson(UnusableAnswer):
+    """A body that does not parse as JSON (cut short, garbage, HTML from a proxy)."""
+
+
+class RedirectRefused(UnusableAnswer):
+    """A 3xx: redirects are never followed, since the credentials would go along."""
+
+
+class PaginationError(UnusableAnswer):
+    """Pages that loop back, repeat one another, or go on past `max_pages`."""
+
+
+class LinkRefused(UnusableAnswer, TransportRefused):
+    """A link in an answer that leaves the endpoint: it is never followed."""
 
 
 def redact_url(url: str) -> str:
@@ -112,16 +178,63 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_endpoint(base_url: str) -> None:
-    """Refuse plain HTTP to anything but loopback: credentials would travel in clear."""
-    parts = urlsplit(base_url)
-    if parts.scheme == "https":
+def check_endpoint(base_url: str, provider: str | None = None) -> None:
+    """Refuse plain HTTP to anything but loopback: credentials would travel in clear.
+    Parsed as httpx parses it, so the host checked is the host connected to."""
+    try:
+        url = httpx.URL(base_url)
+    except httpx.InvalidURL:
+        url = httpx.URL()
+    if url.scheme == "https" and url.host:
         return
-    if parts.scheme == "http" and is_loopback(parts.hostname or ""):
+    if url.scheme == "http" and is_loopback(url.host):
         return
+    whose = f"the {provider} credentials" if provider else "credentials"
+    port = f":{url.port}" if url.port else ""
+    shown = f"{url.scheme}://{url.host}{port}" if url.scheme and url.host else repr(
+        redact_url(base_url))  # never the userinfo: it may hold a credential
     raise TransportRefused(
-        f"refusing to send credentials to {parts.scheme}://{parts.netloc}: only https://, or"
-        " http:// on a loopback address (the sandbox), is allowed")
+        f"refusing to send {whose} to {shown}: only https://, or http:// on a loopback"
+        " address (the sandbox), is allowed, so that no credential travels in clear")
+
+
+def json_body(response: httpx.Response, provider: str | None = None) -> Any:
+    """The answer's JSON; NotJson naming the request and where parsing stopped otherwise
+    (never the body itself: it may echo a credential)."""
+    try:
+        return json.loads(response.content)
+    except (ValueError, UnicodeDecodeError) as exc:
+        where = f" ({exc.msg} at line {exc.lineno} column {exc.colno})" \
+            if isinstance(exc, json.JSONDecodeError) else ""
+        size = len(response.content)
+        raise NotJson(f"the {size:,}-byte body is not JSON{where}", provider=provider,
+                      method=response.request.method, url=str(response.request.url)) from None
+
+
+class _Capped(httpx.AsyncByteStream):
+    """A response stream that raises once more than `cap` bytes have come."""
+
+    def __init__(self, stream: Any, cap: int, over: Callable[[], Exception]) -> None:
+        self._stream, self._cap, self._over = stream, cap, over
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        size = 0
+        async for chunk in self._stream:
+            size += len(chunk)
+            if size > self._cap:
+                raise self._over()
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return url.scheme, url.host, url.port
+
+
+def _size(count: int) -> str:
+    return f"{count / 2**20:g} MiB" if count >= 2**20 else f"{count:,} bytes"
 
 
 def _json_or_text(response: httpx.Response) -> Any:
@@ -144,7 +257,7 @@ def _retry_after(response: httpx.Response) -> float | None:
 def _retryable(exc: BaseException) -> bool:
     if isinstance(exc, HttpError):
         return exc.status in RETRY_STATUSES
-    return isinstance(exc, TransportError)
+    return isinstance(exc, TransportError) and not isinstance(exc, UnusableAnswer)
 
 
 def unprocessed(exc: BaseException) -> bool:
@@ -186,12 +299,15 @@ class HttpClient:
                  settings: HttpSettings | None = None,
                  write_limit: RateLimiter | None = None,
                  connections: int = POOL_SHARD,
-                 sleep: Sleep = asyncio.sleep) -> None:
-        check_endpoint(base_url)
+                 sleep: Sleep = asyncio.sleep,
+                 provider: str | None = None) -> None:
+        check_endpoint(base_url, provider)
+        self.provider = provider  # named in UnusableAnswer messages
         self.settings = settings or HttpSettings()
         self.write_limit = write_limit
         self._sleep = sleep
         self.base_url = base_url.rstrip("/")
+        self._origin = _origin(httpx.URL(self.base_url))
         timeout = httpx.Timeout(self.settings.timeout, connect=self.settings.connect_timeout)
         # Several small pools rather than one large one: httpcore 1.0 scans every pooled
         # connection for every queued request, which at 64 connections costs ~6 ms of CPU
@@ -200,17 +316,19 @@ class HttpClient:
         self._clients = [httpx.AsyncClient(
             base_url=base_url, auth=auth, timeout=timeout, follow_redirects=False,
             verify=_tls_context(), trust_env=False, limits=limits,
+            # identity: a compressed body can inflate a thousandfold inside one chunk,
+            # past any size cap; uncompressed, the bytes counted are the bytes held.
             headers={"User-Agent": USER_AGENT, "Accept": "application/json",
-                     **(headers or {})})
+                     "Accept-Encoding": "identity", **(headers or {})})
             for _ in range(max(1, -(-connections // POOL_SHARD)))]
         self._in_flight = [0] * len(self._clients)
 
     async def request(self, method: str, path: str, *,
                       retry: Callable[[BaseException], bool] = _retryable,
                       **kwargs: Any) -> httpx.Response:
-        """The 2xx answer, after retrying what is worth retrying; else HttpError or
-        TransportError. `retry=unprocessed` for a write that must not be repeated once it
-        may have reached the server."""
+        """The 2xx answer, read whole, after retrying what is worth retrying; else
+        HttpError, TransportError or (never retried) UnusableAnswer. `retry=unprocessed`
+        for a write that must not be repeated once it may have reached the server."""
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.settings.attempts),
             wait=self._wait, retry=retry_if_exception(retry), reraise=True,
@@ -223,18 +341,70 @@ class HttpClient:
     async def _once(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         if self.write_limit is not None and method not in ("GET", "HEAD"):
             await self.write_limit.acquire(self._sleep)
-        url = path if urlsplit(path).scheme else self.base_url + "/" + path.lstrip("/")
         shard = self._in_flight.index(min(self._in_flight))  # the least busy pool
+        client = self._clients[shard]
+        request = client.build_request(method, path, **kwargs)
+        if _origin(request.url) != self._origin:  # credentials never leave the endpoint
+            raise TransportRefused(f"refusing to send {redact_url(str(request.url))}: it"
+                                   f" leaves {self.base_url}")
+        url = str(request.url)
         self._in_flight[shard] += 1
         try:
-            response = await self._clients[shard].request(method, path, **kwargs)
+            async with asyncio.timeout(self.settings.total_timeout):
+                response = await client.send(request, stream=True)
+                try:
+                    await self._read(response)
+                finally:
+                    await response.aclose()
         except httpx.TransportError as exc:
             raise TransportError(method, url, exc) from None
+        except TimeoutError as exc:
+            raise TransportError(method, url, exc, detail=(
+                f"no complete answer within {self.settings.total_timeout:g} s in all; bytes"
+                " that come too slowly are a timeout too")) from None
         finally:
             self._in_flight[shard] -= 1
         if response.is_success:
             return response
+        if response.is_redirect or 300 <= response.status_code < 400:
+            raise self._redirect(response)
         raise HttpError(method, str(response.request.url), response)
+
+    async def _read(self, response: httpx.Response) -> None:
+        """Read the body into `response`, refusing it past the size cap: by its declared
+        length before reading any, else as soon as the count passes the cap."""
+        cap = self.settings.max_body_bytes
+        encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        if encoding not in ("", "identity"):
+            raise self._unusable(response, f"it is {encoding}-encoded, though reconcile asks"
+                                           " for uncompressed answers (so that its size cap"
+                                           " bounds memory)", UnusableAnswer)
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise self._unusable(response, f"its body is {int(declared):,} bytes, over the"
+                                           f" {_size(cap)} cap", BodyTooLarge)
+        response.stream = _Capped(response.stream, cap,
+                                  lambda: self._unusable(response, f"its body goes on past"
+                                                         f" the {_size(cap)} cap; reading"
+                                                         " stopped there", BodyTooLarge))
+        await response.aread()
+
+    def _redirect(self, response: httpx.Response) -> RedirectRefused:
+        location = response.headers.get("location", "")
+        try:
+            host = httpx.URL(location).host
+        except httpx.InvalidURL:
+            host = ""
+        # Only the host: the rest of a Location may carry a credential or a token.
+        target = f"a redirect to {host}" if host else \
+            ("a redirect on the same host" if location else "a redirect with no Location")
+        return self._unusable(response, f"{response.status_code}, {target}; reconcile never"
+                                        " follows redirects (the credentials would go along)",
+                              RedirectRefused)
+
+    def _unusable(self, response: httpx.Response, problem: str, kind: type[E]) -> E:
+        return kind(problem, provider=self.provider, method=response.request.method,
+                    url=str(response.request.url))
 
     def local_path(self, url: str) -> str:
         """A link the provider returned (a next page) as a path under this client's base
@@ -244,25 +414,38 @@ class HttpClient:
             raise TransportRefused(f"refusing to follow {redact_url(url)}: it leaves {base}")
         return url[len(base):]
 
-    async def link_pages(self, first: httpx.Response, next_link: Callable[[Any], str | None],
-                         *, max_pages: int = MAX_PAGES) -> AsyncIterator[Any]:
-        """The bodies of a list whose pages name the next one, followed verbatim on this
-        endpoint only. A link seen before, or more than `max_pages` pages, is an error."""
-        response, seen = first, set()
+    async def link_pages(self, first: httpx.Response, next_link: Callable[[Any], Any],
+                         *, parse: Callable[[httpx.Response], Any] | None = None,
+                         max_pages: int | None = None) -> AsyncIterator[Any]:
+        """The pages of a list whose pages name the next one (each as `parse` reads it,
+        JSON by default), followed verbatim on this endpoint only. A link seen before,
+        or more than `max_pages` pages, is a PaginationError."""
+        parse = parse or functools.partial(json_body, provider=self.provider)
+        limit = max_pages if max_pages is not None else self.settings.max_pages
+        response, seen, count = first, {str(first.request.url)}, 1
         while True:
-            body = response.json()
-            yield body
-            link = next_link(body)
+            page = parse(response)
+            yield page
+            link = next_link(page)
             if not link:
                 return
+            if not isinstance(link, str):
+                raise self._unusable(response, "its next-page link is not a string",
+                                     PaginationError)
             if link in seen:
-                raise ReconcileError(f"the provider's pagination loops back to"
-                                     f" {redact_url(link)}")
+                raise self._unusable(response, f"the pagination loops back to"
+                                               f" {redact_url(link)}", PaginationError)
             seen.add(link)
-            if len(seen) >= max_pages:
-                raise ReconcileError(f"the provider's list goes on past {max_pages:,} pages;"
-                                     " refusing to follow it further")
-            response = await self.request("GET", self.local_path(link))
+            count += 1
+            if count > limit:
+                raise self._unusable(response, f"the list goes on past {limit:,} pages;"
+                                               " refusing to follow it further",
+                                     PaginationError)
+            try:
+                path = self.local_path(link)
+            except TransportRefused as refused:  # the answer's fault: the account's read fails
+                raise self._unusable(response, str(refused), LinkRefused) from None
+            response = await self.request("GET", path)
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None

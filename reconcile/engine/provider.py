@@ -112,7 +112,7 @@ class Provider(ABC):
         connections = max(cls.read_concurrency, account.settings.concurrency)
         return HttpClient(cls.base_url(account), auth=cls.auth(account),
                           headers=cls.auth_headers(account), write_limit=cls.write_limit(),
-                          connections=connections, **options)
+                          connections=connections, provider=cls.type, **options)
 
     # -- hooks an adapter fills in ------------------------------------------------------
 
