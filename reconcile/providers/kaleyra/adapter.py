@@ -41,6 +41,7 @@ import httpx
 
 from reconcile import envref
 from reconcile.config import AccountConfig
+from reconcile.engine.answers import ARRAY, NULL, Answer, RoomShape
 from reconcile.engine.http import HttpClient, HttpError, TransportError, unprocessed
 from reconcile.engine.plan import ABSENT, AccountPlan, Action, Change, LiveRoom
 from reconcile.engine.provider import Capabilities, Provider, RunContext
@@ -68,6 +69,9 @@ RETIRED = "@"  # "<name>@<room_id>": a replaced room not yet deleted (names cann
 DEFAULTS: dict[str, Any] = {"recording": "none", "duration": None, "call_type": "audio_video",
                             "no_ringing": False, "description": None,
                             "offline_transcription": False, "summarization": False}
+# What a GET of a room must hold (U3): its room_id (which must be the one asked for), and
+# join URLs, if any, in a list.
+ROOM = RoomShape("room_id", None, extra={"participants": ARRAY | NULL, "user_urls": ARRAY | NULL})
 
 
 class CreateOutcomeUnknown(ReconcileError):
@@ -189,7 +193,14 @@ class KaleyraProvider(Provider):
                     raise
                 self._gone[name] = entry.room_id  # U15: deleted outside reconcile
                 return None
-        return self._live(name, entry, _join_urls(response.json()))
+        answer = Answer.of(response, self.type)
+        body = answer.body
+        # U2: the room at the top level or under "room".
+        nested = isinstance(body, dict) and isinstance(body.get("room"), dict)
+        room = answer.room(("room",) if nested else (), ROOM)
+        if room["room_id"] != entry.room_id:
+            raise answer.malformed(f"it holds room {room['room_id']}, not {entry.room_id}")
+        return self._live(name, entry, _join_urls(room))
 
     async def missing_reason(self, kind: str, key: str) -> str:
         if key in self._gone:

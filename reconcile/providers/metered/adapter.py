@@ -19,6 +19,7 @@ from urllib.parse import quote
 import httpx
 
 from reconcile.config import AccountConfig, DeclaredRoom
+from reconcile.engine.answers import BOOLEAN, NULL, STRING, Answer, RoomShape, distinct
 from reconcile.engine.http import HttpError
 from reconcile.engine.plan import Action, Change, FieldChange, LiveRoom
 from reconcile.engine.provider import Capabilities, NameTaken, Provider
@@ -45,6 +46,9 @@ SAMPLE_DEFAULTS: dict[str, Any] = {
 # Every field a room can declare, in the API's names (the model's aliases).
 SETTINGS = tuple(name for name in MeteredRoom.yaml_names()
                  if name not in MeteredRoom.MANAGEMENT_FIELDS)
+# `_id` may be absent (the name then stands for it, see _live).
+ROOM = RoomShape("_id", KEY_FIELD, MeteredRoom, id_required=False, key_types=STRING,
+                 extra={"archived": BOOLEAN | NULL})
 
 
 class MeteredAuthError(ReconcileError):
@@ -94,9 +98,11 @@ class MeteredProvider(Provider):
     # -- reads ------------------------------------------------------------------------
 
     async def list_rooms(self, kind: str) -> list[LiveRoom]:
-        # U5: one request, no pagination.
-        response = await self._request("GET", LIST_PATH)
-        return [self._live(room) for room in room_list(_json(response))]
+        # U5: one request, no pagination; so no loop to follow, but a room listed twice
+        # is as wrong as a repeated page.
+        answer = Answer.of(await self._request("GET", LIST_PATH), self.type)
+        return distinct((self._live(room) for room in room_list(answer.body, answer)),
+                        self.type)
 
     async def find(self, kind: str, key: str) -> LiveRoom | None:
         try:
@@ -105,10 +111,8 @@ class MeteredProvider(Provider):
             if exc.status in NOT_FOUND_STATUSES:  # U4 (auth failures were raised already)
                 return None
             raise
-        room = _json(response)
-        if not isinstance(room, dict) or room.get("archived") is True:
-            return None
-        return self._live(room)
+        room = Answer.of(response, self.type).room((), ROOM)  # U4: absent is a 400
+        return None if room.get("archived") is True else self._live(room)
 
     # -- writes -----------------------------------------------------------------------
 
@@ -187,7 +191,7 @@ class MeteredProvider(Provider):
         """The room a create or PUT answered with, re-read when the body lacks it (U2)."""
         room = _json(response)
         if isinstance(room, dict) and room.get(KEY_FIELD) == name:
-            return self._live(room)
+            return self._live(Answer.of(response, self.type).room((), ROOM))
         found = await self.find(KIND, name)
         if found is None:
             raise ReconcileError(f"metered room {name!r} of account {self.account.alias!r}"
@@ -209,17 +213,19 @@ class MeteredProvider(Provider):
         return text.replace(secret, "***") if secret else text
 
 
-def room_list(body: Any) -> list[dict[str, Any]]:
-    """The non-archived rooms of a list answer: a bare array, or one under `rooms`/`data`
-    (U5)."""
-    rooms = body
+def room_list(body: Any, answer: Answer | None = None) -> list[dict[str, Any]]:
+    """The non-archived rooms of a list answer (`answer`, which `body` is the JSON of): a
+    bare array, or one under `rooms`/`data` (U5); each room checked."""
+    answer = answer or Answer(body, provider=MeteredProvider.type, method="GET", url=LIST_PATH)
+    path: tuple[str, ...] | None = ()
     if isinstance(body, dict):
-        rooms = next((body[k] for k in ("rooms", "data") if isinstance(body.get(k), list)),
-                     None)
-    if not isinstance(rooms, list):
-        raise ReconcileError(f"metered: GET {LIST_PATH} answered an unexpected body"
-                             " (neither a list of rooms nor one under `rooms` or `data`)")
-    return [room for room in rooms if isinstance(room, dict) and room.get("archived") is not True]
+        path = next(((k,) for k in ("rooms", "data") if isinstance(body.get(k), list)), None)
+    elif not isinstance(body, list):
+        path = None
+    if path is None:
+        raise answer.malformed("an unexpected body (neither a list of rooms nor one under"
+                               " `rooms` or `data`)")
+    return [room for room in answer.rooms(path, ROOM) if room.get("archived") is not True]
 
 
 def _room_path(name: str) -> str:

@@ -14,7 +14,10 @@ from datetime import UTC
 from typing import Any, ClassVar
 from urllib.parse import quote
 
+import httpx
+
 from reconcile.config import AccountConfig
+from reconcile.engine.answers import NULL, OBJECT, STRING, Answer, RoomShape, distinct
 from reconcile.engine.http import HttpError, RateLimiter
 from reconcile.engine.plan import ABSENT, FieldChange, LiveRoom
 from reconcile.engine.provider import Capabilities, NameTaken, Provider
@@ -34,6 +37,9 @@ WRITE_LIMIT = (13_800, 10.0)  # POST/PUT per 10 s, account-wide (documented)
 DUPLICATE_CODES = frozenset({"not_unique_within_project", "not_unique_within_space",
                              "value_not_unique"})  # U2
 MODELS: dict[str, type[Room]] = {"rooms": SignalWireRoom, "conferences": SignalWireConference}
+SHAPES = {kind: RoomShape("id", "name", model, key_types=STRING,
+                          extra={"active_session": OBJECT | NULL})
+          for kind, model in MODELS.items()}
 # The settable fields of each kind, `name` included (it is the key, compared like the rest).
 SETTINGS: dict[str, tuple[str, ...]] = {
     kind: tuple(n for n in model.yaml_names() if n not in model.MANAGEMENT_FIELDS)
@@ -98,10 +104,13 @@ class SignalWireProvider(Provider):
             params={"page_size": PAGE_SIZE, "include_active_session": "true"})
         rooms: list[LiveRoom] = []
         # An empty page may still carry `next`: stop only without one (U7: verbatim).
-        async for body in self.http.link_pages(
-                response, lambda page: (page.get("links") or {}).get("next")):
-            rooms += [self._live(kind, room, sessions=True) for room in body.get("data") or []]
-        return rooms
+        async for page in self.http.link_pages(
+                response, lambda page: page.at(("links", "next"), STRING | NULL,
+                                               required=False),
+                parse=lambda response: Answer.of(response, self.type)):
+            rooms += [self._live(kind, room, sessions=True)
+                      for room in page.rooms(("data",), SHAPES[kind], nullable=True)]
+        return distinct(rooms, self.type)
 
     async def find(self, kind: str, key: str) -> LiveRoom | None:
         if kind != "rooms" or _UUID.fullmatch(key):  # conferences have no name lookup (U5)
@@ -113,7 +122,7 @@ class SignalWireProvider(Provider):
             if exc.status == 404:
                 return None
             raise
-        room = response.json()
+        room = self._room(kind, response)
         return self._live(kind, room, sessions=True) if room.get("name") == key else None
 
     async def create(self, kind: str, room: Room) -> LiveRoom:
@@ -126,7 +135,7 @@ class SignalWireProvider(Provider):
             if _name_taken(exc):
                 raise NameTaken(room.key) from exc
             raise
-        created = self._live(kind, response.json())
+        created = self._live(kind, self._room(kind, response))
         if late:  # flags only a PUT sets: without this the new room would plan as drift
             return await self._put(kind, created, room)
         return created
@@ -170,7 +179,10 @@ class SignalWireProvider(Provider):
         body = self._body(kind, room, live)
         del body["name"]
         response = await self.http.request("PUT", _path(kind, live.id), json=body)
-        return self._live(kind, response.json(), active=live.active_session)
+        return self._live(kind, self._room(kind, response), active=live.active_session)
+
+    def _room(self, kind: str, response: httpx.Response) -> dict[str, Any]:
+        return Answer.of(response, self.type).room((), SHAPES[kind])
 
     def _body(self, kind: str, room: Room, live: LiveRoom | None = None) -> dict[str, Any]:
         body = {name: value for name, value in self.desired_fields(room).items()

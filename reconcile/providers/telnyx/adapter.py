@@ -6,10 +6,12 @@ import asyncio
 from typing import Any
 
 from reconcile.config import AccountConfig
-from reconcile.engine.http import HttpError
+from reconcile.engine.answers import INTEGER, NULL, STRING, Answer, RoomShape, distinct
+from reconcile.engine.http import HttpError, PaginationError
 from reconcile.engine.plan import ABSENT, FieldChange, LiveRoom
 from reconcile.engine.provider import Capabilities, NameTaken, Provider
 from reconcile.models import Room
+from reconcile.providers.telnyx.model import TelnyxRoom
 
 BASE_PATH = "/v2/rooms"
 PAGE_SIZE = 250  # the API's maximum
@@ -19,6 +21,7 @@ SETTINGS = ("unique_name", "max_participants", "enable_recording", "webhook_even
 DEFAULTS: dict[str, Any] = {"max_participants": 10, "enable_recording": False,
                             "webhook_event_url": None, "webhook_event_failover_url": "",
                             "webhook_timeout_secs": None}
+ROOM = RoomShape("id", "unique_name", TelnyxRoom, extra={"active_session_id": STRING | NULL})
 
 
 class TelnyxProvider(Provider):
@@ -37,21 +40,26 @@ class TelnyxProvider(Provider):
 
     async def list_rooms(self, kind: str) -> list[LiveRoom]:
         first = await self._page(1)
-        pages = int(first.get("meta", {}).get("total_pages") or 1)
+        pages = first.at(("meta", "total_pages"), INTEGER, required=False) or 1
+        limit = self.http.settings.max_pages
+        if pages > limit:  # before asking for any: each would be a request in flight
+            raise first.malformed(f"meta.total_pages says {pages:,} pages, past the"
+                                  f" {limit:,}-page cap", PaginationError)
         rest = await asyncio.gather(*(self._page(n) for n in range(2, pages + 1)))
-        rooms = [room for body in (first, *rest) for room in body.get("data", [])]
-        return [_live(room) for room in rooms]
+        # Numbered pages have no links to loop: a page repeating another repeats its rooms.
+        return distinct((_live(room) for page in (first, *rest)
+                         for room in page.rooms(("data",), ROOM)), self.type)
 
-    async def _page(self, number: int) -> dict[str, Any]:
+    async def _page(self, number: int) -> Answer:
         response = await self.http.request(
             "GET", BASE_PATH, params={"page[size]": PAGE_SIZE, "page[number]": number})
-        return response.json()
+        return Answer.of(response, self.type)
 
     async def find(self, kind: str, key: str) -> LiveRoom | None:
         response = await self.http.request("GET", BASE_PATH,
                                            params={"filter[unique_name]": key})
         # U2: the filter may match loosely; keep the exact name only.
-        return next((_live(r) for r in response.json().get("data", [])
+        return next((_live(r) for r in Answer.of(response, self.type).rooms(("data",), ROOM)
                      if r.get("unique_name") == key), None)
 
     async def create(self, kind: str, room: Room) -> LiveRoom:
@@ -62,13 +70,13 @@ class TelnyxProvider(Provider):
             if _name_taken(exc):
                 raise NameTaken(room.key) from exc
             raise
-        return _live(response.json()["data"])
+        return _live(Answer.of(response, self.type).room(("data",), ROOM))
 
     async def update(self, kind: str, live: LiveRoom, room: Room,
                      changes: tuple[FieldChange, ...]) -> LiveRoom:
         body = {change.name: change.after for change in changes}  # U10: only what changed
         response = await self.http.request("PATCH", f"{BASE_PATH}/{live.id}", json=body)
-        return _live(response.json()["data"])
+        return _live(Answer.of(response, self.type).room(("data",), ROOM))
 
     async def delete(self, kind: str, live: LiveRoom) -> None:
         try:

@@ -17,11 +17,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from reconcile.config import AccountConfig
+from reconcile.engine.answers import ARRAY, NULL, STRING, Answer, RoomShape, distinct
 from reconcile.engine.http import HttpError
 from reconcile.engine.plan import ABSENT, FieldChange, LiveRoom
 from reconcile.engine.provider import Capabilities, NameTaken, Provider
 from reconcile.models import Room
-from reconcile.providers.twilio.model import PARTICIPANT_LIMITS
+from reconcile.providers.twilio.model import PARTICIPANT_LIMITS, TwilioRoom
 
 DEFAULT_ENDPOINT = "https://video.twilio.com"
 BASE_PATH = "/v1/Rooms"
@@ -44,6 +45,7 @@ DEFAULTS: dict[str, Any] = {
     "audio_only": False, "large_room": False, "enable_turn": True, "recording_rules": []}
 NAME_TAKEN = 53113
 ALREADY_ENDED = frozenset({53112, 53118})  # U3: ending a room that is not in progress
+ROOM = RoomShape("sid", "unique_name", TwilioRoom, extra={"status": STRING})
 
 
 class TwilioProvider(Provider):
@@ -78,7 +80,8 @@ class TwilioProvider(Provider):
         """"ended" when a completed room has the name (it ended by itself, or was ended)."""
         response = await self.http.request("GET", BASE_PATH, params={
             "Status": "completed", "UniqueName": key, "PageSize": 1})
-        ended = any(room.get("unique_name") == key for room in _items(response.json()))
+        ended = any(room.get("unique_name") == key
+                    for room in _items(Answer.of(response, self.type), ROOM))
         return "ended" if ended else "not found"
 
     async def session_active(self, kind: str, live: LiveRoom) -> bool | None:
@@ -90,20 +93,22 @@ class TwilioProvider(Provider):
             if exc.status == 404:  # gone: nobody is in it
                 return False
             raise
-        return bool(_items(response.json()))
+        return bool(_items(Answer.of(response, self.type)))
 
     async def _rooms(self, params: dict[str, Any]) -> list[LiveRoom]:
         found = [self._live(room) async for room in self._pages(params)
                  if room.get("status") == LIVE]
-        return await self._with_recording_rules(found)
+        return await self._with_recording_rules(distinct(found, self.type))
 
     async def _pages(self, params: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         """Every item of a list, following `meta.next_page_url` until it is null. Page
         tokens chain, so pages are fetched one after the other."""
         response = await self.http.request("GET", BASE_PATH, params=params)
-        async for body in self.http.link_pages(
-                response, lambda page: (page.get("meta") or {}).get("next_page_url")):
-            for item in _items(body):
+        async for page in self.http.link_pages(
+                response, lambda page: page.at(("meta", "next_page_url"), STRING | NULL,
+                                               required=False),
+                parse=lambda response: Answer.of(response, self.type)):
+            for item in _items(page, ROOM):
                 yield item
 
     @functools.cached_property
@@ -126,7 +131,8 @@ class TwilioProvider(Provider):
 
     async def _recording_rules(self, live: LiveRoom) -> Any:
         response = await self.http.request("GET", f"{BASE_PATH}/{live.id}/RecordingRules")
-        return self.normalize("recording_rules", response.json().get("rules") or [])
+        rules = Answer.of(response, self.type).at(("rules",), ARRAY | NULL, required=False)
+        return self.normalize("recording_rules", rules or [])
 
     # -- writes -------------------------------------------------------------------------
 
@@ -137,7 +143,8 @@ class TwilioProvider(Provider):
             if _code(exc) == NAME_TAKEN:  # U1: by code, whatever the 4xx status
                 raise NameTaken(room.key) from exc
             raise
-        (live,) = await self._with_recording_rules([self._live(response.json())])
+        created = Answer.of(response, self.type).room((), ROOM)
+        (live,) = await self._with_recording_rules([self._live(created)])
         return live
 
     async def delete(self, kind: str, live: LiveRoom) -> None:
@@ -161,7 +168,7 @@ class TwilioProvider(Provider):
             if exc.status == 404:
                 return False
             raise
-        return response.json().get("status") == LIVE
+        return Answer.of(response, self.type).at(("status",), STRING, required=False) == LIVE
 
     # -- comparison ---------------------------------------------------------------------
 
@@ -234,10 +241,10 @@ class TwilioProvider(Provider):
 
 # -- helpers --------------------------------------------------------------------------------
 
-def _items(body: dict[str, Any]) -> list[dict[str, Any]]:
-    """A page's items, under the key that `meta.key` names."""
-    key = (body.get("meta") or {}).get("key") or KIND
-    return list(body.get(key) or [])
+def _items(page: Answer, shape: RoomShape | None = None) -> list[Any]:
+    """A page's items, under the key that `meta.key` names; rooms checked by `shape`."""
+    key = page.at(("meta", "key"), STRING, required=False) or KIND
+    return page.rooms((key,), shape) if shape is not None else page.at((key,), ARRAY)
 
 
 def _code(exc: HttpError) -> int | None:
