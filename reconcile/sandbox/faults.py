@@ -7,7 +7,8 @@ sandbox's), restarted whenever the configuration changes, so a run repeats exact
 
 Order of the checks for one request: latency (+ jitter), then the per-account rate limit,
 then a 429 burst, then a 5xx error; a request that passes them all runs the real handler,
-and a write may then suffer commit-then-fail (its reply dropped or held back).
+and a write may then suffer commit-then-fail (its reply dropped or held back), a GET a
+hostile answer (`hostile.py`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from reconcile.sandbox import hostile
 from reconcile.sandbox.core import Sandbox
+from reconcile.sandbox.hostile import Hostile
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 ERROR_STATUSES = (500, 502, 503)
@@ -76,6 +79,7 @@ class FaultConfig(_Strict):
     burst_429: Burst429 | None = None
     rate_limit: RateLimit | None = None
     commit_then_fail: CommitThenFail | None = None
+    hostile: Hostile | None = None
     seed: int | None = None
 
     @field_validator("error_statuses")
@@ -88,7 +92,7 @@ class FaultConfig(_Strict):
     @property
     def is_noop(self) -> bool:
         return not (self.latency_ms or self.jitter_ms or self.error_rate or self.burst_429
-                    or self.rate_limit or self.commit_then_fail)
+                    or self.rate_limit or self.commit_then_fail or self.hostile)
 
 
 def set_faults(sandbox: Sandbox, provider: str, config: FaultConfig | dict[str, Any] | None
@@ -122,6 +126,7 @@ class _Decision:
     status: int | None = None
     retry_after: int | None = None
     commit_then_fail: CommitThenFail | None = None
+    hostile: Hostile | None = None
 
 
 @dataclass
@@ -176,6 +181,9 @@ class FaultMiddleware:
             await self._reject(decision.status, decision.retry_after, scope, receive, send)
         elif decision.commit_then_fail is not None:
             await self._commit_then_fail(decision.commit_then_fail, scope, receive, send)
+        elif decision.hostile is not None:
+            await hostile.answer(decision.hostile, self.provider, self.app, scope, receive,
+                                 send, _drop)
         else:
             await self.app(scope, receive, send)
 
@@ -203,6 +211,9 @@ class FaultMiddleware:
         ctf = config.commit_then_fail
         if ctf is not None and method in WRITE_METHODS and ctf.rate and rng.random() < ctf.rate:
             decision.commit_then_fail = ctf
+        bad = config.hostile
+        if bad is not None and method == "GET" and bad.rate and rng.random() < bad.rate:
+            decision.hostile = bad
         return decision
 
     def _rate_limited(self, state: _State, limit: RateLimit, scope: Scope) -> int | None:

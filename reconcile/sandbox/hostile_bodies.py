@@ -1,0 +1,152 @@
+"""The hostile modes that rewrite an emulator's JSON answer: where each provider keeps its
+rooms and its next-page link, and the rewrites themselves (see `hostile.py`).
+
+Rooms are found generically (a room is an object holding the provider's id field: the
+body itself, a list of them, or one under a key of the body), so only the paging style and
+the fields to break differ per provider.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+Paging = Literal["link", "numbered", "none"]
+PAGE_PARAM = "_hostile_page"  # the endless chain's own page counter (hidden from emulators)
+TELNYX_PAGE = "page[number]"
+ENDLESS_PAGES = 10**9  # what a numbered list claims in `endless` mode
+
+
+@dataclass(frozen=True)
+class BodyShape:
+    """How one provider shapes its answers."""
+
+    id_field: str
+    key_field: str | None
+    paging: Paging
+    next_link: tuple[str, ...] = ()  # where a link-paged body names the next page
+    wrong_field: str | None = None  # what `wrong_type` breaks: default, the key
+    needed_field: str | None = None  # what `missing_field` drops: default, the id
+
+    @property
+    def broken_field(self) -> str:
+        return self.wrong_field or self.key_field or self.id_field
+
+
+SHAPES: dict[str, BodyShape] = {
+    "twilio": BodyShape("sid", "unique_name", "link", ("meta", "next_page_url")),
+    "telnyx": BodyShape("id", "unique_name", "numbered"),
+    "signalwire": BodyShape("id", "name", "link", ("links", "next")),
+    # One bare list of every room; a room's name stands in for a missing `_id`.
+    "metered": BodyShape("_id", "roomName", "none", needed_field="roomName"),
+    "kaleyra": BodyShape("room_id", None, "none", wrong_field="participants"),  # no list
+}
+
+
+def rooms_in(body: Any, id_field: str) -> list[dict[str, Any]]:
+    """The room objects of an answer: the body, its items, or those under one key."""
+    def is_room(value: Any) -> bool:
+        return isinstance(value, dict) and id_field in value
+
+    if is_room(body):
+        return [body]
+    if isinstance(body, list):
+        return [item for item in body if is_room(item)]
+    if isinstance(body, dict):
+        for value in body.values():
+            found = rooms_in(value, id_field) if isinstance(value, list | dict) else []
+            if found:
+                return found
+    return []
+
+
+def other_type(value: Any) -> Any:
+    """A value of another JSON type than `value`'s."""
+    if isinstance(value, str):
+        return 12345
+    if isinstance(value, bool | int | float):
+        return "12345"
+    return 12345 if value is None else "not-a-" + type(value).__name__
+
+
+def break_type(body: Any, shape: BodyShape, field: str | None) -> Any:
+    """The first room's `field` (by default the shape's) turned to another type."""
+    rooms = rooms_in(body, shape.id_field)
+    if rooms:
+        name = field or shape.broken_field
+        rooms[0][name] = other_type(rooms[0].get(name))
+    return body
+
+
+def drop_field(body: Any, shape: BodyShape, field: str | None) -> Any:
+    """The first room without `field` (by default the one the shape says is needed)."""
+    rooms = rooms_in(body, shape.id_field)
+    if rooms:
+        rooms[0].pop(field or shape.needed_field or shape.id_field, None)
+    return body
+
+
+def set_next(body: Any, path: tuple[str, ...], link: str | None) -> Any:
+    """The body with its next-page link (at `path`) set, or its rooms emptied (None)."""
+    if not isinstance(body, dict):
+        return body
+    node = body
+    for step in path[:-1]:
+        node = node.setdefault(step, {})
+        if not isinstance(node, dict):
+            return body
+    node[path[-1]] = link
+    return body
+
+
+def without_rooms(body: Any, id_field: str) -> Any:
+    """The body with the list its rooms are in emptied (a later page of an endless chain)."""
+    if isinstance(body, list):
+        return []
+    if isinstance(body, dict):
+        for key, value in body.items():
+            if isinstance(value, list) and rooms_in(value, id_field):
+                body[key] = []
+    return body
+
+
+def hostile_page(query: str) -> tuple[int, str]:
+    """The endless chain's page number in a query string (1 when absent), and the query
+    without it, as the emulator must see it."""
+    pairs = parse_qsl(query, keep_blank_values=True)
+    page = next((int(v) for k, v in pairs if k == PAGE_PARAM and v.isdigit()), 1)
+    return page, urlencode([(k, v) for k, v in pairs if k != PAGE_PARAM])
+
+
+def endless_link(url: str, page: int) -> str:
+    """The link from page `page` of an endless chain (at `url`) to the next one."""
+    parts = urlsplit(url)
+    _, query = hostile_page(parts.query)
+    more = urlencode({PAGE_PARAM: page + 1})
+    return urlunsplit(parts._replace(query=f"{query}&{more}" if query else more))
+
+
+def elsewhere(location: str, url: str) -> str:
+    """`url`'s path and query on the host of `location`: what a phishing redirect or link
+    would ask for (a Metered URL then carries the secret key along)."""
+    parts = urlsplit(url)
+    return location + parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def telnyx_page(query: str) -> int:
+    pairs = parse_qsl(query, keep_blank_values=True)
+    return next((int(v) for k, v in pairs if k == TELNYX_PAGE and v.isdigit()), 1)
+
+
+def first_telnyx_page(query: str) -> str:
+    """The query asking for page 1 instead (a loop answers every page with the first)."""
+    pairs = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k != TELNYX_PAGE]
+    return urlencode([*pairs, (TELNYX_PAGE, "1")])
+
+
+def claim_pages(body: Any, pages: int) -> Any:
+    """A numbered page that says there are `pages` of them."""
+    if isinstance(body, dict) and isinstance(body.get("meta"), dict):
+        body["meta"]["total_pages"] = pages
+    return body
