@@ -55,9 +55,9 @@ def resolve(value: str, environ: Mapping[str, str]) -> str:
     """Substitute every reference; `$${` becomes `${`. Raises MissingVariable."""
     out: list[str] = []
     position = 0
+    # Tokens never overlap a reference (a name holds no `$`), so each starts at or after
+    # `position`.
     for match in _TOKEN.finditer(value):
-        if match.start() < position:
-            continue
         out.append(value[position:match.start()])
         if match.group() == "$${":
             out.append("${")

@@ -43,3 +43,9 @@ def test_has_reference_ignores_escapes() -> None:
     assert envref.has_reference("a${B}")
     assert not envref.has_reference("a$${B}")
     assert not envref.has_reference("plain")
+
+
+def test_resolution_keeps_a_malformed_reference_verbatim() -> None:
+    # load() validates first; resolve() on its own never guesses what was meant.
+    assert envref.resolve("${1A} ${B", {"B": "x"}) == "${1A} ${B"
+    assert envref.resolve("${A}${A}$${A}${A}", {"A": "v"}) == "vv${A}v"
