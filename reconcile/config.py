@@ -102,6 +102,8 @@ class _Validator:
         self.environ = environ
         self.diagnostics: list[Diagnostic] = list(document.diagnostics)
         self._seen: set[tuple[Location, str]] = set()
+        # Values left as written because a variable they use is missing (already reported).
+        self._unresolved: set[tuple[Any, ...]] = set()
         self.resolve_credentials = environ is not None
 
     # -- reporting -----------------------------------------------------------------
@@ -124,6 +126,8 @@ class _Validator:
         for error in errors:
             loc = tuple(error["loc"])
             failed.append(loc)
+            if parts + loc in self._unresolved:
+                continue  # `${VAR}` itself is no bad value: the missing variable is the error
             if error["type"] == "missing" and loc in typos:
                 continue  # the unknown-key message already says "did you mean" this field
             mark = _locate(data, loc, key=error["type"] == "extra_forbidden")
@@ -376,6 +380,7 @@ class _Validator:
                 except envref.MissingVariable as missing:
                     self.report(mark, f"environment variable `{missing.name}` is not set",
                                 parts)
+                    self._unresolved.add(parts)
                     return value
             if isinstance(value, LMap):
                 copy = LMap(value.mark)

@@ -193,3 +193,57 @@ providers:
     conferences: [{name: x}]
 """)
     assert check(path) == []
+
+
+def test_a_default_that_resolves_to_a_bad_value_is_reported_once_at_the_default(
+        tmp_path: Path) -> None:
+    path = write(tmp_path, """\
+version: 1
+providers:
+  twilio:
+    credentials: {account_sid: "${SID}", auth_token: "${TOKEN}"}
+    defaults: {status_callback: "${HOOK}"}
+    rooms:
+      - unique_name: a
+      - unique_name: b
+""")
+    assert check(path) == []
+    with pytest.raises(ConfigError) as caught:
+        load(path, {"SID": "AC1", "TOKEN": "t", "HOOK": "not a url"})
+    (diagnostic,) = caught.value.diagnostics  # both rooms inherit it: one message
+    assert diagnostic.message == ("must be an absolute URL with a scheme, such as https://…"
+                                  " (set in providers.twilio.defaults.status_callback)")
+    assert (diagnostic.location.line, diagnostic.location.col) == (5, 33)
+
+
+def test_a_missing_variable_in_a_room_field_is_named_at_its_place(tmp_path: Path) -> None:
+    path = write(tmp_path, """\
+version: 1
+providers:
+  telnyx:
+    credentials: {api_key: "${KEY}"}
+    rooms:
+      - unique_name: sync
+        webhook_event_url: ${HOOK}
+""")
+    with pytest.raises(ConfigError) as caught:
+        load(path, {"KEY": "k"})
+    assert [(str(d.location), d.message, d.path) for d in caught.value.diagnostics] == [
+        (f"{path}:7:28", "environment variable `HOOK` is not set",
+         "providers.telnyx.rooms[0].webhook_event_url")]
+
+
+@pytest.mark.parametrize(("text", "message", "path"), [
+    ("version: 1\nproviders: 5\n",
+     "`providers` must be a mapping of account names to accounts, not 5", "providers"),
+    # No variable is looked up for credentials that are not a mapping.
+    ('version: 1\nproviders:\n  telnyx:\n    credentials: "${KEY}"\n    rooms: []\n',
+     "expected a mapping", "providers.telnyx.credentials"),
+])
+def test_a_misshapen_file_gives_the_same_message_offline_and_on_load(
+        tmp_path: Path, text: str, message: str, path: str) -> None:
+    rooms = write(tmp_path, text)
+    assert [(d.message, d.path) for d in check(rooms)] == [(message, path)]
+    with pytest.raises(ConfigError) as caught:
+        load(rooms, {})
+    assert [(d.message, d.path) for d in caught.value.diagnostics] == [(message, path)]
