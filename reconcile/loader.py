@@ -410,10 +410,10 @@ class _Builder:
         raise LoadError(event.start_mark, f"unsupported YAML tag `{_as_written(event.tag)}`")
 
     def _scalar(self, event: Any, mark: Mark) -> Any:
+        """A plain scalar that may not be a string, or one with an explicit tag (the caller
+        keeps quoted and `!` scalars as strings)."""
         value: str = event.value
         tag = event.tag
-        if tag == "!":
-            return value
         if tag is None:
             tag = _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))
         else:

@@ -21,6 +21,14 @@ def test_a_usage_error_exits_1_everywhere(name: str | None) -> None:
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("args", [["--no-such-option"], ["--sandbox-db"]])
+def test_a_usage_error_before_the_command_exits_1_too(args: list[str]) -> None:
+    result = CliRunner().invoke(cli, [*args])
+    assert result.exit_code == ERROR
+    assert "Error:" in result.stderr
+    assert "Traceback" not in result.output
+
+
 @pytest.mark.parametrize("name", LEAF_COMMANDS)
 def test_every_command_lists_its_exit_codes(name: str) -> None:
     result = CliRunner().invoke(cli, [name, "--help"])

@@ -166,6 +166,18 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
     assert load_file(tmp_path).diagnostics[0].message == "is a directory, not a rooms file"
 
 
+def test_an_unreadable_path_says_why(tmp_path: Path) -> None:
+    (tmp_path / "plain-file").write_text("x")
+    (diagnostic,) = load_file(tmp_path / "plain-file" / "rooms.yaml").diagnostics
+    assert diagnostic.message == "cannot read the file: Not a directory"
+
+
+def test_standard_collection_tags_and_the_non_specific_tag_are_accepted() -> None:
+    document = load_text("m: !!map {a: 1}\nl: !!seq [1]\nx: ! 10\n", "f.yaml")
+    assert document.diagnostics == []
+    assert document.data == {"m": {"a": 1}, "l": [1], "x": "10"}  # `!` keeps it a string
+
+
 def test_too_large_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from reconcile import loader
 

@@ -170,6 +170,14 @@ def test_serve_refuses_a_non_loopback_host(host: str) -> None:
     assert "listening on" not in result.stdout
 
 
+@pytest.mark.parametrize("spec", ["nonsense", "=tests.sandbox.fake_emulator", "fake="])
+def test_serve_refuses_an_emulator_option_that_is_not_name_equals_module(spec: str) -> None:
+    result = run("--emulator", spec)
+    assert result.returncode == 2  # click's usage error, before anything listens
+    assert f"expected NAME=MODULE, got {spec!r}" in result.stderr
+    assert "listening on" not in result.stdout
+
+
 def test_allow_remote_warns_before_listening() -> None:
     # 192.0.2.1 (TEST-NET-1) is on no interface here: the bind fails, after the warning.
     result = run(*FAKE, "--host", "192.0.2.1", "--allow-remote")
