@@ -113,3 +113,31 @@ def test_credentials_are_scrubbed_and_short_ones_ignored() -> None:
     assert mask.secrets == ("tok-S3CRET-99",)
     text = render_plan(plan, mask)
     assert "S3CRET" not in text and "token=***" in text
+
+
+def test_a_limit_too_small_for_any_table_keeps_the_summary_the_note_and_the_foot() -> None:
+    plan = Plan([AccountPlan("telnyx", "telnyx", creates(3))])
+    text = comment(plan, limit=0)
+    assert "| room |" not in text and "<code>telnyx</code> (telnyx)" not in text
+    assert "**Truncated:** 3 of 3 changes are not shown" in text
+    assert "**Plan: 3 to create" in text and "plan checksum <code>" in text
+
+
+def test_a_change_too_big_for_the_comment_is_left_out_whole() -> None:
+    many = {f"field_{i:04d}": "x" * 100 for i in range(400)}  # over 40,000 characters
+    plan = Plan([AccountPlan("telnyx", "telnyx", [create("huge", **many), create("small")])])
+    text = comment(plan, limit=20_000)
+    assert len(text) < 20_000
+    assert "huge" not in text and "small" not in text  # nothing after a cut is shown
+    assert "**Truncated:** 2 of 2 changes are not shown" in text
+    assert "<details>" not in text  # no section is opened for nothing
+
+
+def test_past_fifty_failures_the_rest_are_counted_not_listed() -> None:
+    changes = creates(60)
+    plan = Plan([AccountPlan("telnyx", "telnyx", changes)])
+    outcomes = [Outcome(change, "failed", "503") for change in changes]
+    text = comment(plan, outcomes=outcomes)
+    assert "**Apply: 0 applied, 60 failed, 0 skipped.**" in text
+    assert text.count("| failed | 503 |") == 50
+    assert "| … | 10 more | see the job's log |" in text
