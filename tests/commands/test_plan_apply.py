@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
 import re
+import select
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import jsonschema
@@ -163,3 +169,97 @@ def test_target_narrows_plan_and_apply_deletions_included(workdir: Path) -> None
     remaining = [c["key"] for c in json.loads(left.stdout)["changes"]
                  if c["action"] == "delete"]
     assert remaining == keys[1:]
+
+
+def test_out_with_another_extension_writes_the_text_plan_and_the_summary(
+        workdir: Path) -> None:
+    planned = run("plan", "--out", "plan.txt")
+    assert planned.exit_code == OK
+    assert (workdir / "plan.txt").read_text() == planned.stdout  # no colour in the file
+    assert "Plan: 14 to create" in planned.stdout
+    applied = run("apply", "--auto-approve", "--out", "applied.txt")
+    assert applied.exit_code == OK
+    written = (workdir / "applied.txt").read_text()
+    assert written == applied.stdout
+    assert written.endswith("Apply: 14 applied, 0 failed, 0 skipped.\n")
+
+
+def test_a_saved_plan_applies_only_beside_its_rooms_file(workdir: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    assert run("plan", "--out", "plan.json").exit_code == OK
+    elsewhere = workdir / "elsewhere"
+    elsewhere.mkdir()
+    shutil.copy(workdir / "plan.json", elsewhere / "plan.json")
+    monkeypatch.chdir(elsewhere)
+    result = run("apply", "plan.json")
+    assert result.exit_code == ERROR
+    assert result.stderr == ("reconcile: plan.json: the plan was made from rooms.yaml, which"
+                             " is not there; apply from the directory the plan was made in\n")
+
+
+def test_a_failed_rename_of_out_leaves_no_temporary_file(workdir: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    real_replace = os.replace
+
+    def refuse_the_plan(source: str, target: str | os.PathLike[str]) -> None:
+        if Path(target).name == "plan.json":
+            raise PermissionError(13, "Permission denied")
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", refuse_the_plan)
+    result = run("plan", "--out", "plan.json")
+    assert result.exit_code == ERROR
+    assert result.stderr.splitlines()[-1] == "reconcile: plan.json: cannot write: Permission denied"
+    assert not (workdir / "plan.json").exists()
+    assert not list(workdir.glob(".plan.json.*"))
+
+
+def confirm_on_a_terminal(workdir: Path, answer: str) -> tuple[int, str]:
+    """`apply` with stdin and stderr on a pty, answering its question: (exit code, stderr)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    master, slave = pty.openpty()
+    with (workdir / "stdout.txt").open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "reconcile", "--sandbox", "apply", "rooms.yaml"],
+            cwd=workdir, stdin=slave, stdout=out, stderr=slave, env=env)
+    os.close(slave)  # else reading the master never sees the child's end of file
+    seen = b""
+    answered = False
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            ready, _, _ = select.select([master], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                proc.kill()
+                raise AssertionError(f"apply did not finish: {seen!r}")
+            try:
+                data = os.read(master, 4096)
+            except OSError:  # EIO on Linux: the child closed the terminal
+                break
+            if not data:
+                break
+            seen += data
+            if not answered and b"Only 'yes' is accepted" in seen:
+                os.write(master, answer.encode() + b"\n")
+                answered = True
+    finally:
+        os.close(master)
+    return proc.wait(timeout=30), seen.decode(errors="replace")
+
+
+@pytest.mark.parametrize("answer", ["no", "y", ""])
+def test_on_a_terminal_anything_but_yes_applies_nothing(workdir: Path, answer: str) -> None:
+    code, stderr = confirm_on_a_terminal(workdir, answer)
+    assert code == ERROR
+    assert "Apply these changes? Only 'yes' is accepted" in stderr
+    assert stderr.rstrip().endswith("reconcile: nothing applied")
+    assert "Plan: 14 to create" in (workdir / "stdout.txt").read_text()
+    assert run("plan", "--detailed-exitcode").exit_code == CHANGES
+
+
+def test_on_a_terminal_yes_applies(workdir: Path) -> None:
+    code, _ = confirm_on_a_terminal(workdir, "yes")
+    assert code == OK
+    assert "Apply: 14 applied, 0 failed, 0 skipped." in (workdir / "stdout.txt").read_text()
+    assert run("plan", "--detailed-exitcode").exit_code == OK
