@@ -352,3 +352,38 @@ def test_a_value_holding_a_credential_is_never_written(tmp_path: Path, server: S
     planned = runner.invoke(cli, ["plan", "--detailed-exitcode", str(out)])
     assert (planned.exit_code, planned.stdout) == (
         OK, "No changes. (0 unmanaged rooms left alone)\n"), planned.output
+
+
+def test_a_live_room_that_breaks_a_rule_of_the_file_is_skipped(tmp_path: Path,
+                                                               server: SandboxServer) -> None:
+    """The model takes each field but not the pair: SignalWire accepts a join window that
+    closes as it opens, the file does not."""
+    at = "2030-01-01T09:00:00Z"
+    with SandboxControl(server.base_url) as control:
+        (made, _) = control.seed("signalwire", SANDBOX_ACCOUNTS["signalwire"], "rooms", [
+            {"name": "shut", "join_from": at, "join_until": at}, {"name": "open"}])
+    source = rooms_file(tmp_path, server, "signalwire", "")
+    result = cli_run("export", str(source))
+    assert result.exit_code == OK, result.output
+    (room,) = yaml.safe_load(result.stdout)["providers"]["signalwire"]["rooms"]
+    assert room["name"] == "open"
+    problem = "join_until: join_until must be later than join_from"
+    assert f"# skipped shut (id {made['id']}): {problem}" in result.stdout
+    assert f"signalwire.rooms[shut] (id {made['id']}): skipped: {problem}" in result.stderr
+
+
+def test_a_room_whose_key_holds_a_credential_is_skipped_by_id(tmp_path: Path,
+                                                              server: SandboxServer,
+                                                              sandbox: Sandbox) -> None:
+    key = "KEY-live-0123456789abcdef"
+    sandbox.register("telnyx", key, key)
+    with SandboxControl(server.base_url) as control:
+        (made,) = control.seed("telnyx", key, "rooms", [{"unique_name": f"room-{key}"}])
+    source = rooms_file(tmp_path, server, "telnyx", "")
+    runner = CliRunner(env={**SANDBOX_ENVIRON, "TELNYX_API_KEY": key})
+    result = runner.invoke(cli, ["export", str(source)])
+    assert result.exit_code == OK, result.output
+    assert key not in result.output
+    assert yaml.safe_load(result.stdout)["providers"]["telnyx"]["rooms"] == []
+    assert f"# skipped room id {made['id']}: its key holds a credential" in result.stdout
+    assert f"(id {made['id']}): skipped: its key holds a credential" in result.stderr
