@@ -1,4 +1,4 @@
-"""Apply, through the Telnyx adapter against its emulator: order, faults, adoption."""
+"""Apply, through the adapters against their emulators: order, faults, adoption."""
 
 from __future__ import annotations
 
@@ -8,16 +8,20 @@ from pathlib import Path
 from reconcile.config import AccountConfig
 from reconcile.engine.apply import Outcome, apply_changes
 from reconcile.engine.http import HttpClient, HttpSettings
-from reconcile.engine.plan import AccountPlan, Action
+from reconcile.engine.plan import AccountPlan, Action, LiveRoom
+from reconcile.engine.provider import Provider
+from reconcile.providers.metered.adapter import MeteredProvider
 from reconcile.providers.telnyx.adapter import TelnyxProvider
 from reconcile.providers.telnyx.emulator import seed
+from reconcile.providers.twilio.adapter import TwilioProvider
+from reconcile.sandbox.client import SandboxControl
 from reconcile.sandbox.core import Sandbox
 from reconcile.sandbox.faults import set_faults
 from reconcile.sandbox.server import SandboxServer
 
-from ..conftest import connected, load_account, telnyx_rooms_file
+from ..conftest import SANDBOX_ACCOUNTS, connected, load_account, rooms_file, telnyx_rooms_file
 
-SANDBOX_PROVIDERS = ("telnyx",)
+SANDBOX_PROVIDERS = ("telnyx", "twilio", "metered")
 KEY = "KEYsandbox"
 
 
@@ -104,3 +108,70 @@ def test_transport_failures_are_reported_and_others_continue(
     (outcome,) = connected(TelnyxProvider, load_account(path, "telnyx"), run, http=client)
     assert outcome.status == "failed"
     assert outcome.message == "503: Unexpected error" or outcome.message.startswith("503: ")
+
+
+def apply_after(adapter: type[Provider], path: Path, meanwhile: Callable[[], None]
+                ) -> list[Outcome]:
+    """Plan the file's account, run `meanwhile` (someone else's change), then apply."""
+    async def run(provider: Provider) -> list[Outcome]:
+        plan = await provider.plan()
+        meanwhile()
+        return await apply_changes(provider, plan.changes, concurrency=2)
+
+    return connected(adapter, load_account(path, adapter.type), run)
+
+
+class ListLagsBehind(TelnyxProvider):
+    """A provider that refuses a taken name before its reads show the room."""
+
+    async def find(self, kind: str, key: str) -> LiveRoom | None:
+        return None
+
+
+def test_a_taken_name_no_read_can_find_fails_with_a_clear_message(
+        tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
+    path = telnyx_rooms_file(tmp_path, server, "      - {unique_name: raced}\n"
+                                               "      - {unique_name: free}\n")
+    outcomes = apply_after(ListLagsBehind, path, lambda: seed(
+        sandbox, KEY, "rooms", [{"unique_name": "raced"}]))
+    assert [(o.change.key, o.status, o.message) for o in outcomes] == [
+        ("raced", "failed", "the name is taken, and no live room of that name could be"
+                            " found to adopt"),
+        ("free", "applied", "")]
+    assert live_names(sandbox) == ["free", "raced"]  # nothing made twice
+
+
+def test_an_adopted_room_that_would_need_a_replace_is_left_for_the_next_plan(
+        tmp_path: Path, server: SandboxServer) -> None:
+    """Twilio changes no room in place: a room made under the planned name since the plan
+    is adopted as it is, and the fields that differ are named."""
+    path = rooms_file(tmp_path, server, "twilio",
+                      "      - {unique_name: raced, max_participants: 10}\n")
+
+    def someone_else_creates_it() -> None:
+        with SandboxControl(server.base_url) as control:
+            control.seed("twilio", SANDBOX_ACCOUNTS["twilio"], "rooms",
+                         [{"unique_name": "raced", "max_participants": 20}])
+
+    (outcome,) = apply_after(TwilioProvider, path, someone_else_creates_it)
+    assert (outcome.status, outcome.message) == (
+        "applied", "adopted the existing room of that name; max_participants still differ:"
+                   " the next plan shows them")
+    assert outcome.live is not None and outcome.live.fields["max_participants"] == 20
+
+
+def test_an_update_of_a_room_removed_since_the_plan_fails_and_names_it(
+        tmp_path: Path, server: SandboxServer) -> None:
+    account = SANDBOX_ACCOUNTS["metered"]
+    with SandboxControl(server.base_url) as control:
+        control.seed("metered", account, "rooms", [{"roomName": "gone", "maxParticipants": 5}])
+    path = rooms_file(tmp_path, server, "metered",
+                      "      - {roomName: gone, maxParticipants: 6, privacy: public}\n")
+
+    def someone_else_archives_it() -> None:
+        with SandboxControl(server.base_url) as control:
+            control.patch_room("metered", account, "rooms", "gone", {"archived": True})
+
+    (outcome,) = apply_after(MeteredProvider, path, someone_else_archives_it)
+    assert (outcome.change.action, outcome.status, outcome.message) == (
+        Action.UPDATE, "failed", "metered room 'gone' of account 'metered' no longer exists")
