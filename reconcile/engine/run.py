@@ -109,6 +109,8 @@ class Run:
         # The planner's own steps, so reasons, marks and reads are exactly a plan's.
         if saved.action is Action.DELETE:
             assert live is not None
+            if room is not None:  # a plan deletes only rooms the file leaves undeclared
+                return _skipped(saved, "the rooms file declares it")
             change = await provider._deletion(saved.kind, live, saved.reason)
         elif room is None:
             return _skipped(saved, "the rooms file no longer declares it")

@@ -123,6 +123,27 @@ def test_a_room_changed_between_plan_and_apply_is_skipped_alone(scenario: Scenar
     assert "Plan: 1 to create, 1 to update, 0 to replace, 0 to delete" in again
 
 
+def test_a_room_made_or_changed_outside_the_file_s_fields_is_skipped_too(
+        scenario: Scenario) -> None:
+    save_plan()
+    account = SANDBOX_ACCOUNTS["telnyx"]
+    # The planned create's name is taken since; the update's room changed in a field the
+    # file does not declare, which the plan's `before` does not hold.
+    scenario.control.seed("telnyx", account, "rooms", [{"unique_name": "n-new"}])
+    scenario.control.patch_room("telnyx", account, "rooms", "n-update",
+                                {"webhook_event_url": "https://elsewhere.example.com/x"})
+    result = cli_run("apply", "--allow-disruption", "--format", "json", "plan.json")
+    assert result.exit_code == ERROR, result.output
+    skipped = {o["address"]: o["message"] for o in json.loads(result.stdout)["outcomes"]
+               if o["status"] == "skipped"}
+    assert skipped == {
+        "telnyx.rooms[n-new]": "changed since the plan (a room of that key now exists); the"
+                               " planned create was not applied: plan again",
+        "telnyx.rooms[n-update]": "changed since the plan (its live state differs from what"
+                                  " the plan saw); the planned update was not applied:"
+                                  " plan again"}
+
+
 def test_a_saved_plan_of_another_rooms_file_is_refused(scenario: Scenario,
                                                        sandbox: Sandbox) -> None:
     save_plan()
@@ -187,3 +208,32 @@ def test_the_checksum_is_stable_and_every_output_shows_it(scenario: Scenario) ->
                                   "rooms.yaml").stdout)
     assert narrowed["plan_checksum"] != checksum
     assert {c["key"] for c in narrowed["changes"]} == {"t-change", "t-busy", "t-new"}
+
+
+
+def test_a_saved_plan_edited_by_hand_does_only_what_a_plan_of_the_file_would(
+        scenario: Scenario) -> None:
+    """Each change is planned again from the rooms file: one turned into a delete of a
+    declared room, a create moved to an undeclared name, or an update turned into a
+    replace is skipped, and the rest is applied."""
+    document = save_plan()
+    forged = {"telnyx.rooms[n-update]": {"action": "delete"},
+              "telnyx.rooms[n-new]": {"key": "n-forged", "address": "telnyx.rooms[n-forged]"},
+              "signalwire.rooms[s-update]": {"action": "replace"}}
+    for change in document["changes"]:
+        change.update(forged.get(change["address"], {}))
+    Path("plan.json").write_text(json.dumps(document))
+    result = cli_run("apply", "--allow-disruption", "--format", "json", "plan.json")
+    assert result.exit_code == ERROR, result.output
+    outcomes = json.loads(result.stdout)["outcomes"]
+    skipped = {o["address"]: o["message"].split(";")[0] for o in outcomes
+               if o["status"] == "skipped"}
+    assert skipped == {
+        "telnyx.rooms[n-update]": "changed since the plan (the rooms file declares it)",
+        "telnyx.rooms[n-forged]": "changed since the plan (the rooms file no longer declares"
+                                  " it)",
+        "signalwire.rooms[s-update]": "changed since the plan (a plan now would update it)"}
+    assert sum(o["status"] == "applied" for o in outcomes) == len(outcomes) - 3
+    telnyx = {room["name"] for room in scenario.control.rooms(
+        "telnyx", SANDBOX_ACCOUNTS["telnyx"], "rooms", live=True)}
+    assert "n-update" in telnyx and "n-forged" not in telnyx and "n-new" not in telnyx
