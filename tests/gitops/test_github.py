@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import Any
 
 import pytest
@@ -244,6 +245,83 @@ def test_a_link_off_the_api_host_is_not_followed(github: FakeGitHub) -> None:
     finally:
         github.base_url = real
     assert github.count("GET", "/comments") == 1
+
+
+def test_a_listing_that_is_not_a_list_is_a_clear_error(github: FakeGitHub) -> None:
+    github.fail_next("GET", "/comments$", 200, body={"message": "maintenance"})
+    with pytest.raises(GitHubError, match=r"GitHub's list of comments on acme/rooms#7 is not"
+                                          r" a list"):
+        upsert(github, plan("x"))
+    assert bodies(github) == []
+
+
+def test_pages_that_link_back_to_themselves_are_a_clear_error(github: FakeGitHub) -> None:
+    again = f"{github.base_url}/repos/{REPO}/issues/{PR}/comments?per_page=100&page=2"
+    loop = {"Link": f'<{again}>; rel="next"'}
+    github.fail_next("GET", "/comments$", 200, times=2, body=[], headers=loop)
+    with pytest.raises(GitHubError, match=r"pages of comments on acme/rooms#7 do not end"):
+        upsert(github, plan("x"))
+    assert github.count("GET", "/comments") == 2
+    assert bodies(github) == []
+
+
+def test_an_update_github_refuses_is_not_posted_anew(github: FakeGitHub) -> None:
+    old = github.add_comment(REPO, PR, BOT, plan("old"))
+    github.fail_next("PATCH", rf"/comments/{old['id']}$", 422,
+                     body={"message": "Validation Failed", "errors": [{"code": "custom"}]})
+    with pytest.raises(GitHubError, match=r"rejected the comment on acme/rooms#7 \(422:"
+                                          r" Validation Failed; custom\)"):
+        upsert(github, plan("new"))
+    assert bodies(github) == [plan("old")]  # only a 404 (deleted meanwhile) posts anew
+
+
+def test_an_answer_that_is_no_comment_is_a_clear_error(github: FakeGitHub) -> None:
+    github.fail_next("POST", "/comments$", 201, body={"id": "not a number"})
+    with pytest.raises(GitHubError, match="GitHub's answer does not describe a comment"):
+        upsert(github, plan("x"))
+
+
+@pytest.mark.parametrize(("body", "said"), [
+    (["not", "a", "mapping"], "404"),
+    ({"message": "x" * 400}, "404: " + "x" * 299 + "…"),
+])
+def test_githubs_own_words_are_quoted_briefly_or_not_at_all(github: FakeGitHub, body: Any,
+                                                            said: str) -> None:
+    github.fail_next("GET", "/comments$", 404, body=body)
+    with pytest.raises(GitHubError) as caught:
+        upsert(github, plan("x"))
+    assert str(caught.value) == (f"GitHub found no pull request acme/rooms#7 ({said}), or the"
+                                 " token cannot see acme/rooms")
+
+
+@pytest.mark.parametrize("headers", [{}, {"x-ratelimit-reset": "soon"}])
+def test_a_used_up_rate_limit_without_a_reset_time_says_within_the_hour(
+        github: FakeGitHub, headers: dict[str, str]) -> None:
+    github.fail_next("GET", "/user$", 403, body={"message": "API rate limit exceeded"},
+                     headers={"x-ratelimit-remaining": "0", **headers})
+    with pytest.raises(GitHubError, match=r"rate limit is used up .* resets within the hour"):
+        upsert(github, plan("x"))
+
+
+def test_an_unexpected_status_names_the_request(github: FakeGitHub) -> None:
+    github.fail_next("GET", "/comments$", 409, body={"message": "Conflict"})
+    with pytest.raises(GitHubError) as caught:
+        upsert(github, plan("x"))
+    assert str(caught.value) == (f"GitHub answered GET {github.base_url}{COMMENTS}"
+                                 f"?per_page={PER_PAGE} with 409: Conflict")
+
+
+def test_an_unreachable_api_is_retried_then_named() -> None:
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    sleeps = Sleeps()
+    with pytest.raises(GitHubError) as caught:
+        asyncio.run(upsert_comment(REPO, PR, plan("x"), BOT_TOKEN, api_url=url, sleep=sleeps,
+                                   settings=HttpSettings(attempts=2)))
+    assert str(caught.value) == (f"could not reach GitHub at {url} (ConnectError), even after"
+                                 " 2 tries")
+    assert len(sleeps.waits) == 1
 
 
 def test_marker_is_the_first_line_and_must_be_a_hidden_comment() -> None:
