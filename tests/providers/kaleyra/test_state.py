@@ -241,6 +241,10 @@ DAMAGED = {
     "duplicate key": (GOOD.replace('"account": "kaleyra",',
                                    '"account": "kaleyra", "account": "kaleyra",'),
                       ['"account" appears twice']),
+    "empty room name": (_with("d['rooms'][''] = d['rooms'].pop('consult-42')"),
+                        ["rooms: a room name is empty"]),
+    "empty room_id": (_with("d['rooms']['consult-42']['room_id'] = ''"),
+                      ["rooms.consult-42.room_id: must be a non-empty string"]),
 }
 
 
@@ -271,7 +275,58 @@ def test_unreadable_file(path: Path) -> None:
         KaleyraState.load(path, "kaleyra")
 
 
+def test_a_state_path_below_a_file_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "plain-file").write_text("x")
+    path = tmp_path / "plain-file" / "kaleyra-kaleyra.json"
+    with pytest.raises(StateError, match="cannot create the folder of Kaleyra state file"), \
+            locked(path, 0):
+        pass
+    with pytest.raises(StateError, match=r"cannot be read \(Not a directory\)"):
+        KaleyraState.load(path, "kaleyra")
+
+
+def test_a_lock_file_that_cannot_be_opened_is_a_clear_error(path: Path) -> None:
+    path.parent.mkdir(parents=True)
+    (path.parent / (path.name + ".lock")).mkdir()  # a folder where the lock file goes
+    with pytest.raises(StateError, match=r"cannot lock Kaleyra state file .* \(lock file"
+                                         r" .*\.lock\): Is a directory"), locked(path, 0):
+        pass
+
+
+def test_put_needs_a_name_and_a_room_id(path: Path) -> None:
+    state = KaleyraState.load(path, "kaleyra")
+    for name, room_id in (("", "room_a"), ("a", "")):
+        with pytest.raises(ValueError, match="needs a name and a room_id"):
+            state.put(name, room_id=room_id, settings={}, participants=[])
+    assert len(state) == 0
+
+
+def test_a_null_description_is_kept_out_of_the_stored_settings() -> None:
+    assert stored_settings({"recording": "none", "description": None}) == {"recording": "none"}
+
+
 # ---------------------------------------------------------------- atomic saves
+
+def test_a_failed_save_names_the_unsaved_deletion(path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    saved_state(path)
+    before = path.read_bytes()
+
+    def no_space(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    with locked(path, 0):
+        state = KaleyraState.load(path, "kaleyra")
+        state.remove("consult-42")
+        monkeypatch.setattr("tempfile.mkstemp", no_space)  # before any byte is written
+        with pytest.raises(StateError) as caught:
+            state.save()
+        monkeypatch.undo()
+    message = str(caught.value)
+    assert "No space left on device" in message
+    assert "deletion of consult-42 (room_id room_0123456789ab)" in message
+    assert "SECRET" not in message
+    assert path.read_bytes() == before
 
 def test_crash_before_the_rename_keeps_the_old_file(path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
