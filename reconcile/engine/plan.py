@@ -193,10 +193,6 @@ class SavedChange:
     new_join_urls: bool = False
     before: Mapping[str, Any] | None = None  # the live values the plan saw (masked ones too)
 
-    @property
-    def address(self) -> str:
-        return f"{self.account}.{self.kind}[{self.key}]"
-
 
 @dataclass(frozen=True, slots=True)
 class SavedAccount:

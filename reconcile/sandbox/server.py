@@ -67,9 +67,6 @@ class SandboxServer:
         """The root of one emulator: what replaces the provider's scheme and host."""
         return self.base_url + provider_prefix(provider)
 
-    def endpoints(self) -> dict[str, str]:
-        return {p: self.url(p) for p in self.providers}
-
     @property
     def control_url(self) -> str:
         """The root of the control API (`/_sandbox`)."""
