@@ -416,6 +416,13 @@ class _Builder:
         tag = event.tag
         if tag is None:
             tag = _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))
+            if ":" in value and tag in (_INT, _FLOAT):
+                number = _construct(tag, value, mark)
+                # YAML 1.1 reads `1:20` in base 60, YAML 1.2 (editors, the JSON Schema) as
+                # text: the file means something else to each. Located here, not as 80.
+                self.error(mark, f"`{value}` is a base-60 number in YAML 1.1 ({number}) but"
+                                 f" text in YAML 1.2: write {number}, or quote it")
+                return number
         else:
             tag = _SHORT_TAGS.get(tag, tag)
         return _construct(tag, value, mark)
