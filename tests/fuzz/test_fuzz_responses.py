@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,6 +91,15 @@ class Tamper:
 
     edits: dict[str, list[Edit]] = field(default_factory=dict)
     touched: set[str] = field(default_factory=set)
+    in_flight: int = 0  # requests the emulators are still serving
+
+    def wait_idle(self, timeout: float = 10.0) -> None:
+        """Until no request is being served: a request the client gave up on (its sibling
+        failed and asyncio.run cancelled it) may still be writing on the server."""
+        deadline = time.monotonic() + timeout
+        while self.in_flight and time.monotonic() < deadline:
+            time.sleep(0.001)
+        assert not self.in_flight, f"{self.in_flight} requests still served after {timeout} s"
 
     def answer(self, route: str, status: int, body: bytes) -> tuple[int, bytes]:
         edits = self.edits.get(route)
@@ -241,7 +251,11 @@ class _Tampering:
                                              (b"content-length", str(len(body)).encode())]})
             await send({"type": "http.response.body", "body": body})
 
-        await self.app(scope, receive, capture)
+        self.tamper.in_flight += 1  # one event loop serves them all: no lock needed
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            self.tamper.in_flight -= 1
 
 
 def tampered(provider: str, tamper: Tamper) -> ModuleType:
@@ -310,6 +324,7 @@ class Scenario:
 
     def restore(self) -> None:
         """The live rooms and Kaleyra state as the first apply left them."""
+        TAMPER.wait_idle()
         self.server.sandbox.reset()
         self.server.sandbox.store.insert_many([(r.provider, r.account, r.kind, r.id, r.name,
                                                 r.data) for r in self.rows])
