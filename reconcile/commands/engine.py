@@ -79,12 +79,17 @@ def run_engine(ctx: click.Context, file: str, accounts: tuple[str, ...], *,
             context = RunContext(str(file), lock_timeout=lock_timeout,
                                  state_dir=attach.state_dir(db))
 
-        async def main() -> T:
+        results: list[T] = []
+
+        async def main() -> None:
             async with open_accounts(chosen, context, hold_locks=hold_locks) as run:
-                return await work(run, config)
+                results.append(await work(run, config))
 
         try:
-            return asyncio.run(main())
+            # The result is kept outside the task: on the way out asyncio.run reprs its
+            # SIGINT handler, main task and result included (~0.3 s for 10,000 changes).
+            asyncio.run(main())
+            return results[0]
         except ReconcileError as exc:
             if on_error is not None:
                 on_error(str(exc).splitlines(), config.checksum)
