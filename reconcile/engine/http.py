@@ -4,8 +4,9 @@
   jitter, waiting `Retry-After` when the provider sends it.
 - A client-side rate limit where a provider documents one.
 - TLS verification is always on (there is no switch to turn it off), credentials go over
-  plain HTTP only to loopback (the sandbox), every request stays on the endpoint, and a
-  redirect is an error, never followed.
+  plain HTTP only to loopback (the sandbox), and every request stays on the endpoint's
+  origin: a read follows a redirect there (at most `MAX_REDIRECTS`), any other redirect is
+  an error, so credentials never reach another host.
 - A hostile or broken answer is refused within bounded time and memory: bodies are
   streamed and capped, each attempt has a total-time bound (httpx's read timeout restarts
   with every chunk, so a slow drip would never trip it), paginations are capped and loop
@@ -48,8 +49,11 @@ MAX_BODY_BYTES = 8 * 1024 * 1024
 # restarts with every chunk, so a provider trickling a byte a second would never trip it.
 TOTAL_TIMEOUT = 60.0
 POOL_SHARD = 4  # connections per httpx pool (see HttpClient)
+MAX_REDIRECTS = 5  # hops a read follows on its own origin (browsers allow 20; APIs need 1)
+READ_METHODS = frozenset({"GET", "HEAD"})
 MAX_RETRY_AFTER = 60.0  # seconds; a provider asking for longer gets a clear failure instead
 Sleep = Callable[[float], Awaitable[None]]
+log = logging.getLogger(__name__)
 E = TypeVar("E", bound="UnusableAnswer")
 
 
@@ -129,7 +133,8 @@ class NotJson(UnusableAnswer):
 
 
 class RedirectRefused(UnusableAnswer):
-    """A 3xx: redirects are never followed, since the credentials would go along."""
+    """A 3xx that is not followed: to another origin (the credentials would go along), in
+    answer to a write, looping, past `MAX_REDIRECTS`, or with no usable Location."""
 
 
 class PaginationError(UnusableAnswer):
@@ -339,16 +344,31 @@ class HttpClient:
         raise AssertionError("unreachable")  # pragma: no cover - tenacity reraises
 
     async def _once(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        if self.write_limit is not None and method not in ("GET", "HEAD"):
+        if self.write_limit is not None and method not in READ_METHODS:
             await self.write_limit.acquire(self._sleep)
         shard = self._in_flight.index(min(self._in_flight))  # the least busy pool
         client = self._clients[shard]
         request = client.build_request(method, path, **kwargs)
+        seen: set[str] = set()  # the addresses asked for, as sent (auth may add a query)
+        self._in_flight[shard] += 1
+        try:
+            while True:
+                response = await self._send(client, request)
+                if response.is_success:
+                    return response
+                if not 300 <= response.status_code < 400:
+                    raise HttpError(method, str(response.request.url), response)
+                request = self._redirected(response, seen)
+        finally:
+            self._in_flight[shard] -= 1
+
+    async def _send(self, client: httpx.AsyncClient, request: httpx.Request
+                    ) -> httpx.Response:
+        """One request and its whole answer (read under the size cap), within the total
+        time bound."""
         if _origin(request.url) != self._origin:  # credentials never leave the endpoint
             raise TransportRefused(f"refusing to send {redact_url(str(request.url))}: it"
                                    f" leaves {self.base_url}")
-        url = str(request.url)
-        self._in_flight[shard] += 1
         try:
             async with asyncio.timeout(self.settings.total_timeout):
                 response = await client.send(request, stream=True)
@@ -356,19 +376,18 @@ class HttpClient:
                     await self._read(response)
                 finally:
                     await response.aclose()
+        except httpx.RemoteProtocolError as exc:
+            if str(exc).startswith("Invalid URL in location header"):  # httpx's own words
+                raise RedirectRefused("a redirect with an unusable Location", url=str(
+                    request.url), provider=self.provider, method=request.method) from None
+            raise TransportError(request.method, str(request.url), exc) from None
         except httpx.TransportError as exc:
-            raise TransportError(method, url, exc) from None
+            raise TransportError(request.method, str(request.url), exc) from None
         except TimeoutError as exc:
-            raise TransportError(method, url, exc, detail=(
+            raise TransportError(request.method, str(request.url), exc, detail=(
                 f"no complete answer within {self.settings.total_timeout:g} s in all; bytes"
                 " that come too slowly are a timeout too")) from None
-        finally:
-            self._in_flight[shard] -= 1
-        if response.is_success:
-            return response
-        if response.is_redirect or 300 <= response.status_code < 400:
-            raise self._redirect(response)
-        raise HttpError(method, str(response.request.url), response)
+        return response
 
     async def _read(self, response: httpx.Response) -> None:
         """Read the body into `response`, refusing it past the size cap: by its declared
@@ -389,18 +408,33 @@ class HttpClient:
                                                          " stopped there", BodyTooLarge))
         await response.aread()
 
-    def _redirect(self, response: httpx.Response) -> RedirectRefused:
-        location = response.headers.get("location", "")
-        try:
-            host = httpx.URL(location).host
-        except httpx.InvalidURL:
-            host = ""
-        # Only the host: the rest of a Location may carry a credential or a token.
-        target = f"a redirect to {host}" if host else \
-            ("a redirect on the same host" if location else "a redirect with no Location")
-        return self._unusable(response, f"{response.status_code}, {target}; reconcile never"
-                                        " follows redirects (the credentials would go along)",
-                              RedirectRefused)
+    def _redirected(self, response: httpx.Response, seen: set[str]) -> httpx.Request:
+        """The request a redirect asks for, when it may be followed: a read, to this
+        endpoint's own origin, not seen before, within MAX_REDIRECTS. Else RedirectRefused;
+        its message names only the host, since the rest of a Location may hold a token."""
+        status, sent, target = response.status_code, response.request, response.next_request
+        seen.add(str(sent.url))
+        if target is None:  # httpx names the next request of 301, 302, 303, 307 and 308
+            problem = ("with no Location" if "location" not in response.headers else
+                       "of a kind that is never followed")
+        elif _origin(target.url) != self._origin:
+            url = target.url
+            where = url.host if url.host != sent.url.host else \
+                f"{url.scheme}://{url.host}:{url.port or ''}".rstrip(":")
+            problem = (f"to {where}; reconcile follows redirects only on the endpoint's own"
+                       " origin (the credentials would go along)")
+        elif sent.method not in READ_METHODS:
+            problem = (f"in answer to a {sent.method}; a write is never sent again"
+                       " elsewhere (apply's next plan shows where it stands)")
+        elif str(target.url) in seen:
+            problem = "that loops back to an address already asked for"
+        elif len(seen) > MAX_REDIRECTS:
+            problem = f"after {MAX_REDIRECTS} redirects already followed"
+        else:
+            log.debug("%s %s: %d, following it on the same origin", sent.method,
+                      redact_url(str(sent.url)), status)
+            return target
+        raise self._unusable(response, f"{status}, a redirect {problem}", RedirectRefused)
 
     def _unusable(self, response: httpx.Response, problem: str, kind: type[E]) -> E:
         return kind(problem, provider=self.provider, method=response.request.method,

@@ -170,6 +170,10 @@ class FaultMiddleware:
             return
         method: str = scope["method"]
         self.sandbox.count_request(self.provider, method)
+        moved = hostile.unmarked(scope)
+        if moved is not None:  # the second hop of a hostile `moved` redirect: the real answer
+            await self.app(moved, receive, send)
+            return
         state = self._current()
         if state.config is None or state.config.is_noop:
             await self.app(scope, receive, send)

@@ -15,6 +15,8 @@ seeded sequence; only successful answers to GET requests are made hostile.
 | `foreign_link` | the next-page link points at `location` (another host) |
 | `huge` | the real body padded to `size_bytes` (10 MB), chunked unless `declare_size` |
 | `redirect` | `redirect_status` to `location` plus the request's path and query |
+| `moved` | `redirect_status` to the same path and query on the sandbox's own origin, marked
+  so that the redirected request gets the real answer (a redirect a client may follow) |
 | `slow_drip` | the real body, `drip_bytes` every `drip_interval_s` seconds |
 
 Modes that need pages or a list leave answers without them alone (Kaleyra has neither).
@@ -35,9 +37,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from reconcile.sandbox import hostile_bodies as bodies
 
 HostileMode = Literal["malformed_json", "truncated", "wrong_type", "missing_field", "loop",
-                      "endless", "foreign_link", "huge", "redirect", "slow_drip"]
+                      "endless", "foreign_link", "huge", "redirect", "moved", "slow_drip"]
 HUGE_CHUNK = 64 * 1024
 Drop = Callable[[Message, bytes, Send], Awaitable[None]]
+MOVED_MARK = "sandbox_moved=1"  # in the query of the request a `moved` redirect asks for
 
 
 class Hostile(BaseModel):
@@ -65,6 +68,10 @@ async def answer(config: Hostile, provider: str, app: ASGIApp, scope: Scope,
     if config.mode == "redirect":
         await _send(send, config.redirect_status, b"",
                     [(b"location", bodies.elsewhere(config.location, own_url).encode())])
+        return
+    if config.mode == "moved":
+        marked = own_url + ("&" if request.url.query else "?") + MOVED_MARK
+        await _send(send, config.redirect_status, b"", [(b"location", marked.encode())])
         return
     shape = bodies.SHAPES.get(provider)
     page, query = bodies.hostile_page(scope.get("query_string", b"").decode("latin-1"))
@@ -113,6 +120,16 @@ def _rewrite(config: Hostile, shape: bodies.BodyShape, raw: bytes, own_url: str,
         body = bodies.set_next(body, shape.next_link,
                                bodies.elsewhere(config.location, own_url))
     return json.dumps(body).encode()
+
+
+def unmarked(scope: Scope) -> Scope | None:
+    """The request a `moved` redirect asked for, without its mark; None for any other."""
+    query: bytes = scope.get("query_string", b"")
+    pairs = query.split(b"&")
+    mark = MOVED_MARK.encode()
+    if mark not in pairs:
+        return None
+    return {**scope, "query_string": b"&".join(p for p in pairs if p != mark)}
 
 
 async def _capture(app: ASGIApp, scope: Scope, receive: Receive) -> tuple[Message, bytes]:

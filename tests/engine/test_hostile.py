@@ -76,8 +76,9 @@ EXPECTED: dict[str, Expect] = {
                                         r" leaves http://127\.0\.0\.1:\d+/"),
     "huge": Expect(BodyTooLarge, r"its body goes on past the 8 MiB cap; reading stopped"),
     "huge_declared": Expect(BodyTooLarge, r"its body is [\d,]+ bytes, over the 8 MiB cap"),
-    "redirect": Expect(RedirectRefused, r"302, a redirect to evil\.example; reconcile never"
-                                        r" follows redirects \(the credentials would go"),
+    "redirect": Expect(RedirectRefused, r"302, a redirect to evil\.example; reconcile follows"
+                                        r" redirects only on the endpoint's own origin \(the"
+                                        r" credentials would go along\)"),
     "slow_drip": Expect(TransportError, r"failed: TimeoutError \(no complete answer within"
                                         r" 0\.6 s in all"),
 }
@@ -210,6 +211,38 @@ def test_every_adapter_refuses_each_hostile_answer(
         assert error.provider == provider
         assert gets(sandbox, provider) <= FAST.max_pages + 1  # refused, not retried
     assert not [secret for secret in SECRETS if secret in str(error)]
+
+
+@pytest.mark.parametrize("status", [301, 307])
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_every_adapter_follows_a_redirect_on_its_own_origin(
+        provider: str, status: int, tmp_path: Path, server: SandboxServer,
+        sandbox: Sandbox) -> None:
+    """A provider that moved an address on its own host: each read is redirected once,
+    followed (credentials and all: it is the same origin), and the plan is as usual."""
+    path = live_file(tmp_path, server, provider)
+    sandbox.counters.clear()
+    assert [c.action for c in on(path, provider, lambda adapter: adapter.plan()).changes] \
+        == [Action.NOOP]
+    direct = gets(sandbox, provider)
+    set_faults(sandbox, provider, {"hostile": {"mode": "moved", "redirect_status": status}})
+    sandbox.counters.clear()
+    plan: AccountPlan = on(path, provider, lambda adapter: adapter.plan())
+    assert [c.action for c in plan.changes] == [Action.NOOP]
+    assert gets(sandbox, provider) == 2 * direct
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_redirect_back_to_the_same_address_is_a_loop(
+        provider: str, tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
+    path = live_file(tmp_path, server, provider)
+    set_faults(sandbox, provider, {"hostile": {"mode": "redirect",
+                                               "location": server.base_url}})
+    sandbox.counters.clear()
+    with pytest.raises(RedirectRefused, match=r"302, a redirect that loops back to an address"
+                                              r" already asked for"):
+        on(path, provider, lambda adapter: adapter.plan())
+    assert gets(sandbox, provider) == 1
 
 
 def test_the_size_cap_is_what_bounds_memory(tmp_path: Path, server: SandboxServer,

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import socket
+import threading
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -11,11 +14,13 @@ import pytest
 
 from reconcile import __version__
 from reconcile.engine.http import (
+    MAX_REDIRECTS,
     POOL_SHARD,
     HttpClient,
     HttpError,
     HttpSettings,
     RateLimiter,
+    RedirectRefused,
     TransportError,
     TransportRefused,
     check_endpoint,
@@ -231,3 +236,127 @@ def test_a_pagination_loop_and_an_endless_chain_are_errors(server: SandboxServer
     with pytest.raises(ReconcileError, match="past 5 pages"):
         asyncio.run(pages(lambda body: f"{loop}&n={next(counter)}", max_pages=5))
     assert asyncio.run(pages(lambda body: None)) == 1
+
+
+# -- redirects: followed by reads on the endpoint's own origin only ---------------------------
+
+@dataclass
+class Redirector:
+    """A loopback HTTP server whose answers are canned by path; it records what it got."""
+
+    answers: dict[str, tuple[int, dict[str, str]]]
+    port: int = 0
+    got: list[tuple[str, str, str]] = field(default_factory=list)  # method, path, auth
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def answer(self, head: bytes) -> bytes:
+        lines = head.decode("latin-1").split("\r\n")
+        method, path, _ = lines[0].split(" ", 2)
+        headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+        self.got.append((method, path, headers.get("Authorization", "")))
+        status, extra = self.answers.get(path, (200, {}))
+        body = b'{"ok": true}' if status == 200 else b""
+        fields = "".join(f"{k}: {v}\r\n" for k, v in extra.items())
+        return (f"HTTP/1.1 {status} X\r\nContent-Length: {len(body)}\r\n{fields}"
+                "Connection: close\r\n\r\n").encode() + body
+
+
+@pytest.fixture
+def redirector() -> Iterator[Redirector]:
+    server = Redirector({})
+    listener = socket.create_server(("127.0.0.1", 0))
+    server.port = listener.getsockname()[1]
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        break
+                    head += chunk
+                if head:
+                    conn.sendall(server.answer(head.split(b"\r\n\r\n")[0]))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield server
+    listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() (a close alone would not)
+    listener.close()
+    thread.join(timeout=5)
+
+
+def fetch(server: Redirector, method: str = "GET", path: str = "/start",
+          **kwargs: Any) -> httpx.Response:
+    async def run() -> httpx.Response:
+        async with HttpClient(server.url, headers={"Authorization": "Bearer S3CR3T"},
+                              settings=HttpSettings(attempts=1)) as http:
+            return await http.request(method, path, **kwargs)
+
+    return asyncio.run(run())
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_read_follows_a_redirect_on_the_same_origin(redirector: Redirector,
+                                                       status: int) -> None:
+    redirector.answers = {"/start": (status, {"Location": "/moved?page=2"}),
+                          "/moved?page=2": (status, {"Location": f"{redirector.url}/end"})}
+    response = fetch(redirector)
+    assert response.json() == {"ok": True}
+    assert str(response.request.url) == f"{redirector.url}/end"
+    assert redirector.got == [("GET", path, "Bearer S3CR3T")
+                              for path in ("/start", "/moved?page=2", "/end")]
+
+
+@pytest.mark.parametrize(("location", "problem"), [
+    ("http://evil.example/steal", r"to evil\.example; reconcile follows redirects only on the"
+                                  r" endpoint's own origin \(the credentials would go along\)"),
+    ("https://127.0.0.1/start", r"to https://127\.0\.0\.1; reconcile follows redirects only"),
+    ("http://127.0.0.1:9/start", r"to http://127\.0\.0\.1:9; reconcile follows redirects"),
+    ("/start", r"that loops back to an address already asked for"),
+    ("http://[::1", r"with an unusable Location"),
+    ("", r"with no Location"),
+])
+def test_any_other_redirect_is_refused_without_following_it(
+        redirector: Redirector, location: str, problem: str) -> None:
+    redirector.answers = {"/start": (302, {"Location": location} if location else {})}
+    with pytest.raises(RedirectRefused, match=r"answer to GET http://127\.0\.0\.1:\d+/start is"
+                                              r" unusable: (302, )?a redirect " + problem):
+        fetch(redirector)
+    assert [path for _, path, _ in redirector.got] == ["/start"]  # nothing sent elsewhere
+
+
+@pytest.mark.parametrize("status", [300, 304, 305])
+def test_a_3xx_that_is_no_redirect_to_follow_is_refused(redirector: Redirector,
+                                                        status: int) -> None:
+    redirector.answers = {"/start": (status, {"Location": "/other"})}
+    with pytest.raises(RedirectRefused, match=f"{status}, a redirect of a kind that is never"
+                                              " followed"):
+        fetch(redirector)
+    assert len(redirector.got) == 1
+
+
+def test_a_chain_of_redirects_stops_after_the_limit(redirector: Redirector) -> None:
+    redirector.answers = {f"/hop{i}": (307, {"Location": f"/hop{i + 1}"}) for i in range(10)}
+    with pytest.raises(RedirectRefused, match=f"after {MAX_REDIRECTS} redirects already"
+                                              " followed"):
+        fetch(redirector, path="/hop0")
+    assert len(redirector.got) == MAX_REDIRECTS + 1
+
+
+@pytest.mark.parametrize("method", ["POST", "PATCH", "DELETE"])
+def test_a_write_answered_with_a_redirect_is_not_sent_again(redirector: Redirector,
+                                                            method: str) -> None:
+    redirector.answers = {"/start": (307, {"Location": "/elsewhere"})}
+    with pytest.raises(RedirectRefused, match=f"307, a redirect in answer to a {method}; a"
+                                              " write is never sent again elsewhere"):
+        fetch(redirector, method, json={"name": "a"})
+    assert [(m, path) for m, path, _ in redirector.got] == [(method, "/start")]

@@ -81,6 +81,19 @@ def test_a_redirect_points_elsewhere_with_the_path_and_query(
     assert response.headers["location"] == "http://evil.example/fake/v1/rooms?secretKey=S3"
 
 
+def test_moved_redirects_on_the_same_origin_once(api: httpx.Client, control: SandboxControl
+                                                ) -> None:
+    seed_two(api)
+    control.set_faults("fake", hostile={"mode": "moved", "redirect_status": 301})
+    for params, marked in (({}, "?sandbox_moved=1"), ({"a": "1"}, "?a=1&sandbox_moved=1")):
+        first = api.get("/v1/rooms", params=params)
+        assert first.status_code == 301
+        assert first.headers["location"] == f"{str(api.base_url).rstrip('/')}/v1/rooms{marked}"
+        second = api.get(first.headers["location"])  # the real answer, without the mark
+        assert second.status_code == 200
+        assert [room["name"] for room in second.json()["data"]] == ["a", "b"]
+
+
 def test_truncated_promises_more_than_it_sends(api: httpx.Client, control: SandboxControl
                                               ) -> None:
     seed_two(api)
