@@ -7,6 +7,7 @@ Every format masks through one `Masker`, so they cannot disagree.
 
 from __future__ import annotations
 
+import base64
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,6 +18,11 @@ from reconcile.engine.plan import Action, Change
 MASK = "(sensitive)"
 SECRET_MASK = "***"
 MIN_SECRET = 8  # shorter credentials (a sandbox's "*") would mask ordinary words
+
+
+def basic_auth(user: str, password: str) -> str:
+    """The credentials as an HTTP Basic Authorization header carries them."""
+    return base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
 
 
 @functools.cache
@@ -33,9 +39,14 @@ class Masker:
 
     @classmethod
     def of(cls, *, show_sensitive: bool = False, secrets: Iterable[str] = ()) -> Masker:
+        given = set(secrets)
+        plain = {s for s in given if len(s) >= MIN_SECRET}
+        # HTTP Basic auth (Twilio, SignalWire) sends "user:password" in base64: an answer
+        # that echoes the header carries the credentials in that form.
+        encoded = {basic_auth(user, password) for user in given for password in plain
+                   if user != password}
         # Longest first, so a secret containing another is masked whole.
-        kept = sorted({s for s in secrets if len(s) >= MIN_SECRET}, key=len, reverse=True)
-        return cls(show_sensitive, tuple(kept))
+        return cls(show_sensitive, tuple(sorted(plain | encoded, key=len, reverse=True)))
 
     def sensitive_paths(self, change: Change) -> list[str]:
         """The change's fields whose values are sensitive (masked or not)."""

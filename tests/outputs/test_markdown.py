@@ -110,7 +110,7 @@ def test_credentials_are_scrubbed_and_short_ones_ignored() -> None:
     change = create("r", status_callback="https://hooks.example.com/?token=tok-S3CRET-99")
     plan = Plan([AccountPlan("twilio", "twilio", [change])])
     mask = Masker.of(secrets=["tok-S3CRET-99", "*", "short"])
-    assert mask.secrets == ("tok-S3CRET-99",)
+    assert "tok-S3CRET-99" in mask.secrets and not {"*", "short"} & set(mask.secrets)
     text = render_plan(plan, mask)
     assert "S3CRET" not in text and "token=***" in text
 
