@@ -397,7 +397,8 @@ class _Validator:
                 return items
             return value
 
-        return resolve(data, data.mark, where)
+        # Most rooms reference no variable: those are used as they are, uncopied.
+        return resolve(data, data.mark, where) if _mentions_dollar(data) else data
 
 
 def _typo_targets(errors: list[Any], model: type[BaseModel]) -> set[tuple[Any, ...]]:
@@ -431,6 +432,16 @@ def _usable_defaults(settings: LMap, failed: list[tuple[Any, ...]], path: str
         return None, path
     broken = {str(loc[1]) for loc in failed if len(loc) > 1 and loc[0] == "defaults"}
     return _copy_without(defaults, broken), path
+
+
+def _mentions_dollar(value: Any) -> bool:
+    if isinstance(value, str):
+        return "$" in value
+    if isinstance(value, dict):
+        return any(_mentions_dollar(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_mentions_dollar(item) for item in value)
+    return False
 
 
 def _merge(defaults: tuple[LMap | None, str], room: LMap, known: set[str]

@@ -7,6 +7,7 @@ the field it concerns, with its own message.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -190,10 +191,7 @@ class Room(StrictModel):
 
     @classmethod
     def key_attribute(cls) -> str:
-        for name, info in cls.model_fields.items():
-            if (info.alias or name) == cls.KEY_FIELD:
-                return name
-        raise LookupError(cls.KEY_FIELD)
+        return _key_attribute(cls)
 
     @classmethod
     def yaml_names(cls) -> list[str]:
@@ -249,3 +247,12 @@ def defaults_model(name: str, *room_models: type[Room]) -> type[StrictModel]:
 def only_key_required(schema: dict[str, Any], key: str) -> None:
     """Rooms may take any other field from `defaults`, so the schema requires only the key."""
     schema["required"] = [key]
+
+
+@functools.cache
+def _key_attribute(model: type[Room]) -> str:
+    """The attribute holding the room's key (asked for once a room, so kept)."""
+    for name, info in model.model_fields.items():
+        if (info.alias or name) == model.KEY_FIELD:
+            return name
+    raise LookupError(model.KEY_FIELD)
