@@ -402,10 +402,12 @@ class HttpClient:
         if declared.isdigit() and int(declared) > cap:
             raise self._unusable(response, f"its body is {int(declared):,} bytes, over the"
                                            f" {_size(cap)} cap", BodyTooLarge)
-        response.stream = _Capped(response.stream, cap,
-                                  lambda: self._unusable(response, f"its body goes on past"
-                                                         f" the {_size(cap)} cap; reading"
-                                                         " stopped there", BodyTooLarge))
+        # h11 reads a declared length exactly, never more, unless the answer is chunked
+        # too (chunked wins): only those two cases need counting.
+        if not declared.isdigit() or "transfer-encoding" in response.headers:
+            response.stream = _Capped(response.stream, cap, lambda: self._unusable(
+                response, f"its body goes on past the {_size(cap)} cap; reading stopped"
+                          " there", BodyTooLarge))
         await response.aread()
 
     def _redirected(self, response: httpx.Response, seen: set[str]) -> httpx.Request:

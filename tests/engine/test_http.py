@@ -16,6 +16,7 @@ from reconcile import __version__
 from reconcile.engine.http import (
     MAX_REDIRECTS,
     POOL_SHARD,
+    BodyTooLarge,
     HttpClient,
     HttpError,
     HttpSettings,
@@ -238,13 +239,14 @@ def test_a_pagination_loop_and_an_endless_chain_are_errors(server: SandboxServer
     assert asyncio.run(pages(lambda body: None)) == 1
 
 
-# -- redirects: followed by reads on the endpoint's own origin only ---------------------------
+# -- answers canned byte by byte: redirects, framing --------------------------------------
 
 @dataclass
-class Redirector:
+class Canned:
     """A loopback HTTP server whose answers are canned by path; it records what it got."""
 
     answers: dict[str, tuple[int, dict[str, str]]]
+    raw: dict[str, bytes] = field(default_factory=dict)  # whole answers, sent as they are
     port: int = 0
     got: list[tuple[str, str, str]] = field(default_factory=list)  # method, path, auth
 
@@ -257,6 +259,8 @@ class Redirector:
         method, path, _ = lines[0].split(" ", 2)
         headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
         self.got.append((method, path, headers.get("Authorization", "")))
+        if path in self.raw:
+            return self.raw[path]
         status, extra = self.answers.get(path, (200, {}))
         body = b'{"ok": true}' if status == 200 else b""
         fields = "".join(f"{k}: {v}\r\n" for k, v in extra.items())
@@ -265,8 +269,8 @@ class Redirector:
 
 
 @pytest.fixture
-def redirector() -> Iterator[Redirector]:
-    server = Redirector({})
+def canned() -> Iterator[Canned]:
+    server = Canned({})
     listener = socket.create_server(("127.0.0.1", 0))
     server.port = listener.getsockname()[1]
 
@@ -294,7 +298,7 @@ def redirector() -> Iterator[Redirector]:
     thread.join(timeout=5)
 
 
-def fetch(server: Redirector, method: str = "GET", path: str = "/start",
+def fetch(server: Canned, method: str = "GET", path: str = "/start",
           **kwargs: Any) -> httpx.Response:
     async def run() -> httpx.Response:
         async with HttpClient(server.url, headers={"Authorization": "Bearer S3CR3T"},
@@ -305,14 +309,14 @@ def fetch(server: Redirector, method: str = "GET", path: str = "/start",
 
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
-def test_a_read_follows_a_redirect_on_the_same_origin(redirector: Redirector,
+def test_a_read_follows_a_redirect_on_the_same_origin(canned: Canned,
                                                        status: int) -> None:
-    redirector.answers = {"/start": (status, {"Location": "/moved?page=2"}),
-                          "/moved?page=2": (status, {"Location": f"{redirector.url}/end"})}
-    response = fetch(redirector)
+    canned.answers = {"/start": (status, {"Location": "/moved?page=2"}),
+                          "/moved?page=2": (status, {"Location": f"{canned.url}/end"})}
+    response = fetch(canned)
     assert response.json() == {"ok": True}
-    assert str(response.request.url) == f"{redirector.url}/end"
-    assert redirector.got == [("GET", path, "Bearer S3CR3T")
+    assert str(response.request.url) == f"{canned.url}/end"
+    assert canned.got == [("GET", path, "Bearer S3CR3T")
                               for path in ("/start", "/moved?page=2", "/end")]
 
 
@@ -326,37 +330,54 @@ def test_a_read_follows_a_redirect_on_the_same_origin(redirector: Redirector,
     ("", r"with no Location"),
 ])
 def test_any_other_redirect_is_refused_without_following_it(
-        redirector: Redirector, location: str, problem: str) -> None:
-    redirector.answers = {"/start": (302, {"Location": location} if location else {})}
+        canned: Canned, location: str, problem: str) -> None:
+    canned.answers = {"/start": (302, {"Location": location} if location else {})}
     with pytest.raises(RedirectRefused, match=r"answer to GET http://127\.0\.0\.1:\d+/start is"
                                               r" unusable: (302, )?a redirect " + problem):
-        fetch(redirector)
-    assert [path for _, path, _ in redirector.got] == ["/start"]  # nothing sent elsewhere
+        fetch(canned)
+    assert [path for _, path, _ in canned.got] == ["/start"]  # nothing sent elsewhere
 
 
 @pytest.mark.parametrize("status", [300, 304, 305])
-def test_a_3xx_that_is_no_redirect_to_follow_is_refused(redirector: Redirector,
+def test_a_3xx_that_is_no_redirect_to_follow_is_refused(canned: Canned,
                                                         status: int) -> None:
-    redirector.answers = {"/start": (status, {"Location": "/other"})}
+    canned.answers = {"/start": (status, {"Location": "/other"})}
     with pytest.raises(RedirectRefused, match=f"{status}, a redirect of a kind that is never"
                                               " followed"):
-        fetch(redirector)
-    assert len(redirector.got) == 1
+        fetch(canned)
+    assert len(canned.got) == 1
 
 
-def test_a_chain_of_redirects_stops_after_the_limit(redirector: Redirector) -> None:
-    redirector.answers = {f"/hop{i}": (307, {"Location": f"/hop{i + 1}"}) for i in range(10)}
+def test_a_chain_of_redirects_stops_after_the_limit(canned: Canned) -> None:
+    canned.answers = {f"/hop{i}": (307, {"Location": f"/hop{i + 1}"}) for i in range(10)}
     with pytest.raises(RedirectRefused, match=f"after {MAX_REDIRECTS} redirects already"
                                               " followed"):
-        fetch(redirector, path="/hop0")
-    assert len(redirector.got) == MAX_REDIRECTS + 1
+        fetch(canned, path="/hop0")
+    assert len(canned.got) == MAX_REDIRECTS + 1
 
 
 @pytest.mark.parametrize("method", ["POST", "PATCH", "DELETE"])
-def test_a_write_answered_with_a_redirect_is_not_sent_again(redirector: Redirector,
+def test_a_write_answered_with_a_redirect_is_not_sent_again(canned: Canned,
                                                             method: str) -> None:
-    redirector.answers = {"/start": (307, {"Location": "/elsewhere"})}
+    canned.answers = {"/start": (307, {"Location": "/elsewhere"})}
     with pytest.raises(RedirectRefused, match=f"307, a redirect in answer to a {method}; a"
                                               " write is never sent again elsewhere"):
-        fetch(redirector, method, json={"name": "a"})
-    assert [(m, path) for m, path, _ in redirector.got] == [(method, "/start")]
+        fetch(canned, method, json={"name": "a"})
+    assert [(m, path) for m, path, _ in canned.got] == [(method, "/start")]
+
+
+def test_a_declared_length_beside_chunks_is_still_counted(canned: Canned) -> None:
+    """Chunked framing wins over Content-Length: a small length must not let an endless
+    chunked body past the cap."""
+    chunk = b"x" * 4096
+    canned.raw["/start"] = (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding:"
+                            b" chunked\r\n\r\n" + b"1000\r\n" + chunk + b"\r\n") * 1 \
+        + (b"1000\r\n" + chunk + b"\r\n") * 8 + b"0\r\n\r\n"
+
+    async def run() -> httpx.Response:
+        async with HttpClient(canned.url, settings=HttpSettings(
+                attempts=1, max_body_bytes=10_000)) as http:
+            return await http.request("GET", "/start")
+
+    with pytest.raises(BodyTooLarge, match="goes on past the 10,000 bytes cap"):
+        asyncio.run(run())
