@@ -6,6 +6,7 @@ Subcommands are imported only when run, so `reconcile --help` and `--version` st
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import os
@@ -110,6 +111,10 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: never lets a traceback reach the user unless --debug asks for it, and
     never a credential, even then."""
     options: dict[str, Any] = {}  # ctx.obj: the group fills in `debug` (flag or env)
+    # A run builds objects by the room and frees few before it ends: at the default
+    # threshold (700) the collector walks the growing heap thousands of times. A plan of
+    # 10,000 rooms: 0.2 s less CPU (a tenth) for about 25 MiB more at the peak.
+    gc.set_threshold(100_000, 50, 100)
     try:
         cli.main(args=argv, prog_name="reconcile", standalone_mode=True, obj=options)
     except SystemExit:
