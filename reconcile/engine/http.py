@@ -51,7 +51,7 @@ TOTAL_TIMEOUT = 60.0
 POOL_SHARD = 4  # connections per httpx pool (see HttpClient)
 MAX_REDIRECTS = 5  # hops a read follows on its own origin (browsers allow 20; APIs need 1)
 READ_METHODS = frozenset({"GET", "HEAD"})
-MAX_RETRY_AFTER = 60.0  # seconds; a provider asking for longer gets a clear failure instead
+MAX_RETRY_AFTER = 60.0  # the longest Retry-After waited (asked for longer, it retries at 60 s)
 Sleep = Callable[[float], Awaitable[None]]
 log = logging.getLogger(__name__)
 E = TypeVar("E", bound="UnusableAnswer")
