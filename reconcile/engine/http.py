@@ -376,12 +376,11 @@ class HttpClient:
                     await self._read(response)
                 finally:
                     await response.aclose()
-        except httpx.RemoteProtocolError as exc:
-            if str(exc).startswith("Invalid URL in location header"):  # httpx's own words
+        except httpx.TransportError as exc:
+            # httpx's own words for a Location it cannot parse: the answer's fault.
+            if str(exc).startswith("Invalid URL in location header"):
                 raise RedirectRefused("a redirect with an unusable Location", url=str(
                     request.url), provider=self.provider, method=request.method) from None
-            raise TransportError(request.method, str(request.url), exc) from None
-        except httpx.TransportError as exc:
             raise TransportError(request.method, str(request.url), exc) from None
         except TimeoutError as exc:
             raise TransportError(request.method, str(request.url), exc, detail=(
