@@ -1,0 +1,194 @@
+"""An account's rooms, converted into a new account of another provider.
+
+Each room is converted with the account's defaults merged in (as `validate` sees it);
+the target's `defaults:` is what the source's defaults (and the source provider's own
+documented defaults) become, and each room keeps only what differs from it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconcile.config import merge_defaults
+from reconcile.convert.keys import target_key
+from reconcile.convert.mapping import LOSING, Context, Issue, KindMapping, Outcome
+from reconcile.convert.translate import Translated, translate
+from reconcile.errors import Location
+from reconcile.loader import Document, LMap, Mark
+from reconcile.models import Room
+from reconcile.providers import crosswalk, provider_models
+
+# Account settings that mean the same on every provider.
+PORTABLE_SETTINGS = ("concurrency", "safety")
+GLOB = re.compile(r"[*?\[\]!]")
+
+
+@dataclass(frozen=True)
+class Finding:
+    outcome: Outcome
+    message: str
+    location: Location
+    path: str  # e.g. providers.twilio.rooms[2].media_region
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.outcome}: {self.message} (at {self.path})"
+
+
+@dataclass(frozen=True)
+class Target:
+    type: str
+    kind: str
+    alias: str
+    settings: Mapping[str, Any]  # locators and the like, from --set
+
+
+@dataclass
+class Conversion:
+    settings: dict[str, Any]  # the new account's, `defaults` included, rooms excluded
+    rooms: list[dict[str, Any]] = field(default_factory=list)
+    comments: list[list[str]] = field(default_factory=list)  # per room: what it lost
+    notes: list[str] = field(default_factory=list)  # for the account
+    findings: list[Finding] = field(default_factory=list)
+
+    def note(self, comment: str) -> None:
+        if comment not in self.notes:
+            self.notes.append(comment)
+
+    @property
+    def losing(self) -> list[Finding]:
+        return [f for f in self.findings if f.outcome in LOSING]
+
+    @property
+    def refused(self) -> list[Finding]:
+        return [f for f in self.findings if f.outcome is Outcome.REFUSED]
+
+
+class _Reporter:
+    """Findings located in the file, each reported once (a default is in every room)."""
+
+    def __init__(self, document: Document, conversion: Conversion) -> None:
+        self.document = document
+        self.conversion = conversion
+        self.seen: set[tuple[Location, str]] = set()
+
+    def add(self, issue: Issue, data: LMap, path: str) -> str:
+        mark: Mark = data.key_marks.get(issue.field, data.mark)
+        location = self.document.location(mark)
+        where = f"{path}.{issue.field}" if issue.field else path
+        if (location, issue.message) not in self.seen:
+            self.seen.add((location, issue.message))
+            self.conversion.findings.append(Finding(issue.outcome, issue.message, location,
+                                                    where))
+        return f"{issue.outcome}: {issue.message} ({location})"
+
+
+def convert_account(document: Document, alias: str, target: Target, now: int
+                    ) -> Conversion:
+    """The source account `alias` of a valid rooms file, as a new account of `target`."""
+    account: LMap = document.data["providers"][alias]
+    source_type = str(account.get("type", alias))
+    mapping = crosswalk(target.type)[target.kind]
+    model = next(k.model for k in provider_models(target.type).kinds if k.name == target.kind)
+    conversion = Conversion(_settings(account, target))
+    report = _Reporter(document, conversion)
+    base = ("providers", alias)
+    if mapping.refused:
+        report.add(Issue(Outcome.REFUSED, f"{target.type} {target.kind}: {mapping.refused}"),
+                   account, ".".join(base))
+        return conversion
+    defaults = account.get("defaults") if isinstance(account.get("defaults"), LMap) else None
+    label = f"{target.type} {target.kind}" if len(crosswalk(target.type)) > 1 else target.type
+    shared: dict[str, Any] | None = None
+    rooms: list[_Room] = []
+    for kind, source in crosswalk(source_type).items():
+        ctx = Context(f"{source_type} {kind}" if kind != "rooms" else source_type, label, now)
+        implied = translate(defaults or LMap(account.mark), source, mapping, ctx)
+        for issue in implied.implied:
+            conversion.note(report.add(issue, account, ".".join(base)))
+        for issue in implied.issues:
+            conversion.note(report.add(issue, defaults or account, ".".join((*base, "defaults"))))
+        shared = implied.fields if shared is None else _common(shared, implied.fields)
+        for index, room in enumerate(account.get(kind) or []):
+            merged, inherited = merge_defaults((defaults, ""), room, set(defaults or ()))
+            result = translate(merged, source, mapping, Context(ctx.source, label, now))
+            rooms.append(_Room(merged, f"{'.'.join(base)}.{kind}[{index}]",
+                               merged.get(source.key.field), set(inherited), result))
+    _carry_prune(account, mapping, conversion, report, ".".join(base))
+    _finish(conversion, report, rooms, shared or {}, mapping, model)
+    return conversion
+
+
+@dataclass(frozen=True)
+class _Room:
+    merged: LMap  # the source room with its account's defaults
+    path: str
+    key: Any
+    inherited: set[str]  # fields that come from the account's defaults
+    result: Translated
+
+
+def _finish(conversion: Conversion, report: _Reporter, rooms: list[_Room],
+            defaults: dict[str, Any], mapping: KindMapping, model: type[Room]) -> None:
+    """Keys checked, the target's defaults factored out, each room's comments written."""
+    for room in rooms:  # a default every room does not have would add to some
+        defaults = {k: v for k, v in defaults.items() if k in room.result.fields}
+    if defaults:
+        conversion.settings["defaults"] = defaults
+    taken: set[str] = set()
+    for room in rooms:
+        key, problem = target_key(room.key, mapping.key, model, taken)
+        comments: list[str] = []
+        for issue in ([problem] if problem else []) + room.result.issues:
+            comment = report.add(issue, room.merged, room.path)
+            # Said once, above `defaults:`, when the field comes from the defaults.
+            (conversion.note if issue.field in room.inherited else comments.append)(comment)
+        if key is None:
+            continue
+        taken.add(key)
+        fields = {k: v for k, v in room.result.fields.items()
+                  if defaults.get(k, _UNSET) != v}
+        conversion.rooms.append({mapping.key.field: key, **fields})
+        conversion.comments.append(comments)
+
+
+def _carry_prune(account: LMap, mapping: KindMapping, conversion: Conversion,
+                 report: _Reporter, path: str) -> None:
+    """The prune pattern, when every key it can match is a key the target can have."""
+    prune = account.get("prune")
+    if not isinstance(prune, LMap) or not isinstance(prune.get("match"), str):
+        return
+    if mapping.key.allows(GLOB.sub("", prune["match"])):
+        conversion.settings["prune"] = {"match": prune["match"]}
+        return
+    report.add(Issue(Outcome.DROPPED, f"prune pattern `{prune['match']}` matches keys the"
+                                      " target cannot have: not carried", "match"),
+               prune, f"{path}.prune")
+
+
+_UNSET = object()
+
+
+def _common(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in a.items() if b.get(k, _UNSET) == v}
+
+
+def _settings(account: LMap, target: Target) -> dict[str, Any]:
+    """The new account's settings: type, locators, credentials, portable settings."""
+    settings: dict[str, Any] = {} if target.alias == target.type else {"type": target.type}
+    settings.update(target.settings)
+    settings["credentials"] = credential_references(target.type)
+    for name in PORTABLE_SETTINGS:
+        if name in account:
+            settings[name] = account[name]
+    return settings
+
+
+def credential_references(provider_type: str) -> dict[str, str]:
+    """`${TYPE_FIELD}` for each credential of the provider (TELNYX_API_KEY)."""
+    account = provider_models(provider_type).account
+    credentials = account.model_fields["credentials"].annotation
+    names = list(getattr(credentials, "model_fields", {}))
+    return {name: f"${{{provider_type.upper()}_{name.upper()}}}" for name in names}
