@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import yaml
 from pydantic import ValidationError
 
 from reconcile import exitcodes
@@ -147,7 +146,7 @@ def _settings(provider_type: str, pairs: tuple[str, ...]) -> dict[str, Any]:
             fail(f"--set {describe(pair)}: write NAME=VALUE for a setting of a"
                  f" {provider_type} account (not {', '.join(NOT_SETTABLE)}, which convert"
                  " writes itself)")
-        settings[name] = yaml.safe_load(value) if value else value
+        settings[name] = value
     candidate = {"type": provider_type, "credentials": credential_references(provider_type),
                  **settings}
     try:

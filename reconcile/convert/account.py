@@ -23,6 +23,8 @@ from reconcile.providers import crosswalk, provider_models
 
 # Account settings that mean the same on every provider.
 PORTABLE_SETTINGS = ("concurrency", "safety")
+# ...and those convert writes for the target itself (prune: where it means the same).
+KEPT_SETTINGS = ("type", "credentials", "defaults", "prune", *PORTABLE_SETTINGS)
 GLOB = re.compile(r"[*?\[\]!]")
 
 
@@ -91,34 +93,60 @@ def convert_account(document: Document, alias: str, target: Target, now: int
     account: LMap = document.data["providers"][alias]
     source_type = str(account.get("type", alias))
     mapping = crosswalk(target.type)[target.kind]
-    model = next(k.model for k in provider_models(target.type).kinds if k.name == target.kind)
     conversion = Conversion(_settings(account, target))
     report = _Reporter(document, conversion)
-    base = ("providers", alias)
+    path = f"providers.{alias}"
     if mapping.refused:
         report.add(Issue(Outcome.REFUSED, f"{target.type} {target.kind}: {mapping.refused}"),
-                   account, ".".join(base))
+                   account, path)
         return conversion
-    defaults = account.get("defaults") if isinstance(account.get("defaults"), LMap) else None
+    for name in account:
+        if name not in (*KEPT_SETTINGS, *crosswalk(source_type)):
+            conversion.note(report.add(Issue(Outcome.NOTE, f"`{name}` is not carried: it is"
+                                                           f" a setting of the {source_type}"
+                                                           " account", name), account, path))
     label = f"{target.type} {target.kind}" if len(crosswalk(target.type)) > 1 else target.type
     shared: dict[str, Any] | None = None
     rooms: list[_Room] = []
-    for kind, source in crosswalk(source_type).items():
-        ctx = Context(f"{source_type} {kind}" if kind != "rooms" else source_type, label, now)
-        implied = translate(defaults or LMap(account.mark), source, mapping, ctx)
-        for issue in implied.implied:
-            conversion.note(report.add(issue, account, ".".join(base)))
-        for issue in implied.issues:
-            conversion.note(report.add(issue, defaults or account, ".".join((*base, "defaults"))))
-        shared = implied.fields if shared is None else _common(shared, implied.fields)
-        for index, room in enumerate(account.get(kind) or []):
-            merged, inherited = merge_defaults((defaults, ""), room, set(defaults or ()))
-            result = translate(merged, source, mapping, Context(ctx.source, label, now))
-            rooms.append(_Room(merged, f"{'.'.join(base)}.{kind}[{index}]",
-                               merged.get(source.key.field), set(inherited), result))
-    _carry_prune(account, mapping, conversion, report, ".".join(base))
+    for kind in provider_models(source_type).kinds:
+        source = crosswalk(source_type)[kind.name]
+        ctx = Context(source_type if kind.name == "rooms" else f"{source_type} {kind.name}",
+                      label, now)
+        fields = _defaults(account, kind.model, source, mapping, ctx, conversion, report, path)
+        shared = fields if shared is None else _common(shared, fields)
+        rooms += _rooms(account, kind.name, kind.model, source, mapping, ctx, path)
+    _carry_prune(account, mapping, conversion, report, path)
+    model = next(k.model for k in provider_models(target.type).kinds if k.name == target.kind)
     _finish(conversion, report, rooms, shared or {}, mapping, model)
     return conversion
+
+
+def _defaults(account: LMap, model: type[Room], source: KindMapping, mapping: KindMapping,
+              ctx: Context, conversion: Conversion, report: _Reporter, path: str
+              ) -> dict[str, Any]:
+    """The target's defaults for one source kind: what its declared defaults and the
+    source provider's own documented defaults become."""
+    declared = account.get("defaults") if isinstance(account.get("defaults"), LMap) else None
+    mine, _ = merge_defaults((declared, ""), LMap(account.mark), set(model.yaml_names()))
+    result = translate(mine, source, mapping, ctx)
+    for issue in result.implied:
+        conversion.note(report.add(issue, account, path))
+    for issue in result.issues:
+        conversion.note(report.add(issue, mine, f"{path}.defaults"))
+    return result.fields
+
+
+def _rooms(account: LMap, kind: str, model: type[Room], source: KindMapping,
+           mapping: KindMapping, ctx: Context, path: str) -> list[_Room]:
+    """Each room of one kind, translated with the account's defaults merged in."""
+    declared = account.get("defaults") if isinstance(account.get("defaults"), LMap) else None
+    rooms: list[_Room] = []
+    for index, room in enumerate(account.get(kind) or []):
+        merged, inherited = merge_defaults((declared, ""), room, set(model.yaml_names()))
+        result = translate(merged, source, mapping, Context(ctx.source, ctx.target, ctx.now))
+        rooms.append(_Room(merged, f"{path}.{kind}[{index}]", merged.get(source.key.field),
+                           set(inherited), result))
+    return rooms
 
 
 @dataclass(frozen=True)

@@ -324,7 +324,7 @@ def show(value: Any, unit: str = "") -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Hook):
-        return value.url
+        return ""  # a URL may carry a token: never quoted
     return str(value)
 
 

@@ -90,7 +90,8 @@ def _declared(concept: Concept, value: Any, source: Codec, target: Codec | None,
             target.mismatch if target is not None else Outcome.DROPPED)
         where = f"always {show(kept)} on {ctx.target}" if target is not None \
             else f"no equivalent on {ctx.target}"
-        out.issues.append(Issue(outcome, f"{concept.title} {show(value, concept.unit)}:"
+        shown = show(value, concept.unit)
+        out.issues.append(Issue(outcome, f"{concept.title}{' ' if shown else ''}{shown}:"
                                          f" {where}", name))
         return
     if source.flavour != target.flavour:

@@ -49,7 +49,9 @@ class Tool(Codec):
     tool: str
 
     def read(self, room: Mapping[str, Any], ctx: Context) -> Read | None:
-        participants = room.get("participants") or []
+        participants = room.get("participants")
+        if not participants:
+            return None
         allowed = {(p.get("tools") is None or bool(p["tools"].get(self.tool)))
                    for p in participants}
         if len(allowed) == 1:
@@ -66,7 +68,9 @@ class Capacity(Codec):
     """As many participants as the room lists (the list itself cannot move)."""
 
     def read(self, room: Mapping[str, Any], ctx: Context) -> Read | None:
-        count = len(room.get("participants") or [])
+        if not room.get("participants"):
+            return None
+        count = len(room["participants"])
         return count, [Issue(Outcome.NOTE, f"max participants: {count}, the number of"
                                            " participants listed")]
 
