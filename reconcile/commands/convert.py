@@ -120,8 +120,8 @@ def _source_type(document: Document, alias: str) -> str:
     if alias not in providers:
         names = list(providers)
         mark = document.data.key_marks["providers"]
-        fail(f"{document.location(mark)}: no account {describe(alias)} in `providers`"
-             f"{suggest(alias, names)} (accounts: {', '.join(names) or 'none'})")
+        _located(f"{document.location(mark)}: no account `{printable(alias)}` in `providers`"
+                 f"{suggest(alias, names)} (accounts: {', '.join(names) or 'none'})")
     return str(providers[alias].get("type", alias))
 
 
@@ -132,8 +132,14 @@ def _new_alias(document: Document, alias: str) -> str:
              " `_` and `-`")
     if alias in providers:
         where = document.location(providers.key_marks[alias])
-        fail(f"{where}: account `{alias}` already exists: name the new one with --as NAME")
+        _located(f"{where}: account `{alias}` already exists: name the new one with --as NAME")
     return alias
+
+
+def _located(message: str) -> None:
+    """A problem at a place in the file, said as `validate` says it."""
+    click.echo(message, err=True)
+    fail("nothing was written")
 
 
 def _settings(provider_type: str, pairs: tuple[str, ...]) -> dict[str, Any]:
