@@ -50,7 +50,7 @@ def translate(room: Mapping[str, Any], source: KindMapping, target: KindMapping,
             out.issues += [_at(issue, first) for issue in issues]
             if value is not None:
                 _declared(concept, value, codec, target.concepts.get(concept.name), ctx,
-                          out, first)
+                          out, first, _what(concept, value, room, first))
         elif codec is not None and codec.default is not None and codec.confirmed:
             _implied(concept, codec.default, codec, target.concepts.get(concept.name), ctx,
                      out)
@@ -71,8 +71,18 @@ def _at(issue: Issue, name: str) -> Issue:
     return issue if issue.field or not name else Issue(issue.outcome, issue.message, name)
 
 
+def _what(concept: Concept, value: Any, room: Mapping[str, Any], name: str) -> str:
+    """A declared value as messages quote it: its field as written (a URL never, as it
+    may carry a token), else the concept."""
+    if name and concept.name == "webhook":
+        return f"`{name}`"
+    if name:
+        return f"`{name}: {show(room[name])}`"
+    return f"{concept.title} {show(value, concept.unit)}"
+
+
 def _declared(concept: Concept, value: Any, source: Codec, target: Codec | None,
-              ctx: Context, out: Translated, name: str) -> None:
+              ctx: Context, out: Translated, name: str, what: str) -> None:
     """A value the room declares: written, or reported as lost."""
     if concept.name == "expiry" and isinstance(value, int) and value <= ctx.now:
         out.issues.append(Issue(Outcome.LOSSY, f"{concept.title} {show(value, concept.unit)} is"
@@ -90,12 +100,10 @@ def _declared(concept: Concept, value: Any, source: Codec, target: Codec | None,
             target.mismatch if target is not None else Outcome.DROPPED)
         where = f"always {show(kept)} on {ctx.target}" if target is not None \
             else f"no equivalent on {ctx.target}"
-        shown = show(value, concept.unit)
-        out.issues.append(Issue(outcome, f"{concept.title}{' ' if shown else ''}{shown}:"
-                                         f" {where}", name))
+        out.issues.append(Issue(outcome, f"{what}: {where}", name))
         return
     if source.flavour != target.flavour:
-        out.issues.append(Issue(Outcome.LOSSY, f"{concept.title} means something else on"
+        out.issues.append(Issue(Outcome.LOSSY, f"{what} means something else on"
                                                f" {ctx.target}: {target.flavour or 'n/a'}",
                                 name))
     written, issues = target.write(value, ctx)
