@@ -168,8 +168,8 @@ def test_a_clean_move_needs_no_consent_and_goes_to_stdout(tmp_path: Path) -> Non
                        "defaults": {"max_participants": 10},
                        "rooms": [{"unique_name": "team-a", "max_participants": 30,
                                   "status_callback": "https://h.example.com/x?token=s3cret"}]}
-    assert "note: `webhook_event_url`: the URL is carried, but the events and their" \
-           " payloads change" in result.stderr
+    assert "rooms.yaml:7:53: note: status / webhook URL: the URL is carried, but the events" \
+           " and their payloads change" in result.stderr
     assert "s3cret" not in result.stderr  # a URL is never quoted in a report
     assert result.stderr.endswith("reconcile: converted 1 room of account `telnyx` into"
                                   " account `twilio` (twilio rooms): 1 note\n")
