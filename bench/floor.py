@@ -127,8 +127,9 @@ def report(title: str, runs: dict[str, Runs], minimum: int | None) -> None:
         print(f"  minimum requests: {minimum}")
     first, *floors = runs
     for floor in floors:
-        print(f"  {first} / {floor}: wall {runs[first].median('walls') / runs[floor].median('walls'):.2f}x,"
-              f" cpu {runs[first].median('cpus') / runs[floor].median('cpus'):.2f}x")
+        wall = runs[first].median("walls") / runs[floor].median("walls")
+        cpu = runs[first].median("cpus") / runs[floor].median("cpus")
+        print(f"  {first} / {floor}: wall {wall:.2f}x, cpu {cpu:.2f}x")
 
 
 def bench_plan(total: int, base: str, control: SandboxControl, rounds: int) -> None:
