@@ -94,12 +94,14 @@ def render() -> str:
     return "\n".join(lines)
 
 
-def rewrite(path: Path) -> bool:
-    """Replace the generated block in `path`; True when it changed."""
+def rewrite(path: Path, block: str | None = None, start: str = START, end: str = END
+            ) -> bool:
+    """Replace the generated block (`block`, by default the field reference) between
+    `start` and `end` in `path`; True when it changed."""
     text = path.read_text(encoding="utf-8")
-    head, _, rest = text.partition(START)
-    _, _, tail = rest.partition(END)
-    updated = head + render() + tail
+    head, _, rest = text.partition(start)
+    _, _, tail = rest.partition(end)
+    updated = head + (render() if block is None else block) + tail
     if updated != text:
         path.write_text(updated, encoding="utf-8")
     return updated != text

@@ -72,7 +72,8 @@ def convert(file: str, alias: str, to: str, new_alias: str | None, settings: tup
     target = Target(provider_type, kind, _new_alias(document, new_alias or provider_type),
                     _settings(provider_type, settings))
     conversion = convert_account(document, alias, target, int(time.time()))
-    for finding in conversion.findings:
+    for finding in sorted(conversion.findings, key=lambda f: (f.location.line,
+                                                              f.location.col)):
         click.echo(printable(str(finding)), err=True)
     _refuse_losses(conversion, allow_lossy)
     header = (f"converted by `reconcile convert` from account `{alias}` ({source_type});"

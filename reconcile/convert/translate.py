@@ -99,7 +99,8 @@ def _declared(concept: Concept, value: Any, source: Codec, target: Codec | None,
         outcome = Outcome.NOTE if close else (
             target.mismatch if target is not None else Outcome.DROPPED)
         where = f"always {show(kept)} on {ctx.target}" if target is not None \
-            else f"no equivalent on {ctx.target}"
+            else f"no equivalent on {ctx.target}" + (f": {concept.lost}" if concept.lost
+                                                      else "")
         out.issues.append(Issue(outcome, f"{what}: {where}", name))
         return
     if source.flavour != target.flavour:

@@ -39,7 +39,8 @@ class Reading(Codec):
         return self.values[value], []
 
     def describe(self) -> str:
-        return f"`{self.field_name}`"
+        return ", ".join(f"`{self.field_name}: {own}`" for own, neutral in self.values.items()
+                         if neutral is True)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reconcile.convert.mapping import TOKEN_ONLY, Flag, Inherent, KeyRule, KindMapping, Number, Url
+from reconcile.convert.mapping import TOKEN_ONLY, Flag, KeyRule, KindMapping, Number, Url
 
 CROSSWALK = {"rooms": KindMapping(
     KeyRule("unique_name", max_length=255),
@@ -10,7 +10,6 @@ CROSSWALK = {"rooms": KindMapping(
         "capacity": Number("max_participants", 2, 50, default=10),
         "record_on_start": Flag("enable_recording", default=False),
         "webhook": Url("webhook_event_url"),
-        "audio_only": Inherent(False),
         **TOKEN_ONLY,
     },
 )}
