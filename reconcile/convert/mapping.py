@@ -96,25 +96,35 @@ class Inherent(Codec):
 
 
 @dataclass(frozen=True)
-class Number(Codec):
-    """An integer field; `unit` is its size in neutral units (60: minutes of seconds)."""
+class OneField(Codec):
+    """A concept held in one field, `name`: `neutral` reads its value."""
 
     name: str
-    low: int | None = None
-    high: int | None = None
-    unit: int = 1
-    default: int | None = None
-    confirmed: bool = True
-    flavour: str = ""
+    default: Any = field(default=None, kw_only=True)
+    confirmed: bool = field(default=True, kw_only=True)
+    flavour: str = field(default="", kw_only=True)
 
     @property
     def fields(self) -> tuple[str, ...]:  # type: ignore[override]
         return (self.name,)
 
     def read(self, room: Mapping[str, Any], ctx: Context) -> Read | None:
-        if self.name not in room:
-            return None
-        return room[self.name] * self.unit, []
+        return self.neutral(room[self.name]) if self.name in room else None
+
+    def neutral(self, value: Any) -> Read:
+        return value, []
+
+
+@dataclass(frozen=True)
+class Number(OneField):
+    """An integer field; `unit` is its size in neutral units (60: minutes of seconds)."""
+
+    low: int | None = None
+    high: int | None = None
+    unit: int = 1
+
+    def neutral(self, value: Any) -> Read:
+        return value * self.unit, []
 
     def write(self, value: Any, ctx: Context) -> tuple[dict[str, Any], list[Issue]]:
         issues: list[Issue] = []
@@ -140,23 +150,13 @@ class Number(Codec):
 
 
 @dataclass(frozen=True)
-class Flag(Codec):
+class Flag(OneField):
     """A boolean field; `invert` when the provider says the opposite (joinVideoOn)."""
 
-    name: str
     invert: bool = False
-    default: bool | None = None
-    confirmed: bool = True
-    flavour: str = ""
 
-    @property
-    def fields(self) -> tuple[str, ...]:  # type: ignore[override]
-        return (self.name,)
-
-    def read(self, room: Mapping[str, Any], ctx: Context) -> Read | None:
-        if self.name not in room:
-            return None
-        return bool(room[self.name]) != self.invert, []
+    def neutral(self, value: Any) -> Read:
+        return bool(value) != self.invert, []
 
     def write(self, value: Any, ctx: Context) -> tuple[dict[str, Any], list[Issue]]:
         return {self.name: bool(value) != self.invert}, []
@@ -166,29 +166,16 @@ class Flag(Codec):
 
 
 @dataclass(frozen=True)
-class Choice(Codec):
+class Choice(OneField):
     """A field of named values; `table` maps neutral names to them. A neutral name in
     `approximate` is written with that reason (lossy); one missing from the table is lost."""
 
-    name: str
-    table: Mapping[Any, Any]
+    table: Mapping[Any, Any] = field(default_factory=dict)
     approximate: Mapping[Any, str] = field(default_factory=dict)
-    default: Any = None
-    confirmed: bool = True
-    flavour: str = ""
 
-    @property
-    def fields(self) -> tuple[str, ...]:  # type: ignore[override]
-        return (self.name,)
-
-    def read(self, room: Mapping[str, Any], ctx: Context) -> Read | None:
-        if self.name not in room:
-            return None
-        value = room[self.name]
-        for neutral, own in self.table.items():
-            if own == value:
-                return neutral, []
-        return value, []
+    def neutral(self, value: Any) -> Read:
+        return next((neutral for neutral, own in self.table.items() if own == value),
+                    value), []
 
     def write(self, value: Any, ctx: Context) -> tuple[dict[str, Any], list[Issue]]:
         if value not in self.table:
@@ -201,21 +188,13 @@ class Choice(Codec):
 
 
 @dataclass(frozen=True)
-class Instant(Codec):
+class Instant(OneField):
     """A point in time: Unix seconds, or (with `parse`) RFC 3339 text read by `parse`
     and written as YYYY-MM-DDTHH:MM:SSZ."""
 
-    name: str
     parse: Callable[[str], datetime] | None = None
 
-    @property
-    def fields(self) -> tuple[str, ...]:  # type: ignore[override]
-        return (self.name,)
-
-    def read(self, room: Mapping[str, Any], ctx: Context) -> Read | None:
-        if self.name not in room:
-            return None
-        value = room[self.name]
+    def neutral(self, value: Any) -> Read:
         if self.parse is None or "${" in str(value):
             return value, []  # a ${…} reference stays as it is
         moment = self.parse(str(value))
