@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconcile.config import merge_defaults
-from reconcile.convert.keys import target_key
+from reconcile.convert.keys import refusal, target_key
 from reconcile.convert.mapping import LOSING, Context, Issue, KindMapping, Outcome
 from reconcile.convert.translate import Translated, translate
 from reconcile.errors import Location
@@ -115,8 +115,8 @@ def convert_account(document: Document, alias: str, target: Target, now: int
         fields = _defaults(account, kind.model, source, mapping, ctx, conversion, report, path)
         shared = fields if shared is None else _common(shared, fields)
         rooms += _rooms(account, kind.name, kind.model, source, mapping, ctx, path)
-    _carry_prune(account, mapping, conversion, report, path)
     model = next(k.model for k in provider_models(target.type).kinds if k.name == target.kind)
+    _carry_prune(account, model, conversion, report, path)
     _finish(conversion, report, rooms, shared or {}, mapping, model)
     return conversion
 
@@ -182,13 +182,13 @@ def _finish(conversion: Conversion, report: _Reporter, rooms: list[_Room],
         conversion.comments.append(comments)
 
 
-def _carry_prune(account: LMap, mapping: KindMapping, conversion: Conversion,
+def _carry_prune(account: LMap, model: type[Room], conversion: Conversion,
                  report: _Reporter, path: str) -> None:
-    """The prune pattern, when every key it can match is a key the target can have."""
+    """The prune pattern, when the target's keys may hold each character it names."""
     prune = account.get("prune")
     if not isinstance(prune, LMap) or not isinstance(prune.get("match"), str):
         return
-    if mapping.key.allows(GLOB.sub("", prune["match"])):
+    if not any(refusal(model, char) for char in set(GLOB.sub("", prune["match"]))):
         conversion.settings["prune"] = {"match": prune["match"]}
         return
     report.add(Issue(Outcome.DROPPED, f"prune pattern `{prune['match']}` matches keys the"

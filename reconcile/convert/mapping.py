@@ -260,12 +260,6 @@ class KeyRule:
             text = re.sub(f"[^{self.allowed}]+", "-", text).strip("-")
         return text[: self.max_length] if self.max_length else text
 
-    def allows(self, text: str) -> bool:
-        """Whether every character of `text` may be in a key."""
-        if self.lowercase and text != text.lower():
-            return False
-        return self.allowed is None or re.fullmatch(f"[{self.allowed}]*", text) is not None
-
     def describe(self) -> str:
         chars = f" `[{self.allowed}]`" if self.allowed else ""
         length = f", ≤ {self.max_length}" if self.max_length else ""
