@@ -132,8 +132,8 @@ class Number(OneField):
         if raw * self.unit != value:
             issues.append(Issue(Outcome.LOSSY, f"{value} s rounded up to {raw} min"
                                                f" for `{self.name}`"))
-        bounded = min(max(raw, self.low if self.low is not None else raw),
-                      self.high if self.high is not None else raw)
+        bounded = raw if self.low is None else max(raw, self.low)
+        bounded = bounded if self.high is None else min(bounded, self.high)
         if bounded != raw:
             issues.append(Issue(Outcome.LOSSY, f"{raw} is outside {ctx.target}'s range"
                                                f" {self.range()} for `{self.name}`:"
