@@ -46,3 +46,9 @@ CONCEPTS: tuple[Concept, ...] = (
 )
 
 BY_NAME = {concept.name: concept for concept in CONCEPTS}
+
+# The neutral names of media regions: where the data centre is. Each provider maps its own
+# region ids to these (Twilio's ie1 is eu-ireland), so two providers meet without knowing
+# each other's ids.
+REGIONS = ("us-east", "us-west", "eu-ireland", "eu-london", "eu-frankfurt", "australia",
+           "brazil", "japan", "korea", "singapore", "india", "south-africa", "global")

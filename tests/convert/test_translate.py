@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from reconcile.convert.concepts import CONCEPTS
+from reconcile.convert.concepts import CONCEPTS, REGIONS
 from reconcile.convert.mapping import (
     LOSING,
     Choice,
@@ -248,3 +248,14 @@ def test_source_defaults_are_written_where_the_target_would_differ() -> None:
     telnyx = convert("twilio:rooms", "telnyx:rooms", {"unique_name": "x"})
     assert telnyx.fields == {}
     assert any("no longer end by themselves" in i.message for i in telnyx.implied)
+
+
+def test_every_mapping_speaks_the_shared_vocabulary() -> None:
+    """Concepts are the shared ones, and regions their neutral names: a new provider meets
+    the others without knowing their ids."""
+    names = {concept.name for concept in CONCEPTS}
+    for name, mapping in KINDS.items():
+        assert set(mapping.concepts) <= names, name
+        region = mapping.concepts.get("region")
+        if isinstance(region, Choice):
+            assert set(region.table) <= set(REGIONS), name
