@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reconcile.config import merge_defaults
@@ -86,6 +86,11 @@ class _Reporter:
                                                     where))
         return f"{issue.outcome}: {issue.message} ({location})"
 
+    def about_account(self, issue: Issue, alias: str) -> str:
+        """An issue of the account as a whole, located at its name."""
+        providers: LMap = self.document.data["providers"]
+        return self.add(replace(issue, field=alias), providers, "providers")
+
 
 def convert_account(document: Document, alias: str, target: Target, now: int
                     ) -> Conversion:
@@ -97,8 +102,8 @@ def convert_account(document: Document, alias: str, target: Target, now: int
     report = _Reporter(document, conversion)
     path = f"providers.{alias}"
     if mapping.refused:
-        report.add(Issue(Outcome.REFUSED, f"{target.type} {target.kind}: {mapping.refused}"),
-                   account, path)
+        report.about_account(Issue(Outcome.REFUSED,
+                                   f"{target.type} {target.kind}: {mapping.refused}"), alias)
         return conversion
     for name in account:
         if name not in (*KEPT_SETTINGS, *crosswalk(source_type)):
@@ -130,7 +135,7 @@ def _defaults(account: LMap, model: type[Room], source: KindMapping, mapping: Ki
     mine, _ = merge_defaults((declared, ""), LMap(account.mark), set(model.yaml_names()))
     result = translate(mine, source, mapping, ctx)
     for issue in result.implied:
-        conversion.note(report.add(issue, account, path))
+        conversion.note(report.about_account(issue, path.split(".", 1)[1]))
     for issue in result.issues:
         conversion.note(report.add(issue, mine, f"{path}.defaults"))
     return result.fields
@@ -144,7 +149,7 @@ def _rooms(account: LMap, kind: str, model: type[Room], source: KindMapping,
     for index, room in enumerate(account.get(kind) or []):
         merged, inherited = merge_defaults((declared, ""), room, set(model.yaml_names()))
         result = translate(merged, source, mapping, Context(ctx.source, ctx.target, ctx.now))
-        rooms.append(_Room(merged, f"{path}.{kind}[{index}]", merged.get(source.key.field),
+        rooms.append(_Room(merged, f"{path}.{kind}[{index}]", source.key.field,
                            set(inherited), result))
     return rooms
 
@@ -153,9 +158,13 @@ def _rooms(account: LMap, kind: str, model: type[Room], source: KindMapping,
 class _Room:
     merged: LMap  # the source room with its account's defaults
     path: str
-    key: Any
+    key_field: str  # the source's
     inherited: set[str]  # fields that come from the account's defaults
     result: Translated
+
+    @property
+    def key(self) -> Any:
+        return self.merged.get(self.key_field)
 
 
 def _finish(conversion: Conversion, report: _Reporter, rooms: list[_Room],
@@ -167,7 +176,7 @@ def _finish(conversion: Conversion, report: _Reporter, rooms: list[_Room],
         conversion.settings["defaults"] = defaults
     taken: set[str] = set()
     for room in rooms:
-        key, problem = target_key(room.key, mapping.key, model, taken)
+        key, problem = target_key(room.key, mapping.key, model, taken, room.key_field)
         comments: list[str] = []
         for issue in ([problem] if problem else []) + room.result.issues:
             comment = report.add(issue, room.merged, room.path)

@@ -31,18 +31,19 @@ def refusal(model: type[Room], key: str) -> str:
     return ""
 
 
-def target_key(key: Any, rule: KeyRule, model: type[Room], taken: set[str]
+def target_key(key: Any, rule: KeyRule, model: type[Room], taken: set[str], field: str = ""
                ) -> tuple[str | None, Issue | None]:
-    """The key the converted room gets (None: refused), and what to report about it."""
+    """The key the converted room gets (None: refused), and what to report about it at
+    the source's key `field`."""
     text = str(key)
     if envref.has_reference(text):
         return text, Issue(Outcome.NOTE, f"key {text} is a reference: check that its value"
-                                         " suits the target", rule.field)
+                                         " suits the target", field)
     problem = refusal(model, text)
     if not problem:
         if text in taken:
             return None, Issue(Outcome.REFUSED, f"key `{text}` is used twice at the target",
-                               rule.field)
+                               field)
         return text, None
     suggested = rule.suggest(text)
     if not suggested or refusal(model, suggested) or suggested in taken:
@@ -50,7 +51,7 @@ def target_key(key: Any, rule: KeyRule, model: type[Room], taken: set[str]
             "no key the target takes can be made from it"
         return None, Issue(Outcome.REFUSED, f"key `{text}` is refused by the target"
                                             f" ({problem}), and {why}: rename the room",
-                           rule.field)
+                           field)
     return suggested, Issue(Outcome.LOSSY, f"key `{text}` is refused by the target"
                                            f" ({problem}): suggested key `{suggested}`"
-                                           " (clients join under the new key)", rule.field)
+                                           " (clients join under the new key)", field)

@@ -99,7 +99,7 @@ def test_kaleyra_is_refused_whatever_the_flags(workdir: Path) -> None:
                  "--as", "kaleyra-video", "--set", "region=eu", "--allow-lossy",
                  "--out", "moved.yaml")
     assert result.exit_code == ERROR
-    assert "rooms.yaml:13:5: refused: kaleyra rooms: a Kaleyra room admits a list of 2 to 25"\
+    assert "rooms.yaml:12:3: refused: kaleyra rooms: a Kaleyra room admits a list of 2 to 25"\
            " existing users" in result.stderr
     assert not (workdir / "moved.yaml").exists()
 
