@@ -173,3 +173,47 @@ def test_a_clean_move_needs_no_consent_and_goes_to_stdout(tmp_path: Path) -> Non
     assert "s3cret" not in result.stderr  # a URL is never quoted in a report
     assert result.stderr.endswith("reconcile: converted 1 room of account `telnyx` into"
                                   " account `twilio` (twilio rooms): 1 note\n")
+
+
+KEYS = """\
+version: 1
+providers:
+  twilio:
+    credentials: {account_sid: "${A}", auth_token: "${B}"}
+    rooms:
+      - unique_name: "Daily Standup!"
+      - unique_name: ok-room
+"""
+
+
+def test_a_refused_key_is_suggested_never_renamed_silently(tmp_path: Path) -> None:
+    source = tmp_path / "rooms.yaml"
+    source.write_text(KEYS)
+    args = ("convert", str(source), "--account", "twilio", "--to", "metered", "--set", "app=x")
+    refused = run(*args)
+    assert refused.exit_code == ERROR and refused.stdout == ""
+    report = ("rooms.yaml:6:9: lossy: key `Daily Standup!` is refused by the target (may"
+              " contain only lowercase letters")
+    assert report in refused.stderr
+    assert "suggested key `daily-standup`" in refused.stderr
+    moved = run(*args, "--allow-lossy")
+    assert moved.exit_code == OK
+    assert "      # lossy: key `Daily Standup!` is refused" in moved.stdout
+    rooms = yaml.safe_load(moved.stdout)["providers"]["metered"]["rooms"]
+    assert [room["roomName"] for room in rooms] == ["daily-standup", "ok-room"]
+    # A suggestion that collides with another room is refused, whatever the flags.
+    source.write_text(KEYS.replace("ok-room", "daily-standup"))
+    collided = run(*args, "--allow-lossy")
+    assert collided.exit_code == ERROR and collided.stdout == ""
+    assert "refused: key `Daily Standup!`" not in collided.stderr  # the first one is fine
+    assert "nothing was written: 1 room cannot be converted" in collided.stderr
+
+
+def test_an_out_file_that_cannot_be_written(tmp_path: Path) -> None:
+    source = tmp_path / "rooms.yaml"
+    source.write_text(KEYS.replace("Daily Standup!", "daily"))
+    result = run("convert", str(source), "--account", "twilio", "--to", "telnyx",
+                 "--out", str(tmp_path / "missing" / "out.yaml"))
+    assert result.exit_code == ERROR
+    assert "out.yaml: cannot write: No such file or directory" in result.stderr
+    assert not (tmp_path / "missing").exists()
