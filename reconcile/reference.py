@@ -94,6 +94,12 @@ def render() -> str:
     return "\n".join(lines)
 
 
+def committed(path: Path, start: str = START, end: str = END) -> str:
+    """The generated block as `path` has it, markers included (for freshness tests)."""
+    text = path.read_text(encoding="utf-8")
+    return start + text.split(start, 1)[1].split(end, 1)[0] + end
+
+
 def rewrite(path: Path, block: str | None = None, start: str = START, end: str = END
             ) -> bool:
     """Replace the generated block (`block`, by default the field reference) between

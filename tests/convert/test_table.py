@@ -10,14 +10,13 @@ from pathlib import Path
 from reconcile.convert.concepts import CONCEPTS
 from reconcile.convert.table import END, START, render
 from reconcile.providers import PROVIDER_PACKAGES, crosswalk
+from reconcile.reference import committed
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "migration.md"
 
 
 def test_the_guide_table_is_fresh() -> None:
-    text = GUIDE.read_text(encoding="utf-8")
-    block = START + text.split(START, 1)[1].split(END, 1)[0] + END
-    assert block == render(), "run `python -m reconcile.convert.table docs/migration.md`"
+    assert committed(GUIDE, START, END) == render(), "run `python -m reconcile.convert.table docs/migration.md`"
 
 
 def test_every_concept_and_every_kind_has_its_place() -> None:
