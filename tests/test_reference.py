@@ -17,7 +17,8 @@ REFERENCE_PAGE = Path(__file__).resolve().parent.parent / "docs" / "rooms-file.m
 
 
 def test_the_reference_page_is_fresh() -> None:
-    assert committed(REFERENCE_PAGE) == render(), "run `python -m reconcile.reference docs/rooms-file.md`"
+    assert committed(REFERENCE_PAGE) == render(), (
+        "run `python -m reconcile.reference docs/rooms-file.md`")
 
 
 def test_every_field_of_every_kind_is_documented() -> None:

@@ -16,7 +16,8 @@ GUIDE = Path(__file__).resolve().parents[2] / "docs" / "migration.md"
 
 
 def test_the_guide_table_is_fresh() -> None:
-    assert committed(GUIDE, START, END) == render(), "run `python -m reconcile.convert.table docs/migration.md`"
+    assert committed(GUIDE, START, END) == render(), (
+        "run `python -m reconcile.convert.table docs/migration.md`")
 
 
 def test_every_concept_and_every_kind_has_its_place() -> None:
