@@ -217,3 +217,29 @@ def test_an_out_file_that_cannot_be_written(tmp_path: Path) -> None:
     assert result.exit_code == ERROR
     assert "out.yaml: cannot write: No such file or directory" in result.stderr
     assert not (tmp_path / "missing").exists()
+
+
+# The example's other accounts, each to a provider of another shape.
+OTHERS = [
+    ("telnyx-eu", "metered", ("--set", "app=from-telnyx")),
+    ("signalwire", "twilio", ()),
+    ("signalwire", "metered", ("--set", "app=from-signalwire")),
+    ("metered", "signalwire:conferences", ("--set", "space=from-metered")),
+    ("metered", "telnyx", ()),
+    ("kaleyra", "signalwire:rooms", ("--set", "space=from-kaleyra")),
+]
+
+
+@pytest.mark.parametrize(("account", "to", "extra"), OTHERS,
+                         ids=[f"{a}>{t}" for a, t, _ in OTHERS])
+def test_every_example_account_moves_and_converges(workdir: Path, account: str, to: str,
+                                                   extra: tuple[str, ...]) -> None:
+    alias = "moved"
+    result = run("convert", "rooms.yaml", "--account", account, "--to", to, "--as", alias,
+                 *extra, "--allow-lossy", "--out", "moved.yaml")
+    assert result.exit_code == OK, result.output
+    assert sandboxed("apply", "--auto-approve", "--account", alias, "moved.yaml"
+                     ).exit_code == OK
+    again = sandboxed("plan", "--detailed-exitcode", "--account", alias, "moved.yaml")
+    assert (again.exit_code, again.stdout) == (OK, "No changes. (0 unmanaged rooms left"
+                                                   " alone)\n")
