@@ -41,9 +41,10 @@ def translate(room: Mapping[str, Any], source: KindMapping, target: KindMapping,
     consumed = {source.key.field, *CARRIED_AS_IS, *NOT_CARRIED}
     for concept in CONCEPTS:
         codec = source.concepts.get(concept.name)
-        read = codec.read(room, ctx) if codec is not None else None
+        if codec is None:
+            continue
+        read = codec.read(room, ctx)
         if read is not None:
-            assert codec is not None
             consumed.update(name for name in codec.fields if name in room)
             value, issues = read
             first = next((name for name in codec.fields if name in room), "")
@@ -51,7 +52,7 @@ def translate(room: Mapping[str, Any], source: KindMapping, target: KindMapping,
             if value is not None:
                 _declared(concept, value, codec, target.concepts.get(concept.name), ctx,
                           out, first, _what(concept, value, room, first))
-        elif codec is not None and codec.default is not None and codec.confirmed:
+        elif codec.default is not None and codec.confirmed:
             _implied(concept, codec.default, codec, target.concepts.get(concept.name), ctx,
                      out)
     for name in CARRIED_AS_IS:
