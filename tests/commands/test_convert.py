@@ -6,6 +6,7 @@ input that must leave every file as it was."""
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -126,6 +127,9 @@ HOSTILE = [
                            "app=Not An App"), "--set app: may contain only lowercase"),
     ("unsettable", None, ("--account", "twilio", "--to", "telnyx", "--as", "t2", "--set",
                           "credentials=x"), "--set 'credentials=x': write NAME=VALUE"),
+    ("flow-accounts", 'version: 1\nproviders: {t: {type: twilio, credentials:'
+                      ' {account_sid: "${A}", auth_token: "${B}"}, rooms: []}}\n',
+     ("--account", "t", "--to", "telnyx"), "`providers:` must be a block mapping"),
     ("same-type", None, ("--account", "telnyx-eu", "--to", "telnyx", "--as", "t2"),
      "account `telnyx-eu` is a telnyx account already"),
 ]
@@ -243,3 +247,22 @@ def test_every_example_account_moves_and_converges(workdir: Path, account: str, 
     again = sandboxed("plan", "--detailed-exitcode", "--account", alias, "moved.yaml")
     assert (again.exit_code, again.stdout) == (OK, "No changes. (0 unmanaged rooms left"
                                                    " alone)\n")
+
+
+def test_a_mapping_that_writes_an_invalid_file_writes_nothing(
+        workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The last line of defence: the converted file is validated before it is written."""
+    from reconcile.convert.mapping import Number
+    from reconcile.providers.telnyx import crosswalk
+
+    rooms = crosswalk.CROSSWALK["rooms"]
+    broken = {**rooms.concepts, "capacity": Number("max_participants", 2, 500)}
+    monkeypatch.setitem(crosswalk.CROSSWALK, "rooms", replace(rooms, concepts=broken))
+    result = run("convert", "rooms.yaml", "--account", "signalwire", "--to", "telnyx",
+                 "--allow-lossy", "--out", "rooms.yaml")
+    assert result.exit_code == ERROR
+    assert "must be at most 50, got" in result.stderr
+    assert "internal error: the converted file does not validate: nothing was written" \
+        in result.stderr
+    assert (workdir / "rooms.yaml").read_text() == (ROOT / "examples" / "rooms.yaml"
+                                                   ).read_text()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from reconcile.convert.mapping import (
     Choice,
+    Codec,
     Context,
     Flag,
     Hook,
@@ -12,6 +13,7 @@ from reconcile.convert.mapping import (
     Instant,
     KeyRule,
     Number,
+    OneField,
     Outcome,
     Url,
     rfc3339,
@@ -83,6 +85,12 @@ def test_webhooks_keep_their_method_where_the_target_has_one() -> None:
     assert written == {"webhook_event_url": "https://x.example/"}
     assert issues[0].outcome is Outcome.LOSSY
     assert show(Hook("https://user:pw@x.example/")) == ""  # never quoted
+
+
+def test_a_field_read_as_it_is_and_a_codec_that_cannot_write() -> None:
+    assert OneField("lang").read({"lang": "en"}, CTX) == ("en", [])
+    written, issues = Codec().write(True, CTX)
+    assert written == {} and issues[0].outcome is Outcome.DROPPED
 
 
 def test_inherent_behaviour_and_key_suggestions() -> None:
