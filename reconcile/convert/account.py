@@ -7,6 +7,7 @@ documented defaults) become, and each room keeps only what differs from it.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -121,8 +122,9 @@ def convert_account(document: Document, alias: str, target: Target, now: int
         shared = fields if shared is None else _common(shared, fields)
         rooms += _rooms(account, kind.name, kind.model, source, mapping, ctx, path)
     model = next(k.model for k in provider_models(target.type).kinds if k.name == target.kind)
-    _carry_prune(account, model, conversion, report, path)
-    _finish(conversion, report, rooms, shared or {}, mapping, model)
+    neighbours = _neighbours(document, alias, target)
+    _carry_prune(account, model, conversion, report, path, neighbours)
+    _finish(conversion, report, rooms, shared or {}, mapping, model, neighbours)
     return conversion
 
 
@@ -168,7 +170,8 @@ class _Room:
 
 
 def _finish(conversion: Conversion, report: _Reporter, rooms: list[_Room],
-            defaults: dict[str, Any], mapping: KindMapping, model: type[Room]) -> None:
+            defaults: dict[str, Any], mapping: KindMapping, model: type[Room],
+            neighbours: list[tuple[str, LMap]]) -> None:
     """Keys checked, the target's defaults factored out, each room's comments written."""
     for room in rooms:  # a default every room does not have would add to some
         defaults = {k: v for k, v in defaults.items() if k in room.result.fields}
@@ -178,7 +181,9 @@ def _finish(conversion: Conversion, report: _Reporter, rooms: list[_Room],
     for room in rooms:
         key, problem = target_key(room.key, mapping.key, model, taken, room.key_field)
         comments: list[str] = []
-        for issue in ([problem] if problem else []) + room.result.issues:
+        pruned = [_pruned_by(name, other, key, room.key_field) for name, other in neighbours
+                  if key is not None and fnmatch.fnmatchcase(key, _prune_of(other) or "")]
+        for issue in ([problem] if problem else []) + room.result.issues + pruned:
             comment = report.add(issue, room.merged, room.path)
             # Said once, above `defaults:`, when the field comes from the defaults.
             (conversion.note if issue.field in room.inherited else comments.append)(comment)
@@ -191,14 +196,51 @@ def _finish(conversion: Conversion, report: _Reporter, rooms: list[_Room],
         conversion.comments.append(comments)
 
 
+def _neighbours(document: Document, alias: str, target: Target) -> list[tuple[str, LMap]]:
+    """The file's accounts that may be the new account's real one: same type, the same
+    credential references and the same locators."""
+    references = credential_references(target.type)
+    found: list[tuple[str, LMap]] = []
+    for name, other in document.data["providers"].items():
+        if name == alias or str(other.get("type", name)) != target.type:
+            continue
+        same = dict(other.get("credentials") or {}) == references and all(
+            other.get(setting) == value for setting, value in target.settings.items()
+            if setting != "endpoint")
+        if same:
+            found.append((name, other))
+    return found
+
+
+def _prune_of(account: LMap) -> str | None:
+    prune = account.get("prune")
+    return prune.get("match") if isinstance(prune, LMap) else None
+
+
+def _pruned_by(name: str, other: LMap, key: str, field: str) -> Issue:
+    return Issue(Outcome.LOSSY, f"account `{name}` has the same credentials: if it is the"
+                                f" same account, its prune pattern `{_prune_of(other)}` deletes"
+                                f" `{key}`", field)
+
+
 def _carry_prune(account: LMap, model: type[Room], conversion: Conversion,
-                 report: _Reporter, path: str) -> None:
+                 report: _Reporter, path: str, neighbours: list[tuple[str, LMap]]) -> None:
     """The prune pattern, when the target's keys may hold each character it names."""
     prune = account.get("prune")
     if not isinstance(prune, LMap) or not isinstance(prune.get("match"), str):
         return
     if not any(refusal(model, char) for char in set(GLOB.sub("", prune["match"]))):
         conversion.settings["prune"] = {"match": prune["match"]}
+        for name, other in neighbours:
+            theirs = [str(room.get(kind.model.KEY_FIELD)) for kind in
+                      provider_models(str(other.get("type", name))).kinds
+                      for room in other.get(kind.name) or []]
+            hit = [key for key in theirs if fnmatch.fnmatchcase(key, prune["match"])]
+            if hit:
+                report.add(Issue(Outcome.LOSSY, f"account `{name}` has the same credentials:"
+                                                " if it is the same account, this pattern"
+                                                f" deletes its `{hit[0]}`", "match"),
+                           prune, f"{path}.prune")
         return
     report.add(Issue(Outcome.DROPPED, f"prune pattern `{prune['match']}` matches keys the"
                                       " target cannot have: not carried", "match"),

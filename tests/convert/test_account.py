@@ -91,3 +91,33 @@ def test_credentials_are_named_for_the_target() -> None:
                                                    "token": "${SIGNALWIRE_TOKEN}"}
     assert credential_references("twilio") == {"account_sid": "${TWILIO_ACCOUNT_SID}",
                                                "auth_token": "${TWILIO_AUTH_TOKEN}"}
+
+
+def test_an_account_with_the_same_credentials_may_prune_the_moved_rooms() -> None:
+    """Two accounts that read the same variables may be one real account: the prune
+    pattern of either would delete the other's rooms."""
+    accounts = """\
+  old:
+    type: twilio
+    credentials: {account_sid: "${A}", auth_token: "${B}"}
+    prune: {match: "*"}
+    rooms: [{unique_name: team-new}, {unique_name: lobby}]
+  telnyx:
+    credentials: {api_key: "${TELNYX_API_KEY}"}
+    prune: {match: "team-*"}
+    rooms: [{unique_name: team-old}]
+  elsewhere:
+    type: telnyx
+    credentials: {api_key: "${OTHER_KEY}"}
+    prune: {match: "*"}
+"""
+    result = converted(accounts, "old", Target("telnyx", "rooms", "new", {}))
+    hazards = [(str(f.location), f.message) for f in result.losing]
+    assert hazards == [
+        ("rooms.yaml:6:13", "account `telnyx` has the same credentials: if it is the same"
+                            " account, this pattern deletes its `team-old`"),
+        ("rooms.yaml:7:14", "account `telnyx` has the same credentials: if it is the same"
+                            " account, its prune pattern `team-*` deletes `team-new`")]
+    assert result.settings["prune"] == {"match": "*"}
+    assert "lossy: account `telnyx` has the same credentials" in result.comments[0][0]
+    assert result.comments[1] == []
