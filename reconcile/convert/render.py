@@ -33,7 +33,7 @@ def account_lines(alias: str, kind: str, conversion: Conversion, indent: int,
 
 def with_account(text: str, lines_for: Callable[[int], list[str]]) -> str:
     """`text` with the lines `lines_for(indent)` gives added as the last account."""
-    root = yaml.compose(text)
+    root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     providers = next(value for key, value in root.value if key.value == "providers")
     if not isinstance(providers, yaml.MappingNode) or providers.flow_style \
             or not providers.value:
