@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from reconcile.providers.metered.model import NAME_PATTERN
 from reconcile.sandbox.core import DEFAULT_CREDENTIALS, Sandbox, SandboxConnection
 from reconcile.sandbox.emulation import iso_millis, json_body, json_response
 from reconcile.sandbox.store import DuplicateName, Record
@@ -30,7 +31,7 @@ INVALID_REQUEST = "Invalid request"
 ROOM_EXISTS = "Room already exists"
 ARCHIVED = "Room successfully archived"
 
-NAME_RE = re.compile(r"[A-Za-z0-9_-]+")  # U12
+NAME_RE = re.compile(NAME_PATTERN)  # U12: what the model accepts
 GENERATED_NAME_LENGTH = 10  # U11: e.g. "6kpYYvYj75"
 
 ENUM_FIELDS: dict[str, tuple[str, ...]] = {
