@@ -132,8 +132,9 @@ class Call:
     def render(self, record_id: str, data: dict[str, Any], *, session: bool = False,
                now: float = 0.0) -> dict[str, Any]:
         room = public(data)
-        if session:
-            room["active_session"] = _active_session(self.request, record_id, data, now)
+        live = _active_session(self.request, record_id, data, now) if session else None
+        if live is not None:  # no session: the key is left out, as the spec's example
+            room["active_session"] = live
         return room
 
 

@@ -397,3 +397,33 @@ def test_find_update_delete(tmp_path: Path, server: SandboxServer, sandbox: Sand
         assert len(find_by_name) == 2  # rooms are looked up by name, not listed
 
     run(path, hooks)
+
+
+@pytest.mark.parametrize(("session", "active"), [
+    ("absent", False),  # what the spec shows, and the emulator answers
+    (None, False),  # null, as the emulator answered before
+    ({"id": "s", "status": "in-progress"}, True),
+    ({"id": "s", "status": "completed"}, False),
+])
+def test_an_absent_or_null_active_session_means_nobody_is_in(
+        tmp_path: Path, server: SandboxServer, session: object, active: bool) -> None:
+    provider = SignalWireProvider(load_account(signalwire_file(tmp_path, server), "signalwire"),
+                                  None)  # type: ignore[arg-type]
+    room = {"id": "1b4e28ba-2fa1-11d2-883f-0016d3cca427", "name": "r"}
+    if session != "absent":
+        room["active_session"] = session  # type: ignore[assignment]
+    assert provider._live("rooms", room, sessions=True).active_session is active
+
+
+def test_a_room_without_a_session_lists_without_the_key_and_plans_idle(
+        tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
+    seed(sandbox, SPACE, "rooms", [{"name": "idle"}, {"name": "busy"}])
+    with SandboxControl(server.base_url) as control:
+        control.participants("signalwire", SPACE, "rooms", "busy", add=["ann"])
+    path = signalwire_file(tmp_path, server, rooms=["{name: idle}", "{name: busy}"])
+    account = load_account(path, "signalwire")
+
+    async def listed(provider: SignalWireProvider) -> dict[str | None, bool | None]:
+        return {room.key: room.active_session for room in await provider.list_rooms("rooms")}
+
+    assert connected(SignalWireProvider, account, listed) == {"idle": False, "busy": True}
