@@ -246,16 +246,15 @@ class Url(Codec):
 @dataclass(frozen=True)
 class KeyRule:
     """The room key at one provider: its field, and how to suggest a key it accepts
-    (a regex character class, a length, lowercase or not). Whether a key is accepted is
+    (a regex character class and a length). Whether a key is accepted is
     the model's call, so the rule cannot drift from validation."""
 
     field: str
     allowed: str | None = None  # None: any character
     max_length: int | None = None
-    lowercase: bool = False
 
     def suggest(self, key: str) -> str:
-        text = key.lower() if self.lowercase else key
+        text = key
         if self.allowed is not None:
             text = re.sub(f"[^{self.allowed}]+", "-", text).strip("-")
         return text[: self.max_length] if self.max_length else text

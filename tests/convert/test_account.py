@@ -58,10 +58,10 @@ def test_defaults_become_the_targets_and_rooms_keep_what_differs() -> None:
 
 
 def test_a_prune_pattern_the_target_cannot_match_is_not_carried() -> None:
-    accounts = TWILIO.replace('"team-*"', '"Team-*"').replace("team-", "Team-")
+    accounts = TWILIO.replace('"team-*"', '"team.*"').replace("team-", "team.")
     result = converted(accounts, "old", Target("metered", "rooms", "new", {"app": "x"}))
     assert "prune" not in result.settings
-    assert any(f.outcome is Outcome.DROPPED and "prune pattern `Team-*`" in f.message
+    assert any(f.outcome is Outcome.DROPPED and "prune pattern `team.*`" in f.message
                and str(f.location) == "rooms.yaml:8:13" for f in result.findings)
     assert [room["roomName"] for room in result.rooms] == ["team-a", "team-b"]  # suggested
     assert result.settings["app"] == "x"

@@ -17,7 +17,7 @@ def kind(provider: str, name: str = "rooms") -> tuple[KeyRule, type[Room]]:
 
 @pytest.mark.parametrize(("provider", "key", "suggested"), [
     ("signalwire", "Daily Standup!", "Daily-Standup"),
-    ("metered", "Daily Standup!", "daily-standup"),
+    ("metered", "Daily Standup!", "Daily-Standup"),
     ("signalwire", "x" * 128, "x" * 100),
     ("metered", "café au lait", "caf-au-lait"),
 ])

@@ -97,6 +97,6 @@ def test_inherent_behaviour_and_key_suggestions() -> None:
     token = Inherent("token", close=("private",))
     assert token.read({"privacy": "public"}, CTX) is None and token.default == "token"
     assert token.describe() == "— (always token)"
-    rule = KeyRule("name", "a-z0-9_-", 10, lowercase=True)
-    assert rule.suggest("  Hello, World!!  ") == "hello-worl"
+    rule = KeyRule("name", "a-z0-9_-", 10)
+    assert rule.suggest("  hello, World!!  ") == "hello-orld"
     assert KeyRule("unique_name").suggest("Any key at all") == "Any key at all"

@@ -78,7 +78,7 @@ class Privacy(Codec):
 
 
 CROSSWALK = {"rooms": KindMapping(
-    KeyRule("roomName", "a-z0-9_-", 100, lowercase=True),
+    KeyRule("roomName", "A-Za-z0-9_-", 100),
     {
         "capacity": Number("maxParticipants", 1, confirmed=False),
         "record_on_start": Flag("recordRoom", default=False, confirmed=False),
