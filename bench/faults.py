@@ -84,9 +84,9 @@ def seed_undeclared(control: SandboxControl, count: int) -> None:
                      [{NAME_FIELD[provider]: f"other-{i}"} for i in range(count)])
     users = [{"user_id": "other-a", "role": "plus"}, {"user_id": "other-b", "role": "basic"}]
     control.seed("kaleyra", ACCOUNTS["kaleyra"], "users", users)
+    people = [{"user_id": user["user_id"]} for user in users]
     control.seed("kaleyra", ACCOUNTS["kaleyra"], "rooms",
-                 [{"description": f"other-{i}", "participants": [{"user_id": "other-a"}, {"user_id": "other-b"}]}
-                  for i in range(count)])
+                 [{"description": f"other-{i}", "participants": people} for i in range(count)])
 
 
 def snapshot(control: SandboxControl) -> dict[tuple[str, str], Any]:

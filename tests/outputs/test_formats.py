@@ -121,7 +121,7 @@ def test_json_matches_its_schema_and_golden(planned: Planned) -> None:
     jsonschema.validate(document, SCHEMA)
     golden("plan.json", result.stdout)
     assert document["summary"] == {"create": 5, "update": 3, "replace": 5, "delete": 2,
-                                   "noop": 5, "unmanaged": 1}
+                                   "noop": 5, "unmanaged": 1, "uncertain": 0}
     assert {c["provider"] for c in document["changes"]} == {
         "twilio", "telnyx", "signalwire", "metered", "kaleyra"}
     by_address = {c["address"]: c for c in document["changes"]}

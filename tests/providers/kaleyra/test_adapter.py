@@ -415,6 +415,9 @@ def test_a_room_post_that_may_have_committed_is_not_retried(
         create_b_after_a(path, server, faults)
     assert sandbox.counter_table() == {"kaleyra": {"POST": 1}}  # sent once, never again
     assert state(path).names() == ["a"]
+    # The attempt stays on record, as uncertain, with the time it was about to be sent.
+    (intent,) = state(path).uncertain()
+    assert intent.name == "b" and intent.requested_at.endswith("Z")
 
 
 def test_a_429_on_the_room_post_is_retried(tmp_path: Path, server: SandboxServer,
@@ -424,8 +427,9 @@ def test_a_429_on_the_room_post_is_retried(tmp_path: Path, server: SandboxServer
     with pytest.raises(HttpError) as refused:  # every answer is a 429: refused, not made
         create_b_after_a(path, server, {"burst_429": {"rate": 1, "retry_after": 0}})
     assert refused.value.status == 429
-    assert sandbox.counter_table() == {"kaleyra": {"POST": FAST.attempts}}
+    assert sandbox.counter_table() == {"kaleyra": {"POST": FAST.rate_limited_attempts}}
     assert len(room_ids(sandbox)) == 1
+    assert state(path).uncertain() == []  # refused: nothing was made, nothing in doubt
 
 
 def test_the_base_url_comes_from_the_endpoint_or_the_region(tmp_path: Path,
