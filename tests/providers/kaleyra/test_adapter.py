@@ -418,6 +418,18 @@ def test_a_room_post_that_may_have_committed_is_not_retried(
     # The attempt stays on record, as uncertain, with the time it was about to be sent.
     (intent,) = state(path).uncertain()
     assert intent.name == "b" and intent.requested_at.endswith("Z")
+    sandbox.faults.clear()
+    # The next plan names it, with its time and what to check, and still creates b.
+    account = plan(path)
+    (named,) = account.uncertain
+    assert (named.address, named.requested_at) == ("kaleyra.rooms[b]", intent.requested_at)
+    assert "Kaleyra console" in named.check and str(state_file(path)) in named.check
+    assert [(c.key, c.action) for c in account.changes if c.action is not Action.NOOP] == [
+        ("b", Action.CREATE)]
+    b = list(account_of(path).all_rooms())[1].model
+    run(path, lambda provider: provider.create("rooms", b))
+    # b exists now; the earlier attempt stays in doubt until someone has checked.
+    assert state(path).names() == ["a", "b"] and state(path).uncertain() == [intent]
 
 
 def test_a_429_on_the_room_post_is_retried(tmp_path: Path, server: SandboxServer,
