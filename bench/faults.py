@@ -9,11 +9,11 @@ off, shows no change (at most `--max-applies` times) and prints, per seed:
 
 - applies: how many applies until the plan showed no change (per provider, the first apply
   after which that provider had none);
-- duplicates: live rooms beyond one per declared name (named providers), and live Kaleyra
-  rooms its state file does not record;
-- lost: declared rooms with no live room;
-- uncertain: Kaleyra creates the state file records as uncertain (each one named, with its
-  time, by every plan), and "silent": unrecorded Kaleyra rooms beyond those;
+- dups: live rooms beyond one per declared name at Twilio, Telnyx, SignalWire and Metered;
+- lost: declared rooms with no live room (Kaleyra: none recorded, or the recorded one gone);
+- unrec: live Kaleyra rooms its state file does not record (duplicates nothing can find);
+- uncert: Kaleyra creates the state file keeps as uncertain (every plan names each, with
+  its time); "silent": unrecorded Kaleyra rooms beyond those, orphaned with no word;
 - touched: undeclared rooms changed or deleted.
 
 Prints figures; asserts nothing.
@@ -128,7 +128,6 @@ def count(result: Result, control: SandboxControl, counts: dict[str, int],
     result.lost += sum(1 for i in range(counts["kaleyra"])
                        if rooms.get(f"consult-{i}", {}).get("room_id") not in live)
     result.kaleyra_unrecorded = len(live - recorded - seeded)
-    result.duplicates += result.kaleyra_unrecorded
     result.uncertain = len(state.get("uncertain_creates", []))
 
 
