@@ -71,10 +71,13 @@ class Result:
     exits: list[int] = field(default_factory=list)
 
 
-def faults(rate: float, delay_s: float) -> dict[str, Any]:
-    """Each kind of fault at `rate`; a commit-then-fail drops or holds its reply, evenly."""
+def faults(rate: float, delay_s: float, seed: int) -> dict[str, Any]:
+    """Each kind of fault at `rate`; a commit-then-fail drops or holds its reply, evenly.
+    Each apply needs a seed of its own: setting faults restarts their sequence, and the
+    same draws would strike the same few requests left to a later apply every time."""
     return {"error_rate": rate, "burst_429": {"rate": rate, "length": 3, "retry_after": 1},
-            "commit_then_fail": {"rate": rate, "mode": "mixed", "delay_s": delay_s}}
+            "commit_then_fail": {"rate": rate, "mode": "mixed", "delay_s": delay_s},
+            "seed": seed}
 
 
 def seed_undeclared(control: SandboxControl, count: int) -> None:
@@ -146,7 +149,7 @@ def run_seed(seed: int, total: int, rate: float, *, max_applies: int, delay_s: f
             pending: set[str] = set(PROVIDERS)
             for number in range(1, max_applies + 1):
                 for provider in PROVIDERS:
-                    control.set_faults(provider, faults(rate, delay_s))
+                    control.set_faults(provider, faults(rate, delay_s, seed * 1000 + number))
                 done = reconcile("apply", "--auto-approve", str(path), cwd=folder)
                 result.exits.append(done.returncode)
                 for provider in PROVIDERS:
