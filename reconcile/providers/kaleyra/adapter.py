@@ -22,7 +22,10 @@ The state file (`state.py`) is the only link between a declared name and its `ro
 - Participants must exist as users: each is created first (`POST /v2/users`, once per
   user and adapter; an existing user answers 400, which is fine).
 - The room POST is never retried after anything that may have reached the server: with no
-  name and no list, a second attempt would make a second room nobody can find.
+  name and no list, a second attempt would make a second room nobody can find. Its intent
+  (name and time) is saved before it is sent; when its outcome stays unknown the intent
+  stays, as an uncertain create that every plan names (`uncertain()`), until a person has
+  checked the Kaleyra console and removed it. The next apply creates the room again.
 """
 
 from __future__ import annotations

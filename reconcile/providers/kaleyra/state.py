@@ -363,10 +363,11 @@ class KaleyraState:
 
     Write-through: the engine calls `put()` + `save()` right after each successful create,
     before deleting anything (a replace creates the new room first), and `remove()` +
-    `save()` right after each delete. A crash then loses at most the entry of a room whose
-    create reply never arrived: that room exists on Kaleyra but cannot be found again (no
-    list call, no name), so the engine must report it as a possible orphan for a human to
-    check in the Kaleyra console.
+    `save()` right after each delete. A room whose create reply never arrived exists on
+    Kaleyra but cannot be found again (no list call, no name): so before each create the
+    engine calls `intend()` + `save()`, and `settle()` once the outcome is known. An intent
+    left in the file (a reply lost, a crash) is an uncertain create, for a human to check
+    in the Kaleyra console; every plan names it.
     """
 
     def __init__(self, path: str | os.PathLike[str], account: str, *,
