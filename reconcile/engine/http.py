@@ -291,7 +291,7 @@ class _Budget:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, HttpError) and exc.status == 429:
             self.limited += 1
-            return self.limited >= max(self.settings.rate_limited_attempts, 1)
+            return self.limited >= self.settings.rate_limited_attempts
         self.failed += 1
         return self.failed >= self.settings.attempts
 
