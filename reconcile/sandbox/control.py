@@ -291,5 +291,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 def create_control_app(sandbox: Sandbox, modules: Mapping[str, ModuleType]) -> Starlette:
     control = _Control(sandbox, modules)
-    return Starlette(routes=control.routes(), exception_handlers={
+    app = Starlette(routes=control.routes(), exception_handlers={
         ControlError: _control_error, HTTPException: _http_error})
+    app.state.sandbox = sandbox  # for the emulators' own control routes (CONTROL_ROUTES)
+    return app
