@@ -166,7 +166,8 @@ def assert_round_trip(exported: Path, unmanaged: int = 0) -> None:
     """The export validates clean, and planning it changes nothing."""
     checked = cli_run("validate", str(exported))
     assert checked.exit_code == OK, checked.output
-    assert checked.stdout == ""  # no diagnostics
+    # No diagnostics but warnings (a live room of a legacy Twilio type exports as it is).
+    assert all(": warning: " in line for line in checked.stdout.splitlines())
     planned = cli_run("plan", "--detailed-exitcode", str(exported))
     rooms = "room" if unmanaged == 1 else "rooms"
     assert (planned.exit_code, planned.stdout) == (
