@@ -1,4 +1,4 @@
-"""Twilio Programmable Video rooms over the real API (see shared/providers/twilio.md).
+"""Twilio Programmable Video rooms over the real API (see docs/providers/twilio.md).
 
 Twilio changes nothing in place: any drift is a replace (end the room with
 `Status=completed`, create it again). Rooms end by themselves minutes after they empty, so
@@ -22,10 +22,11 @@ from typing import Any
 import httpx
 
 from reconcile.config import AccountConfig
+from reconcile.engine import provider as engine_provider
 from reconcile.engine.answers import ARRAY, NULL, STRING, Answer, RoomShape, distinct
 from reconcile.engine.http import HttpClient, HttpError
 from reconcile.engine.plan import ABSENT, FieldChange, LiveRoom
-from reconcile.engine.provider import Capabilities, NameTaken, Provider, RunContext, utc_today
+from reconcile.engine.provider import Capabilities, NameTaken, Provider, RunContext
 from reconcile.errors import ReconcileError
 from reconcile.models import Room
 from reconcile.providers.twilio.model import DEFAULT_PARTICIPANTS, LEGACY_TYPES, TwilioRoom
@@ -81,7 +82,8 @@ class TwilioProvider(Provider):
     def __init__(self, account: AccountConfig, http: HttpClient, *,
                  today: date | None = None) -> None:
         super().__init__(account, http)
-        self.today = today if today is not None else utc_today()
+        # Looked up at call time: tests set the calendar.
+        self.today = today if today is not None else engine_provider.utc_today()
 
     @classmethod
     def open(cls, account: AccountConfig, http: HttpClient, context: RunContext

@@ -1,6 +1,6 @@
 """Emulator of Twilio Programmable Video's Rooms REST API (`https://video.twilio.com`).
 
-See /work/shared/providers/twilio.md: form-encoded PascalCase requests, snake_case JSON
+See docs/providers/twilio.md: form-encoded PascalCase requests, snake_case JSON
 answers, HTTP Basic auth by Account SID, rooms that end (`Status=completed`) instead of
 being deleted, names unique among in-progress rooms only, and rooms that complete by
 themselves under the sandbox's virtual clock.

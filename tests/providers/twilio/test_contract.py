@@ -5,7 +5,7 @@ Every request the tests send and every response they get passes through `Contrac
 successes must be operations the spec declares, with a declared status and a body that
 validates against the response schema (openapi-core), and every room, participant and
 page envelope must carry exactly the schema's fields. The spec has no error schemas, so
-errors must have a status the reference (shared/providers/twilio.md) names and Twilio's
+errors must have a status the reference (docs/providers/twilio.md) names and Twilio's
 error body.
 """
 

@@ -1,4 +1,4 @@
-"""The Twilio Video Rooms emulator, driven over real HTTP (see shared/providers/twilio.md)."""
+"""The Twilio Video Rooms emulator, driven over real HTTP (see docs/providers/twilio.md)."""
 
 from __future__ import annotations
 
