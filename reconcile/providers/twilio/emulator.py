@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from reconcile.providers.twilio.emulator_expiry import expire_rooms, forget_sweeps, release_ended
 from reconcile.providers.twilio.emulator_pages import Cursor, bad_token, base_url, meta, paging
 from reconcile.providers.twilio.emulator_rooms import (
     CREATE_FIELDS,
@@ -31,15 +32,12 @@ from reconcile.providers.twilio.emulator_rooms import (
     TwilioError,
     bad_query,
     ended,
-    expire_rooms,
-    forget_sweeps,
     form_pairs,
     invalid,
     new_room,
     parse_date,
     parse_form,
     participants,
-    release_ended,
     render,
     room_settings,
 )
