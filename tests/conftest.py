@@ -28,9 +28,12 @@ T = TypeVar("T")
 TEST_DAY = date(2026, 12, 4)
 
 
-@pytest.fixture(autouse=True)
-def fixed_calendar(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(provider_module, "utc_today", lambda: TEST_DAY)
+@pytest.fixture(autouse=True, scope="session")
+def fixed_calendar() -> Iterator[None]:
+    # Session-wide, so module-scoped fixtures that run commands see it too.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(provider_module, "utc_today", lambda: TEST_DAY)
+        yield
 
 
 @pytest.fixture(scope="module")
