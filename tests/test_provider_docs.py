@@ -18,7 +18,7 @@ from reconcile.providers import PROVIDER_PACKAGES
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "providers"
 REFERENCE = re.compile(r"\bU(\d+)\b")
-NAMED = re.compile(r"docs/providers/([a-z]+)\.md`? U(\d+)\b")
+NAMED = re.compile(r"docs/providers/([a-z]+)\.md`?\s+U(\d+)\b")
 SECTION = "## Unconfirmed behaviours"
 ENTRY = re.compile(r"^### U(\d+)$", re.MULTILINE)
 
