@@ -70,7 +70,12 @@ class Config:
 
 
 def check(path: str | os.PathLike[str]) -> list[Diagnostic]:
-    """Every problem in one rooms file, offline: no network, no environment."""
+    """Every error in one rooms file, offline: no network, no environment."""
+    return [d for d in diagnose(path) if not d.warning]
+
+
+def diagnose(path: str | os.PathLike[str]) -> list[Diagnostic]:
+    """Every error and warning in one rooms file, offline (what `validate` shows)."""
     return _Validator(load_file(path), environ=None).run()[1]
 
 
@@ -84,8 +89,8 @@ def load(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None,
     validator = _Validator(document, environ=os.environ if environ is None else environ)
     validator.resolve_credentials = credentials
     config, diagnostics = validator.run()
-    if diagnostics or config is None:
-        raise ConfigError(diagnostics)
+    if config is None:
+        raise ConfigError([d for d in diagnostics if not d.warning])
     return config
 
 
@@ -108,13 +113,14 @@ class _Validator:
 
     # -- reporting -----------------------------------------------------------------
 
-    def report(self, mark: Mark, message: str, parts: tuple[Any, ...] = ()) -> None:
+    def report(self, mark: Mark, message: str, parts: tuple[Any, ...] = (), *,
+               warning: bool = False) -> None:
         location = self.document.location(mark)
         if (location, message) in self._seen:  # a shared default or alias, reported once
             return
         self._seen.add((location, message))
         self.diagnostics.append(Diagnostic(location, printable(message),
-                                           printable(_path(parts))))
+                                           printable(_path(parts)), warning))
 
     def report_pydantic(self, exc: ValidationError, model: type[BaseModel], data: LMap,
                         parts: tuple[Any, ...], inherited: Mapping[str, str] | None = None
@@ -170,7 +176,8 @@ class _Validator:
                 if parsed is not None:
                     accounts[alias] = parsed
         config = Config(self.document.path, self.document.checksum, accounts)
-        return (None if self.diagnostics else config), self.diagnostics
+        failed = any(not d.warning for d in self.diagnostics)
+        return (None if failed else config), self.diagnostics
 
     def _top_level(self, data: LMap) -> None:
         for key in data:
@@ -355,7 +362,7 @@ class _Validator:
         broken = False
         for violation in room.rule_violations():
             self._report_violation(violation, merged, where, inherited)
-            broken = True
+            broken = broken or not violation.warning
         return None if broken else room
 
     def _report_violation(self, violation: Violation, room: LMap, where: tuple[Any, ...],
@@ -368,7 +375,7 @@ class _Validator:
         for name in (str(path[0]), *violation.related):
             if name in inherited:
                 message += f" ({name} is set in {inherited[name]})"
-        self.report(_locate(room, path), message, (*where, *path))
+        self.report(_locate(room, path), message, (*where, *path), warning=violation.warning)
 
     def _resolved(self, data: LMap, where: tuple[Any, ...]) -> LMap:
         """A copy of a room with ${…} resolved; missing variables are reported."""

@@ -160,13 +160,15 @@ class Violation:
 
     `at` is where to report it: a YAML field name, or a path into the room such as
     ("participants", 2, "user_id"). `related` names the other fields the rule involves,
-    so a message can say when one of them comes from `defaults`.
+    so a message can say when one of them comes from `defaults`. A `warning` is reported
+    but leaves the room valid.
     """
 
     at: str | tuple[str | int, ...]
     message: str
     related: tuple[str, ...] = ()
     first_at: tuple[str | int, ...] | None = None  # for repeats: where the first one is
+    warning: bool = False
 
     @property
     def path(self) -> tuple[str | int, ...]:

@@ -116,7 +116,7 @@ def apply(ctx: click.Context, file: str, accounts: tuple[str, ...], targets: tup
         return ERROR if any(o.status != "applied" for o in outcomes) else OK
 
     code = run_engine(ctx, config_file, accounts, hold_locks=True, lock_timeout=lock_timeout,
-                      work=work, on_error=report.on_error)
+                      work=work, on_error=report.on_error, notices=True)
     raise SystemExit(code)
 
 

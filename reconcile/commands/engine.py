@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from reconcile.config import Config, load
+from reconcile.config import AccountConfig, Config, load
 from reconcile.engine.provider import RunContext
 from reconcile.engine.run import Run, open_accounts, select
 from reconcile.errors import ConfigError, ReconcileError
 from reconcile.exitcodes import ERROR
+from reconcile.providers import adapter_class
 
 if TYPE_CHECKING:
     from reconcile.engine.apply import Outcome
@@ -50,9 +51,10 @@ def fail(message: str, code: int = ERROR) -> None:
 def run_engine(ctx: click.Context, file: str, accounts: tuple[str, ...], *,
                hold_locks: bool, lock_timeout: float | None,
                work: Callable[[Run, Config], Awaitable[T]],
-               on_error: OnError | None = None) -> T:
+               on_error: OnError | None = None, notices: bool = False) -> T:
     """Load `file`, open the selected accounts (sandboxed when asked) and run `work`.
-    On an error, `on_error` hears it first (a json or markdown output reports it too)."""
+    On an error, `on_error` hears it first (a json or markdown output reports it too).
+    `notices`: print the providers' notices for today first (plan and apply do)."""
     sandboxed = bool(ctx.obj.get("sandbox"))
     try:
         config = load(file, credentials=not sandboxed)
@@ -69,6 +71,8 @@ def run_engine(ctx: click.Context, file: str, accounts: tuple[str, ...], *,
         fail(f"no account matches {', '.join(accounts)}")
     with ExitStack() as stack:
         context = RunContext(str(file), lock_timeout=lock_timeout)
+        if notices:
+            _notices(chosen, context)
         if sandboxed:
             from reconcile.sandbox import attach
 
@@ -95,6 +99,14 @@ def run_engine(ctx: click.Context, file: str, accounts: tuple[str, ...], *,
                 on_error(str(exc).splitlines(), config.checksum)
             fail(str(exc))
     raise AssertionError("unreachable")  # pragma: no cover - fail() exits
+
+
+def _notices(accounts: Sequence[AccountConfig], context: RunContext) -> None:
+    """Each provider's notices for today, once per run however many accounts use it."""
+    today = context.today()
+    for notice in dict.fromkeys(notice for account in accounts
+                                for notice in adapter_class(account.type).notices(today)):
+        click.echo(f"reconcile: note: {notice}", err=True)
 
 
 def secrets_of(ctx: click.Context, config: Config) -> list[str]:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -37,6 +38,11 @@ from reconcile.providers import provider_models
 PLAN_READS = 16  # extra reads a plan runs at once per account (missing reasons, sessions)
 
 
+def utc_today() -> date:
+    """Today's date in UTC (end-of-service dates compare with it; tests replace it)."""
+    return datetime.now(UTC).date()
+
+
 @dataclass(frozen=True, slots=True)
 class RunContext:
     """What a run knows beyond the accounts: where the rooms file is, and so on."""
@@ -44,6 +50,8 @@ class RunContext:
     config_path: str
     lock_timeout: float | None = None  # seconds apply waits for a state lock; None: forever
     state_dir: Path | None = None  # keep provider state here (the sandbox keeps its own)
+    # The clock dated notices and errors read; looked up at call time, so tests can set it.
+    today: Callable[[], date] = field(default=lambda: utc_today())
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +107,12 @@ class Provider(ABC):
     def open(cls, account: AccountConfig, http: HttpClient, context: RunContext) -> Provider:
         """The provider for one run (Kaleyra also loads its state file here)."""
         return cls(account, http)
+
+    @classmethod
+    def notices(cls, today: date) -> list[str]:
+        """What a plan or apply on an account of this provider should tell once, on
+        `today` (Twilio: its end of service)."""
+        return []
 
     @classmethod
     def lock(cls, account: AccountConfig, context: RunContext) -> AbstractContextManager[None]:

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 import jsonschema
@@ -18,6 +19,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from reconcile.cli import cli
+from reconcile.engine import provider
 from reconcile.exitcodes import BLOCKED, CHANGES, ERROR, OK
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -263,3 +265,38 @@ def test_on_a_terminal_yes_applies(workdir: Path) -> None:
     assert code == OK
     assert "Apply: 14 applied, 0 failed, 0 skipped." in (workdir / "stdout.txt").read_text()
     assert run("plan", "--detailed-exitcode").exit_code == OK
+
+
+# -- Twilio's end of service: one notice per run ---------------------------------------------
+
+TWO_TWILIO_ACCOUNTS = """\
+version: 1
+providers:
+  twilio:
+    credentials: {account_sid: "${TWILIO_ACCOUNT_SID}", auth_token: "${TWILIO_AUTH_TOKEN}"}
+    rooms: [{unique_name: a}, {unique_name: b}, {unique_name: c}]
+  twilio-eu:
+    type: twilio
+    credentials: {account_sid: "${TWILIO_EU_SID}", auth_token: "${TWILIO_EU_TOKEN}"}
+    rooms: [{unique_name: d}]
+  telnyx:
+    credentials: {api_key: "${TELNYX_API_KEY}"}
+    rooms: [{unique_name: e}]
+"""
+NOTICE = "reconcile: note: Twilio's documentation gives December 5, 2026 as the last day"
+
+
+@pytest.mark.parametrize(("today", "shown"), [(date(2026, 12, 4), 0), (date(2026, 12, 5), 1),
+                                              (date(2027, 6, 1), 1)])
+def test_the_twilio_end_of_service_notice_shows_once_per_run_from_its_date(
+        workdir: Path, monkeypatch: pytest.MonkeyPatch, today: date, shown: int) -> None:
+    monkeypatch.setattr(provider, "utc_today", lambda: today)
+    (workdir / "rooms.yaml").write_text(TWO_TWILIO_ACCOUNTS)
+    for args in (("plan",), ("apply", "--auto-approve"), ("plan", "--format", "json")):
+        result = run(*args, "rooms.yaml")
+        assert result.exit_code == OK, result.output
+        assert result.stderr.count(NOTICE) == shown  # not per room, not per account
+        assert NOTICE not in result.stdout  # the plan's own output stays clean
+        if shown:
+            assert "docs/migration.md" in result.stderr
+    assert NOTICE not in run("validate", "rooms.yaml").output

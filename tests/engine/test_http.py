@@ -174,7 +174,7 @@ def test_4xx_is_not_retried(server: SandboxServer, sandbox: Sandbox) -> None:
     with pytest.raises(HttpError) as caught:
         asyncio.run(run())
     assert caught.value.status == 404
-    assert caught.value.body["code"] == "404"  # Telnyx: the bare error object (U4)
+    assert caught.value.body["code"] == "404"  # the bare error object (docs/providers/telnyx.md U4)
     assert sleeps.waits == []
 
 

@@ -4,7 +4,7 @@ Settings change in place with a PUT carrying the full declared set and always `p
 `roomName` cannot (a rename is create new + delete old); DELETE archives. The secret key
 travels in the query string, so it is added by an httpx auth hook (the http layer masks it
 in URLs) and scrubbed from every message this adapter builds. U-numbers refer to
-`shared/providers/metered.md`.
+`docs/providers/metered.md`.
 """
 
 from __future__ import annotations
