@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from reconcile import envref
+from reconcile.collisions import KeyPlace, same_accounts
 from reconcile.errors import ConfigError, Diagnostic, Location
 from reconcile.loader import Document, LList, LMap, Mark, load_file
 from reconcile.messages import (
@@ -169,6 +170,7 @@ class _Validator:
                 parsed = self._account(providers, alias, account)
                 if parsed is not None:
                     accounts[alias] = parsed
+            self._refuse_same_accounts(providers, accounts)
         config = Config(self.document.path, self.document.checksum, accounts)
         return (None if self.diagnostics else config), self.diagnostics
 
@@ -181,7 +183,8 @@ class _Validator:
                             (key,))
         if "version" not in data:
             self.report(data.mark, "missing `version: 1` at the top of the file")
-        elif data["version"] != FILE_VERSION or isinstance(data["version"], bool):
+        elif type(data["version"]) is not int or data["version"] != FILE_VERSION:
+            # 1.0 == 1 and True == 1 in Python, but neither is the version written right.
             self.report(data.value_marks["version"],
                         f"unsupported version {describe(data['version'])}: this tool reads"
                         f" version {FILE_VERSION}", ("version",))
@@ -253,6 +256,18 @@ class _Validator:
                                                   (*parts, kind.name), models, alias)
         return result if settings is not None else None
 
+    def _refuse_same_accounts(self, providers: LMap, accounts: dict[str, AccountConfig]
+                              ) -> None:
+        kinds = {name: [kind.name for kind in provider_models(name).kinds]
+                 for name in {account.type for account in accounts.values()}}
+        for first, again, shared in same_accounts(accounts.values(), kinds):
+            what = ", ".join(["type", *shared])
+            self.report(providers.key_marks[again.alias],
+                        f"account `{again.alias}` is the same {again.type} account as"
+                        f" `{first.alias}` (at {first.location}): the same {what} and"
+                        " credentials. Each apply would undo the other's changes: declare"
+                        " these rooms under one account", ("providers", again.alias))
+
     def _account_type(self, alias: str, account: LMap, key_mark: Mark,
                       parts: tuple[Any, ...]) -> str | None:
         names = list(PROVIDER_PACKAGES)
@@ -315,7 +330,7 @@ class _Validator:
                         f"`{kind}` must be a list of rooms, not {describe(items)}", parts)
             return []
         rooms: list[DeclaredRoom] = []
-        first_seen: dict[str, tuple[Mark, int]] = {}
+        first_seen: dict[str, KeyPlace] = {}
         key_field = model.KEY_FIELD
         known = set(model.yaml_names())
         for index, item in enumerate(items):
@@ -328,21 +343,28 @@ class _Validator:
             if self.environ is not None:
                 merged = self._resolved(merged, where)
             room = self._room(model, merged, where, inherited)
-            key = item.get(key_field)
+            key = merged.get(key_field)  # resolved, when the environment is known
             if isinstance(key, str):
-                mark = item.value_marks[key_field]
-                if key in first_seen:
-                    first_mark, first_index = first_seen[key]
-                    self.report(mark, f"duplicate room `{key}`: already declared at line"
-                                      f" {first_mark.line + 1}", (*where, key_field))
-                    self.report(first_mark, f"duplicate room `{key}`: declared again at line"
-                                            f" {mark.line + 1}", (*parts, first_index, key_field))
-                else:
-                    first_seen[key] = (mark, index)
+                place = KeyPlace.of(item, key_field, index)
+                first = first_seen.setdefault(key, place)
+                if first is not place:
+                    self._report_duplicate(key, first, place, parts, key_field)
             if room is not None:
                 rooms.append(DeclaredRoom(alias, kind, room,
                                           self.document.location(item.mark), _path(where)))
         return rooms
+
+    def _report_duplicate(self, key: str, first: KeyPlace, again: KeyPlace,
+                          parts: tuple[Any, ...], key_field: str) -> None:
+        """Both places of a key declared twice, each naming the other: keys are compared
+        as resolved, so `${A}` and `${B}` that resolve alike are caught too."""
+        def where(place: KeyPlace) -> str:
+            return f"{self.document.location(place.mark)}{place.note(key)}"
+
+        self.report(again.mark, f"duplicate room `{key}`{again.note(key)}: already declared"
+                                f" at {where(first)}", (*parts, again.index, key_field))
+        self.report(first.mark, f"duplicate room `{key}`{first.note(key)}: declared again"
+                                f" at {where(again)}", (*parts, first.index, key_field))
 
     def _room(self, model: type[Room], merged: LMap, where: tuple[Any, ...],
               inherited: dict[str, str]) -> Room | None:

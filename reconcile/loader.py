@@ -57,13 +57,16 @@ class Mark(NamedTuple):
 class LMap(dict[str, Any]):
     """A mapping that knows where it, its keys and its values are."""
 
-    __slots__ = ("key_marks", "mark", "value_marks")
+    __slots__ = ("key_marks", "mark", "merged_at", "value_marks")
 
     def __init__(self, mark: Mark) -> None:
         super().__init__()
         self.mark = mark
         self.key_marks: dict[str, Mark] = {}
         self.value_marks: dict[str, Mark] = {}
+        # Keys that came through a `<<` merge: where the merge is (their own marks are
+        # the anchor's, shared by every merge of it).
+        self.merged_at: dict[str, Mark] | None = None
 
 
 class LList(list[Any]):
@@ -390,6 +393,9 @@ class _Builder:
                         container[key] = value
                         container.key_marks[key] = source.key_marks[key]
                         container.value_marks[key] = source.value_marks[key]
+                        if container.merged_at is None:
+                            container.merged_at = {}
+                        container.merged_at[key] = mark
 
     def _alias(self, event: Any) -> tuple[Any, int, Mark]:
         mark = event.start_mark

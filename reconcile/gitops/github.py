@@ -31,12 +31,12 @@ from typing import Any, Literal
 import httpx
 
 from reconcile.engine.http import (
-    RETRY_STATUSES,
     HttpClient,
     HttpError,
     HttpSettings,
     Sleep,
     TransportError,
+    transient,
     unprocessed,
 )
 from reconcile.errors import ReconcileError
@@ -215,10 +215,8 @@ def _quota_used_up(exc: HttpError) -> bool:
 
 
 def _retry_safe(exc: BaseException) -> bool:
-    """GET and PATCH: repeating them changes nothing."""
-    if isinstance(exc, HttpError):
-        return exc.status in RETRY_STATUSES or _rate_limited(exc)
-    return isinstance(exc, TransportError)
+    """GET and PATCH: repeating them changes nothing (but a refused answer comes back)."""
+    return transient(exc) or _rate_limited(exc)
 
 
 def _retry_post(exc: BaseException) -> bool:
