@@ -103,6 +103,8 @@ class _Validator:
         self.environ = environ
         self.diagnostics: list[Diagnostic] = list(document.diagnostics)
         self._seen: set[tuple[Location, str]] = set()
+        # Places the loader already reported (a disputed scalar, say): one message there.
+        self._loader_places = {d.location for d in document.diagnostics}
         # Values left as written because a variable they use is missing (already reported).
         self._unresolved: set[tuple[Any, ...]] = set()
         self.resolve_credentials = environ is not None
@@ -111,8 +113,8 @@ class _Validator:
 
     def report(self, mark: Mark, message: str, parts: tuple[Any, ...] = ()) -> None:
         location = self.document.location(mark)
-        if (location, message) in self._seen:  # a shared default or alias, reported once
-            return
+        if (location, message) in self._seen or location in self._loader_places:
+            return  # a shared default or alias is reported once, and the loader's first
         self._seen.add((location, message))
         self.diagnostics.append(Diagnostic(location, printable(message),
                                            printable(_path(parts))))
@@ -264,7 +266,8 @@ class _Validator:
             what = ", ".join(["type", *shared])
             self.report(providers.key_marks[again.alias],
                         f"account `{again.alias}` is the same {again.type} account as"
-                        f" `{first.alias}` (at {first.location}): the same {what} and"
+                        f" `{first.alias}` (line {providers.key_marks[first.alias].line + 1}):"
+                        f" the same {what} and"
                         " credentials. Each apply would undo the other's changes: declare"
                         " these rooms under one account", ("providers", again.alias))
 
@@ -358,8 +361,9 @@ class _Validator:
                           parts: tuple[Any, ...], key_field: str) -> None:
         """Both places of a key declared twice, each naming the other: keys are compared
         as resolved, so `${A}` and `${B}` that resolve alike are caught too."""
-        def where(place: KeyPlace) -> str:
-            return f"{self.document.location(place.mark)}{place.note(key)}"
+        def where(place: KeyPlace) -> str:  # always in this file: no includes
+            mark = place.mark
+            return f"line {mark.line + 1}, column {mark.column + 1}{place.note(key)}"
 
         self.report(again.mark, f"duplicate room `{key}`{again.note(key)}: already declared"
                                 f" at {where(first)}", (*parts, again.index, key_field))

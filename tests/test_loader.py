@@ -27,11 +27,11 @@ def test_values_keep_their_lines_and_columns() -> None:
     assert inner["c"] == {"d": "x"}
 
 
-def test_scalars_resolve_like_yaml_but_keys_stay_text() -> None:
+def test_scalars_resolve_like_yaml_1_2_core_and_keys_stay_text() -> None:
     data = load_text("on: yes\nn: 0x10\nf: 1.5\nz: ~\ne:\nq: '5'\nd: 2026-01-31\n"
-                     "s: !!str 12\ni: !!int '7'\n").data
-    assert data == {"on": True, "n": 16, "f": 1.5, "z": None, "e": None, "q": "5",
-                    "d": "2026-01-31", "s": "12", "i": 7}
+                     "s: !!str 12\ni: !!int '7'\no: 010\nt: True\nx: 1e3\n").data
+    assert data == {"on": "yes", "n": 16, "f": 1.5, "z": None, "e": None, "q": "5",
+                    "d": "2026-01-31", "s": "12", "i": 7, "o": 10, "t": True, "x": 1000.0}
 
 
 def test_duplicate_keys_are_errors_pointing_at_the_second() -> None:
