@@ -36,6 +36,7 @@ from reconcile.engine.http import (
     HttpSettings,
     Sleep,
     TransportError,
+    UnusableAnswer,
     transient,
     unprocessed,
 )
@@ -110,6 +111,8 @@ async def upsert_comment(repo: str, pr: int, body: str, token: str, *,
             return await _upsert(http, repo, pr, body, marker, is_author)
         except HttpError as exc:
             raise _explain(exc, repo, pr, settings.attempts) from None
+        except UnusableAnswer as exc:  # GitHub answered, once: such answers are not retried
+            raise GitHubError(f"GitHub's answer cannot be used: {exc.problem}") from None
         except TransportError as exc:
             raise GitHubError(f"could not reach GitHub at {http.base_url}"
                               f" ({type(exc.cause).__name__}), even after"
