@@ -9,6 +9,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from reconcile.loader import LMap, Mark
 
@@ -64,7 +65,8 @@ def _locators(account: AccountConfig, kinds: set[str]) -> list[tuple[str, Any]]:
         if value is None and name in settings.PER_ALIAS_DEFAULTS:
             value = {"default for alias": account.alias}
         elif name == "endpoint" and isinstance(value, str):
-            value = value.rstrip("/").lower()  # hosts and schemes ignore case
+            parts = urlsplit(value.rstrip("/"))  # hosts and schemes ignore case; paths don't
+            value = (parts.scheme.lower(), parts.netloc.lower(), parts.path)
         locators.append((name, value))
     return sorted(locators, key=lambda item: item[0])
 
