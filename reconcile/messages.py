@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from collections.abc import Iterable
@@ -44,10 +45,25 @@ def _quoted_hint(kind: str, value: Any) -> str:
     if (kind in ("int_type", "float_type") and numeric) or (
             kind == "bool_type" and text in QUOTED_LITERALS):
         return ": it is quoted, so YAML reads a string; remove the quotes"
+    if kind == "int_type" and _BASE_60.fullmatch(text):
+        number = _base_60(text)
+        return (f": YAML 1.2 (editors and JSON Schema tools too) reads `{text}` as text,"
+                f" YAML 1.1 as {number} in base 60; write {number} for the number")
     if kind == "bool_type" and text.lower() in YAML_1_1_BOOLEANS:
         return (f": YAML 1.2 (editors and JSON Schema tools too) reads `{text}` as text;"
                 " write true or false")
     return ""
+
+
+_BASE_60 = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+")
+
+
+def _base_60(text: str) -> int:
+    sign = -1 if text.startswith("-") else 1
+    total = 0
+    for part in text.lstrip("+-").replace("_", "").split(":"):
+        total = total * 60 + int(part)
+    return sign * total
 
 
 def printable(text: str) -> str:
