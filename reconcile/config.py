@@ -333,8 +333,9 @@ class _Validator:
                         f"`{kind}` must be a list of rooms, not {describe(items)}", parts)
             return []
         rooms: list[DeclaredRoom] = []
-        first_seen: dict[str, KeyPlace] = {}
         key_field = model.KEY_FIELD
+        # Values no two rooms may share, compared as resolved: `${A}` and `${B}` may be one.
+        seen: dict[str, dict[str, KeyPlace]] = {key_field: {}, "renamed_from": {}}
         known = set(model.yaml_names())
         for index, item in enumerate(items):
             where = (*parts, index)
@@ -346,29 +347,31 @@ class _Validator:
             if self.environ is not None:
                 merged = self._resolved(merged, where)
             room = self._room(model, merged, where, inherited)
-            key = merged.get(key_field)  # resolved, when the environment is known
-            if isinstance(key, str):
-                place = KeyPlace.of(item, key_field, index)
-                first = first_seen.setdefault(key, place)
-                if first is not place:
-                    self._report_duplicate(key, first, place, parts, key_field)
+            for name, places in seen.items():
+                value = merged.get(name)  # resolved, when the environment is known
+                if isinstance(value, str):
+                    place = KeyPlace.of(item if name in item else merged, name, index)
+                    first = places.setdefault(value, place)
+                    if first is not place:
+                        self._report_duplicate(value, first, place, parts, name, key_field)
             if room is not None:
                 rooms.append(DeclaredRoom(alias, kind, room,
                                           self.document.location(item.mark), _path(where)))
         return rooms
 
     def _report_duplicate(self, key: str, first: KeyPlace, again: KeyPlace,
-                          parts: tuple[Any, ...], key_field: str) -> None:
-        """Both places of a key declared twice, each naming the other: keys are compared
-        as resolved, so `${A}` and `${B}` that resolve alike are caught too."""
+                          parts: tuple[Any, ...], name: str, key_field: str) -> None:
+        """Both places of a value declared twice, each naming the other."""
         def where(place: KeyPlace) -> str:  # always in this file: no includes
             mark = place.mark
             return f"line {mark.line + 1}, column {mark.column + 1}{place.note(key)}"
 
-        self.report(again.mark, f"duplicate room `{key}`{again.note(key)}: already declared"
-                                f" at {where(first)}", (*parts, again.index, key_field))
-        self.report(first.mark, f"duplicate room `{key}`{first.note(key)}: declared again"
-                                f" at {where(again)}", (*parts, first.index, key_field))
+        what = f"duplicate room `{key}`" if name == key_field else (
+            f"two rooms renamed from `{key}` (a live room becomes one room)")
+        self.report(again.mark, f"{what}{again.note(key)}: already declared at {where(first)}",
+                    (*parts, again.index, name))
+        self.report(first.mark, f"{what}{first.note(key)}: declared again at {where(again)}",
+                    (*parts, first.index, name))
 
     def _room(self, model: type[Room], merged: LMap, where: tuple[Any, ...],
               inherited: dict[str, str]) -> Room | None:
