@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -62,8 +63,8 @@ def _locators(account: AccountConfig, kinds: set[str]) -> list[tuple[str, Any]]:
     excluded = settings.NOT_LOCATORS | kinds
     locators: list[tuple[str, Any]] = []
     for name, value in settings.model_dump(exclude=excluded).items():
-        if value is None and name in settings.PER_ALIAS_DEFAULTS:
-            value = {"default for alias": account.alias}
+        if name in settings.PER_ALIAS_DEFAULTS:  # a path: `./a.json` is `a.json`
+            value = os.path.normpath(value) if value else {"default for": account.alias}
         elif name == "endpoint" and isinstance(value, str):
             parts = urlsplit(value.rstrip("/"))  # hosts and schemes ignore case; paths don't
             value = (parts.scheme.lower(), parts.netloc.lower(), parts.path)

@@ -132,7 +132,7 @@ providers:
   k1: {type: kaleyra, region: eu, credentials: *kaleyra-key}
   k2: {type: kaleyra, region: eu, credentials: *kaleyra-key}
   k3: {type: kaleyra, region: eu, state: shared.json, credentials: *kaleyra-key}
-  k4: {type: kaleyra, region: eu, state: shared.json, credentials: *kaleyra-key}
+  k4: {type: kaleyra, region: eu, state: ./shared.json, credentials: *kaleyra-key}
 """)
     # Kaleyra's state file is per alias unless set: k1 and k2 keep apart, k3 and k4 do not.
     assert [d.message.split(" (")[0] for d in check(path)] == [
