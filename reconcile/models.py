@@ -33,6 +33,9 @@ REFERENCE_PATTERN = r"\$\{[A-Za-z_][A-Za-z0-9_]*\}"
 # The bound of an integer whose provider documents no maximum: a larger one would be
 # sent as is (10**40 has been), and few APIs take more than a signed 32-bit integer.
 INT32_MAX = 2**31 - 1
+# ...but a Unix time in seconds may pass 2038: its bound is the last second a date can be
+# written in (9999-12-31T23:59:59Z).
+MAX_UNIX_SECONDS = 253_402_300_799
 
 
 class StrictModel(BaseModel):

@@ -9,6 +9,7 @@ from pydantic import ConfigDict, Field
 
 from reconcile.models import (
     INT32_MAX,
+    MAX_UNIX_SECONDS,
     Account,
     EnvReference,
     Pattern,
@@ -46,10 +47,11 @@ class MeteredRoom(Room):
                        min_length=1, max_length=100) = Field(alias="roomName")
     privacy: Literal["public", "private"] | None = Field(None, description=(
         "public: anyone can join; private: joining needs a token (sent as public when unset)."))
-    expire_unix_sec: int | None = Field(None, alias="expireUnixSec", ge=0, le=INT32_MAX)
+    expire_unix_sec: int | None = Field(None, alias="expireUnixSec", ge=0, le=MAX_UNIX_SECONDS)
     eject_at_room_exp: bool | None = Field(None, alias="ejectAtRoomExp")
     delete_on_exp: bool | None = Field(None, alias="deleteOnExp")
-    not_before_unix_sec: int | None = Field(None, alias="notBeforeUnixSec", ge=0, le=INT32_MAX)
+    not_before_unix_sec: int | None = Field(None, alias="notBeforeUnixSec", ge=0,
+                                            le=MAX_UNIX_SECONDS)
     max_participants: int | None = Field(None, alias="maxParticipants", ge=1, le=INT32_MAX)
     auto_join: bool | None = Field(None, alias="autoJoin")
     show_invite_box: bool | None = Field(None, alias="showInviteBox")
