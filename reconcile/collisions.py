@@ -4,15 +4,18 @@ apply, so both are refused at load, each naming both places."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from reconcile import envref
 from reconcile.loader import LMap, Mark
+from reconcile.providers import provider_models
 
 if TYPE_CHECKING:
     from reconcile.config import AccountConfig
@@ -41,28 +44,51 @@ class KeyPlace:
         return f" ({', '.join(notes)})" if notes else ""
 
 
-def same_accounts(accounts: Iterable[AccountConfig], kinds: dict[str, Iterable[str]]
-                  ) -> list[tuple[AccountConfig, AccountConfig, list[str]]]:
-    """Each account that is the same provider account as an earlier one: (the earlier,
-    the later, the locators they share). One hash per account, so 2,000 aliases cost
-    2,000 look-ups, not 2,000,000 comparisons; the hash is of the credentials, never kept
-    in clear or shown."""
+def duplicate(value: str, first: KeyPlace, again: KeyPlace, *, is_key: bool
+              ) -> list[tuple[KeyPlace, str]]:
+    """The messages at both places of a value declared twice, each naming the other."""
+    def where(place: KeyPlace) -> str:  # always in this file: no includes
+        mark = place.mark
+        return f"line {mark.line + 1}, column {mark.column + 1}{place.note(value)}"
+
+    what = f"duplicate room `{value}`" if is_key else (
+        f"two rooms renamed from `{value}` (a live room becomes one room)")
+    return [(again, f"{what}{again.note(value)}: already declared at {where(first)}"),
+            (first, f"{what}{first.note(value)}: declared again at {where(again)}")]
+
+
+def same_accounts(providers: LMap, accounts: dict[str, AccountConfig],
+                  resolve: Callable[[str], str]) -> list[tuple[str, str]]:
+    """(alias, message) for each account that is the same provider account as an earlier
+    one. One hash per account, so 2,000 aliases cost 2,000 look-ups, not 2,000,000
+    comparisons; the hash is of the credentials, never kept in clear or shown."""
     seen: dict[str, AccountConfig] = {}
     found = []
-    for account in accounts:
-        locators = _locators(account, set(kinds.get(account.type, ())))
-        digest = _digest(account, locators)
-        first = seen.setdefault(digest, account)
-        if first is not account:
-            found.append((first, account, [name for name, _ in locators if name != "type"]))
+    for account in accounts.values():
+        kinds = {kind.name for kind in provider_models(account.type).kinds}
+        locators = _locators(account, kinds, resolve)
+        first = seen.setdefault(_digest(account, locators), account)
+        if first is account:
+            continue
+        shared = ", ".join(["type", *(name for name, _ in locators if name != "type")])
+        found.append((account.alias, (
+            f"account `{account.alias}` is the same {account.type} account as `{first.alias}`"
+            f" (line {providers.key_marks[first.alias].line + 1}): the same {shared} and"
+            " credentials. Each apply would undo the other's changes: declare these rooms"
+            " under one account")))
     return found
 
 
-def _locators(account: AccountConfig, kinds: set[str]) -> list[tuple[str, Any]]:
+def _locators(account: AccountConfig, kinds: set[str], resolve: Callable[[str], str]
+              ) -> list[tuple[str, Any]]:
     settings = account.settings
     excluded = settings.NOT_LOCATORS | kinds
     locators: list[tuple[str, Any]] = []
     for name, value in settings.model_dump(exclude=excluded).items():
+        if isinstance(value, str) and "${" in value:
+            # `app: ${APP}` is compared as it will be used; unset, as written.
+            with contextlib.suppress(envref.MissingVariable):
+                value = resolve(value)
         if name in settings.PER_ALIAS_DEFAULTS:  # a path: `./a.json` is `a.json`
             value = os.path.normpath(value) if value else {"default for": account.alias}
         elif name == "endpoint" and isinstance(value, str):

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from reconcile import envref
-from reconcile.collisions import KeyPlace, same_accounts
+from reconcile.collisions import KeyPlace, duplicate, same_accounts
 from reconcile.errors import ConfigError, Diagnostic, Location
 from reconcile.loader import Document, LList, LMap, Mark, load_file
 from reconcile.messages import (
@@ -260,16 +260,11 @@ class _Validator:
 
     def _refuse_same_accounts(self, providers: LMap, accounts: dict[str, AccountConfig]
                               ) -> None:
-        kinds = {name: [kind.name for kind in provider_models(name).kinds]
-                 for name in {account.type for account in accounts.values()}}
-        for first, again, shared in same_accounts(accounts.values(), kinds):
-            what = ", ".join(["type", *shared])
-            self.report(providers.key_marks[again.alias],
-                        f"account `{again.alias}` is the same {again.type} account as"
-                        f" `{first.alias}` (line {providers.key_marks[first.alias].line + 1}):"
-                        f" the same {what} and"
-                        " credentials. Each apply would undo the other's changes: declare"
-                        " these rooms under one account", ("providers", again.alias))
+        def resolve(value: str) -> str:
+            return envref.resolve(value, self.environ) if self.environ is not None else value
+
+        for alias, message in same_accounts(providers, accounts, resolve):
+            self.report(providers.key_marks[alias], message, ("providers", alias))
 
     def _account_type(self, alias: str, account: LMap, key_mark: Mark,
                       parts: tuple[Any, ...]) -> str | None:
@@ -361,17 +356,8 @@ class _Validator:
 
     def _report_duplicate(self, key: str, first: KeyPlace, again: KeyPlace,
                           parts: tuple[Any, ...], name: str, key_field: str) -> None:
-        """Both places of a value declared twice, each naming the other."""
-        def where(place: KeyPlace) -> str:  # always in this file: no includes
-            mark = place.mark
-            return f"line {mark.line + 1}, column {mark.column + 1}{place.note(key)}"
-
-        what = f"duplicate room `{key}`" if name == key_field else (
-            f"two rooms renamed from `{key}` (a live room becomes one room)")
-        self.report(again.mark, f"{what}{again.note(key)}: already declared at {where(first)}",
-                    (*parts, again.index, name))
-        self.report(first.mark, f"{what}{first.note(key)}: declared again at {where(again)}",
-                    (*parts, first.index, name))
+        for place, message in duplicate(key, first, again, is_key=name == key_field):
+            self.report(place.mark, message, (*parts, place.index, name))
 
     def _room(self, model: type[Room], merged: LMap, where: tuple[Any, ...],
               inherited: dict[str, str]) -> Room | None:

@@ -168,3 +168,18 @@ providers:
         " declared at line 6, column 40 (written `${OLD}`)"
         " (at providers.telnyx.rooms[1].renamed_from)")
     assert len(found) == 2
+
+
+def test_locators_are_compared_once_resolved(tmp_path: Path) -> None:
+    path = write(tmp_path, """\
+version: 1
+providers:
+  a: {type: metered, app: "${APP_A}", credentials: {secret_key: "${KEY}"}}
+  b: {type: metered, app: "${APP_B}", credentials: {secret_key: "${KEY}"}}
+""")
+    assert check(path) == []
+    found = problems(path, {"KEY": SECRET, "APP_A": "acme", "APP_B": "acme"})
+    assert [line.split(": ", 1)[1].split(" (")[0] for line in found] == [
+        "account `b` is the same metered account as `a`"]
+    assert set(load(path, {"KEY": SECRET, "APP_A": "acme", "APP_B": "other"}).accounts) == \
+        {"a", "b"}
