@@ -78,9 +78,9 @@ def render(accounts: list[ExportedAccount], source: str) -> str:
              "version: 1",
              "providers:" + ("" if accounts else " {}")]
     for account in accounts:
-        lines.append(f"  {_scalar(account.alias)}:")
+        lines.append(f"  {scalar(account.alias)}:")
         lines += [f"    # {note}" for note in account.notes]
-        lines += _block(account.settings, 4, escape=False)  # already written as in a file
+        lines += block(account.settings, 4, escape=False)  # already written as in a file
         for kind, items in account.kinds.items():
             lines.append(f"    {kind}:" + ("" if any(isinstance(i, ExportedRoom)
                                                     for i in items) else " []"))
@@ -89,20 +89,20 @@ def render(accounts: list[ExportedAccount], source: str) -> str:
                     lines.append(f"      # skipped {item.label}: {item.reason}")
                     continue
                 lines += [f"      # {note}" for note in item.notes]
-                room = _block(item.fields, 8, escape=True)
+                room = block(item.fields, 8, escape=True)
                 lines.append("      - " + room[0][8:])
                 lines += room[1:]
     return "\n".join(lines) + "\n"
 
 
-def _block(data: Mapping[str, Any], indent: int, *, escape: bool) -> list[str]:
+def block(data: Mapping[str, Any], indent: int, *, escape: bool) -> list[str]:
     if not data:
         return []
     text = _dump(_plain(data, escape))
     return [" " * indent + line for line in text.splitlines()]
 
 
-def _scalar(value: str) -> str:
+def scalar(value: str) -> str:
     return _dump(value).removesuffix("\n...\n").strip()
 
 
