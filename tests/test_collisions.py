@@ -153,20 +153,13 @@ def test_two_thousand_aliases_are_checked_in_linear_time(tmp_path: Path) -> None
 
 def test_two_rooms_renamed_from_one_live_room_are_refused(tmp_path: Path) -> None:
     # Only the first would take the live room; the other would be created beside it.
-    path = write(tmp_path, """\
-version: 1
-providers:
-  telnyx:
-    credentials: {api_key: "${KEY}"}
-    rooms:
-      - {unique_name: a, renamed_from: "${OLD}"}
-      - {unique_name: b, renamed_from: old}
-""")
-    found = problems(path, {"KEY": SECRET, "OLD": "old"})
+    path = write(tmp_path, KEYS.replace("maxParticipants: 3", "renamed_from: ${OLD}")
+                 .replace("maxParticipants: 5", "renamed_from: old"))
+    found = problems(path, {"KEY": SECRET, "OLD": "old", "ROOM_A": "a", "ROOM_B": "b"})
     assert found[0] == (
-        f"{path}:7:40: two rooms renamed from `old` (a live room becomes one room): already"
-        " declared at line 6, column 40 (written `${OLD}`)"
-        " (at providers.telnyx.rooms[1].renamed_from)")
+        f"{path}:10:23: two rooms renamed from `old` (a live room becomes one room): already"
+        " declared at line 8, column 23 (written `${OLD}`)"
+        " (at providers.metered.rooms[1].renamed_from)")
     assert len(found) == 2
 
 
