@@ -51,6 +51,8 @@ def plain(text: str) -> Any:
         return None
     if text in _BOOLS:
         return _BOOLS[text]
+    if text[0].isalpha():  # `team-sync`, `nurse-kim`: no number starts with a letter
+        return text
     number = _number(text)
     if number is not None:
         return number
