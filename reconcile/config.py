@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from reconcile import envref
+from reconcile.collisions import KeyPlace, duplicate, same_accounts
 from reconcile.errors import ConfigError, Diagnostic, Location
 from reconcile.loader import Document, LList, LMap, Mark, load_file
 from reconcile.messages import (
@@ -107,6 +108,8 @@ class _Validator:
         self.environ = environ
         self.diagnostics: list[Diagnostic] = list(document.diagnostics)
         self._seen: set[tuple[Location, str]] = set()
+        # Places the loader already reported (a disputed scalar, say): one message there.
+        self._loader_places = {d.location for d in document.diagnostics}
         # Values left as written because a variable they use is missing (already reported).
         self._unresolved: set[tuple[Any, ...]] = set()
         self.resolve_credentials = environ is not None
@@ -116,8 +119,8 @@ class _Validator:
     def report(self, mark: Mark, message: str, parts: tuple[Any, ...] = (), *,
                warning: bool = False) -> None:
         location = self.document.location(mark)
-        if (location, message) in self._seen:  # a shared default or alias, reported once
-            return
+        if (location, message) in self._seen or location in self._loader_places:
+            return  # a shared default or alias is reported once, and the loader's first
         self._seen.add((location, message))
         self.diagnostics.append(Diagnostic(location, printable(message),
                                            printable(_path(parts)), warning))
@@ -175,6 +178,7 @@ class _Validator:
                 parsed = self._account(providers, alias, account)
                 if parsed is not None:
                     accounts[alias] = parsed
+            self._refuse_same_accounts(providers, accounts)
         config = Config(self.document.path, self.document.checksum, accounts)
         failed = any(not d.warning for d in self.diagnostics)
         return (None if failed else config), self.diagnostics
@@ -188,7 +192,8 @@ class _Validator:
                             (key,))
         if "version" not in data:
             self.report(data.mark, "missing `version: 1` at the top of the file")
-        elif data["version"] != FILE_VERSION or isinstance(data["version"], bool):
+        elif type(data["version"]) is not int or data["version"] != FILE_VERSION:
+            # 1.0 == 1 and True == 1 in Python, but neither is the version written right.
             self.report(data.value_marks["version"],
                         f"unsupported version {describe(data['version'])}: this tool reads"
                         f" version {FILE_VERSION}", ("version",))
@@ -260,6 +265,14 @@ class _Validator:
                                                   (*parts, kind.name), models, alias)
         return result if settings is not None else None
 
+    def _refuse_same_accounts(self, providers: LMap, accounts: dict[str, AccountConfig]
+                              ) -> None:
+        def resolve(value: str) -> str:
+            return envref.resolve(value, self.environ) if self.environ is not None else value
+
+        for alias, message in same_accounts(providers, accounts, resolve):
+            self.report(providers.key_marks[alias], message, ("providers", alias))
+
     def _account_type(self, alias: str, account: LMap, key_mark: Mark,
                       parts: tuple[Any, ...]) -> str | None:
         names = list(PROVIDER_PACKAGES)
@@ -322,8 +335,9 @@ class _Validator:
                         f"`{kind}` must be a list of rooms, not {describe(items)}", parts)
             return []
         rooms: list[DeclaredRoom] = []
-        first_seen: dict[str, tuple[Mark, int]] = {}
         key_field = model.KEY_FIELD
+        # Values no two rooms may share, compared as resolved: `${A}` and `${B}` may be one.
+        seen: dict[str, dict[str, KeyPlace]] = {key_field: {}, "renamed_from": {}}
         known = set(model.yaml_names())
         for index, item in enumerate(items):
             where = (*parts, index)
@@ -335,21 +349,22 @@ class _Validator:
             if self.environ is not None:
                 merged = self._resolved(merged, where)
             room = self._room(model, merged, where, inherited)
-            key = item.get(key_field)
-            if isinstance(key, str):
-                mark = item.value_marks[key_field]
-                if key in first_seen:
-                    first_mark, first_index = first_seen[key]
-                    self.report(mark, f"duplicate room `{key}`: already declared at line"
-                                      f" {first_mark.line + 1}", (*where, key_field))
-                    self.report(first_mark, f"duplicate room `{key}`: declared again at line"
-                                            f" {mark.line + 1}", (*parts, first_index, key_field))
-                else:
-                    first_seen[key] = (mark, index)
+            for name, places in seen.items():
+                value = merged.get(name)  # resolved, when the environment is known
+                if isinstance(value, str):
+                    place = KeyPlace.of(item if name in item else merged, name, index)
+                    first = places.setdefault(value, place)
+                    if first is not place:
+                        self._report_duplicate(value, first, place, parts, name, key_field)
             if room is not None:
                 rooms.append(DeclaredRoom(alias, kind, room,
                                           self.document.location(item.mark), _path(where)))
         return rooms
+
+    def _report_duplicate(self, key: str, first: KeyPlace, again: KeyPlace,
+                          parts: tuple[Any, ...], name: str, key_field: str) -> None:
+        for place, message in duplicate(key, first, again, is_key=name == key_field):
+            self.report(place.mark, message, (*parts, place.index, name))
 
     def _room(self, model: type[Room], merged: LMap, where: tuple[Any, ...],
               inherited: dict[str, str]) -> Room | None:

@@ -30,6 +30,12 @@ from pydantic_core import PydanticCustomError, core_schema
 from reconcile import envref
 
 REFERENCE_PATTERN = r"\$\{[A-Za-z_][A-Za-z0-9_]*\}"
+# The bound of an integer whose provider documents no maximum: a larger one would be
+# sent as is (10**40 has been), and few APIs take more than a signed 32-bit integer.
+INT32_MAX = 2**31 - 1
+# ...but a Unix time in seconds may pass 2038: its bound is the last second a date can be
+# written in (9999-12-31T23:59:59Z).
+MAX_UNIX_SECONDS = 253_402_300_799
 
 
 class StrictModel(BaseModel):
@@ -134,12 +140,19 @@ class Prune(StrictModel):
 class Safety(StrictModel):
     max_destroy_percent: int = Field(30, ge=0, le=100, description=(
         "Block a plan whose deletes and replaces exceed this share of the managed rooms."))
-    min_managed_rooms: int = Field(10, ge=0, description=(
+    min_managed_rooms: int = Field(10, ge=0, le=INT32_MAX, description=(
         "The share applies once an account has at least this many managed rooms."))
 
 
 class Account(StrictModel):
     """Settings every account has; providers add credentials, locators and room kinds."""
+
+    # Settings that do not say which provider account this is (the rest do: two aliases
+    # alike in all of them are one account). Room kinds are left out by name too.
+    NOT_LOCATORS: ClassVar[frozenset[str]] = frozenset({"concurrency", "prune", "safety",
+                                                        "defaults", "credentials"})
+    # Locators whose unset value differs by alias (Kaleyra's state file).
+    PER_ALIAS_DEFAULTS: ClassVar[frozenset[str]] = frozenset()
 
     type: str
     endpoint: Pattern(r"^https?://[^\s/?#]+[^\s?#]*$",

@@ -35,8 +35,10 @@ EXTENSIONS = {".json": "json", ".md": "markdown", ".markdown": "markdown"}
 OnError = Callable[[Sequence[str], "str | None"], None]  # messages, the file's checksum
 
 
+# Any path: the loader says, at its place, what is wrong with one that is no rooms file
+# (a directory, a pipe...), as `validate` does.
 file_argument = click.argument("file", required=False, default=DEFAULT_FILE,
-                               type=click.Path(dir_okay=False))
+                               type=click.Path())
 account_option = click.option("--account", "accounts", multiple=True, metavar="NAME",
                               help="Only these accounts (repeatable; globs allowed).")
 target_option = click.option("--target", "targets", multiple=True, metavar="KEY",
@@ -56,6 +58,12 @@ def run_engine(ctx: click.Context, file: str, accounts: tuple[str, ...], *,
     On an error, `on_error` hears it first (a json or markdown output reports it too).
     `notices`: print the providers' notices for today first (plan and apply do)."""
     sandboxed = bool(ctx.obj.get("sandbox"))
+    if not os.path.lexists(file):
+        missing = (f"{file}: no such file (give the rooms file's path: reconcile"
+                   f" {ctx.info_name} path/to/rooms.yaml)")
+        if on_error is not None:
+            on_error([missing], None)
+        fail(missing)
     try:
         config = load(file, credentials=not sandboxed)
     except ConfigError as exc:
@@ -63,7 +71,8 @@ def run_engine(ctx: click.Context, file: str, accounts: tuple[str, ...], *,
             click.echo(str(diagnostic), err=True)
         if on_error is not None:
             on_error([str(d) for d in exc.diagnostics], None)
-        fail(f"{file} is not valid: nothing was planned")
+        done = {"plan": "planned", "apply": "applied"}.get(ctx.info_name or "", "done")
+        fail(f"{file} is not valid: nothing was {done}")
     chosen = select(config, accounts)
     if accounts and not chosen:
         if on_error is not None:

@@ -264,7 +264,10 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
-def _retryable(exc: BaseException) -> bool:
+def transient(exc: BaseException) -> bool:
+    """A failure the same request may not meet again: a retryable status, or no answer
+    at all. An answer refused (`UnusableAnswer`: a redirect, a body too large...) is a
+    TransportError too, but repeating the request brings the same answer."""
     if isinstance(exc, HttpError):
         return exc.status in RETRY_STATUSES
     return isinstance(exc, TransportError) and not isinstance(exc, UnusableAnswer)
@@ -351,7 +354,7 @@ class HttpClient:
         self._in_flight = [0] * len(self._clients)
 
     async def request(self, method: str, path: str, *,
-                      retry: Callable[[BaseException], bool] = _retryable,
+                      retry: Callable[[BaseException], bool] = transient,
                       **kwargs: Any) -> httpx.Response:
         """The 2xx answer, read whole, after retrying what is worth retrying; else
         HttpError, TransportError or (never retried) UnusableAnswer. `retry=unprocessed`

@@ -13,7 +13,43 @@ from typing import Any
 
 import yaml
 
+from reconcile import scalars
+
 WIDTH = 4096  # never fold a long value (a URL, a description) over lines
+
+
+class _Dumper(yaml.SafeDumper):
+    """Writes a string plain only where both YAML 1.2 (which reconcile and editors read)
+    and YAML 1.1 read it back as that string: `1e3` and `0o10` (numbers to YAML 1.2 only)
+    are quoted, as are `yes`, `y` and `1:20` (not text to YAML 1.1)."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is yaml.ScalarNode and implicit[0]:
+            tag = _core_tag(value)
+            yaml_1_1 = super().resolve(kind, value, implicit)
+            if tag == scalars.STR and (yaml_1_1 != tag or value.lower() in ("y", "n")):
+                return _DISPUTED
+            return tag
+        return super().resolve(kind, value, implicit)
+
+
+_DISPUTED = "tag:yaml.org,2002:disputed"  # no value's tag: such text is always quoted
+
+
+_TAGS = {type(None): scalars.NULL, bool: scalars.BOOL, int: scalars.INT, float: scalars.FLOAT}
+
+
+def _core_tag(text: str) -> str:
+    try:
+        value = scalars.plain(text)
+    except ValueError:  # disputed: neither a plain string nor a plain number
+        return _DISPUTED
+    return _TAGS.get(type(value), scalars.STR)
+
+
+def _dump(data: Any) -> str:
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=WIDTH,
+                     default_flow_style=False)
 
 
 @dataclass
@@ -62,13 +98,12 @@ def render(accounts: list[ExportedAccount], source: str) -> str:
 def block(data: Mapping[str, Any], indent: int, *, escape: bool) -> list[str]:
     if not data:
         return []
-    text = yaml.safe_dump(_plain(data, escape), sort_keys=False, allow_unicode=True, width=WIDTH,
-                          default_flow_style=False)
+    text = _dump(_plain(data, escape))
     return [" " * indent + line for line in text.splitlines()]
 
 
 def scalar(value: str) -> str:
-    return yaml.safe_dump(value, width=WIDTH).removesuffix("\n...\n").strip()
+    return _dump(value).removesuffix("\n...\n").strip()
 
 
 def _plain(value: Any, escape: bool) -> Any:

@@ -91,6 +91,45 @@ def test_an_invalid_file_is_reported_and_nothing_runs(workdir: Path) -> None:
     assert "leaked" not in result.output
 
 
+@pytest.mark.parametrize("command", ["plan", "apply", "export", "show"])
+def test_a_directory_gets_validates_located_message(workdir: Path, command: str) -> None:
+    (workdir / "rooms").mkdir()
+    result = run(command, "rooms")
+    assert result.exit_code == ERROR
+    assert result.stderr.splitlines()[0] == "rooms:1:1: is a directory, not a rooms file"
+    assert "Usage:" not in result.output
+
+
+@pytest.mark.parametrize("command", ["plan", "apply", "export", "show"])
+def test_a_missing_file_says_so_and_how_to_name_the_right_one(workdir: Path,
+                                                              command: str) -> None:
+    (workdir / "rooms.yaml").unlink()
+    result = run(command)
+    assert result.exit_code == ERROR
+    assert result.stderr == (f"reconcile: rooms.yaml: no such file (give the rooms file's"
+                             f" path: reconcile {command} path/to/rooms.yaml)\n")
+    failed = run("plan", "--format", "json", "gone.yaml")
+    assert json.loads(failed.stdout)["errors"] == [{"message": (
+        "gone.yaml: no such file (give the rooms file's path: reconcile plan"
+        " path/to/rooms.yaml)")}]
+
+
+def test_keys_equal_once_resolved_stop_plan_before_any_request(
+        workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Today's flip-flop: two creates of `same` planned forever, each apply "applied".
+    (workdir / "keys.yaml").write_text(
+        "version: 1\nproviders:\n  telnyx:\n    credentials: {api_key: '${K}'}\n    rooms:\n"
+        "      - {unique_name: '${ROOM_A}', max_participants: 3}\n"
+        "      - {unique_name: '${ROOM_B}', max_participants: 5}\n")
+    monkeypatch.setenv("ROOM_A", "same")
+    monkeypatch.setenv("ROOM_B", "same")
+    result = run("apply", "--auto-approve", "keys.yaml")
+    assert result.exit_code == ERROR
+    assert "keys.yaml:7:23: duplicate room `same` (written `${ROOM_B}`): already declared" \
+        " at line 6, column 23 (written `${ROOM_A}`)" in result.stderr
+    assert "reconcile: keys.yaml is not valid: nothing was applied" in result.stderr
+
+
 def test_without_sandbox_a_missing_variable_is_named(workdir: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("TELNYX_API_KEY", "TWILIO_ACCOUNT_SID"):
