@@ -317,12 +317,14 @@ class HttpClient:
         self._sleep = sleep
         self.base_url = base_url.rstrip("/")
         self._origin = _origin(httpx.URL(self.base_url))
-        self._connections = connections
-        self._options: dict[str, Any] = {"auth": auth, "headers": {
+        self._connections, self._auth = connections, auth
+        self._headers = httpx.Headers({
             # identity: a compressed body can inflate a thousandfold inside one chunk,
             # past any size cap; uncompressed, the bytes counted are the bytes held.
             "User-Agent": USER_AGENT, "Accept": "application/json",
-            "Accept-Encoding": "identity", **(headers or {})}}
+            "Accept-Encoding": "identity", **(headers or {})})
+        self._timeout = httpx.Timeout(self.settings.timeout,
+                                      connect=self.settings.connect_timeout).as_dict()
         self._client: httpx.AsyncClient | None = None  # made on first use
 
     @property
@@ -332,11 +334,18 @@ class HttpClient:
             from reconcile.engine.transport import Transport  # aiohttp: only when used
 
             self._client = httpx.AsyncClient(
-                base_url=self.base_url, follow_redirects=False, trust_env=False,
-                timeout=httpx.Timeout(self.settings.timeout,
-                                      connect=self.settings.connect_timeout),
-                transport=Transport(_tls_context(), self._connections), **self._options)
+                auth=self._auth, follow_redirects=False, trust_env=False,
+                transport=Transport(_tls_context(), self._connections))
         return self._client
+
+    def build(self, method: str, path: str, **kwargs: Any) -> httpx.Request:
+        """The request for `path` under the base URL, with this client's headers and
+        timeouts: the URL parsed once (httpx's build_request merges it into the base URL
+        and the client's settings anew each time, twice the CPU). No cookies are kept."""
+        url = self.base_url + path if path.startswith("/") else \
+            httpx.URL(self.base_url + "/").join(path)  # absolute: refused by _send
+        return httpx.Request(method, url, headers=self._headers,
+                             extensions={"timeout": self._timeout}, **kwargs)
 
     async def request(self, method: str, path: str, *,
                       retry: Callable[[BaseException], bool] = _retryable,
@@ -357,7 +366,7 @@ class HttpClient:
         if self.write_limit is not None and method not in READ_METHODS:
             await self.write_limit.acquire(self._sleep)
         client = self.client
-        request = client.build_request(method, path, **kwargs)
+        request = self.build(method, path, **kwargs)
         seen: set[str] = set()  # the addresses asked for, as sent (auth may add a query)
         while True:
             response = await self._send(client, request)
