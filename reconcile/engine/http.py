@@ -178,6 +178,15 @@ def _tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context(verify=True)
 
 
+def _context_for(scheme: str) -> ssl.SSLContext:
+    """The verifying context for https; for plain http (loopback only, see check_endpoint)
+    one that trusts no certificate at all, so that the CA bundle is never loaded for the
+    sandbox, and a TLS connection made with it could never succeed."""
+    if scheme == "https":
+        return _tls_context()
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies, with no CA: refuses all
+
+
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -335,7 +344,7 @@ class HttpClient:
 
             self._client = httpx.AsyncClient(
                 auth=self._auth, follow_redirects=False, trust_env=False,
-                transport=Transport(_tls_context(), self._connections))
+                transport=Transport(_context_for(self._origin[0]), self._connections))
         return self._client
 
     def build(self, method: str, path: str, **kwargs: Any) -> httpx.Request:
