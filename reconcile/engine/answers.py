@@ -127,6 +127,7 @@ class RoomShape:
     model: type[Room] | None = None
     id_required: bool = True
     key_types: JsonTypes = STRING | NULL
+    key_required: bool = True  # False: a room may leave its key out (an unnamed room)
     extra: Mapping[str, JsonTypes] = field(default_factory=dict)
 
     @functools.cached_property
@@ -136,7 +137,7 @@ class RoomShape:
         if self.id_field:
             checks.append((self.id_field, STRING, self.id_required))
         if self.key_field:
-            checks.append((self.key_field, self.key_types, True))
+            checks.append((self.key_field, self.key_types, self.key_required))
         fields = settings_types(self.model) if self.model is not None else {}
         checks += [(name, types | NULL, False) for name, types in fields.items()
                    if name != self.key_field]
