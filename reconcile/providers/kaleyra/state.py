@@ -33,8 +33,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import filelock
-
 from reconcile.errors import ReconcileError
 
 log = logging.getLogger(__name__)
@@ -164,6 +162,8 @@ def locked(path: str | os.PathLike[str], timeout: float | None) -> Iterator[None
     StateLockedError when another process keeps it. The kernel drops the lock of a killed
     process, so a crashed apply never leaves a stale lock. Re-entrant in one thread.
     """
+    import filelock  # only apply locks: a plan never pays for the import
+
     if timeout is not None and timeout < 0:
         raise ValueError("lock timeout must be >= 0 seconds, or None to wait forever")
     state = Path(path)
