@@ -5,8 +5,8 @@ Kaleyra rooms) that CPU alone decides much of the plan's time. This measures `--
 single-room GETs (Telnyx's, the same size of answer) at `--concurrency` against the
 sandbox with `--latency-ms` of latency, through bare httpx (one pool, and pools of
 `POOL_SHARD` connections, httpcore's cheapest) and through reconcile's own HttpClient
-(aiohttp under httpx, with retries, size cap, time bound, origin checks). Prints wall and CPU time per client;
-asserts nothing.
+(aiohttp under httpx, with retries, size cap, time bound, origin checks). Prints wall and
+CPU time per client; asserts nothing.
 
 Run: python bench/get_cost.py [--requests 2000] [--concurrency 64] [--latency-ms 20]
 """
