@@ -10,6 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from reconcile.escape import printable as printable  # re-exported (loader, config)
+
 # Enum fields where a near miss is a different place, not a typo: no guessing there.
 NO_SUGGESTIONS = frozenset({"media_region", "region"})
 QUOTED_LITERALS = {"true", "false", "yes", "no", "on", "off"}
@@ -42,15 +44,6 @@ def _quoted_hint(kind: str, value: Any) -> str:
             kind == "bool_type" and text.lower() in QUOTED_LITERALS):
         return ": it is quoted, so YAML reads a string; remove the quotes"
     return ""
-
-
-def printable(text: str) -> str:
-    """The text with each character that would break or disguise a one-line diagnostic
-    (line breaks, control and bidi characters, zero-width spaces) written as its escape:
-    keys are quoted as written, and a key may hold any of them."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def describe(value: Any) -> str:

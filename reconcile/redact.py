@@ -1,0 +1,143 @@
+"""Credentials kept out of everything printed, in every form a provider or proxy may echo
+them, and the log formatter that puts every record through that masking and through the
+one escaping function.
+
+The forms of a credential: the value itself; the base64 of `user:password` that an HTTP
+Basic Authorization header carries, for every pair of the run's credentials (a user equal
+to its password included: some APIs take the key as both); and each of those
+JSON-escaped, terminal-escaped, and percent-encoded in any way (any character escaped,
+upper- or lower-case hex, `+` for a space).
+
+The CLI installs `SafeFormatter` on the root handler, so the records of every logger that
+reaches stderr (httpx's and httpcore's raw URLs and headers, uvicorn's, ours) are masked;
+the rooms-file loader `register`s each credential it resolves. Nothing here imports
+beyond the standard library and `reconcile.escape`: the CLI uses it at start-up.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import logging
+import re
+import threading
+from collections.abc import Iterable
+from urllib.parse import unquote, unquote_plus
+
+from reconcile.escape import printable, printable_lines
+
+SECRET_MASK = "***"
+MIN_SECRET = 8  # shorter credentials (a sandbox's "*") would mask ordinary words
+# A run of URL characters with at least one percent escape in it.
+_URL_CHAR = r"[^\s%\"'<>\\`]"
+_ENCODED_RUN = re.compile(rf"{_URL_CHAR}*(?:%[0-9A-Fa-f]{{2}}{_URL_CHAR}*)+")
+
+
+def basic_auth(user: str, password: str) -> str:
+    """The credentials as an HTTP Basic Authorization header carries them."""
+    return base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+
+
+def _encodings(text: str) -> set[str]:
+    """`text` as a JSON string and a terminal may carry it (URL encodings, which may
+    encode any character, are decoded instead: `scrub`)."""
+    quoted = {json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1]}
+    return {text, printable(text), *quoted}
+
+
+def secret_forms(secrets: Iterable[str]) -> tuple[str, ...]:
+    """Every form of the credentials worth masking, longest first (so that a secret
+    holding another is masked whole)."""
+    given = {secret for secret in secrets if secret}
+    bases = {secret for secret in given if len(secret) >= MIN_SECRET}
+    bases |= {basic_auth(user, password) for user in given for password in given
+              if max(len(user), len(password)) >= MIN_SECRET}
+    forms: set[str] = set()
+    for base in bases:
+        forms |= _encodings(base)
+    return tuple(sorted(forms, key=len, reverse=True))
+
+
+def scrub(text: str, forms: tuple[str, ...]) -> str:
+    """The text with every form replaced by the mask, percent-encoded ones included: a
+    URL-like run holding a `%XX` escape is decoded (with `+` as a space, and without) and,
+    when it hides a credential, replaced by its decoded text, masked."""
+    for form in forms:
+        if form in text:
+            text = text.replace(form, SECRET_MASK)
+    if forms and "%" in text:
+        text = _decoded(text, forms, _any_of(forms))
+    return text
+
+
+def _decoded(text: str, forms: tuple[str, ...], anyof: re.Pattern[str]) -> str:
+    def one(run: str) -> str:
+        for decoded in (unquote(run), unquote_plus(run)):
+            if anyof.search(decoded):
+                return scrub(decoded, forms)
+            if "%" in decoded and decoded != run:  # encoded twice
+                masked = _decoded(decoded, forms, anyof)
+                if masked != decoded:
+                    return masked
+        return run
+
+    return _ENCODED_RUN.sub(lambda run: one(run.group()), text)
+
+
+@functools.lru_cache(maxsize=8)
+def _any_of(forms: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern for all the forms: one search of a short text instead of one each."""
+    return re.compile("|".join(map(re.escape, forms)))
+
+
+# -- the process's credentials, for the log formatter --------------------------------------
+
+_lock = threading.Lock()
+_registered: set[str] = set()
+_forms: tuple[str, ...] = ()
+
+
+def register(secrets: Iterable[str]) -> None:
+    """Mask these credentials in every log record from now on."""
+    global _forms
+    with _lock:
+        before = len(_registered)
+        _registered.update(secret for secret in secrets if secret)
+        if len(_registered) != before:
+            _forms = secret_forms(_registered)
+
+
+def registered_forms() -> tuple[str, ...]:
+    return _forms
+
+
+def forget_all() -> None:
+    """A new run (each CLI invocation) starts with no credentials registered."""
+    global _forms
+    with _lock:
+        _registered.clear()
+        _forms = ()
+
+
+class SafeFormatter(logging.Formatter):
+    """Masks the registered credentials in the whole record (message, arguments,
+    exception and stack text) and escapes it: the message to one line, the traceback
+    line by line."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = printable(record.message)
+        return super().formatMessage(record)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable_lines(scrub(super().format(record), _forms))
+
+
+def install(level: int, stream: object, fmt: str) -> logging.Handler:
+    """The root logger's one handler, to `stream`, through `SafeFormatter`; a fresh run
+    of credentials."""
+    forget_all()
+    handler = logging.StreamHandler(stream)  # type: ignore[arg-type]
+    handler.setFormatter(SafeFormatter(fmt))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+    return handler
