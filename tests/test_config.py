@@ -95,6 +95,16 @@ def test_missing_variable_names_it_and_its_place(tmp_path: Path) -> None:
     assert diagnostic.path == "providers.telnyx-eu.credentials.api_key"
 
 
+@pytest.mark.parametrize("variable", ["TELNYX_API_KEY", "TWILIO_AUTH_TOKEN"])
+def test_an_empty_credential_variable_names_it_and_its_place(variable: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load(EXAMPLE, {**ENVIRON, variable: ""})
+    (diagnostic,) = caught.value.diagnostics
+    assert diagnostic.message == f"environment variable `{variable}` is set but empty"
+    lines = EXAMPLE.read_text().splitlines()
+    assert "${" + variable + "}" in lines[diagnostic.location.line - 1]
+
+
 def test_references_in_room_fields_resolve_and_are_then_checked(tmp_path: Path) -> None:
     path = write(tmp_path, """\
 version: 1
