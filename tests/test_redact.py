@@ -23,7 +23,7 @@ def stderr() -> Iterator[io.StringIO]:
     stream = io.StringIO()
     redact.install(logging.DEBUG, stream, "%(levelname)s %(name)s: %(message)s")
     yield stream
-    root.handlers[:], _ = saved
+    root.handlers[:] = saved[0]
     root.setLevel(saved[1])
     redact.forget_all()
 

@@ -24,9 +24,11 @@ GRACEFUL_SHUTDOWN_S = 3
 def _config(sandbox: Sandbox, host: str, port: int, providers: tuple[str, ...],
             modules: Mapping[str, ModuleType] | None) -> uvicorn.Config:
     # "auto" picks uvloop and httptools when installed (the `fast` extra): several
-    # times the throughput of asyncio + h11.
+    # times the throughput of asyncio + h11. No log_config: uvicorn's records go to the
+    # root handler, whose formatter masks and escapes every record (reconcile.redact).
     return uvicorn.Config(create_app(sandbox, providers, modules), host=host, port=port,
                           loop="auto", http="auto", log_level="warning", access_log=False,
+                          log_config=None,
                           lifespan="off", proxy_headers=False, server_header=False,
                           timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
 
