@@ -171,6 +171,7 @@ def locked(path: str | os.PathLike[str], timeout: float | None) -> Iterator[None
     except OSError as exc:
         raise StateError(f"cannot create the folder of Kaleyra state file {state}: "
                          f"{exc.strerror or exc}") from None
+    _create_lock_file(state, _lock_path(key))
     # thread_local=False: the lock is the process's for the whole apply, whichever thread
     # (or event-loop executor) releases it.
     lock = filelock.FileLock(str(_lock_path(key)), thread_local=False)
@@ -203,6 +204,25 @@ def locked(path: str | os.PathLike[str], timeout: float | None) -> Iterator[None
         with _held_guard:
             _held.pop(key, None)
         lock.release()
+
+
+def _create_lock_file(state: Path, lock_path: Path) -> None:
+    """Make sure the lock file exists and can be opened for writing, or say at once why
+    not: some filelock versions take a lock file that cannot be created (a read-only
+    folder, a path under /proc) for one another process holds, and would wait forever."""
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(lock_path, flags, NEW_FILE_MODE)
+    except OSError as exc:
+        raise StateError(f"cannot create the lock file {lock_path} of Kaleyra state file "
+                         f"{state}: {exc.strerror or exc}") from None
+    try:
+        regular = stat.S_ISREG(os.fstat(fd).st_mode)
+    finally:
+        os.close(fd)
+    if not regular:
+        raise StateError(f"the lock file {lock_path} of Kaleyra state file {state} is not a"
+                         " regular file")
 
 
 def _remove_stale_temp_files(path: Path) -> None:
