@@ -36,12 +36,16 @@ from typing import Any
 import filelock
 
 from reconcile.errors import ReconcileError
+from reconcile.files import FileRefused, read_regular
 
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 TOOL = "reconcile"
 NEW_FILE_MODE = 0o600  # join URLs are bearer links
+# The largest state file read: about 1 KB a room, so some 60,000 rooms. A pull request can
+# point `state:` anywhere (/dev/zero once drove a plan to 24 GB): nothing past this is read.
+MAX_STATE_BYTES = 64 * 1024 * 1024
 DESCRIPTION_DIGEST_KEY = "description_sha256"
 
 JsonValue = Any  # what json.loads may return; the shape is checked by hand below
@@ -378,19 +382,15 @@ class KaleyraState:
         Raises StateError when the file exists but cannot be used; never modifies it."""
         state = cls(path, account, missing=False)
         try:
-            with open(state.path, "rb") as handle:
-                info = os.fstat(handle.fileno())
-                raw = handle.read()
-        except FileNotFoundError:
-            state.missing = True
-            return state
-        except IsADirectoryError:
-            raise state._error("is a folder, not a file") from None
-        except OSError as exc:
-            raise state._error(f"cannot be read ({exc.strerror or exc})") from None
-        state._rooms = state._parse(raw)
+            read = read_regular(state.path, MAX_STATE_BYTES, "state file")
+        except FileRefused as refused:
+            if refused.missing:
+                state.missing = True
+                return state
+            raise state._error(refused.problem) from None
+        state._rooms = state._parse(read.data)
         state._saved = dict(state._rooms)
-        state._identity = _Identity.of(info)
+        state._identity = _Identity.of(read.info)
         return state
 
     def _error(self, problem: str, recovery: str = _RECOVERY) -> StateError:

@@ -272,7 +272,7 @@ def test_damaged_file_is_a_clear_error_and_left_untouched(path: Path, case: str)
 
 def test_unreadable_file(path: Path) -> None:
     path.mkdir(parents=True)  # a folder where the file should be
-    with pytest.raises(StateError, match="is a folder"):
+    with pytest.raises(StateError, match="is a directory, not a state file"):
         KaleyraState.load(path, "kaleyra")
 
 
