@@ -353,7 +353,7 @@ class _Validator:
             self.report_pydantic(exc, model, merged, where, inherited)
             return None
         broken = False
-        for violation in room.rule_violations():
+        for violation in (*room.key_violations(), *room.rule_violations()):
             self._report_violation(violation, merged, where, inherited)
             broken = True
         return None if broken else room

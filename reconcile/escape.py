@@ -15,6 +15,7 @@ start-up.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 # One unsafe character, as a regex (for a fast search over large documents).
 _UNSAFE = re.compile(r"[^\x20-\x7e]")  # a candidate: refined by isprintable()
@@ -46,15 +47,23 @@ def printable_lines(text: str) -> str:
     return "\n".join(printable(line) for line in text.split("\n"))
 
 
-def _json_escape(match: re.Match[str]) -> str:
-    char = match.group()
-    if char.isprintable() or char == "\n":
-        return char
-    code = ord(char)
-    if code <= 0xFFFF:
-        return f"\\u{code:04x}"
-    code -= 0x10000  # a UTF-16 surrogate pair, as JSON writes characters past the BMP
-    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+def _escaper(long_form: bool) -> Callable[[re.Match[str]], str]:
+    def escape(match: re.Match[str]) -> str:
+        char = match.group()
+        if char.isprintable() or char == "\n":
+            return char
+        code = ord(char)
+        if code <= 0xFFFF:
+            return f"\\u{code:04x}"
+        if long_form:  # YAML: one escape for a character past the BMP
+            return f"\\U{code:08x}"
+        code -= 0x10000  # JSON: a UTF-16 surrogate pair
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+    return escape
+
+
+_JSON_ESCAPE, _YAML_ESCAPE = _escaper(long_form=False), _escaper(long_form=True)
 
 
 def json_printable(document: str) -> str:
@@ -62,4 +71,10 @@ def json_printable(document: str) -> str:
     character inside its strings written as a `\\uXXXX` escape: the same data for any
     parser, inert on a terminal. Line breaks between tokens (indentation) are kept; inside
     strings json.dumps has already escaped them."""
-    return _UNSAFE.sub(_json_escape, document)
+    return _UNSAFE.sub(_JSON_ESCAPE, document)
+
+
+def yaml_printable(document: str) -> str:
+    """The same for a YAML document whose strings holding unsafe characters are all
+    double-quoted (the one style with escapes)."""
+    return _UNSAFE.sub(_YAML_ESCAPE, document)

@@ -28,6 +28,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
 from reconcile import envref
+from reconcile.escape import unsafe_characters
 
 REFERENCE_PATTERN = r"\$\{[A-Za-z_][A-Za-z0-9_]*\}"
 
@@ -204,6 +205,20 @@ class Room(StrictModel):
 
     def rule_violations(self) -> Iterator[Violation]:
         return iter(())
+
+    def key_violations(self) -> Iterator[Violation]:
+        """A key (or the key it was renamed from) holding a character `printable` would
+        escape: controls (C0, C1, DEL), bidi overrides and isolates, line separators,
+        zero-width and other invisible characters. Keys show on terminals, in logs and in
+        pull requests; refused here, each shows there exactly as written."""
+        for name, value in ((self.KEY_FIELD, self.key), ("renamed_from", self.renamed_from)):
+            found = unsafe_characters(value) if isinstance(value, str) else []
+            if found:
+                what = "characters" if len(found) > 1 else "a character"
+                yield Violation(name, f"holds {what} that would be invisible or act on a"
+                                      f" terminal ({', '.join(found)}): a room key may hold"
+                                      " only printable characters, since it shows on"
+                                      " terminals, in logs and in pull requests")
 
 
 

@@ -19,6 +19,7 @@ from reconcile.config import Config, load
 from reconcile.engine.provider import RunContext
 from reconcile.engine.run import Run, open_accounts, select
 from reconcile.errors import ConfigError, ReconcileError
+from reconcile.escape import printable_lines
 from reconcile.exitcodes import ERROR
 
 if TYPE_CHECKING:
@@ -43,7 +44,8 @@ target_option = click.option("--target", "targets", multiple=True, metavar="KEY"
 
 
 def fail(message: str, code: int = ERROR) -> None:
-    click.echo(f"reconcile: {message}", err=True)
+    # Line by line: a message may list several accounts, each on its own line.
+    click.echo(f"reconcile: {printable_lines(message)}", err=True)
     raise SystemExit(code)
 
 

@@ -21,6 +21,7 @@ from reconcile.engine.apply import Outcome
 from reconcile.engine.plan import Action, Plan, SavedAccount, SavedChange, SavedPlan
 from reconcile.engine.rails import Block
 from reconcile.errors import ReconcileError
+from reconcile.escape import json_printable
 from reconcile.files import FileRefused, read_regular
 from reconcile.outputs.mask import Masker
 
@@ -67,7 +68,9 @@ def document(plan: Plan | None, *, config: str, checksum: str | None, mask: Mask
 
 
 def render(data: dict[str, Any], mask: Masker) -> str:
-    return mask.scrub(json.dumps(data, indent=2, ensure_ascii=False, default=str)) + "\n"
+    # Masked first (the forms masked are as json.dumps writes them), then made inert.
+    return json_printable(mask.scrub(json.dumps(data, indent=2, ensure_ascii=False,
+                                                default=str))) + "\n"
 
 
 def is_saved_plan(path: str | Path) -> bool:

@@ -2,7 +2,10 @@
 were left out.
 
 Values are the provider's, so a `${` in one is written `$${` (the file's literal `${`):
-the file reads back exactly as the provider has it.
+the file reads back exactly as the provider has it. A string holding a character that is
+not printable (a control, a bidi override) is written double-quoted with that character
+as its escape, and comments go through `printable`: the file shows on a terminal and in a
+review exactly as YAML reads it, and no key can end a comment and write YAML of its own.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+
+from reconcile.escape import printable, yaml_printable
 
 WIDTH = 4096  # never fold a long value (a URL, a description) over lines
 
@@ -43,16 +48,17 @@ def render(accounts: list[ExportedAccount], source: str) -> str:
              "providers:" + ("" if accounts else " {}")]
     for account in accounts:
         lines.append(f"  {_scalar(account.alias)}:")
-        lines += [f"    # {note}" for note in account.notes]
+        lines += [f"    # {printable(note)}" for note in account.notes]
         lines += _block(account.settings, 4, escape=False)  # already written as in a file
         for kind, items in account.kinds.items():
             lines.append(f"    {kind}:" + ("" if any(isinstance(i, ExportedRoom)
                                                     for i in items) else " []"))
             for item in items:
                 if isinstance(item, SkippedRoom):
-                    lines.append(f"      # skipped {item.label}: {item.reason}")
+                    lines.append(f"      # skipped {printable(item.label)}:"
+                                 f" {printable(item.reason)}")
                     continue
-                lines += [f"      # {note}" for note in item.notes]
+                lines += [f"      # {printable(note)}" for note in item.notes]
                 room = _block(item.fields, 8, escape=True)
                 lines.append("      - " + room[0][8:])
                 lines += room[1:]
@@ -62,9 +68,23 @@ def render(accounts: list[ExportedAccount], source: str) -> str:
 def _block(data: Mapping[str, Any], indent: int, *, escape: bool) -> list[str]:
     if not data:
         return []
-    text = yaml.safe_dump(_plain(data, escape), sort_keys=False, allow_unicode=True, width=WIDTH,
-                          default_flow_style=False)
-    return [" " * indent + line for line in text.splitlines()]
+    text = yaml.dump(_plain(data, escape), Dumper=_Dumper, sort_keys=False, allow_unicode=True,
+                     width=WIDTH, default_flow_style=False)
+    return [" " * indent + line for line in yaml_printable(text).splitlines()]
+
+
+class _Dumper(yaml.SafeDumper):
+    """Writes a string holding any unsafe character double-quoted, the one YAML style in
+    which `yaml_printable`'s `\\uXXXX` escapes (YAML's own) are read back as the
+    character: libyaml leaves some (bidi overrides, zero-width spaces) raw."""
+
+
+def _string(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = None if value.isprintable() else '"'
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _string)
 
 
 def _scalar(value: str) -> str:
