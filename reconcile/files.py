@@ -67,6 +67,20 @@ def read_regular(path: str | os.PathLike[str], limit: int, what: str = "file") -
         os.close(fd)
 
 
+def check_regular(path: str | os.PathLike[str], what: str = "file") -> None:
+    """FileRefused unless `path` is a regular file or nothing (a file another library
+    opens, such as the sandbox's SQLite database, which would hang on a pipe)."""
+    name = os.fspath(path)
+    try:
+        info = os.stat(name)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise _refused(name, exc) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise FileRefused(name, f"is a {_kind(info)}, not a {what}")
+
+
 def read_stream(stream: BinaryIO, name: str, limit: int, what: str = "file") -> bytes:
     """All of a stream the user chose (standard input), up to `limit` bytes; else
     FileRefused."""
@@ -92,10 +106,13 @@ def _stat(name: str) -> os.stat_result:
 
 def _check(name: str, info: os.stat_result, limit: int, what: str) -> None:
     if not stat.S_ISREG(info.st_mode):
-        kind = next((kind for test, kind in _KINDS if test(info.st_mode)), "special file")
-        raise FileRefused(name, f"is a {kind}, not a {what}")
+        raise FileRefused(name, f"is a {_kind(info)}, not a {what}")
     if info.st_size > limit:
         raise FileRefused(name, _too_large(limit, what))
+
+
+def _kind(info: os.stat_result) -> str:
+    return next((kind for test, kind in _KINDS if test(info.st_mode)), "special file")
 
 
 def _too_large(limit: int, what: str) -> str:

@@ -140,4 +140,5 @@ def install(level: int, stream: object, fmt: str) -> logging.Handler:
     handler = logging.StreamHandler(stream)  # type: ignore[arg-type]
     handler.setFormatter(SafeFormatter(fmt))
     logging.basicConfig(level=level, handlers=[handler], force=True)
+    logging.captureWarnings(True)  # a library's warnings too, through the same handler
     return handler

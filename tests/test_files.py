@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from reconcile.errors import ReconcileError
-from reconcile.files import FileRefused, read_regular, read_stream
+from reconcile.files import FileRefused, check_regular, read_regular, read_stream
 
 from .conftest import SANDBOX_ENVIRON, accounts_file
 
@@ -130,3 +130,19 @@ def test_a_saved_plan_over_its_cap_is_refused(tmp_path: Path,
     assert str(caught.value) == \
         f"{path}: cannot read the saved plan: is larger than 50 bytes, the most a saved plan" \
         " may hold"
+
+
+@needs_posix
+def test_the_sandbox_database_must_be_a_regular_file(tmp_path: Path, fifo: Path) -> None:
+    """SQLite fails on a pipe or a device with a bare "disk I/O error"."""
+    rooms = accounts_file(tmp_path, None, {"telnyx": "      - {unique_name: a}\n"})
+    result = reconcile("--sandbox", "--sandbox-db", str(fifo), "plan", str(rooms), cwd=tmp_path)
+    assert result.returncode == 1
+    assert f"reconcile: {fifo}: is a named pipe, not a sandbox database" in result.stderr
+    result = reconcile("sandbox", "serve", "--db", str(ZERO), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "/dev/zero: is a character device, not a sandbox database" in result.stderr
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(FileRefused, match=r"cannot be read \(Not a directory\)"):
+        check_regular(tmp_path / "file" / "db", "sandbox database")
+    check_regular(tmp_path / "absent.db")  # nothing there yet: SQLite creates it

@@ -33,7 +33,7 @@ def test_any_loggers_records_are_masked_in_every_form(stderr: io.StringIO) -> No
     logging.getLogger("httpcore.http11").debug(
         "receive_response_headers.complete return_value=%r",
         [(b"location", f"http://h/rooms?secretKey={SECRET}".encode())])
-    logging.getLogger("uvicorn.error").warning("auth %s", f"Basic {basic_auth('acme', SECRET)}")
+    logging.getLogger("h11").warning("auth %s", f"Basic {basic_auth('acme', SECRET)}")
     logging.getLogger("reconcile.x").info("quoted %s", SECRET.replace("-", "%2D"))
     text = stderr.getvalue()
     assert SECRET not in text and basic_auth("acme", SECRET) not in text

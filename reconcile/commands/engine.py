@@ -75,7 +75,10 @@ def run_engine(ctx: click.Context, file: str, accounts: tuple[str, ...], *,
             from reconcile.sandbox import attach
 
             db = Path(ctx.obj.get("sandbox_db") or attach.DEFAULT_DB)
-            server = attach.start(db)
+            try:
+                server = attach.start(db)
+            except ReconcileError as exc:  # --sandbox-db names no regular file
+                fail(str(exc))
             stack.callback(server.stop)
             attach.attach(config, server)
             context = RunContext(str(file), lock_timeout=lock_timeout,

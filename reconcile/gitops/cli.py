@@ -7,9 +7,10 @@ import os
 
 import click
 
-from reconcile import exitcodes
+from reconcile import exitcodes, redact
 from reconcile.commands.engine import fail
 from reconcile.errors import ReconcileError
+from reconcile.escape import printable
 from reconcile.exitcodes import ERROR, OK
 from reconcile.files import FileRefused, read_regular, read_stream
 from reconcile.gitops.github import (
@@ -61,6 +62,7 @@ def comment(repo: str, pr: int, body_file: str, api_url: str, author: str | None
     if not token:
         fail(f"{TOKEN_VARIABLE} is not set: export a token that may write pull request"
              " comments (in a workflow: `env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}`)")
+    redact.register([token])  # masked in every log record (-vv logs the HTTP exchange)
     body = _read_body(body_file)
     try:
         result = asyncio.run(upsert_comment(repo, pr, body, token, api_url=api_url,
@@ -68,7 +70,7 @@ def comment(repo: str, pr: int, body_file: str, api_url: str, author: str | None
     except ReconcileError as exc:
         # GitHub's messages never quote the token; masking it anyway costs nothing.
         fail(str(exc).replace(token, "***"))
-    click.echo(f"{result.action} comment {result.url}")
+    click.echo(f"{result.action} comment {printable(result.url)}")  # GitHub's answer
 
 
 def _read_body(path: str) -> str:
