@@ -6,9 +6,6 @@ from __future__ import annotations
 import io
 import logging
 import socket
-from collections.abc import Iterator
-
-import pytest
 
 from reconcile import redact
 from reconcile.sandbox.server import SandboxServer
@@ -16,20 +13,8 @@ from reconcile.sandbox.server import SandboxServer
 SECRET = "sk-S3NT1NEL-7f3a"
 
 
-@pytest.fixture
-def stderr() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    stream = io.StringIO()
-    redact.install(logging.DEBUG, stream, "%(levelname)s %(name)s: %(message)s")
+def test_uvicorns_records_go_through_the_root_handler(log_stderr: io.StringIO) -> None:
     redact.register([SECRET])
-    yield stream
-    root.handlers[:] = saved[0]
-    root.setLevel(saved[1])
-    redact.forget_all()
-
-
-def test_uvicorns_records_go_through_the_root_handler(stderr: io.StringIO) -> None:
     with SandboxServer() as server:
         for name in ("uvicorn", "uvicorn.error"):
             assert not logging.getLogger(name).handlers  # none of uvicorn's own
@@ -37,6 +22,6 @@ def test_uvicorns_records_go_through_the_root_handler(stderr: io.StringIO) -> No
             sock.sendall(b"NOT HTTP \x00\r\n\r\n")  # uvicorn warns of an invalid request
             sock.recv(1024)
         logging.getLogger("uvicorn.error").warning("quoting %s\x1b[2J", SECRET)
-    text = stderr.getvalue()
+    text = log_stderr.getvalue()
     assert "WARNING uvicorn.error: Invalid HTTP request received." in text
     assert "WARNING uvicorn.error: quoting ***\\x1b[2J" in text and SECRET not in text
