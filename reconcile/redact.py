@@ -29,9 +29,8 @@ from reconcile.escape import printable, printable_lines
 
 SECRET_MASK = "***"
 MIN_SECRET = 8  # shorter credentials (a sandbox's "*") would mask ordinary words
-# A run of URL characters with at least one percent escape in it.
-_URL_CHAR = r"[^\s%\"'<>\\`]"
-_ENCODED_RUN = re.compile(rf"{_URL_CHAR}*(?:%[0-9A-Fa-f]{{2}}{_URL_CHAR}*)+")
+# What ends a URL-like token in any text: whitespace, quotes, angle brackets, backslash.
+_DELIMITERS = re.compile(r"""([\s"'<>\\`]+)""")
 
 
 def basic_auth(user: str, password: str) -> str:
@@ -61,8 +60,8 @@ def secret_forms(secrets: Iterable[str]) -> tuple[str, ...]:
 
 def scrub(text: str, forms: tuple[str, ...]) -> str:
     """The text with every form replaced by the mask, percent-encoded ones included: a
-    URL-like run holding a `%XX` escape is decoded (with `+` as a space, and without) and,
-    when it hides a credential, replaced by its decoded text, masked."""
+    URL-like token holding a `%` is decoded (with `+` as a space, and without) and, when
+    it hides a credential, replaced by its decoded text, masked."""
     for form in forms:
         if form in text:
             text = text.replace(form, SECRET_MASK)
@@ -72,17 +71,25 @@ def scrub(text: str, forms: tuple[str, ...]) -> str:
 
 
 def _decoded(text: str, forms: tuple[str, ...], anyof: re.Pattern[str]) -> str:
-    def one(run: str) -> str:
-        for decoded in (unquote(run), unquote_plus(run)):
+    def one(token: str) -> str:
+        plus = (unquote_plus(token),) if "+" in token else ()  # `+` for a space
+        for decoded in (unquote(token), *plus):
             if anyof.search(decoded):
                 return scrub(decoded, forms)
-            if "%" in decoded and decoded != run:  # encoded twice
+            if "%" in decoded and decoded != token:  # encoded twice
                 masked = _decoded(decoded, forms, anyof)
                 if masked != decoded:
                     return masked
-        return run
+        return token
 
-    return _ENCODED_RUN.sub(lambda run: one(run.group()), text)
+    # Split, not searched for: a search for runs restarts at every character (0.5 s for
+    # 10,000 escaped URLs in a plan; the split takes a tenth of that).
+    parts = _DELIMITERS.split(text)
+    changed = False
+    for index in range(0, len(parts), 2):  # the tokens; odd indexes hold the delimiters
+        if "%" in parts[index] and (masked := one(parts[index])) != parts[index]:
+            parts[index], changed = masked, True
+    return "".join(parts) if changed else text
 
 
 @functools.lru_cache(maxsize=8)
