@@ -47,9 +47,9 @@ def render(accounts: list[ExportedAccount], source: str) -> str:
              "version: 1",
              "providers:" + ("" if accounts else " {}")]
     for account in accounts:
-        lines.append(f"  {_scalar(account.alias)}:")
+        lines.append(f"  {scalar(account.alias)}:")
         lines += [f"    # {printable(note)}" for note in account.notes]
-        lines += _block(account.settings, 4, escape=False)  # already written as in a file
+        lines += block(account.settings, 4, escape=False)  # already written as in a file
         for kind, items in account.kinds.items():
             lines.append(f"    {kind}:" + ("" if any(isinstance(i, ExportedRoom)
                                                     for i in items) else " []"))
@@ -59,13 +59,13 @@ def render(accounts: list[ExportedAccount], source: str) -> str:
                                  f" {printable(item.reason)}")
                     continue
                 lines += [f"      # {printable(note)}" for note in item.notes]
-                room = _block(item.fields, 8, escape=True)
+                room = block(item.fields, 8, escape=True)
                 lines.append("      - " + room[0][8:])
                 lines += room[1:]
     return "\n".join(lines) + "\n"
 
 
-def _block(data: Mapping[str, Any], indent: int, *, escape: bool) -> list[str]:
+def block(data: Mapping[str, Any], indent: int, *, escape: bool) -> list[str]:
     if not data:
         return []
     text = yaml.dump(_plain(data, escape), Dumper=_Dumper, sort_keys=False, allow_unicode=True,
@@ -87,7 +87,7 @@ def _string(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 _Dumper.add_representer(str, _string)
 
 
-def _scalar(value: str) -> str:
+def scalar(value: str) -> str:
     return yaml.safe_dump(value, width=WIDTH).removesuffix("\n...\n").strip()
 
 
