@@ -86,7 +86,8 @@ def reconcile(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 @needs_posix
 def test_a_named_pipe_as_the_rooms_file_or_saved_plan_never_blocks(tmp_path: Path,
                                                                    fifo: Path) -> None:
-    for command in (["validate"], ["plan"], ["apply", "--auto-approve"], ["export"], ["show"]):
+    for command in (["validate"], ["plan"], ["apply", "--auto-approve"], ["export"], ["show"],
+                    ["convert", "--account", "twilio", "--to", "telnyx"]):
         result = reconcile(*command, str(fifo), cwd=tmp_path)
         assert result.returncode == 1, result.stderr
         assert f"{fifo}:1:1: is a named pipe, not a rooms file" in result.stdout + result.stderr
