@@ -23,7 +23,8 @@ import logging
 import re
 import threading
 from collections.abc import Iterable
-from urllib.parse import unquote, unquote_plus
+from typing import TextIO
+from urllib.parse import quote, unquote, unquote_plus
 
 from reconcile.escape import printable, printable_lines
 
@@ -31,6 +32,7 @@ SECRET_MASK = "***"
 MIN_SECRET = 8  # shorter credentials (a sandbox's "*") would mask ordinary words
 # What ends a URL-like token in any text: whitespace, quotes, angle brackets, backslash.
 _DELIMITERS = re.compile(r"""([\s"'<>\\`]+)""")
+_URL_SAFE = "/:?#[]@!$&()*+,;=~"  # kept as they are when a decoded token is encoded again
 
 
 def basic_auth(user: str, password: str) -> str:
@@ -61,7 +63,7 @@ def secret_forms(secrets: Iterable[str]) -> tuple[str, ...]:
 def scrub(text: str, forms: tuple[str, ...]) -> str:
     """The text with every form replaced by the mask, percent-encoded ones included: a
     URL-like token holding a `%` is decoded (with `+` as a space, and without) and, when
-    it hides a credential, replaced by its decoded text, masked."""
+    it hides a credential, replaced by its decoded text, masked and encoded again."""
     for form in forms:
         if form in text:
             text = text.replace(form, SECRET_MASK)
@@ -75,7 +77,9 @@ def _decoded(text: str, forms: tuple[str, ...], anyof: re.Pattern[str]) -> str:
         plus = (unquote_plus(token),) if "+" in token else ()  # `+` for a space
         for decoded in (unquote(token), *plus):
             if anyof.search(decoded):
-                return scrub(decoded, forms)
+                # Encoded again, so that what decoding revealed (a quote, a line break)
+                # cannot break the JSON, YAML or line the token stood in.
+                return quote(scrub(decoded, forms), safe=_URL_SAFE)
             if "%" in decoded and decoded != token:  # encoded twice
                 masked = _decoded(decoded, forms, anyof)
                 if masked != decoded:
@@ -140,11 +144,11 @@ class SafeFormatter(logging.Formatter):
         return printable_lines(scrub(super().format(record), _forms))
 
 
-def install(level: int, stream: object, fmt: str) -> logging.Handler:
+def install(level: int, stream: TextIO, fmt: str) -> logging.Handler:
     """The root logger's one handler, to `stream`, through `SafeFormatter`; a fresh run
     of credentials."""
     forget_all()
-    handler = logging.StreamHandler(stream)  # type: ignore[arg-type]
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(SafeFormatter(fmt))
     logging.basicConfig(level=level, handlers=[handler], force=True)
     logging.captureWarnings(True)  # a library's warnings too, through the same handler

@@ -49,3 +49,12 @@ def test_short_values_alone_are_no_secrets() -> None:
     forms = redact.secret_forms(["*", "acme"])
     assert forms == ()
     assert redact.scrub("acme *", forms) == "acme *"
+
+
+def test_a_decoded_token_is_encoded_again_so_no_syntax_breaks() -> None:
+    """%22 and %0A inside a token that hides a credential must not come back as a quote
+    that ends a JSON string or a line break that starts a forged line."""
+    forms = redact.secret_forms([SECRET])
+    token = "https://h/x?k=" + SECRET.replace("-", "%2D") + "%22%0AINFO%20forged"
+    scrubbed = redact.scrub(f'{{"url": "{token}"}}', forms)
+    assert scrubbed == '{"url": "https://h/x?k=***%22%0AINFO%20forged"}'
