@@ -31,6 +31,10 @@ from reconcile import envref
 from reconcile.escape import unsafe_characters
 
 REFERENCE_PATTERN = r"\$\{[A-Za-z_][A-Za-z0-9_]*\}"
+# Characters a room key may not hold, for the JSON Schema (validate: `Room.key_violations`).
+UNPRINTABLE_PATTERN = ("[\\u0000-\\u001f\\u007f-\\u00a0\\u00ad\\u0600-\\u0605\\u061c\\u06dd"
+                       "\\u070f\\u0890\\u0891\\u08e2\\u1680\\u180e\\u2000-\\u200f"
+                       "\\u2028-\\u202f\\u205f-\\u206f\\u3000\\ufeff\\ufff9-\\ufffb]")
 
 
 class StrictModel(BaseModel):
@@ -260,8 +264,15 @@ def defaults_model(name: str, *room_models: type[Room]) -> type[StrictModel]:
 
 
 def only_key_required(schema: dict[str, Any], key: str) -> None:
-    """Rooms may take any other field from `defaults`, so the schema requires only the key."""
+    """Rooms may take any other field from `defaults`, so the schema requires only the key.
+    The key and `renamed_from` refuse, as `Room.key_violations` does, the characters an
+    editor should flag: controls, bidi and invisible format characters, line separators
+    (ECMA-262 patterns cannot say `str.isprintable()` exactly; validate has the last word)."""
     schema["required"] = [key]
+    for name in (key, "renamed_from"):
+        field = schema.get("properties", {}).get(name)
+        if field is not None and "not" not in field:  # a key with a pattern of its own
+            field["not"] = {"pattern": UNPRINTABLE_PATTERN}
 
 
 @functools.cache
