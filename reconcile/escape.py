@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable
 
 # One unsafe character, as a regex (for a fast search over large documents).
-_UNSAFE = re.compile(r"[^\x20-\x7e]")  # a candidate: refined by isprintable()
+_UNSAFE = re.compile(r"[^\x20-\x7e\n]")  # a candidate: refined by isprintable()
 
 
 def is_unsafe(char: str) -> bool:
@@ -71,6 +71,8 @@ def json_printable(document: str) -> str:
     character inside its strings written as a `\\uXXXX` escape: the same data for any
     parser, inert on a terminal. Line breaks between tokens (indentation) are kept; inside
     strings json.dumps has already escaped them."""
+    if document.isascii() and "\x7f" not in document:  # json.dumps escaped the rest
+        return document
     return _UNSAFE.sub(_JSON_ESCAPE, document)
 
 
