@@ -112,7 +112,7 @@ def apply(ctx: click.Context, file: str, accounts: tuple[str, ...], targets: tup
                 progress(outcome)
             outcomes = skipped + await run.apply(plan, progress)
         if report.text_on_stdout:
-            report.echo(render_summary(outcomes))
+            report.echo(render_summary(outcomes, plan.uncertain))
         report.document(plan, checksum=checksum, outcomes=outcomes)
         return ERROR if any(o.status != "applied" for o in outcomes) else OK
 

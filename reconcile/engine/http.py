@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 from tenacity.wait import wait_exponential_jitter
 
 from reconcile import __version__
@@ -62,7 +62,12 @@ E = TypeVar("E", bound="UnusableAnswer")
 class HttpSettings:
     timeout: float = 30.0  # connect, pool, read and write, each (httpx)
     connect_timeout: float = 10.0
-    attempts: int = 5
+    attempts: int = 5  # tries of one request (429s aside)
+    # 429s, which say the request was not processed and when to come back, are counted
+    # apart: at 10 % faults, bursts of them alone used up five tries of about one request
+    # in 250, and a plan fails whole when one of its reads does. A provider that is down
+    # (refused connections) is still given up on after `attempts`.
+    rate_limited_attempts: int = 10
     backoff_initial: float = 0.5
     backoff_max: float = 8.0
     total_timeout: float = TOTAL_TIMEOUT
@@ -275,6 +280,23 @@ def unprocessed(exc: BaseException) -> bool:
         exc.cause, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
 
 
+class _Budget:
+    """When one request stops being retried: after `attempts` failures, 429s aside, or
+    `rate_limited_attempts` 429s."""
+
+    def __init__(self, settings: HttpSettings) -> None:
+        self.settings = settings
+        self.failed = self.limited = 0
+
+    def __call__(self, state: RetryCallState) -> bool:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, HttpError) and exc.status == 429:
+            self.limited += 1
+            return self.limited >= self.settings.rate_limited_attempts
+        self.failed += 1
+        return self.failed >= self.settings.attempts
+
+
 class RateLimiter:
     """At most `requests` per `period` seconds (a sliding window), shared by coroutines."""
 
@@ -336,7 +358,7 @@ class HttpClient:
         HttpError, TransportError or (never retried) UnusableAnswer. `retry=unprocessed`
         for a write that must not be repeated once it may have reached the server."""
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.settings.attempts),
+            stop=_Budget(self.settings),
             wait=self._wait, retry=retry_if_exception(retry), reraise=True,
             sleep=self._sleep)
         async for attempt in retrying:

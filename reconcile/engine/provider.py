@@ -29,6 +29,7 @@ from reconcile.engine.plan import (
     FieldChange,
     LiveRoom,
     ReplaceOrder,
+    UncertainCreate,
 )
 from reconcile.escape import printable
 from reconcile.models import Room
@@ -135,6 +136,10 @@ class Provider(ABC):
     async def find(self, kind: str, key: str) -> LiveRoom | None:
         """One live room by key (adoption after a lost create reply, saved plans)."""
         return next((r for r in await self.list_rooms(kind) if r.key == key), None)
+
+    def uncertain(self) -> list[UncertainCreate]:
+        """Creates whose outcome is unknown and that no read can settle (Kaleyra)."""
+        return []
 
     async def missing_reason(self, kind: str, key: str) -> str:
         """Why a declared room must be created (Twilio says when it ended by itself)."""

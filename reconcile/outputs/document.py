@@ -25,7 +25,7 @@ from reconcile.escape import json_printable
 from reconcile.files import FileRefused, read_regular
 from reconcile.outputs.mask import Masker
 
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"  # 1.1: uncertain_creates, summary.uncertain
 MAJOR = FORMAT_VERSION.split(".")[0]
 SNIFF_BYTES = 4096  # how much of a file `is_saved_plan` looks at
 MAX_SAVED_BYTES = 256 * 1024 * 1024  # a plan of 10,000 changes is ~10 MB
@@ -54,6 +54,7 @@ def document(plan: Plan | None, *, config: str, checksum: str | None, mask: Mask
         "accounts": [{"name": a.alias, "provider": a.provider, "managed": a.managed,
                       "unmanaged": a.unmanaged} for a in plan.accounts],
         "changes": changes,
+        "uncertain_creates": [record.as_dict() for record in plan.uncertain],
         "blocked": [{"account": b.account, "message": b.message} for b in blocks],
         "errors": [{"message": message} for message in errors],
     }

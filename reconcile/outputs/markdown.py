@@ -26,6 +26,7 @@ from reconcile.outputs.text import (
     SYMBOLS,
     marks,
     summary_line,
+    uncertain_title,
     value_text,
 )
 
@@ -101,6 +102,13 @@ def render(plan: Plan | None, *, config: str, checksum: str | None, mask: Masker
         head += [f"**{words(summary_line(plan))}**"
                  f" {summary['noop']} room{'s' if summary['noop'] != 1 else ''} up to date.",
                  ""]
+    if plan.uncertain:
+        head += ["> [!WARNING]", f"> **{words(uncertain_title(len(plan.uncertain)))}**"]
+        head += [f"> - {code(r.address)} (requested {words(r.requested_at)}):"
+                 f" {words(r.check)}" for r in plan.uncertain[:OUTCOME_ROWS]]
+        if len(plan.uncertain) > OUTCOME_ROWS:
+            head.append(f"> - … {len(plan.uncertain) - OUTCOME_ROWS:,} more: see the job's log")
+        head.append("")
     if blocks:
         head += ["> [!CAUTION]", "> **apply will be blocked:**"]
         head += [f"> - {words(block.message)}" for block in blocks]

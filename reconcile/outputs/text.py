@@ -10,12 +10,13 @@ can carry a control sequence or a line of its own.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import click
 
 from reconcile.engine.apply import Outcome
-from reconcile.engine.plan import ABSENT, Action, Change, Plan
+from reconcile.engine.plan import ABSENT, Action, Change, Plan, UncertainCreate
 from reconcile.engine.rails import Block
 from reconcile.escape import printable
 from reconcile.outputs.mask import MASK, Masker
@@ -94,9 +95,28 @@ def render_plan(plan: Plan, mask: Masker = PLAIN, *, colour: bool = False) -> st
         lines += render_change(change, mask, colour=colour)
     paint = _Paint(colour)
     if not plan.has_changes:
-        return mask.scrub("\n".join([*lines, paint(summary_line(plan), fg="green")]) + "\n")
-    lines += ["", paint(summary_line(plan), bold=True)]
-    return mask.scrub("\n".join(lines) + "\n")
+        lines.append(paint(summary_line(plan), fg="green"))
+    else:
+        lines += ["", paint(summary_line(plan), bold=True)]
+    return mask.scrub("\n".join(lines + uncertain_lines(plan.uncertain, paint)) + "\n")
+
+
+def uncertain_title(count: int) -> str:
+    """The heading over uncertain creates, in every format."""
+    return (f"{count} uncertain create{'s' if count != 1 else ''}: a room may exist that"
+            " nothing records (each is named here until it is checked).")
+
+
+def uncertain_lines(records: Sequence[UncertainCreate], paint: _Paint | None = None
+                    ) -> list[str]:
+    """Each create whose outcome is unknown, with its time and what to check."""
+    if not records:
+        return []
+    paint = paint or _Paint(False)
+    lines = ["", paint(uncertain_title(len(records)), fg="yellow", bold=True)]
+    lines += [f"  ? {printable(record.address)} (requested {printable(record.requested_at)}):"
+              f" {printable(record.check)}" for record in records]  # from the state file
+    return lines
 
 
 def render_blocks(blocks: list[Block], prefix: str = "blocked") -> str:
@@ -115,11 +135,13 @@ def render_outcome(outcome: Outcome) -> str:
     return f"{SYMBOLS[change.action]} {printable(change.address)} {verb}{note}"
 
 
-def render_summary(outcomes: list[Outcome]) -> str:
+def render_summary(outcomes: list[Outcome], uncertain: Sequence[UncertainCreate] = ()
+                   ) -> str:
     counts = {status: sum(1 for o in outcomes if o.status == status)
               for status in ("applied", "failed", "skipped")}
+    doubt = f" {len(uncertain)} uncertain." if uncertain else ""
     lines = [f"Apply: {counts['applied']} applied, {counts['failed']} failed,"
-             f" {counts['skipped']} skipped."]
+             f" {counts['skipped']} skipped.{doubt}"]
     lines += [f"  {o.status}: {printable(o.change.address)}: {printable(o.message)}"
               for o in outcomes if o.status != "applied"]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + uncertain_lines(uncertain)) + "\n"

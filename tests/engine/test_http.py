@@ -114,6 +114,38 @@ def test_429_waits_retry_after_then_succeeds(server: SandboxServer, sandbox: San
     assert sleeps.waits == [3.0, 3.0]
 
 
+def test_429s_are_counted_apart_from_the_other_failures(server: SandboxServer,
+                                                        sandbox: Sandbox) -> None:
+    # A burst of 429s longer than a request's tries, then a 5xx: the 429s say nothing was
+    # done and when to come back, so they use none of the five tries.
+    set_faults(sandbox, "telnyx", {"burst_429": {"rate": 1, "length": 7, "retry_after": 0}})
+    answers = iter([{"error_rate": 1, "error_statuses": [502]}, {}])
+
+    async def heal_after_the_burst(seconds: float) -> None:
+        if sandbox.counter_table()["telnyx"]["POST"] >= 7:
+            set_faults(sandbox, "telnyx", next(answers, {}))
+
+    async def run() -> httpx.Response:
+        async with HttpClient(server.url("telnyx"), headers={"Authorization": f"Bearer {KEY}"},
+                              settings=HttpSettings(attempts=5),
+                              sleep=heal_after_the_burst) as http:
+            return await http.request("POST", "/v2/rooms", json={"unique_name": "a"})
+
+    assert asyncio.run(run()).status_code == 201
+    assert posts(sandbox) == 9  # seven 429s, a 502, then the room
+
+    set_faults(sandbox, "telnyx", {"burst_429": {"rate": 1, "length": 100, "retry_after": 0}})
+    sleeps = Sleeps()
+
+    async def limited() -> None:
+        async with client(server, sleeps, rate_limited_attempts=12) as http:
+            await http.request("GET", "/v2/rooms")
+
+    with pytest.raises(HttpError) as caught:  # yet a provider that never lets up is left
+        asyncio.run(limited())
+    assert caught.value.status == 429 and sandbox.counter_table()["telnyx"]["GET"] == 12
+
+
 def test_5xx_backs_off_exponentially_and_gives_up(server: SandboxServer,
                                                   sandbox: Sandbox) -> None:
     set_faults(sandbox, "telnyx", {"error_rate": 1, "error_statuses": [503]})

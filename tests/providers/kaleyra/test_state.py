@@ -61,6 +61,30 @@ def path(tmp_path: Path) -> Path:
 
 # ---------------------------------------------------------------- format and round trip
 
+def test_a_create_intent_is_saved_until_settled_and_old_files_load_as_they_are(
+        path: Path) -> None:
+    saved_state(path)
+    before = path.read_text(encoding="utf-8")
+    assert "uncertain_creates" not in before  # written only when there is one
+    with locked(path, 0):
+        state = KaleyraState.load(path, "kaleyra")  # a file from before intents loads
+        assert state.uncertain() == []
+        doubt, done = state.intend("consult-43"), state.intend("consult-44")
+        state.save()
+        loaded = KaleyraState.load(path, "kaleyra")  # as the next plan, or a kill, sees it
+        assert [(r.name, r.requested_at) for r in loaded.uncertain()] == [
+            ("consult-43", doubt.requested_at), ("consult-44", done.requested_at)]
+        assert doubt.requested_at.endswith("Z")
+        text = path.read_text(encoding="utf-8")
+        assert text == json.dumps(json.loads(text), indent=2, sort_keys=True) + "\n"
+        state.settle(done)
+        state.save()
+        assert [r.name for r in KaleyraState.load(path, "kaleyra").uncertain()] == [
+            "consult-43"]
+        state.settle(doubt)
+        state.save()
+    assert path.read_text(encoding="utf-8") == before  # nothing left of them
+
 def test_round_trip(path: Path) -> None:
     written = saved_state(path)
     loaded = KaleyraState.load(path, "kaleyra")
@@ -246,6 +270,13 @@ DAMAGED = {
                         ["rooms: a room name is empty"]),
     "empty room_id": (_with("d['rooms']['consult-42']['room_id'] = ''"),
                       ["rooms.consult-42.room_id: must be a non-empty string"]),
+    "uncertain not a list": (_with("d['uncertain_creates'] = {}"),
+                             ["uncertain_creates: must be an array, not an object"]),
+    "uncertain with no time": (_with("d['uncertain_creates'] = [{'name': 'a'}]"),
+                               ["uncertain_creates[0]: missing requested_at"]),
+    "uncertain bad time": (_with("d['uncertain_creates'] = [{'name': 'a', 'requested_at':"
+                                 " 'noon'}]"),
+                           ["uncertain_creates[0].requested_at: must be an ISO 8601"]),
 }
 
 
