@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from reconcile import envref
+from reconcile import envref, redact
 from reconcile.collisions import KeyPlace, duplicate, same_accounts
 from reconcile.errors import ConfigError, Diagnostic, Location
 from reconcile.loader import Document, LList, LMap, Mark, load_file
@@ -260,6 +260,7 @@ class _Validator:
                                self.document.location(account.mark))
         if settings is not None and self.resolve_credentials:
             result.secrets = self._resolve_credentials(account, parts)
+            redact.register(result.secrets.values())  # masked in every log record
         for kind in models.kinds:
             result.rooms[kind.name] = self._rooms(account, kind.name, kind.model, defaults,
                                                   (*parts, kind.name), models, alias)
@@ -317,8 +318,7 @@ class _Validator:
             try:
                 secrets[name] = envref.resolve(reference, self.environ or {})
             except envref.MissingVariable as missing:
-                self.report(credentials.value_marks[name],
-                            f"environment variable `{missing.name}` is not set",
+                self.report(credentials.value_marks[name], missing.message,
                             (*parts, "credentials", name))
         return secrets
 
@@ -375,7 +375,7 @@ class _Validator:
             self.report_pydantic(exc, model, merged, where, inherited)
             return None
         broken = False
-        for violation in room.rule_violations():
+        for violation in (*room.key_violations(), *room.rule_violations()):
             self._report_violation(violation, merged, where, inherited)
             broken = broken or not violation.warning
         return None if broken else room
@@ -400,7 +400,7 @@ class _Validator:
                 try:
                     return envref.resolve(value, self.environ or {})
                 except envref.MissingVariable as missing:
-                    self.report(mark, f"environment variable `{missing.name}` is not set",
+                    self.report(mark, missing.message,
                                 parts)
                     self._unresolved.add(parts)
                     return value

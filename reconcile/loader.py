@@ -22,6 +22,7 @@ import yaml
 
 from reconcile import scalars
 from reconcile.errors import Diagnostic, Location
+from reconcile.files import FileRefused, read_regular
 from reconcile.messages import printable
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -102,17 +103,9 @@ def load_file(path: str | os.PathLike[str]) -> Document:
     """Load one rooms file. Problems are returned as diagnostics, never raised."""
     name = os.fspath(path)
     try:
-        with open(name, "rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
-    except IsADirectoryError:
-        return _failed(name, Mark(0, 0), "is a directory, not a rooms file")
-    except FileNotFoundError:
-        return _failed(name, Mark(0, 0), "no such file")
-    except OSError as exc:
-        return _failed(name, Mark(0, 0), f"cannot read the file: {exc.strerror or exc}")
-    if len(raw) > MAX_FILE_BYTES:
-        return _failed(name, Mark(0, 0),
-                       f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
+        raw = read_regular(name, MAX_FILE_BYTES, "rooms file").data
+    except FileRefused as refused:
+        return _failed(name, Mark(0, 0), refused.problem)
     return load_bytes(raw, name)
 
 

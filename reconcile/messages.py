@@ -11,6 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from reconcile.escape import printable as printable  # re-exported (loader, config)
+
 # Enum fields where a near miss is a different place, not a typo: no guessing there.
 NO_SUGGESTIONS = frozenset({"media_region", "region"})
 # Booleans as YAML 1.2 writes them: quoted, each is a string.
@@ -64,15 +66,6 @@ def _base_60(text: str) -> int:
     for part in text.lstrip("+-").replace("_", "").split(":"):
         total = total * 60 + int(part)
     return sign * total
-
-
-def printable(text: str) -> str:
-    """The text with each character that would break or disguise a one-line diagnostic
-    (line breaks, control and bidi characters, zero-width spaces) written as its escape:
-    keys are quoted as written, and a key may hold any of them."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def describe(value: Any) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import logging
 import os
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from datetime import date
@@ -12,6 +14,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
+from reconcile import redact
 from reconcile.config import AccountConfig, load
 from reconcile.engine import provider as provider_module
 from reconcile.engine.http import HttpClient, HttpSettings
@@ -74,6 +77,21 @@ def serve(sandbox: Sandbox) -> Iterator[Callable[..., SandboxServer]]:
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def log_stderr() -> Iterator[io.StringIO]:
+    """The root handler as the CLI installs it (reconcile.redact), writing to a buffer;
+    the logging set-up and the registered credentials restored after."""
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    stream = io.StringIO()
+    redact.install(logging.DEBUG, stream, "%(levelname)s %(name)s: %(message)s")
+    yield stream
+    root.handlers[:] = saved[0]
+    root.setLevel(saved[1])
+    redact.forget_all()
+    logging.captureWarnings(False)
 
 
 @pytest.fixture

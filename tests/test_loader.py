@@ -211,7 +211,7 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
 def test_an_unreadable_path_says_why(tmp_path: Path) -> None:
     (tmp_path / "plain-file").write_text("x")
     (diagnostic,) = load_file(tmp_path / "plain-file" / "rooms.yaml").diagnostics
-    assert diagnostic.message == "cannot read the file: Not a directory"
+    assert diagnostic.message == "cannot be read (Not a directory)"
 
 
 def test_standard_collection_tags_and_the_non_specific_tag_are_accepted() -> None:
@@ -226,4 +226,5 @@ def test_too_large_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(loader, "MAX_FILE_BYTES", 10)
     path = tmp_path / "big.yaml"
     path.write_text("a: 12345678901234567890\n")
-    assert load_file(path).diagnostics[0].message == "the file is larger than 0 MiB"
+    assert load_file(path).diagnostics[0].message == \
+        "is larger than 10 bytes, the most a rooms file may hold"

@@ -19,6 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from reconcile.cli import cli
+from reconcile.config import check
 from reconcile.loader import load_file, load_text
 from reconcile.schema import render_schema
 
@@ -263,3 +264,19 @@ def test_disputed_numbers_are_read_apart_by_yaml_tools() -> None:
     for value in DISPUTED:
         assert not isinstance(reader.load(f"a: {value}\n")["a"], str), value
         assert load_text(f"a: '{value}'\n").data == {"a": value}  # quoted: text, for all
+
+
+@pytest.mark.parametrize("key", ["t\x1b]0;owned\x07", "csi\x9b31m", "rtl\u202egnp", "a\nb",
+                                 "zero\u200bwidth", "nbsp\u00a0x", "café 💥 ok"])
+def test_room_keys_are_refused_by_the_schema_as_by_validate(
+        validator: jsonschema.Draft202012Validator, tmp_path: Path, key: str) -> None:
+    """Issue 11: validate refuses keys holding what `printable` escapes; the schema
+    refuses the same ones (in the key and in renamed_from), so editors flag them too."""
+    data = rooms_file(twilio=TWILIO)
+    data["providers"]["twilio"]["rooms"][0]["unique_name"] = key
+    path = tmp_path / "rooms.json"  # JSON is YAML: validate reads the very same data
+    path.write_text(json.dumps(data))
+    refused_by_validate = any("printable" in d.message for d in check(path))
+    assert bool(errors(validator, data)) == refused_by_validate == (not key.isprintable())
+    data["providers"]["twilio"]["rooms"][0].update(unique_name="ok", renamed_from=key)
+    assert bool(errors(validator, data)) == (not key.isprintable())

@@ -19,6 +19,7 @@ from reconcile.config import AccountConfig, Config, load
 from reconcile.engine.provider import RunContext
 from reconcile.engine.run import Run, open_accounts, select
 from reconcile.errors import ConfigError, ReconcileError
+from reconcile.escape import printable_lines
 from reconcile.exitcodes import ERROR
 from reconcile.providers import adapter_class
 
@@ -46,7 +47,8 @@ target_option = click.option("--target", "targets", multiple=True, metavar="KEY"
 
 
 def fail(message: str, code: int = ERROR) -> None:
-    click.echo(f"reconcile: {message}", err=True)
+    # Line by line: a message may list several accounts, each on its own line.
+    click.echo(f"reconcile: {printable_lines(message)}", err=True)
     raise SystemExit(code)
 
 
@@ -86,7 +88,10 @@ def run_engine(ctx: click.Context, file: str, accounts: tuple[str, ...], *,
             from reconcile.sandbox import attach
 
             db = Path(ctx.obj.get("sandbox_db") or attach.DEFAULT_DB)
-            server = attach.start(db)
+            try:
+                server = attach.start(db)
+            except ReconcileError as exc:  # --sandbox-db names no regular file
+                fail(str(exc))
             stack.callback(server.stop)
             attach.attach(config, server)
             context = RunContext(str(file), lock_timeout=lock_timeout,

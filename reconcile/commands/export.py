@@ -33,6 +33,7 @@ from reconcile.config import Config
 from reconcile.engine.plan import LiveRoom
 from reconcile.engine.provider import Provider
 from reconcile.engine.run import Run, targeted
+from reconcile.escape import printable
 from reconcile.exitcodes import ERROR, OK
 from reconcile.loader import load_file
 from reconcile.messages import message_for
@@ -183,4 +184,4 @@ def _account(provider: Provider, raw: dict[str, Any], rooms: dict[str, Items],
 
 
 def _warn(message: str) -> None:
-    click.echo(f"reconcile: warning: {message}", err=True)
+    click.echo(f"reconcile: warning: {printable(message)}", err=True)  # quotes live keys

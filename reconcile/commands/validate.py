@@ -8,6 +8,7 @@ import click
 
 from reconcile import exitcodes
 from reconcile.errors import Diagnostic
+from reconcile.escape import printable
 from reconcile.exitcodes import ERROR, OK
 
 EXIT_CODES = ((OK, "no file has an error (warnings are shown, and exit 0)"),
@@ -80,8 +81,9 @@ def _as_json(results: Results) -> dict[str, object]:
 
 
 def _escape(text: str, *, property_value: bool = False) -> str:
-    # GitHub workflow-command escaping.
-    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    # Inert and on one line first (a file name may hold anything), then GitHub's
+    # workflow-command escaping.
+    text = printable(text).replace("%", "%25")
     if property_value:
         text = text.replace(":", "%3A").replace(",", "%2C")
     return text

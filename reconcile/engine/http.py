@@ -34,6 +34,7 @@ from tenacity.wait import wait_exponential_jitter
 
 from reconcile import __version__
 from reconcile.errors import ReconcileError
+from reconcile.escape import printable
 
 USER_AGENT = f"reconcile/{__version__} (video rooms as code)"
 SECRET_QUERY_NAMES = frozenset({"secretkey", "secret_key", "apikey", "api_key", "token"})
@@ -124,7 +125,7 @@ class UnusableAnswer(TransportError):
     def __init__(self, problem: str, *, provider: str | None = None,
                  method: str | None = None, url: str | None = None) -> None:
         self.provider = provider
-        self.problem = problem
+        self.problem = problem = printable(problem)  # it may quote the answer
         self.method = method or ""
         self.url = redact_url(url) if url else ""
         self.cause = self  # its own cause: the answer, not the connection, was the problem

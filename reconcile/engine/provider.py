@@ -32,6 +32,7 @@ from reconcile.engine.plan import (
     ReplaceOrder,
     UncertainCreate,
 )
+from reconcile.escape import printable
 from reconcile.models import Room
 from reconcile.providers import provider_models
 
@@ -164,12 +165,13 @@ class Provider(ABC):
 
     def error_message(self, exc: HttpError | TransportError) -> str:
         """The provider's own words for a failure, read from the common error shapes, with
-        the account's credentials masked: an API may quote the key it refused."""
+        the account's credentials masked (an API may quote the key it refused) and every
+        control character escaped (it is the provider's text)."""
         from reconcile.outputs.mask import Masker
 
         message = str(exc) if isinstance(exc, TransportError) else \
             f"{exc.status}: {_message_in(exc.body) or 'no message'}"
-        return Masker.of(secrets=self.account.secrets.values()).scrub(message)
+        return printable(Masker.of(secrets=self.account.secrets.values()).scrub(message))
 
     def desired_fields(self, room: Room) -> dict[str, Any]:
         """The provider fields a room declares, normalised as `list_rooms` normalises."""

@@ -16,6 +16,8 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
+from reconcile.files import check_regular
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
     seq      INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -68,6 +70,7 @@ class Store:
         if path is None:
             self._uri = f"file:reconcile-sandbox-{uuid.uuid4().hex}?mode=memory&cache=shared"
         else:
+            check_regular(path, "sandbox database")  # SQLite would fail on anything else
             self._uri = f"file:{path}"
         self._local = threading.local()
         self._guard: AbstractContextManager[Any] = threading.RLock() if self._memory \

@@ -97,8 +97,8 @@ def resolve_state_path(account: AccountConfig, rooms_file: str | os.PathLike[str
         try:
             setting = envref.resolve(setting, os.environ if environ is None else environ)
         except envref.MissingVariable as missing:
-            raise StateError(f"the `state` path of account {account.alias} uses "
-                             f"${{{missing.name}}}, which is not set") from None
+            raise StateError(f"the `state` path of account {account.alias}: "
+                             f"{missing.message}") from None
     return state_path(rooms_file, account.alias, setting)
 
 

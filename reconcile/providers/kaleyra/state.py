@@ -34,12 +34,16 @@ from pathlib import Path
 from typing import Any
 
 from reconcile.errors import ReconcileError
+from reconcile.files import FileRefused, read_regular
 
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 TOOL = "reconcile"
 NEW_FILE_MODE = 0o600  # join URLs are bearer links
+# The largest state file read: about 1 KB a room, so some 60,000 rooms. A pull request can
+# point `state:` anywhere (/dev/zero once drove a plan to 24 GB): nothing past this is read.
+MAX_STATE_BYTES = 64 * 1024 * 1024
 DESCRIPTION_DIGEST_KEY = "description_sha256"
 UNCERTAIN = "uncertain_creates"  # optional (files written before it load as they are)
 
@@ -187,6 +191,7 @@ def locked(path: str | os.PathLike[str], timeout: float | None) -> Iterator[None
     except OSError as exc:
         raise StateError(f"cannot create the folder of Kaleyra state file {state}: "
                          f"{exc.strerror or exc}") from None
+    _create_lock_file(state, _lock_path(key))
     # thread_local=False: the lock is the process's for the whole apply, whichever thread
     # (or event-loop executor) releases it.
     lock = filelock.FileLock(str(_lock_path(key)), thread_local=False)
@@ -219,6 +224,25 @@ def locked(path: str | os.PathLike[str], timeout: float | None) -> Iterator[None
         with _held_guard:
             _held.pop(key, None)
         lock.release()
+
+
+def _create_lock_file(state: Path, lock_path: Path) -> None:
+    """Make sure the lock file exists and can be opened for writing, or say at once why
+    not: some filelock versions take a lock file that cannot be created (a read-only
+    folder, a path under /proc) for one another process holds, and would wait forever."""
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(lock_path, flags, NEW_FILE_MODE)
+    except OSError as exc:
+        raise StateError(f"cannot create the lock file {lock_path} of Kaleyra state file "
+                         f"{state}: {exc.strerror or exc}") from None
+    try:
+        regular = stat.S_ISREG(os.fstat(fd).st_mode)
+    finally:
+        os.close(fd)
+    if not regular:
+        raise StateError(f"the lock file {lock_path} of Kaleyra state file {state} is not a"
+                         " regular file")
 
 
 def _remove_stale_temp_files(path: Path) -> None:
@@ -393,19 +417,15 @@ class KaleyraState:
         Raises StateError when the file exists but cannot be used; never modifies it."""
         state = cls(path, account, missing=False)
         try:
-            with open(state.path, "rb") as handle:
-                info = os.fstat(handle.fileno())
-                raw = handle.read()
-        except FileNotFoundError:
-            state.missing = True
-            return state
-        except IsADirectoryError:
-            raise state._error("is a folder, not a file") from None
-        except OSError as exc:
-            raise state._error(f"cannot be read ({exc.strerror or exc})") from None
-        state._rooms, state._uncertain = state._parse(raw)
+            read = read_regular(state.path, MAX_STATE_BYTES, "state file")
+        except FileRefused as refused:
+            if refused.missing:
+                state.missing = True
+                return state
+            raise state._error(refused.problem) from None
+        state._rooms, state._uncertain = state._parse(read.data)
         state._saved = dict(state._rooms)
-        state._identity = _Identity.of(info)
+        state._identity = _Identity.of(read.info)
         return state
 
     def _error(self, problem: str, recovery: str = _RECOVERY) -> StateError:
