@@ -68,7 +68,7 @@ def convert(file: str, alias: str, to: str, new_alias: str | None, settings: tup
     document = _valid(file)
     source_type = _source_type(document, alias)
     if source_type == provider_type and len(crosswalk(source_type)) == 1:
-        fail(f"--to {to}: account `{alias}` is a {source_type} account already")
+        fail(f"--to {printable(to)}: account `{alias}` is a {source_type} account already")
     target = Target(provider_type, kind, _new_alias(document, new_alias or provider_type),
                     _settings(provider_type, settings))
     conversion = convert_account(document, alias, target, int(time.time()))
@@ -83,7 +83,7 @@ def convert(file: str, alias: str, to: str, new_alias: str | None, settings: tup
         written = with_account(text, lambda indent: account_lines(
             target.alias, kind, conversion, indent, header))
     except CannotInsert as exc:
-        fail(f"{file}: {exc}")
+        fail(f"{printable(file)}: {exc}")
     _check_output(written, out or file)
     if out is None:
         click.echo(written, nl=False)
@@ -94,15 +94,16 @@ def convert(file: str, alias: str, to: str, new_alias: str | None, settings: tup
 
 def _target_kind(to: str) -> tuple[str, str]:
     provider_type, _, kind = to.partition(":")
+    option = f"--to {printable(to)}"  # as typed, escaped: it may hold any character
     if provider_type not in PROVIDER_PACKAGES:
-        fail(f"--to {to}: unknown provider type {describe(provider_type)}: use one of"
+        fail(f"{option}: unknown provider type {describe(provider_type)}: use one of"
              f" {', '.join(PROVIDER_PACKAGES)}{suggest(provider_type, PROVIDER_PACKAGES)}")
     kinds = list(crosswalk(provider_type))
     if not kind and len(kinds) > 1:
-        fail(f"--to {to}: {provider_type} has several room kinds: write "
+        fail(f"{option}: {provider_type} has several room kinds: write "
              + " or ".join(f"--to {provider_type}:{k}" for k in kinds))
     if kind and kind not in kinds:
-        fail(f"--to {to}: {provider_type} has no room kind {describe(kind)}: use one of"
+        fail(f"{option}: {provider_type} has no room kind {describe(kind)}: use one of"
              f" {', '.join(kinds)}")
     return provider_type, kind or kinds[0]
 
@@ -112,7 +113,7 @@ def _valid(file: str) -> Document:
     if diagnostics:
         for diagnostic in diagnostics:
             click.echo(str(diagnostic), err=True)
-        fail(f"{file} is not valid: nothing was written")
+        fail(f"{printable(file)} is not valid: nothing was written")
     return load_file(file)
 
 

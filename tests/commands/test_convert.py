@@ -156,6 +156,18 @@ def test_hostile_input_is_located_and_writes_nothing(workdir: Path, text: str | 
     assert not (workdir / "new.yaml").exists()
 
 
+@pytest.mark.parametrize("to", ["\x1b[31mzoom", "signalwire:\x1b[31m", "\x1b[2Jtelnyx:x"])
+def test_a_hostile_target_is_escaped_before_the_terminal(workdir: Path, to: str) -> None:
+    """Escape sequences in --to reach the terminal as text, never as commands (color=True:
+    click strips them otherwise, hiding what a terminal would get)."""
+    result = CliRunner().invoke(cli, ["convert", "rooms.yaml", "--account", "twilio",
+                                      "--to", to], color=True)
+    assert result.exit_code == ERROR
+    assert "\x1b" not in result.stderr
+    escaped = to.replace("\x1b", "\\x1b")
+    assert f"--to {escaped}: " in result.stderr
+
+
 def test_a_clean_move_needs_no_consent_and_goes_to_stdout(tmp_path: Path) -> None:
     source = tmp_path / "rooms.yaml"
     source.write_text("version: 1\nproviders:\n  telnyx:\n    credentials: {api_key: \"${K}\"}\n"
