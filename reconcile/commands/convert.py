@@ -69,7 +69,8 @@ def convert(file: str, alias: str, to: str, new_alias: str | None, settings: tup
     source_type = _source_type(document, alias)
     if source_type == provider_type and len(crosswalk(source_type)) == 1:
         fail(f"--to {printable(to)}: account `{alias}` is a {source_type} account already")
-    target = Target(provider_type, kind, _new_alias(document, new_alias or provider_type),
+    alias_given = provider_type if new_alias is None else new_alias  # --as '' is refused
+    target = Target(provider_type, kind, _new_alias(document, alias_given),
                     _settings(provider_type, settings))
     conversion = convert_account(document, alias, target, int(time.time()))
     for finding in sorted(conversion.findings, key=lambda f: (f.location.line,

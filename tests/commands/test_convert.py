@@ -121,6 +121,8 @@ HOSTILE = [
      "rooms.yaml:88:3: account `metered` already exists: name the new one with --as NAME"),
     ("bad-alias", None, ("--account", "twilio", "--to", "telnyx", "--as", "a b"),
      "--as 'a b': an account name may contain only letters"),
+    ("empty-alias", None, ("--account", "twilio", "--to", "telnyx", "--as", ""),
+     "--as '': an account name may contain only letters"),
     ("missing-locator", None, ("--account", "twilio", "--to", "metered", "--as", "m2"),
      "--to metered needs --set app=… (The app name: <app>.metered.live.)"),
     ("bad-locator", None, ("--account", "twilio", "--to", "metered", "--as", "m2", "--set",
