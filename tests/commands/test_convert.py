@@ -5,7 +5,9 @@ input that must leave every file as it was."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import stat
 from dataclasses import replace
 from pathlib import Path
 
@@ -235,6 +237,38 @@ def test_an_out_file_that_cannot_be_written(tmp_path: Path) -> None:
     assert result.exit_code == ERROR
     assert "out.yaml: cannot write: No such file or directory" in result.stderr
     assert not (tmp_path / "missing").exists()
+
+
+def test_out_keeps_the_rooms_files_link_and_permissions(workdir: Path) -> None:
+    """`--out rooms.yaml` as the guide says, where rooms.yaml is a link to a shared file:
+    the link stays a link, and the file keeps its permissions (not a private 0600)."""
+    real = workdir / "shared.yaml"
+    (workdir / "rooms.yaml").rename(real)
+    real.chmod(0o644)
+    (workdir / "rooms.yaml").symlink_to(real.name)
+    result = run("convert", "rooms.yaml", "--account", "twilio", "--to", "telnyx",
+                 "--allow-lossy", "--out", "rooms.yaml")
+    assert result.exit_code == OK, result.output
+    assert (workdir / "rooms.yaml").is_symlink()
+    assert "\n  telnyx:\n" in real.read_text()
+    assert stat.S_IMODE(real.stat().st_mode) == 0o644
+    assert [p.name for p in workdir.iterdir() if p.name.startswith(".")] == []
+
+
+def test_out_may_be_a_fifo(workdir: Path) -> None:
+    """A FIFO is written into, not replaced by a regular file."""
+    fifo = workdir / "pipe"
+    os.mkfifo(fifo)
+    # A reader that never blocks: the file (~6 kB) fits in the pipe's buffer.
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        result = run("convert", "rooms.yaml", "--account", "twilio", "--to", "telnyx",
+                     "--allow-lossy", "--out", str(fifo))
+        assert result.exit_code == OK, result.output
+        assert stat.S_ISFIFO(fifo.stat().st_mode)
+        assert "\n  telnyx:\n" in os.read(reader, 1 << 16).decode()
+    finally:
+        os.close(reader)
 
 
 # The example's other accounts, each to a provider of another shape.
