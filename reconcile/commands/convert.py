@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import click
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from reconcile import exitcodes
 from reconcile.commands.engine import fail, write_atomically
@@ -36,6 +37,8 @@ EXIT_CODES = ((OK, "the converted file was written (with --allow-lossy: whatever
                       " --allow-lossy accepts approximations, never a refused room)"))
 # Account settings --set may not give: convert writes them itself.
 NOT_SETTABLE = ("type", "credentials", "defaults", "prune")
+# Settings of a type --set cannot give (its values are text), by pydantic's error type.
+TYPED = {"int_type": "a whole number", "float_type": "a number", "bool_type": "true or false"}
 
 
 @click.command(epilog=exitcodes.epilog(EXIT_CODES))
@@ -162,17 +165,25 @@ def _settings(provider_type: str, pairs: tuple[str, ...]) -> dict[str, Any]:
         models.account.model_validate(candidate, context={"resolved": False})
     except ValidationError as exc:
         for error in exc.errors():
-            name = str(error["loc"][0]) if error["loc"] else "?"
-            info = models.account.model_fields.get(name)
-            hint = f" ({info.description})" if info is not None and info.description else ""
-            if error["type"] == "missing":
-                click.echo(f"reconcile: --to {provider_type} needs --set {name}=…{hint}",
-                           err=True)
-            else:
-                click.echo(f"reconcile: --set {name}: {message_for(error, models.account)}",
-                           err=True)
+            # printable: a name or value from the command line may hold any character
+            click.echo(printable(f"reconcile: {_set_error(error, provider_type, models.account)}"),
+                       err=True)
         fail("nothing was written")
     return settings
+
+
+def _set_error(error: ErrorDetails, provider_type: str, account: type[BaseModel]) -> str:
+    """One problem of the --set values, said in the command line's terms."""
+    name = str(error["loc"][0]) if error["loc"] else "?"
+    info = account.model_fields.get(name)
+    hint = f" ({info.description})" if info is not None and info.description else ""
+    if error["type"] == "missing":
+        return f"--to {provider_type} needs --set {name}=…{hint}"
+    if error["type"] in TYPED and isinstance(error["input"], str):
+        # The YAML hint ("remove the quotes") would be wrong here: --set gives text only.
+        return (f"--set {name}: takes {TYPED[error['type']]}, and --set values are text:"
+                " set it in the written file")
+    return f"--set {name}: {message_for(error, account)}"
 
 
 def _refuse_losses(conversion: Conversion, allow_lossy: bool) -> None:

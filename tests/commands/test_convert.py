@@ -131,6 +131,9 @@ HOSTILE = [
                            "app=Not An App"), "--set app: may contain only lowercase"),
     ("unsettable", None, ("--account", "twilio", "--to", "telnyx", "--as", "t2", "--set",
                           "credentials=x"), "--set 'credentials=x': write NAME=VALUE"),
+    ("typed-setting", None, ("--account", "twilio", "--to", "telnyx", "--as", "t2", "--set",
+                             "concurrency=4"),
+     "--set concurrency: takes a whole number, and --set values are text"),
     ("flow-accounts", 'version: 1\nproviders: {t: {type: twilio, credentials:'
                       ' {account_sid: "${A}", auth_token: "${B}"}, rooms: []}}\n',
      ("--account", "t", "--to", "telnyx"), "`providers:` must be a block mapping"),
@@ -160,16 +163,19 @@ def test_hostile_input_is_located_and_writes_nothing(workdir: Path, text: str | 
     assert not (workdir / "new.yaml").exists()
 
 
-@pytest.mark.parametrize("to", ["\x1b[31mzoom", "signalwire:\x1b[31m", "\x1b[2Jtelnyx:x"])
-def test_a_hostile_target_is_escaped_before_the_terminal(workdir: Path, to: str) -> None:
-    """Escape sequences in --to reach the terminal as text, never as commands (color=True:
-    click strips them otherwise, hiding what a terminal would get)."""
+@pytest.mark.parametrize(("option", "value"), [
+    ("--to", "\x1b[31mzoom"), ("--to", "signalwire:\x1b[31m"), ("--to", "\x1b[2Jtelnyx:x"),
+    ("--set", "\x1b[31m=x"), ("--set", "\x1b[31m")])
+def test_hostile_options_are_escaped_before_the_terminal(workdir: Path, option: str,
+                                                         value: str) -> None:
+    """Escape sequences in options reach the terminal as text, never as commands
+    (color=True: click strips them otherwise, hiding what a terminal would get)."""
+    args = ["--to", "telnyx", "--as", "t2"] if option == "--set" else []
     result = CliRunner().invoke(cli, ["convert", "rooms.yaml", "--account", "twilio",
-                                      "--to", to], color=True)
+                                      *args, option, value], color=True)
     assert result.exit_code == ERROR
     assert "\x1b" not in result.stderr
-    escaped = to.replace("\x1b", "\\x1b")
-    assert f"--to {escaped}: " in result.stderr
+    assert "\\x1b[" in result.stderr
 
 
 def test_a_clean_move_needs_no_consent_and_goes_to_stdout(tmp_path: Path) -> None:
