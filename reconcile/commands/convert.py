@@ -82,7 +82,8 @@ def convert(file: str, alias: str, to: str, new_alias: str | None, settings: tup
     _refuse_losses(conversion, allow_lossy)
     header = (f"converted by `reconcile convert` from account `{alias}` ({source_type});"
               " review the comments below")
-    text = Path(file).read_text(encoding="utf-8-sig")
+    with open(file, encoding="utf-8-sig", newline="") as handle:  # CRLF kept as written
+        text = handle.read()
     try:
         written = with_account(text, lambda indent: account_lines(
             target.alias, kind, conversion, indent, header))

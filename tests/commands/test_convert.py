@@ -235,6 +235,19 @@ def test_a_refused_key_is_suggested_never_renamed_silently(tmp_path: Path) -> No
     assert "nothing was written: 1 room cannot be converted" in collided.stderr
 
 
+def test_a_crlf_file_stays_crlf(tmp_path: Path) -> None:
+    """The file as written, line endings included: a Windows checkout is not rewritten."""
+    source = tmp_path / "rooms.yaml"
+    original = KEYS.replace("Daily Standup!", "daily").replace("\n", "\r\n").encode()
+    source.write_bytes(original)
+    result = run("convert", str(source), "--account", "twilio", "--to", "telnyx",
+                 "--out", str(source))
+    assert result.exit_code == OK, result.output
+    written = source.read_bytes()
+    assert written.startswith(original)
+    assert written.count(b"\n") == written.count(b"\r\n") > original.count(b"\n")
+
+
 def test_an_out_file_that_cannot_be_written(tmp_path: Path) -> None:
     source = tmp_path / "rooms.yaml"
     source.write_text(KEYS.replace("Daily Standup!", "daily"))
