@@ -36,14 +36,14 @@ def target_key(key: Any, rule: KeyRule, model: type[Room], taken: set[str], fiel
     """The key the converted room gets (None: refused), and what to report about it at
     the source's key `field`."""
     text = str(key)
+    if text in taken:  # two kinds of the source may share a key (a reference too)
+        return None, Issue(Outcome.REFUSED, f"key `{text}` is used twice at the target",
+                           field)
     if envref.has_reference(text):
         return text, Issue(Outcome.NOTE, f"key {text} is a reference: check that its value"
                                          " suits the target", field)
     problem = refusal(model, text)
     if not problem:
-        if text in taken:
-            return None, Issue(Outcome.REFUSED, f"key `{text}` is used twice at the target",
-                               field)
         return text, None
     suggested = rule.suggest(text)
     if not suggested or refusal(model, suggested) or suggested in taken:

@@ -55,3 +55,12 @@ def test_a_reference_is_carried_with_a_note() -> None:
     rule, model = kind("metered")
     key, issue = target_key("${ROOM}", rule, model, set())
     assert key == "${ROOM}" and issue is not None and issue.outcome is Outcome.NOTE
+
+
+def test_a_reference_used_twice_is_refused() -> None:
+    """SignalWire rooms and conferences may share a key; moved into one kind, they may not,
+    a reference included (it was carried twice, and the file failed its own check)."""
+    rule, model = kind("telnyx")
+    key, issue = target_key("${ROOM}", rule, model, {"${ROOM}"})
+    assert key is None and issue is not None and issue.outcome is Outcome.REFUSED
+    assert "used twice" in issue.message
