@@ -71,7 +71,12 @@ class Config:
 
 def check(path: str | os.PathLike[str]) -> list[Diagnostic]:
     """Every problem in one rooms file, offline: no network, no environment."""
-    return _Validator(load_file(path), environ=None).run()[1]
+    return check_document(load_file(path))
+
+
+def check_document(document: Document) -> list[Diagnostic]:
+    """`check` of a file already loaded (or of text `convert` is about to write)."""
+    return _Validator(document, environ=None).run()[1]
 
 
 def load(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None, *,

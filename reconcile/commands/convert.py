@@ -10,10 +10,7 @@ checks it before it replaces anything.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import click
@@ -22,12 +19,12 @@ from pydantic_core import ErrorDetails
 
 from reconcile import exitcodes
 from reconcile.commands.engine import fail, write_atomically
-from reconcile.config import ALIAS_PATTERN, check
+from reconcile.config import ALIAS_PATTERN, check_document
 from reconcile.convert.account import Conversion, Target, convert_account, credential_references
 from reconcile.convert.mapping import Outcome
 from reconcile.convert.render import CannotInsert, account_lines, with_account
 from reconcile.exitcodes import ERROR, OK
-from reconcile.loader import Document, load_file
+from reconcile.loader import Document, load_file, load_text
 from reconcile.messages import describe, message_for, printable, suggest
 from reconcile.providers import PROVIDER_PACKAGES, crosswalk, provider_models
 
@@ -114,12 +111,13 @@ def _target_kind(to: str) -> tuple[str, str]:
 
 
 def _valid(file: str) -> Document:
-    diagnostics = check(file)
+    document = load_file(file)
+    diagnostics = check_document(document)
     if diagnostics:
         for diagnostic in diagnostics:
             click.echo(str(diagnostic), err=True)
         fail(f"{printable(file)} is not valid: nothing was written")
-    return load_file(file)
+    return document
 
 
 def _source_type(document: Document, alias: str) -> str:
@@ -198,13 +196,10 @@ def _refuse_losses(conversion: Conversion, allow_lossy: bool) -> None:
 
 def _check_output(text: str, beside: str) -> None:
     """The converted file validates as `validate` sees it, or nothing is written."""
-    with tempfile.TemporaryDirectory() as scratch:
-        path = os.path.join(scratch, Path(beside).name)
-        Path(path).write_text(text, encoding="utf-8")
-        diagnostics = check(path)
+    diagnostics = check_document(load_text(text, beside))
     if diagnostics:
         for diagnostic in diagnostics:
-            click.echo(str(diagnostic).replace(path, beside), err=True)
+            click.echo(str(diagnostic), err=True)
         fail("internal error: the converted file does not validate: nothing was written")
 
 
