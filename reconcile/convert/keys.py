@@ -4,14 +4,30 @@ when it does not. The target's model decides, so this cannot drift from `validat
 from __future__ import annotations
 
 import functools
+import re
 from typing import Annotated, Any
 
+from annotated_types import MaxLen
 from pydantic import TypeAdapter, ValidationError
 
 from reconcile import envref
 from reconcile.convert.mapping import Issue, KeyRule, Outcome
 from reconcile.messages import message_for
-from reconcile.models import Room
+from reconcile.models import JsonPattern, Room
+
+CHARACTER_CLASS = re.compile(r"\^\[([^\]]+)\]\+\$")  # a key pattern such as ^[A-Za-z0-9_-]+$
+
+
+def key_rule(model: type[Room]) -> KeyRule:
+    """The model's own rule for its key, read from the model so that it cannot drift from
+    validation: its field, its pattern's character class and its maximum length."""
+    allowed = max_length = None
+    for item in model.model_fields[model.key_attribute()].metadata:
+        if isinstance(item, JsonPattern) and (found := CHARACTER_CLASS.fullmatch(item.pattern)):
+            allowed = found[1]
+        elif isinstance(item, MaxLen):
+            max_length = item.max_length
+    return KeyRule(model.KEY_FIELD, allowed, max_length)
 
 
 @functools.cache
