@@ -154,7 +154,9 @@ def _settings(provider_type: str, pairs: tuple[str, ...]) -> dict[str, Any]:
     for pair in pairs:
         name, equals, value = pair.partition("=")
         if not equals or name in NOT_SETTABLE or name in {k.name for k in models.kinds}:
-            fail(f"--set {describe(pair)}: write NAME=VALUE for a setting of a"
+            # The value is never echoed: --set credentials=… may well hold a secret.
+            shown = f"{describe(name)}=…" if equals else "without `=`"
+            fail(f"--set {shown}: write NAME=VALUE for a setting of a"
                  f" {provider_type} account (not {', '.join(NOT_SETTABLE)}, which convert"
                  " writes itself)")
         settings[name] = value

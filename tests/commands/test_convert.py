@@ -130,7 +130,7 @@ HOSTILE = [
     ("bad-locator", None, ("--account", "twilio", "--to", "metered", "--as", "m2", "--set",
                            "app=Not An App"), "--set app: may contain only lowercase"),
     ("unsettable", None, ("--account", "twilio", "--to", "telnyx", "--as", "t2", "--set",
-                          "credentials=x"), "--set 'credentials=x': write NAME=VALUE"),
+                          "credentials=x"), "--set 'credentials'=…: write NAME=VALUE"),
     ("typed-setting", None, ("--account", "twilio", "--to", "telnyx", "--as", "t2", "--set",
                              "concurrency=4"),
      "--set concurrency: takes a whole number, and --set values are text"),
@@ -165,7 +165,7 @@ def test_hostile_input_is_located_and_writes_nothing(workdir: Path, text: str | 
 
 @pytest.mark.parametrize(("option", "value"), [
     ("--to", "\x1b[31mzoom"), ("--to", "signalwire:\x1b[31m"), ("--to", "\x1b[2Jtelnyx:x"),
-    ("--set", "\x1b[31m=x"), ("--set", "\x1b[31m")])
+    ("--set", "\x1b[31m=x"), ("--set", "space\x1b[31m=x")])
 def test_hostile_options_are_escaped_before_the_terminal(workdir: Path, option: str,
                                                          value: str) -> None:
     """Escape sequences in options reach the terminal as text, never as commands
@@ -176,6 +176,17 @@ def test_hostile_options_are_escaped_before_the_terminal(workdir: Path, option: 
     assert result.exit_code == ERROR
     assert "\x1b" not in result.stderr
     assert "\\x1b[" in result.stderr
+
+
+@pytest.mark.parametrize("pair", ["credentials=sk_live_s3cret", "sk_live_s3cret",
+                                  "rooms=sk_live_s3cret"])
+def test_a_refused_set_never_echoes_its_value(workdir: Path, pair: str) -> None:
+    """A user who tries to pass a credential with --set does not see it printed back."""
+    result = run("convert", "rooms.yaml", "--account", "twilio", "--to", "telnyx", "--as",
+                 "t2", "--set", pair)
+    assert result.exit_code == ERROR
+    assert "write NAME=VALUE" in result.stderr
+    assert "s3cret" not in result.output
 
 
 def test_a_clean_move_needs_no_consent_and_goes_to_stdout(tmp_path: Path) -> None:
