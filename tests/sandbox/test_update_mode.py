@@ -48,9 +48,7 @@ CASES = [
     Case("signalwire", "rooms",
          {"name": "huddle", "display_name": "Huddle", "max_members": 40, "layout": "2x2",
           "record_on_start": True, "description": "Weekly", "meta": {"team": "a"},
-          "enable_room_previews": True,
-          # the adapter's own default: sent back all the same, as it is only a guess
-          "sync_audio_video": False},
+          "enable_room_previews": True},
          "{name: huddle, quality: 1080p}", {"quality": "1080p"}),
     Case("signalwire", "conferences",
          {"name": "all-hands", "display_name": "All hands", "size": "large",

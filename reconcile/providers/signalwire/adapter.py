@@ -188,9 +188,8 @@ class SignalWireProvider(Provider):
         """A create body (no `live`): the declared fields. A PUT body: every set live
         field overlaid with the declared ones, so a field the room does not declare stays
         as the provider has it; conferences need `display_name` (U11) either way."""
-        # Defaults too: a default is a guess (U4), and a server that resets what a PUT
-        # leaves out would reset to its own.
-        kept = {k: v for k, v in live.fields.items() if v is not None} if live else {}
+        kept = {k: v for k, v in live.fields.items()
+                if not _default(kind, k, v)} if live else {}
         body = {name: value for name, value in {**kept, **self.desired_fields(room)}.items()
                 if name not in NEVER_SENT[kind]}
         if kind == "conferences" and "display_name" not in body:
@@ -209,6 +208,13 @@ class SignalWireProvider(Provider):
             active = bool(session) and session.get("status") != "completed"
         return LiveRoom(kind, room.get("name"), str(room["id"]), fields,
                         active_session=active)
+
+
+def _default(kind: str, field: str, value: Any) -> bool:
+    """Whether a live value is unset or the default: a PUT need not send it, as a server
+    that resets what a PUT leaves out resets it to that value."""
+    default = DEFAULTS[kind].get(field)
+    return value is None or (value == default and type(value) is type(default))
 
 
 def _kind_of(room: Room) -> str:

@@ -17,7 +17,7 @@ from reconcile.engine.apply import apply_changes
 from reconcile.engine.http import HttpError
 from reconcile.engine.plan import ABSENT, AccountPlan, Action, LiveRoom
 from reconcile.engine.provider import NameTaken
-from reconcile.providers.signalwire.adapter import DEFAULTS, SignalWireProvider, _name_taken
+from reconcile.providers.signalwire.adapter import SignalWireProvider, _name_taken
 from reconcile.providers.signalwire.emulator import seed
 from reconcile.sandbox.client import SandboxControl
 from reconcile.sandbox.core import Sandbox
@@ -140,8 +140,7 @@ def test_conference_bodies_carry_display_name_and_never_meta_or_a_put_name(
     assert put[0] == "PUT" and put[1].startswith("/api/video/conferences/")
     # The PUT carries the room as it is, with the declared fields over it (U4), but never
     # `name` (U13) or `meta` (U10).
-    assert put[2] == {**DEFAULTS["conferences"], "display_name": "c1", "size": "small",
-                      "room_join_video_off": True}
+    assert put[2] == {"display_name": "c1", "size": "small", "room_join_video_off": True}
     assert not {"name", "meta"} & set(put[2])
 
 
@@ -213,10 +212,7 @@ def test_update_in_place_puts_the_live_room_under_the_declared_fields(
     assert room_path.startswith("/api/video/rooms/")
     # The live settings, the declared ones over them (U4): undeclared fields are sent as
     # the provider has them, so a PUT that replaces keeps them too.
-    # Defaults too: they are guesses, and a replacing server would reset to its own.
-    assert room_body == {"max_members": 30, "quality": "1080p", "display_name": "r",
-                         "layout": "grid-responsive", "record_on_start": False,
-                         "enable_room_previews": False, "sync_audio_video": False}
+    assert room_body == {"max_members": 30, "quality": "1080p", "display_name": "r"}
     assert conference_path.startswith("/api/video/conferences/")
     assert {k: conference_body[k] for k in ("size", "enable_chat", "display_name")} == {
         "size": "large", "enable_chat": False, "display_name": "Kept"}
