@@ -7,7 +7,6 @@ documented defaults) become, and each room keeps only what differs from it.
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -16,6 +15,7 @@ from typing import Any
 from reconcile.config import merge_defaults
 from reconcile.convert.keys import refusal, target_key
 from reconcile.convert.mapping import LOSING, Context, Issue, KindMapping, Outcome
+from reconcile.convert.neighbours import Neighbour, neighbours
 from reconcile.convert.translate import Translated, translate
 from reconcile.errors import Location
 from reconcile.loader import Document, LMap, Mark
@@ -122,9 +122,11 @@ def convert_account(document: Document, alias: str, target: Target, now: int
         shared = fields if shared is None else _common(shared, fields)
         rooms += _rooms(account, kind.name, kind.model, source, mapping, ctx, path)
     model = next(k.model for k in provider_models(target.type).kinds if k.name == target.kind)
-    neighbours = _neighbours(document, alias, target)
-    _carry_prune(account, model, conversion, report, path, neighbours)
-    _finish(conversion, report, rooms, shared or {}, mapping, model, neighbours)
+    around = neighbours(document, target.type, credential_references(target.type),
+                        target.settings)
+    declared = {str(room.key) for room in rooms}
+    _carry_prune(account, model, conversion, report, path, around, (target.kind, declared))
+    _finish(conversion, report, rooms, shared or {}, target, model, around)
     return conversion
 
 
@@ -170,19 +172,20 @@ class _Room:
 
 
 def _finish(conversion: Conversion, report: _Reporter, rooms: list[_Room],
-            defaults: dict[str, Any], mapping: KindMapping, model: type[Room],
-            neighbours: list[tuple[str, LMap]]) -> None:
+            defaults: dict[str, Any], target: Target, model: type[Room],
+            around: list[Neighbour]) -> None:
     """Keys checked, the target's defaults factored out, each room's comments written."""
     for room in rooms:  # a default every room does not have would add to some
         defaults = {k: v for k, v in defaults.items() if k in room.result.fields}
     if defaults:
         conversion.settings["defaults"] = defaults
+    mapping = crosswalk(target.type)[target.kind]
     taken: set[str] = set()
     for room in rooms:
         key, problem = target_key(room.key, mapping.key, model, taken, room.key_field)
         comments: list[str] = []
-        pruned = [_pruned_by(name, other, key, room.key_field) for name, other in neighbours
-                  if key is not None and fnmatch.fnmatchcase(key, _prune_of(other) or "")]
+        pruned = [_pruned_by(other, key, room.key_field) for other in around
+                  if key is not None and other.deletes(target.kind, key)]
         for issue in ([problem] if problem else []) + room.result.issues + pruned:
             comment = report.add(issue, room.merged, room.path)
             # Said once, above `defaults:`, when the field comes from the defaults.
@@ -196,51 +199,29 @@ def _finish(conversion: Conversion, report: _Reporter, rooms: list[_Room],
         conversion.comments.append(comments)
 
 
-def _neighbours(document: Document, alias: str, target: Target) -> list[tuple[str, LMap]]:
-    """The file's accounts that may be the new account's real one: same type, the same
-    credential references and the same locators."""
-    references = credential_references(target.type)
-    found: list[tuple[str, LMap]] = []
-    for name, other in document.data["providers"].items():
-        if name == alias or str(other.get("type", name)) != target.type:
-            continue
-        same = dict(other.get("credentials") or {}) == references and all(
-            other.get(setting) == value for setting, value in target.settings.items()
-            if setting != "endpoint")
-        if same:
-            found.append((name, other))
-    return found
-
-
-def _prune_of(account: LMap) -> str | None:
-    prune = account.get("prune")
-    return prune.get("match") if isinstance(prune, LMap) else None
-
-
-def _pruned_by(name: str, other: LMap, key: str, field: str) -> Issue:
-    return Issue(Outcome.LOSSY, f"account `{name}` has the same credentials: if it is the"
-                                f" same account, its prune pattern `{_prune_of(other)}` deletes"
+def _pruned_by(other: Neighbour, key: str, field: str) -> Issue:
+    return Issue(Outcome.LOSSY, f"account `{other.name}` has the same credentials: if it is"
+                                f" the same account, its prune pattern `{other.prune}` deletes"
                                 f" `{key}`", field)
 
 
 def _carry_prune(account: LMap, model: type[Room], conversion: Conversion,
-                 report: _Reporter, path: str, neighbours: list[tuple[str, LMap]]) -> None:
-    """The prune pattern, when the target's keys may hold each character it names."""
+                 report: _Reporter, path: str, around: list[Neighbour],
+                 new_keys: tuple[str, set[str]]) -> None:
+    """The prune pattern, when the target's keys may hold each character it names;
+    `new_keys`: the new account's kind and (about) the keys it declares there."""
     prune = account.get("prune")
     if not isinstance(prune, LMap) or not isinstance(prune.get("match"), str):
         return
     if not any(refusal(model, char) for char in set(GLOB.sub("", prune["match"]))):
         conversion.settings["prune"] = {"match": prune["match"]}
-        for name, other in neighbours:
-            theirs = [str(room.get(kind.model.KEY_FIELD)) for kind in
-                      provider_models(str(other.get("type", name))).kinds
-                      for room in other.get(kind.name) or []]
-            hit = [key for key in theirs if fnmatch.fnmatchcase(key, prune["match"])]
+        for other in around:
+            hit = other.hit_by(prune["match"], *new_keys)
             if hit:
-                report.add(Issue(Outcome.LOSSY, f"account `{name}` has the same credentials:"
-                                                " if it is the same account, this pattern"
-                                                f" deletes its `{hit[0]}`", "match"),
-                           prune, f"{path}.prune")
+                report.add(Issue(Outcome.LOSSY, f"account `{other.name}` has the same"
+                                                " credentials: if it is the same account,"
+                                                f" this pattern deletes its `{hit[0]}`",
+                                 "match"), prune, f"{path}.prune")
         return
     report.add(Issue(Outcome.DROPPED, f"prune pattern `{prune['match']}` matches keys the"
                                       " target cannot have: not carried", "match"),

@@ -121,3 +121,28 @@ def test_an_account_with_the_same_credentials_may_prune_the_moved_rooms() -> Non
     assert result.settings["prune"] == {"match": "*"}
     assert "lossy: account `telnyx` has the same credentials" in result.comments[0][0]
     assert result.comments[1] == []
+
+
+def test_the_source_is_a_neighbour_when_the_target_is_another_kind_of_it() -> None:
+    """SignalWire rooms and conferences moved into rooms of the same space: the source's
+    prune pattern deletes the rooms made from its conferences, and the carried pattern
+    deletes its conferences; the rooms both declare are no hazard."""
+    accounts = """\
+  sw:
+    type: signalwire
+    space: acme
+    credentials: {project_id: "${SIGNALWIRE_PROJECT_ID}", token: "${SIGNALWIRE_TOKEN}"}
+    prune: {match: "*"}
+    rooms: [{name: huddle}]
+    conferences: [{name: all-hands}]
+"""
+    result = converted(accounts, "sw", Target("signalwire", "rooms", "new", {"space": "acme"}))
+    hazards = [(str(f.location), f.message) for f in result.losing]
+    assert hazards == [
+        ("rooms.yaml:7:13", "account `sw` has the same credentials: if it is the same"
+                            " account, this pattern deletes its `all-hands`"),
+        ("rooms.yaml:9:20", "account `sw` has the same credentials: if it is the same"
+                            " account, its prune pattern `*` deletes `all-hands`")]
+    elsewhere = converted(accounts, "sw", Target("signalwire", "rooms", "new",
+                                                 {"space": "other"}))
+    assert elsewhere.losing == []
