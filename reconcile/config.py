@@ -77,7 +77,13 @@ def check(path: str | os.PathLike[str]) -> list[Diagnostic]:
 
 def diagnose(path: str | os.PathLike[str]) -> list[Diagnostic]:
     """Every error and warning in one rooms file, offline (what `validate` shows)."""
-    return _Validator(load_file(path), environ=None).run()[1]
+    return check_document(load_file(path))
+
+
+def check_document(document: Document) -> list[Diagnostic]:
+    """Every error and warning of a file already loaded (or of the text `convert` is about
+    to write)."""
+    return _Validator(document, environ=None).run()[1]
 
 
 def load(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None, *,

@@ -104,7 +104,9 @@ def _pattern_check(pattern: str, message: str) -> Callable[[str], str]:
     compiled = re.compile(pattern)
 
     def check(value: str) -> str:
-        if not compiled.search(value):
+        # fullmatch: `$` would also match before a final newline ("room\n"), which the
+        # JSON Schema's pattern (and every provider) refuses.
+        if not compiled.fullmatch(value):
             raise PydanticCustomError("pattern", message)
         return value
 
