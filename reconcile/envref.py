@@ -21,6 +21,12 @@ class MissingVariable(Exception):
         self.name = name
 
 
+def variable_for(account: str, field: str) -> str:
+    """The environment variable a credential is suggested to come from: TELNYX_API_KEY for
+    `api_key` of the account `telnyx` (messages, `init`, `sandbox serve`)."""
+    return re.sub(r"[^A-Za-z0-9]+", "_", f"{account}_{field}").upper()
+
+
 def has_reference(value: str) -> bool:
     """Whether the value holds an unescaped `${`."""
     return any(m.group() == "${" for m in _TOKEN.finditer(value))

@@ -30,6 +30,10 @@ from pydantic_core import PydanticCustomError, core_schema
 from reconcile import envref
 
 REFERENCE_PATTERN = r"\$\{[A-Za-z_][A-Za-z0-9_]*\}"
+# What editors (yaml-language-server reads `patternErrorMessage`) say instead of a regex.
+REFERENCE_MESSAGE = "or a ${VARIABLE} reference to the environment"
+SECRET_MESSAGE = ("a credential must be a ${VARIABLE} reference, such as ${TELNYX_API_KEY},"
+                  " set in the environment: a literal secret is refused")
 
 
 class StrictModel(BaseModel):
@@ -54,7 +58,8 @@ class _TemplatedJsonSchema:
     def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema,
                                      handler: GetJsonSchemaHandler) -> JsonSchemaValue:
         inner = handler(schema)
-        return {"anyOf": [inner, {"type": "string", "pattern": REFERENCE_PATTERN}]}
+        return {"anyOf": [inner, {"type": "string", "pattern": REFERENCE_PATTERN,
+                                  "patternErrorMessage": REFERENCE_MESSAGE}]}
 
 
 def Templated(*constraints: Any) -> Any:
@@ -64,15 +69,17 @@ def Templated(*constraints: Any) -> Any:
 
 
 class JsonPattern:
-    """Puts the pattern in the JSON Schema while validation uses a readable message."""
+    """Puts the pattern in the JSON Schema while validation uses a readable message; editors
+    show the message too (`patternErrorMessage`, read by yaml-language-server)."""
 
-    def __init__(self, pattern: str) -> None:
+    def __init__(self, pattern: str, message: str) -> None:
         self.pattern = pattern
+        self.message = message
 
     def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema,
                                      handler: GetJsonSchemaHandler) -> JsonSchemaValue:
         json_schema = handler(schema)
-        json_schema["pattern"] = self.pattern
+        json_schema.update(pattern=self.pattern, patternErrorMessage=self.message)
         return json_schema
 
 
@@ -103,7 +110,8 @@ def _pattern_check(pattern: str, message: str) -> Callable[[str], str]:
 def Pattern(pattern: str, message: str, **field_constraints: Any) -> Any:
     """A templatable string matching `pattern`, with a message a person understands."""
     return Templated(Field(**field_constraints),
-                     AfterValidator(_pattern_check(pattern, message)), JsonPattern(pattern))
+                     AfterValidator(_pattern_check(pattern, message)),
+                     JsonPattern(pattern, message))
 
 
 URL_PATTERN = r"^[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#]+[^\s]*$"
@@ -112,7 +120,9 @@ HttpUrl = Pattern(r"^https?://[^\s/?#]+[^\s]*$", "must be an http:// or https://
 
 EnvReference = Annotated[
     str,
-    Field(pattern="^" + REFERENCE_PATTERN + "$"),
+    # errorMessage: editors show it for a wrong type too (a number, a list).
+    Field(pattern="^" + REFERENCE_PATTERN + "$", json_schema_extra={
+        "patternErrorMessage": SECRET_MESSAGE, "errorMessage": SECRET_MESSAGE}),
     WrapValidator(lambda v, handler: _check_reference(v, handler)),
 ]
 

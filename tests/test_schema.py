@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import jsonschema
 import pytest
 
 from reconcile.loader import load_file
-from reconcile.schema import render_schema
+from reconcile.schema import SHIPPED, render_schema, shipped_schema
 
 from .test_corpus import EXAMPLES, INVALID, VALID, read_header
 
@@ -67,12 +68,58 @@ def test_schema_is_valid_draft_2020_12(schema: dict[str, Any]) -> None:
 
 def test_schema_declares_its_draft_and_a_stable_id(schema: dict[str, Any]) -> None:
     assert schema["$schema"] == DRAFT_2020_12
-    assert schema["$id"] == "urn:reconcile:schema:rooms-file:1"
+    assert schema["$id"] == "https://reconcile-rooms.dev/schemas/rooms.schema.json"
+    plan = json.loads(shipped_schema("plan"))
+    assert plan["$id"] == "https://reconcile-rooms.dev/schemas/plan.schema.json"
 
 
 def test_committed_schema_is_fresh() -> None:
     assert SCHEMA_PATH.read_text(encoding="utf-8") == render_schema(), (
         "schemas/rooms.schema.json is stale: run `reconcile schema`")
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_shipped_schemas_are_the_committed_ones(name: str) -> None:
+    """schemas/ is what editors and readers of the repository see; the package ships the
+    same bytes (reconcile/schemas/, read through importlib.resources)."""
+    committed = (ROOT / "schemas" / SHIPPED[name]).read_text(encoding="utf-8")
+    assert shipped_schema(name) == committed, (
+        f"reconcile/schemas/{SHIPPED[name]} differs from schemas/{SHIPPED[name]}: after"
+        " `reconcile schema`, copy schemas/*.schema.json to reconcile/schemas/")
+
+
+def _patterns(node: Any, parent: dict[str, Any] | None = None) -> Iterator[
+        tuple[dict[str, Any], dict[str, Any] | None]]:
+    if isinstance(node, dict):
+        if isinstance(node.get("pattern"), str):
+            yield node, parent
+        for value in node.values():
+            yield from _patterns(value, node)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _patterns(value, parent)
+
+
+def test_every_pattern_has_a_human_message(schema: dict[str, Any]) -> None:
+    """yaml-language-server shows patternErrorMessage (or, for `not`, the parent's
+    errorMessage) instead of 'String does not match the pattern of "^…$"'."""
+    found = list(_patterns(schema))
+    assert len(found) > 20
+    for node, parent in found:
+        if parent is not None and parent.get("not") is node:
+            assert parent.get("errorMessage"), parent
+        else:
+            assert node.get("patternErrorMessage"), node
+            assert "^" not in node["patternErrorMessage"], node
+
+
+def test_literal_secret_message_names_the_variable(schema: dict[str, Any]) -> None:
+    secret = schema["$defs"]["TelnyxCredentials"]["properties"]["api_key"]
+    assert secret["patternErrorMessage"] == secret["errorMessage"] == (
+        "`api_key` must be a ${VARIABLE} reference such as ${TELNYX_API_KEY}, set in the"
+        " environment: a literal secret is refused")
+    assert jsonschema.Draft202012Validator(schema).is_valid(
+        {"version": 1, "providers": {"telnyx": {"credentials": {"api_key": "${K}"}}}})
 
 
 # -- the corpus ------------------------------------------------------------------------
