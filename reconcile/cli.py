@@ -162,8 +162,19 @@ def cli(ctx: click.Context, debug: bool, verbose: int, sandbox: bool,
     ctx.ensure_object(dict)
     ctx.obj.update(debug=debug, sandbox=sandbox, sandbox_db=sandbox_db)
     levels = {0: logging.WARNING, 1: logging.INFO}
-    logging.basicConfig(level=levels.get(verbose, logging.DEBUG), stream=sys.stderr,
-                        format="%(levelname)s %(name)s: %(message)s", force=True)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s") if verbose
+                         else _PlainFormatter())
+    logging.basicConfig(level=levels.get(verbose, logging.DEBUG), handlers=[handler],
+                        force=True)
+
+
+class _PlainFormatter(logging.Formatter):
+    """Without -v, a warning reads as a sentence (`reconcile: warning: …`): the logger's
+    name helps whoever debugs with -v, not whoever is warned."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return f"reconcile: {record.levelname.lower()}: {record.message}"
 
 
 def main(argv: list[str] | None = None) -> None:

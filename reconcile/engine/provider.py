@@ -43,6 +43,7 @@ class RunContext:
     config_path: str
     lock_timeout: float | None = None  # seconds apply waits for a state lock; None: forever
     state_dir: Path | None = None  # keep provider state here (the sandbox keeps its own)
+    sandbox: bool = False  # `--sandbox`: provider state starts empty there, as expected
 
 
 @dataclass(frozen=True, slots=True)

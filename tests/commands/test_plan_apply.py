@@ -19,6 +19,9 @@ from click.testing import CliRunner, Result
 
 from reconcile.cli import cli
 from reconcile.exitcodes import BLOCKED, CHANGES, ERROR, OK
+from reconcile.sandbox.server import SandboxServer
+
+from ..conftest import KALEYRA_STATE, SANDBOX_ENVIRON, rooms_file
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -263,3 +266,27 @@ def test_on_a_terminal_yes_applies(workdir: Path) -> None:
     assert code == OK
     assert "Apply: 14 applied, 0 failed, 0 skipped." in (workdir / "stdout.txt").read_text()
     assert run("plan", "--detailed-exitcode").exit_code == OK
+
+
+def test_a_first_sandbox_run_warns_of_no_missing_state(workdir: Path) -> None:
+    """A fresh sandbox has no Kaleyra state by definition: nothing to warn about."""
+    first = run("plan", "rooms.yaml")
+    assert first.exit_code == OK, first.output
+    assert "kaleyra" in first.stdout
+    assert first.stderr.startswith("Plan checksum:") and first.stderr.count("\n") == 1
+
+
+def test_a_missing_state_file_is_one_plain_warning(tmp_path: Path, server: SandboxServer
+                                                   ) -> None:
+    path = rooms_file(tmp_path, server, "kaleyra",
+                      "      - {name: a, participants: [{user_id: u, is_admin: true}, {user_id: v}]}\n")
+    result = CliRunner().invoke(cli, ["plan", str(path)], env=SANDBOX_ENVIRON)
+    assert result.exit_code == OK, result.output
+    state = tmp_path / KALEYRA_STATE
+    assert result.stderr.split("Plan checksum:")[0] == (
+        f"reconcile: warning: there is no Kaleyra state file at {state}, so every room of"
+        " account kaleyra is planned as a create: if this account was applied before"
+        " (perhaps under another alias or state path), restore that file first, or apply"
+        " will make duplicate rooms.\n")
+    verbose = CliRunner().invoke(cli, ["-v", "plan", str(path)], env=SANDBOX_ENVIRON)
+    assert "WARNING reconcile.providers.kaleyra.adapter: there is no" in verbose.stderr
