@@ -27,6 +27,16 @@ def variable_for(account: str, field: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", f"{account}_{field}").upper()
 
 
+def names(value: str) -> list[str]:
+    """The variables a value refers to, in order (`$${` escapes are no references)."""
+    found: list[str] = []
+    for match in _TOKEN.finditer(value):
+        reference = _REFERENCE.match(value, match.start()) if match.group() == "${" else None
+        if reference is not None:
+            found.append(reference.group(1))
+    return found
+
+
 def has_reference(value: str) -> bool:
     """Whether the value holds an unescaped `${`."""
     return any(m.group() == "${" for m in _TOKEN.finditer(value))

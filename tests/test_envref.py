@@ -58,3 +58,8 @@ def test_resolution_keeps_a_malformed_reference_verbatim() -> None:
 ])
 def test_variable_for_names_a_shell_variable(account: str, field: str, variable: str) -> None:
     assert envref.variable_for(account, field) == variable
+
+
+def test_names_lists_references_not_escapes() -> None:
+    assert envref.names("${A}-$${B}-${C_1}") == ["A", "C_1"]
+    assert envref.names("plain") == []

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 import httpx
 
+from reconcile import envref
 from reconcile.config import AccountConfig, DeclaredRoom
 from reconcile.engine.http import HttpClient, HttpError, RateLimiter, TransportError
 from reconcile.engine.plan import (
@@ -151,7 +152,23 @@ class Provider(ABC):
 
         message = str(exc) if isinstance(exc, TransportError) else \
             f"{exc.status}: {_message_in(exc.body) or 'no message'}"
+        if isinstance(exc, HttpError) and exc.status in (401, 403):
+            message += f"; {self.credentials_hint()}"
         return Masker.of(secrets=self.account.secrets.values()).scrub(message)
+
+    def credentials_hint(self) -> str:
+        """After a 401 or 403: the account refused, where it is declared, and the
+        environment variables its credentials come from, to check."""
+        credentials = getattr(self.account.settings, "credentials", None)
+        values = credentials.model_dump().values() if credentials is not None else ()
+        variables = [name for value in values if isinstance(value, str)
+                     for name in envref.names(value)]
+        unique = list(dict.fromkeys(variables))
+        where = f"the credentials of account `{self.account.alias}` ({self.account.location})"
+        if not unique:
+            return f"check {where}"
+        what = " and ".join([", ".join(unique[:-1]), unique[-1]] if len(unique) > 1 else unique)
+        return f"check {what}, {where}"
 
     def desired_fields(self, room: Room) -> dict[str, Any]:
         """The provider fields a room declares, normalised as `list_rooms` normalises."""

@@ -268,6 +268,21 @@ def test_on_a_terminal_yes_applies(workdir: Path) -> None:
     assert run("plan", "--detailed-exitcode").exit_code == OK
 
 
+WRONG = "wrong-secret-value"
+# Per provider: the variables its rooms_file credentials come from, and the one made wrong.
+REFUSED = {
+    "twilio": ("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN", "TWILIO_AUTH_TOKEN"),
+    "telnyx": ("TELNYX_API_KEY", "TELNYX_API_KEY"),
+    "signalwire": ("SIGNALWIRE_PROJECT_ID and SIGNALWIRE_TOKEN", "SIGNALWIRE_TOKEN"),
+    "metered": ("METERED_SECRET_KEY", "METERED_SECRET_KEY"),
+    "kaleyra": ("KALEYRA_API_KEY", "KALEYRA_API_KEY"),
+}
+ONE_ROOM = {"twilio": "      - {unique_name: a}\n", "telnyx": "      - {unique_name: a}\n",
+            "signalwire": "      - {name: a}\n", "metered": "      - {roomName: a}\n",
+            "kaleyra": "      - {name: a, participants: [{user_id: u, is_admin: true},"
+                       " {user_id: v}]}\n"}
+
+
 def test_a_first_sandbox_run_warns_of_no_missing_state(workdir: Path) -> None:
     """A fresh sandbox has no Kaleyra state by definition: nothing to warn about."""
     first = run("plan", "rooms.yaml")
@@ -278,8 +293,7 @@ def test_a_first_sandbox_run_warns_of_no_missing_state(workdir: Path) -> None:
 
 def test_a_missing_state_file_is_one_plain_warning(tmp_path: Path, server: SandboxServer
                                                    ) -> None:
-    path = rooms_file(tmp_path, server, "kaleyra",
-                      "      - {name: a, participants: [{user_id: u, is_admin: true}, {user_id: v}]}\n")
+    path = rooms_file(tmp_path, server, "kaleyra", ONE_ROOM["kaleyra"])
     result = CliRunner().invoke(cli, ["plan", str(path)], env=SANDBOX_ENVIRON)
     assert result.exit_code == OK, result.output
     state = tmp_path / KALEYRA_STATE
@@ -290,3 +304,18 @@ def test_a_missing_state_file_is_one_plain_warning(tmp_path: Path, server: Sandb
         " will make duplicate rooms.\n")
     verbose = CliRunner().invoke(cli, ["-v", "plan", str(path)], env=SANDBOX_ENVIRON)
     assert "WARNING reconcile.providers.kaleyra.adapter: there is no" in verbose.stderr
+
+
+@pytest.mark.parametrize("provider", sorted(REFUSED))
+def test_refused_credentials_name_the_account_and_the_variables(
+        tmp_path: Path, server: SandboxServer, provider: str) -> None:
+    path = rooms_file(tmp_path, server, provider, ONE_ROOM[provider])
+    variables, wrong = REFUSED[provider]
+    env = {**SANDBOX_ENVIRON, wrong: WRONG}
+    # Kaleyra has no list call: without a state file nothing is read, and the create fails.
+    args = ["apply", "--auto-approve", str(path)] if provider == "kaleyra" else ["plan", str(path)]
+    result = CliRunner().invoke(cli, args, env=env)
+    assert result.exit_code == ERROR
+    where = f"the credentials of account `{provider}` ({path}:"
+    assert f"check {variables}, {where}" in result.output, result.output
+    assert WRONG not in result.output
