@@ -237,6 +237,12 @@ class ProviderModels:
     account: type[Account]
     kinds: tuple[RoomKind, ...]
 
+    def locators(self) -> list[str]:
+        """The account settings that say where its rooms live (a SignalWire space, a
+        Metered app, a Kaleyra region): the required ones besides the credentials."""
+        return [name for name, info in self.account.model_fields.items()
+                if info.is_required() and name not in ("type", "credentials")]
+
 
 def defaults_model(name: str, *room_models: type[Room]) -> type[StrictModel]:
     """A model of `defaults:`: every field of the room kinds, all optional, no key field."""

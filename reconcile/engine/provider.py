@@ -154,7 +154,20 @@ class Provider(ABC):
             f"{exc.status}: {_message_in(exc.body) or 'no message'}"
         if isinstance(exc, HttpError) and exc.status in (401, 403):
             message += f"; {self.credentials_hint()}"
+        if isinstance(exc, HttpError) and exc.status == 404:
+            message += self.missing_segment()
         return Masker.of(secrets=self.account.secrets.values()).scrub(message)
+
+    def missing_segment(self) -> str:
+        """After a 404: whether `endpoint` lacks the segment that stands for a locator, as
+        `http://127.0.0.1:8787/signalwire` lacks the space of `…/signalwire/acme`."""
+        endpoint = (self.account.settings.endpoint or "").rstrip("/")
+        for name in provider_models(self.type).locators() if endpoint else ():
+            value = getattr(self.account.settings, name)
+            if not endpoint.endswith(f"/{value}"):
+                return (f"; the endpoint {endpoint} lacks the account's /<{name}> segment:"
+                        f" write `endpoint: {endpoint}/{value}`")
+        return ""
 
     def credentials_hint(self) -> str:
         """After a 401 or 403: the account refused, where it is declared, and the

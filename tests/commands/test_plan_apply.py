@@ -21,7 +21,7 @@ from reconcile.cli import cli
 from reconcile.exitcodes import BLOCKED, CHANGES, ERROR, OK
 from reconcile.sandbox.server import SandboxServer
 
-from ..conftest import KALEYRA_STATE, SANDBOX_ENVIRON, rooms_file
+from ..conftest import KALEYRA_STATE, SANDBOX_ENVIRON, accounts_file, rooms_file
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -319,3 +319,31 @@ def test_refused_credentials_name_the_account_and_the_variables(
     where = f"the credentials of account `{provider}` ({path}:"
     assert f"check {variables}, {where}" in result.output, result.output
     assert WRONG not in result.output
+
+
+@pytest.mark.parametrize(("provider", "segment"), [
+    ("signalwire", "space"), ("metered", "app"), ("kaleyra", "region")])
+def test_an_endpoint_without_its_segment_is_named(
+        tmp_path: Path, server: SandboxServer, provider: str, segment: str) -> None:
+    bare = server.url(provider)  # no /acme, /eu: the emulator answers a bare 404
+    path = rooms_file(tmp_path, bare, provider, ONE_ROOM[provider])
+    args = ["apply", "--auto-approve", str(path)] if provider == "kaleyra" else ["plan", str(path)]
+    result = CliRunner().invoke(cli, args, env=SANDBOX_ENVIRON)
+    assert result.exit_code == ERROR
+    value = "eu" if provider == "kaleyra" else "acme"
+    assert "404: " in result.output
+    assert (f"; the endpoint {bare} lacks the account's /<{segment}> segment:"
+            f" write `endpoint: {bare}/{value}`") in result.output, result.output
+
+
+def test_a_404_with_the_segment_in_place_adds_no_hint(tmp_path: Path, server: SandboxServer
+                                                      ) -> None:
+    elsewhere = server.base_url + "/nothing"
+    path = accounts_file(tmp_path, elsewhere, {"telnyx": ONE_ROOM["telnyx"]})
+    path.write_text(path.read_text() + "  signalwire:\n    space: acme\n"
+                    f"    endpoint: {elsewhere}/acme\n"
+                    '    credentials: {project_id: "${SIGNALWIRE_PROJECT_ID}",'
+                    ' token: "${SIGNALWIRE_TOKEN}"}\n')
+    result = CliRunner().invoke(cli, ["plan", str(path)], env=SANDBOX_ENVIRON)
+    assert result.exit_code == ERROR
+    assert result.output.count("404") == 2 and "segment" not in result.output

@@ -151,7 +151,7 @@ SignalWireDefaults = defaults_model("SignalWireDefaults", SignalWireRoom, Signal
 class SignalWireAccount(Account):
     type: Literal["signalwire"] = "signalwire"
     space: Pattern(r"^[A-Za-z0-9-]+$", "may contain only letters, digits and `-`",
-                   max_length=63) = Field(description=(
+                   max_length=63) = Field(examples=["acme"], description=(
         "The space name: <space>.signalwire.com."))
     credentials: SignalWireCredentials
     defaults: SignalWireDefaults | None = None  # type: ignore[valid-type]
