@@ -25,6 +25,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                  "Check rooms files offline: no network, no credentials."),
     "schema": ("reconcile.commands.schema:schema",
                "Write (or --check) the JSON Schema of the rooms file."),
+    "init": ("reconcile.commands.init:init",
+             "Write a starter rooms file, its schema, pre-commit hooks and .gitignore."),
     "plan": ("reconcile.commands.plan:plan",
              "Show what apply would change, from the providers' live rooms."),
     "apply": ("reconcile.commands.apply:apply",

@@ -84,3 +84,37 @@ def account_yaml(provider: str, *, alias: str | None = None, endpoint: str | Non
     else:
         lines.append(f"    {models.kinds[0].name}: []")
     return "\n".join(lines) + "\n"
+
+
+# What `init` writes besides the rooms file: where the project's hooks live (the
+# repository this package is released from) and what a rooms repository ignores.
+HOOKS_REPOSITORY = "https://github.com/your-org/reconcile"
+GITIGNORE_LINES = (
+    "# reconcile: the sandbox's rooms and state, and the state files' locks",
+    "# (the Kaleyra state files themselves are kept: see docs/plan-and-apply.md)",
+    ".reconcile/sandbox.db*",
+    ".reconcile/sandbox-state/",
+    ".reconcile/*.lock",
+)
+
+
+def rooms_file(providers: list[str], schema: str) -> str:
+    """A starter rooms file: the editor's schema modeline (`schema`, a path relative to
+    the file or a URL), then one account with one room per provider."""
+    accounts = "".join(account_yaml(provider) for provider in providers)
+    return (f"# yaml-language-server: $schema={schema}\n"
+            "# Rooms as code: `reconcile validate` this file, `reconcile plan`, then"
+            " `reconcile apply`.\n"
+            f"version: 1\nproviders:\n{accounts}")
+
+
+def precommit_config(version: str) -> str:
+    """A .pre-commit-config.yaml running this version's hooks (their own `files:` find
+    the rooms files)."""
+    return ("# `pre-commit install` once; then every commit validates the rooms files.\n"
+            "repos:\n"
+            f"  - repo: {HOOKS_REPOSITORY}\n"
+            f"    rev: v{version}\n"
+            "    hooks:\n"
+            "      - id: reconcile-validate\n"
+            "      - id: reconcile-schema-fresh  # schemas/rooms.schema.json, for editors\n")
