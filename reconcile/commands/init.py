@@ -67,6 +67,8 @@ def _create(directory: Path, path: Path, text: str) -> bool:
         with target.open("x", encoding="utf-8") as file:  # "x": never overwrite
             file.write(text)
     except FileExistsError:
+        if not target.exists():  # mkdir met a file where a folder goes
+            raise click.ClickException(f"cannot write {target}: a parent is a file") from None
         click.echo(f"kept {target}: it exists, and init overwrites nothing", err=True)
         return False
     except OSError as exc:
