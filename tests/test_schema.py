@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import copy
 import json
+import re
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
+import yaml
 
 from reconcile.loader import load_file
-from reconcile.schema import SHIPPED, render_schema, shipped_schema
+from reconcile.schema import SCHEMA_ID, SHIPPED, render_schema, shipped_schema
 
 from .test_corpus import EXAMPLES, INVALID, VALID, read_header
 
@@ -217,3 +220,33 @@ def test_room_fields_are_checked_per_provider(
     data = rooms_file(twilio=TWILIO)
     data["providers"]["twilio"]["rooms"][0]["max_participants"] = 51
     assert errors(validator, data)
+
+
+# -- the documented catalog entry agrees with the hook ---------------------------------
+
+DOCS = ROOT / "docs" / "editors-and-hooks.md"
+NAMES = ["rooms.yaml", "rooms.yml", "ops/rooms.yaml", "rooms.prod.yaml", "rooms-eu.yml",
+         "rooms/a.yaml", "rooms/eu/b.yml", "infra/rooms/x.yaml", ".pre-commit-config.yaml",
+         "classrooms.yaml", "docker-compose.yml", ".github/workflows/reconcile.yml",
+         "rooms.yaml.bak", "myrooms/x.yaml", "rooms/notes.txt", "schemas/rooms.schema.json"]
+
+
+def _glob(pattern: str) -> re.Pattern[str]:
+    """A catalog's fileMatch glob: `**/` any folders, `*` within a name; a pattern with no
+    folder matches the file's name wherever it is."""
+    body = "".join("(.*/)?" if part == "**/" else "[^/]*" if part == "*" else re.escape(part)
+                   for part in re.split(r"(\*\*/|\*)", pattern))
+    return re.compile(("(.*/)?" if "/" not in pattern else "") + body + "$")
+
+
+def test_the_documented_catalog_entry_matches_what_the_hook_matches() -> None:
+    block = re.search(r"```json\n(.*?)```", DOCS.read_text(encoding="utf-8"), re.S)
+    assert block is not None
+    entry = json.loads(textwrap.dedent(block[1]))
+    assert entry["url"] == SCHEMA_ID
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    files = re.compile(hooks[0]["files"])
+    globs = [_glob(pattern) for pattern in entry["fileMatch"]]
+    for name in NAMES:
+        assert bool(files.search(name)) == any(g.match(name) for g in globs), name
+    assert hooks[0]["files"] in DOCS.read_text(encoding="utf-8")  # the page quotes it
