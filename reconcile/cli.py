@@ -38,6 +38,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "Write the live rooms of the file's accounts as a starter rooms file."),
     "show": ("reconcile.commands.show:show",
              "List the live rooms the file manages, with their join URLs (masked)."),
+    "convert": ("reconcile.commands.convert:convert",
+                "Move an account's rooms to another provider, as a new account."),
     "providers": ("reconcile.commands.providers:providers",
                   "Print what each provider updates in place, replaces and deletes."),
 }

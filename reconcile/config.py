@@ -324,7 +324,7 @@ class _Validator:
                 self.report(items.item_marks[index],
                             f"each room must be a mapping, not {describe(item)}", where)
                 continue
-            merged, inherited = _merge(defaults, item, known)
+            merged, inherited = merge_defaults(defaults, item, known)
             if self.environ is not None:
                 merged = self._resolved(merged, where)
             room = self._room(model, merged, where, inherited)
@@ -444,7 +444,7 @@ def _mentions_dollar(value: Any) -> bool:
     return False
 
 
-def _merge(defaults: tuple[LMap | None, str], room: LMap, known: set[str]
+def merge_defaults(defaults: tuple[LMap | None, str], room: LMap, known: set[str]
            ) -> tuple[LMap, dict[str, str]]:
     """The room with the account's defaults under it; returns which keys came from them."""
     source, source_path = defaults

@@ -119,6 +119,7 @@ class RoomShape:
     model: type[Room] | None = None
     id_required: bool = True
     key_types: JsonTypes = STRING | NULL
+    key_required: bool = True  # False: a room may leave its key out (an unnamed room)
     extra: Mapping[str, JsonTypes] = field(default_factory=dict)
 
 
@@ -194,7 +195,7 @@ class Answer:
         if shape.id_field:
             checks.append((shape.id_field, STRING, shape.id_required))
         if shape.key_field:
-            checks.append((shape.key_field, shape.key_types, True))
+            checks.append((shape.key_field, shape.key_types, shape.key_required))
         fields = settings_types(shape.model) if shape.model is not None else {}
         checks += [(name, types | NULL, False) for name, types in fields.items()
                    if name != shape.key_field]

@@ -42,9 +42,9 @@ def render(accounts: list[ExportedAccount], source: str) -> str:
              "version: 1",
              "providers:" + ("" if accounts else " {}")]
     for account in accounts:
-        lines.append(f"  {_scalar(account.alias)}:")
+        lines.append(f"  {scalar(account.alias)}:")
         lines += [f"    # {note}" for note in account.notes]
-        lines += _block(account.settings, 4, escape=False)  # already written as in a file
+        lines += block(account.settings, 4, escape=False)  # already written as in a file
         for kind, items in account.kinds.items():
             lines.append(f"    {kind}:" + ("" if any(isinstance(i, ExportedRoom)
                                                     for i in items) else " []"))
@@ -53,13 +53,13 @@ def render(accounts: list[ExportedAccount], source: str) -> str:
                     lines.append(f"      # skipped {item.label}: {item.reason}")
                     continue
                 lines += [f"      # {note}" for note in item.notes]
-                room = _block(item.fields, 8, escape=True)
+                room = block(item.fields, 8, escape=True)
                 lines.append("      - " + room[0][8:])
                 lines += room[1:]
     return "\n".join(lines) + "\n"
 
 
-def _block(data: Mapping[str, Any], indent: int, *, escape: bool) -> list[str]:
+def block(data: Mapping[str, Any], indent: int, *, escape: bool) -> list[str]:
     if not data:
         return []
     text = yaml.safe_dump(_plain(data, escape), sort_keys=False, allow_unicode=True, width=WIDTH,
@@ -67,7 +67,7 @@ def _block(data: Mapping[str, Any], indent: int, *, escape: bool) -> list[str]:
     return [" " * indent + line for line in text.splitlines()]
 
 
-def _scalar(value: str) -> str:
+def scalar(value: str) -> str:
     return yaml.safe_dump(value, width=WIDTH).removesuffix("\n...\n").strip()
 
 

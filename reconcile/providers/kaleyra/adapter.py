@@ -19,8 +19,8 @@ The state file (`state.py`) is the only link between a declared name and its `ro
   DELETE, or a room deleted outside reconcile) plans `<name>@<room_id>`'s deletion too,
   which forgets its entry; otherwise it would stay on record forever. Both are planned
   from the state file alone, and `find` finds them there, so saved plans apply them.
-- Participants must exist as users: each is created first (`POST /v2/users`, once per
-  user and adapter; an existing user answers 400, which is fine).
+- Participants must exist as users: each is created first (`users.py`: once per user and
+  adapter; "already exists" is fine, any other refusal fails at that step).
 - The room POST is never retried after anything that may have reached the server: with no
   name and no list, a second attempt would make a second room nobody can find.
 """
@@ -58,11 +58,12 @@ from reconcile.providers.kaleyra.state import (
     state_path,
     stored_settings,
 )
+from reconcile.providers.kaleyra.users import Users
 
 log = logging.getLogger(__name__)
 
 KIND = "rooms"
-ROOMS, USERS = "/v2/rooms", "/v2/users"
+ROOMS = "/v2/rooms"
 DIGEST_PREFIX = "sha256:"  # descriptions are PII/PHI: compared and shown as digests
 RETIRED = "@"  # "<name>@<room_id>": a replaced room not yet deleted (names cannot hold @)
 # What Kaleyra gives a field nobody set (U2 echoes them; `duration` unset is unlimited).
@@ -146,7 +147,7 @@ class KaleyraProvider(Provider):
         self.state = state
         self._gone: dict[str, str] = {}  # name -> room_id that answered 404
         self._declared = frozenset(room.key for room in account.rooms.get(KIND, ()))
-        self._users: dict[str, asyncio.Future[None]] = {}  # one POST per user
+        self._users = Users(http, self.error_message, account.alias)
         self._plus = {p.user_id for p in _participants(account) if _role(p) == "plus"}
         self._warned = not warn_missing  # a fresh sandbox has no state, by definition
         self._saving = asyncio.Lock()
@@ -369,25 +370,11 @@ class KaleyraProvider(Provider):
             self._saved = covered
 
     def _ensure_user(self, participant: Participant) -> asyncio.Future[None]:
-        """The participant's user exists (section 10.3): one POST per user and adapter,
-        shared by concurrent creates."""
+        """The participant's user exists (section 10.3), shared by concurrent creates."""
         user_id = participant.user_id
-        if user_id not in self._users:
-            # A user some declared room needs as plus is created plus everywhere.
-            role = "plus" if user_id in self._plus or _role(participant) == "plus" else "basic"
-            self._users[user_id] = asyncio.ensure_future(self._create_user(user_id, role))
-        return self._users[user_id]
-
-    async def _create_user(self, user_id: str, role: str) -> None:
-        try:
-            await self.http.request("POST", USERS, json={"user_id": user_id, "role": role})
-        except BaseException as exc:
-            # U13: 400 means the user exists (any other 400 resurfaces on the room POST,
-            # which names unknown users); README rule 4: no branching on the message.
-            if isinstance(exc, HttpError) and exc.status == 400:
-                return
-            self._users.pop(user_id, None)  # a later create tries again
-            raise
+        # A user some declared room needs as plus is created plus everywhere.
+        role = "plus" if user_id in self._plus or _role(participant) == "plus" else "basic"
+        return self._users.ensure(user_id, role)
 
 
 # -- helpers ---------------------------------------------------------------------------

@@ -129,11 +129,11 @@ class MeteredProvider(Provider):
     async def update(self, kind: str, live: LiveRoom, room: Room,
                      changes: tuple[FieldChange, ...]) -> LiveRoom:
         name = _name(live)
-        # U7: the full declared set, not just the changes; U8: never roomName.
-        body = {k: v for k, v in self.desired_fields(room).items() if k != KEY_FIELD}
-        # privacy is required on PUT: an undeclared one keeps the live value, so a PUT for
-        # another field never turns a private room public.
-        body.setdefault("privacy", live.fields.get("privacy", DEFAULT_PRIVACY))
+        # U7: the live settings with the declared ones over them, so a PUT that replaces
+        # the room keeps what the file does not declare, as a merging one does; privacy is
+        # required, so an unset one goes as the server's default. U8: never roomName.
+        body = {k: v for k, v in {"privacy": DEFAULT_PRIVACY, **live.fields,
+                                  **self.desired_fields(room)}.items() if k != KEY_FIELD}
         try:
             response = await self._request("PUT", _room_path(name), json=body)
         except HttpError as exc:

@@ -23,6 +23,7 @@ from reconcile.models import (
 )
 
 Seconds = int | None
+NAME_PATTERN = r"^[A-Za-z0-9_-]+$"  # what the emulator accepts too (U12)
 
 
 COMPOSITION_NEEDED_BY = ("recordComposition", "enableRTMPOut", "enableLiveStreaming")
@@ -43,9 +44,13 @@ class MeteredRoom(Room):
     KEY_FIELD = "roomName"
     model_config = ConfigDict(json_schema_extra=lambda schema: _schema_rules(schema))
 
-    room_name: Pattern(r"^[a-z0-9_-]+$", "may contain only lowercase letters, digits, `_` and"
-                                          " `-` (it is part of the room's URL)",
-                       min_length=1, max_length=100) = Field(alias="roomName")
+    # U12: Metered asks only for a URL-friendly name without spaces, and makes mixed-case
+    # names itself (6kpYYvYj75): letters of either case, digits, `_` and `-`.
+    room_name: Pattern(NAME_PATTERN, "may contain only letters, digits, `_` and `-` (it is"
+                                     " part of the room's URL, so no spaces)",
+                       min_length=1, max_length=100) = Field(alias="roomName", description=(
+                           "The room's name, the last part of its URL: letters of either"
+                           " case, digits, `_` and `-`, no spaces. Case matters."))
     privacy: Literal["public", "private"] | None = Field(None, description=(
         "public: anyone can join; private: joining needs a token (sent as public when unset)."))
     expire_unix_sec: int | None = Field(None, alias="expireUnixSec", ge=0)

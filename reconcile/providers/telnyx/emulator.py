@@ -24,6 +24,7 @@ from starlette.routing import Route
 from reconcile.sandbox.core import Sandbox, SandboxConnection, public
 from reconcile.sandbox.emulation import bearer_token, iso_micros, json_body, json_response
 from reconcile.sandbox.store import DuplicateName, Record, Store
+from reconcile.sandbox.update_mode import update_base
 
 PROVIDER = "telnyx"
 NAME_FIELD = "unique_name"  # control API: the field holding a room's name
@@ -33,15 +34,14 @@ MAX_PAGE_SIZE = 250
 # Telnyx publishes no per-endpoint limit; this nominal value only fills `x-ratelimit-limit`.
 NOMINAL_RATE_LIMIT = 100
 
-# Every setting of a new room, with the value it gets when the create body omits it.
-# `webhook_event_url` has no documented default: unset reads back as null (U8).
+# The settings a new room has when the create body omits them (the spec's defaults).
+# The spec types unique_name, webhook_event_url and webhook_timeout_secs (and
+# active_session_id) as non-nullable with no default: unset, they are left out of the
+# room rather than null.
 DEFAULTS: dict[str, Any] = {
-    "unique_name": None,
     "max_participants": 10,
     "enable_recording": False,
-    "webhook_event_url": None,
     "webhook_event_failover_url": "",
-    "webhook_timeout_secs": None,
 }
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
@@ -77,9 +77,14 @@ def _unauthorized() -> Response:
 
 
 def _not_found(room_id: str) -> Response:
-    # U4: wrapped in `errors` like every other Telnyx error, not the spec's bare object.
-    return json_response(_errors({"code": "404", "title": "Resource not found",
-                                  "detail": f"Room {room_id} not found"}), 404)
+    # U4: the spec's bare `video_Error`, not wrapped in `errors` like other Telnyx errors.
+    return json_response({"code": "404", "title": "Resource not found",
+                          "detail": f"Room {room_id} not found"}, 404)
+
+
+def _list_unauthorized() -> Response:
+    """U7: the list's declared 4XX body is the generic `{success, message}` one."""
+    return json_response({"success": False, "message": "Authentication failed"}, 401)
 
 
 def _unprocessable(errors: list[dict[str, Any]]) -> Response:
@@ -115,7 +120,7 @@ def fault_response(status: int, retry_after: int | None) -> Response:
 # -- validation of create and PATCH bodies (identical property sets) ------------------------
 
 def _name(value: Any) -> str | None:
-    # U3: any non-empty string; null leaves (or makes) the room unnamed.
+    # U3: any non-empty string; null leaves (or makes) the room unnamed (None: unset).
     if value is None or (isinstance(value, str) and value):
         return value
     raise ValueError("unique_name must be a non-empty string")
@@ -138,11 +143,13 @@ def _boolean(value: Any) -> bool:
 
 
 def _url(name: str) -> Callable[[Any], str | None]:
-    unset = DEFAULTS[name]
+    unset = DEFAULTS.get(name)  # None: the setting is left out of the room
 
     def check(value: Any) -> str | None:
-        if value is None or value == "":  # U8: both mean "unset"
+        if value is None:
             return unset
+        if value == "":  # U8: taken, and echoed as "" (seed 001)
+            return value
         if isinstance(value, str):
             parts = urlsplit(value)
             if parts.scheme and parts.netloc:
@@ -188,11 +195,16 @@ async def _request_body(request: Request) -> Any:
 
 # -- rooms -----------------------------------------------------------------------------
 
+def _settled(data: dict[str, Any]) -> dict[str, Any]:
+    """The room without the settings that are unset (None): the answer leaves them out."""
+    return {k: v for k, v in data.items() if not (v is None and k in _CHECKS)}
+
+
 def _new_room(sandbox: Sandbox, account: str, settings: dict[str, Any], now: float
               ) -> dict[str, Any]:
     stamp = iso_micros(now)
-    return {"id": sandbox.random_uuid(), **DEFAULTS, **settings,
-            "created_at": stamp, "updated_at": stamp, "record_type": "room"}
+    return _settled({"id": sandbox.random_uuid(), **DEFAULTS, **settings,
+                     "created_at": stamp, "updated_at": stamp, "record_type": "room"})
 
 
 def _participant(session_id: str, participant: str, joined_at: str) -> dict[str, Any]:
@@ -216,8 +228,9 @@ def _sessions(data: dict[str, Any]) -> list[dict[str, Any]]:
 
 def render(data: dict[str, Any], *, include_sessions: bool = False) -> dict[str, Any]:
     """A stored room as the API returns it; `sessions` is filled only on request."""
-    room = public(data)
-    room["active_session_id"] = data.get("_session_id")
+    room = _settled(public(data))
+    if data.get("_session_id"):  # non-nullable in the spec: no session, no key
+        room["active_session_id"] = data["_session_id"]
     room["sessions"] = _sessions(data) if include_sessions else []
     return room
 
@@ -316,7 +329,8 @@ class _RoomsApi:
         async def endpoint(request: Request) -> Response:
             key = bearer_token(request)
             if not self.sandbox.authenticate(PROVIDER, key, key):
-                return _unauthorized()
+                listing = request.method == "GET" and "room_id" not in request.path_params
+                return _list_unauthorized() if listing else _unauthorized()
             return await handler(request, key or "")
         return endpoint
 
@@ -344,7 +358,8 @@ class _RoomsApi:
             return _unprocessable(errors)
         data = _new_room(self.sandbox, account, settings, self.sandbox.clock.now())
         try:
-            self.store.insert(PROVIDER, account, KIND, data["id"], data["unique_name"], data)
+            self.store.insert(PROVIDER, account, KIND, data["id"], data.get("unique_name"),
+                              data)
         except DuplicateName:  # U1: the live-name index admits one room per name
             return _name_taken()
         return json_response({"data": render(data)}, 201)
@@ -368,9 +383,12 @@ class _RoomsApi:
             settings, errors = validate_settings(body)
             if errors:
                 return _unprocessable(errors)
-            # U10: a partial merge; a rename keeps the id.
-            data = {**record.data, **settings,
-                    "updated_at": iso_micros(self.sandbox.clock.now())}
+            # U10: a partial merge, or under the control API's switch a replace; a rename
+            # keeps the id.
+            base = update_base(self.sandbox, PROVIDER, record.data, DEFAULTS,
+                               _CHECKS.__contains__)
+            data = _settled({**base, **settings,
+                             "updated_at": iso_micros(self.sandbox.clock.now())})
             try:
                 self.store.update(record, data, name=data.get("unique_name"))
             except DuplicateName:
@@ -431,7 +449,7 @@ def seed(sandbox: Sandbox, account: str, kind: str, rooms: list[dict[str, Any]]
             names.add(name)
         datas.append(_new_room(sandbox, account, settings, now))
     try:
-        sandbox.store.insert_many([(PROVIDER, account, KIND, d["id"], d["unique_name"], d)
+        sandbox.store.insert_many([(PROVIDER, account, KIND, d["id"], d.get("unique_name"), d)
                                    for d in datas])
     except DuplicateName as exc:
         raise ValueError("a telnyx room with one of these unique_names already exists") from exc

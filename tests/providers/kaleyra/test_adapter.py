@@ -10,6 +10,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 import pytest
 
 from reconcile.engine.http import HttpError, HttpSettings
@@ -437,3 +438,29 @@ def test_the_base_url_comes_from_the_endpoint_or_the_region(tmp_path: Path,
         other = dataclasses.replace(account, settings=account.settings.model_copy(update={
             "endpoint": None, "region": "in", "environment": environment}))
         assert KaleyraProvider.base_url(other) == f"https://{host}.bandyer.com"
+
+
+# -- the documented v1 answer and the user step (issue 12, defect 7) ------------------------
+
+def _answers_v1(server: SandboxServer) -> None:
+    with httpx.Client(base_url=server.base_url) as http:
+        switched = http.post(f"/_sandbox/providers/kaleyra/companies/{KEY}/answers",
+                             json={"v1": True})
+    assert switched.json() == {"v1": True}
+
+
+def test_the_documented_v1_answer_is_read_for_create_and_plan(
+        tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
+    """`{"room": {"room_id", "user_urls": [{"user", "url", "tools", "is_admin"}]}}`."""
+    _answers_v1(server)
+    path = kaleyra_file(tmp_path, server, f"      - {{name: a, {PAIR}}}\n")
+    apply(path)
+    entry = state(path).get("a")
+    assert entry is not None and {entry.room_id} == room_ids(sandbox)
+    [record] = sandbox.store.list("kaleyra", KEY, "rooms")
+    assert sorted((p.user_id, p.url) for p in entry.participants) == sorted(
+        (p["user_id"], p["url"]) for p in record.data["participants"])
+    account = plan(path)
+    assert [(c.key, c.action) for c in account.changes] == [("a", Action.NOOP)]
+    assert sorted(account.changes[0].live.join_urls) == sorted(  # type: ignore[union-attr]
+        p["url"] for p in record.data["participants"])
