@@ -31,7 +31,7 @@ from reconcile import envref
 
 REFERENCE_PATTERN = r"\$\{[A-Za-z_][A-Za-z0-9_]*\}"
 # What editors (yaml-language-server reads `patternErrorMessage`) say instead of a regex.
-REFERENCE_MESSAGE = "or a ${VARIABLE} reference to the environment"
+REFERENCE_MESSAGE = "when not a plain value: a ${VARIABLE} reference to the environment"
 SECRET_MESSAGE = ("a credential must be a ${VARIABLE} reference, such as ${TELNYX_API_KEY},"
                   " set in the environment: a literal secret is refused")
 
