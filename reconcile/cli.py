@@ -16,7 +16,8 @@ from typing import Any
 
 import click
 
-from reconcile import __version__
+from reconcile import __version__, redact
+from reconcile.escape import printable, printable_lines
 from reconcile.exitcodes import ERROR
 
 # name -> (module:attribute, one-line help shown by `reconcile --help`)
@@ -166,19 +167,19 @@ def cli(ctx: click.Context, debug: bool, verbose: int, sandbox: bool,
     ctx.ensure_object(dict)
     ctx.obj.update(debug=debug, sandbox=sandbox, sandbox_db=sandbox_db)
     levels = {0: logging.WARNING, 1: logging.INFO}
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s") if verbose
-                         else _PlainFormatter())
-    logging.basicConfig(level=levels.get(verbose, logging.DEBUG), handlers=[handler],
-                        force=True)
+    # Every library's records (httpx, httpcore, uvicorn) pass the masker and the escaping.
+    handler = redact.install(levels.get(verbose, logging.DEBUG), sys.stderr,
+                             "%(levelname)s %(name)s: %(message)s")
+    if not verbose:
+        handler.setFormatter(_PlainFormatter("%(message)s"))
 
 
-class _PlainFormatter(logging.Formatter):
+class _PlainFormatter(redact.SafeFormatter):
     """Without -v, a warning reads as a sentence (`reconcile: warning: …`): the logger's
     name helps whoever debugs with -v, not whoever is warned."""
 
     def formatMessage(self, record: logging.LogRecord) -> str:
-        return f"reconcile: {record.levelname.lower()}: {record.message}"
+        return f"reconcile: {record.levelname.lower()}: {super().formatMessage(record)}"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -197,18 +198,16 @@ def main(argv: list[str] | None = None) -> None:
         _internal_error(exc, debug=bool(options.get("debug")))
 
 
-# Shorter values would mask ordinary words (as outputs.mask.MIN_SECRET).
-_MIN_SECRET = 8
-
-
 def _redact(text: str) -> str:
     """The text without any value of the environment long enough to be a secret.
 
     Every credential comes from the environment (rooms files may only hold `${…}`
     references; GITHUB_TOKEN is read directly), and an internal error may quote any of
     them, so all values are masked but paths, which tracebacks are full of and which are
-    no secrets. Nothing is imported: this must work when anything else is broken."""
-    values = {value for value in os.environ.values() if len(value) >= _MIN_SECRET}
+    no secrets. Nothing is imported: this must work when anything else is broken. The
+    run's credentials go first, in every form they may be quoted in (base64 included)."""
+    text = redact.scrub(text, redact.registered_forms())
+    values = {value for value in os.environ.values() if len(value) >= redact.MIN_SECRET}
     for value in sorted(values, key=len, reverse=True):  # longest first: masked whole
         if value in text and not os.path.exists(value):
             text = text.replace(value, "***")
@@ -217,8 +216,9 @@ def _redact(text: str) -> str:
 
 def _internal_error(exc: BaseException, *, debug: bool) -> None:
     if debug:
-        click.echo(_redact("".join(traceback.format_exception(exc))), err=True, nl=False)
+        text = "".join(traceback.format_exception(exc))
+        click.echo(printable_lines(_redact(text)), err=True, nl=False)
     message: Any = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     hint = "" if debug else " (run with --debug for details)"
-    click.echo(f"reconcile: internal error: {_redact(message)}{hint}", err=True)
+    click.echo(f"reconcile: internal error: {printable(_redact(message))}{hint}", err=True)
     sys.exit(ERROR)

@@ -26,7 +26,8 @@ from reconcile.convert.account import Conversion, Target, convert_account, crede
 from reconcile.convert.mapping import Outcome
 from reconcile.convert.render import CannotInsert, account_lines, with_account
 from reconcile.exitcodes import ERROR, OK
-from reconcile.loader import Document, load_file
+from reconcile.files import FileRefused, read_regular
+from reconcile.loader import MAX_FILE_BYTES, Document, load_file
 from reconcile.messages import describe, message_for, printable, suggest
 from reconcile.providers import PROVIDER_PACKAGES, crosswalk, provider_models
 
@@ -78,7 +79,10 @@ def convert(file: str, alias: str, to: str, new_alias: str | None, settings: tup
     _refuse_losses(conversion, allow_lossy)
     header = (f"converted by `reconcile convert` from account `{alias}` ({source_type});"
               " review the comments below")
-    text = Path(file).read_text(encoding="utf-8-sig")
+    try:  # read again, as the loader read it: a regular file, under its cap
+        text = read_regular(file, MAX_FILE_BYTES, "rooms file").data.decode("utf-8-sig")
+    except FileRefused as refused:
+        fail(str(refused))
     try:
         written = with_account(text, lambda indent: account_lines(
             target.alias, kind, conversion, indent, header))

@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from reconcile.config import Config, load
+from reconcile.config import AccountConfig, Config, load
 from reconcile.engine.provider import RunContext
 from reconcile.engine.run import Run, open_accounts, select
 from reconcile.errors import ConfigError, ReconcileError
+from reconcile.escape import printable_lines
 from reconcile.exitcodes import ERROR
+from reconcile.providers import adapter_class
 
 if TYPE_CHECKING:
     from reconcile.engine.apply import Outcome
@@ -34,8 +36,10 @@ EXTENSIONS = {".json": "json", ".md": "markdown", ".markdown": "markdown"}
 OnError = Callable[[Sequence[str], "str | None"], None]  # messages, the file's checksum
 
 
+# Any path: the loader says, at its place, what is wrong with one that is no rooms file
+# (a directory, a pipe...), as `validate` does.
 file_argument = click.argument("file", required=False, default=DEFAULT_FILE,
-                               type=click.Path(dir_okay=False))
+                               type=click.Path())
 account_option = click.option("--account", "accounts", multiple=True, metavar="NAME",
                               help="Only these accounts (repeatable; globs allowed).")
 target_option = click.option("--target", "targets", multiple=True, metavar="KEY",
@@ -43,17 +47,25 @@ target_option = click.option("--target", "targets", multiple=True, metavar="KEY"
 
 
 def fail(message: str, code: int = ERROR) -> None:
-    click.echo(f"reconcile: {message}", err=True)
+    # Line by line: a message may list several accounts, each on its own line.
+    click.echo(f"reconcile: {printable_lines(message)}", err=True)
     raise SystemExit(code)
 
 
 def run_engine(ctx: click.Context, file: str, accounts: tuple[str, ...], *,
                hold_locks: bool, lock_timeout: float | None,
                work: Callable[[Run, Config], Awaitable[T]],
-               on_error: OnError | None = None) -> T:
+               on_error: OnError | None = None, notices: bool = False) -> T:
     """Load `file`, open the selected accounts (sandboxed when asked) and run `work`.
-    On an error, `on_error` hears it first (a json or markdown output reports it too)."""
+    On an error, `on_error` hears it first (a json or markdown output reports it too).
+    `notices`: print the providers' notices for today first (plan and apply do)."""
     sandboxed = bool(ctx.obj.get("sandbox"))
+    if not os.path.lexists(file):
+        missing = (f"{file}: no such file (give the rooms file's path: reconcile"
+                   f" {ctx.info_name} path/to/rooms.yaml)")
+        if on_error is not None:
+            on_error([missing], None)
+        fail(missing)
     try:
         config = load(file, credentials=not sandboxed)
     except ConfigError as exc:
@@ -61,7 +73,8 @@ def run_engine(ctx: click.Context, file: str, accounts: tuple[str, ...], *,
             click.echo(str(diagnostic), err=True)
         if on_error is not None:
             on_error([str(d) for d in exc.diagnostics], None)
-        fail(f"{file} is not valid: nothing was planned")
+        done = {"plan": "planned", "apply": "applied"}.get(ctx.info_name or "", "done")
+        fail(f"{file} is not valid: nothing was {done}")
     chosen = select(config, accounts)
     if accounts and not chosen:
         if on_error is not None:
@@ -69,11 +82,16 @@ def run_engine(ctx: click.Context, file: str, accounts: tuple[str, ...], *,
         fail(f"no account matches {', '.join(accounts)}")
     with ExitStack() as stack:
         context = RunContext(str(file), lock_timeout=lock_timeout)
+        if notices:
+            _notices(chosen, context)
         if sandboxed:
             from reconcile.sandbox import attach
 
             db = Path(ctx.obj.get("sandbox_db") or attach.DEFAULT_DB)
-            server = attach.start(db)
+            try:
+                server = attach.start(db)
+            except ReconcileError as exc:  # --sandbox-db names no regular file
+                fail(str(exc))
             stack.callback(server.stop)
             attach.attach(config, server)
             context = RunContext(str(file), lock_timeout=lock_timeout,
@@ -95,6 +113,14 @@ def run_engine(ctx: click.Context, file: str, accounts: tuple[str, ...], *,
                 on_error(str(exc).splitlines(), config.checksum)
             fail(str(exc))
     raise AssertionError("unreachable")  # pragma: no cover - fail() exits
+
+
+def _notices(accounts: Sequence[AccountConfig], context: RunContext) -> None:
+    """Each provider's notices for today, once per run however many accounts use it."""
+    today = context.today()
+    for notice in dict.fromkeys(notice for account in accounts
+                                for notice in adapter_class(account.type).notices(today)):
+        click.echo(f"reconcile: note: {notice}", err=True)
 
 
 def secrets_of(ctx: click.Context, config: Config) -> list[str]:

@@ -57,7 +57,7 @@ def plan(ctx: click.Context, file: str, accounts: tuple[str, ...], targets: tupl
 
     result, blocks, checksum = run_engine(ctx, file, accounts, hold_locks=False,
                                           lock_timeout=None, work=work,
-                                          on_error=report.on_error)
+                                          on_error=report.on_error, notices=True)
     if report.text_on_stdout:
         report.echo(report.plan_text(result))
         if result.has_changes:

@@ -1,6 +1,7 @@
 """Whether an emulator's in-place update merges its body into the room or replaces it.
 
-No provider documents which it does (Telnyx U10, SignalWire U4, Metered U7), and the two
+No provider documents which it does (docs/providers/telnyx.md U10,
+docs/providers/signalwire.md U4, docs/providers/metered.md U7), and the two
 readings differ for every field a request leaves out: `merge` keeps it, `replace` resets it
 to the value a new room gets. The emulators merge unless the control API switches an
 emulator to `replace`, so a test can check that an adapter ends with the same room under

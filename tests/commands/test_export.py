@@ -131,7 +131,7 @@ CASES = [
         {"roomName": "launch", "enableComposition": True, "enableRTMPOut": True,
          "rtmpOutURL": "rtmps://live.example.com/app/key", "expireUnixSec": 1900000000},
         {"roomName": "plain", "privacy": "public", "joinVideoOn": True},
-        {"roomName": "TeamSync"},  # mixed case, as Metered's own names (U12)
+        {"roomName": "TeamSync"},  # mixed case (docs/providers/metered.md U12)
     ]}, {"rooms": {
         "TeamSync": {},
         "desk": {"privacy": "private", "maxParticipants": 8, "enableChat": True},
@@ -167,7 +167,8 @@ def assert_round_trip(exported: Path, unmanaged: int = 0) -> None:
     """The export validates clean, and planning it changes nothing."""
     checked = cli_run("validate", str(exported))
     assert checked.exit_code == OK, checked.output
-    assert checked.stdout == ""  # no diagnostics
+    # No diagnostics but warnings (a live room of a legacy Twilio type exports as it is).
+    assert all(": warning: " in line for line in checked.stdout.splitlines())
     planned = cli_run("plan", "--detailed-exitcode", str(exported))
     rooms = "room" if unmanaged == 1 else "rooms"
     assert (planned.exit_code, planned.stdout) == (

@@ -1,7 +1,8 @@
 """Updates in place end with the same room whether the provider merges or replaces.
 
-No provider says what an update does to the fields it leaves out (Telnyx U10, SignalWire
-U4, Metered U7). The emulators merge, or under the control API's switch replace. Each
+No provider says what an update does to the fields it leaves out
+(docs/providers/telnyx.md U10, docs/providers/signalwire.md U4, docs/providers/metered.md
+U7). The emulators merge, or under the control API's switch replace. Each
 provider that updates in place is driven through the real CLI under both modes: one apply
 changes the declared field, a second plan finds nothing, and every field the file does
 not declare is as it was (issue 12, defect 2). Twilio and Kaleyra update nothing in place.

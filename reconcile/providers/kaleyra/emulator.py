@@ -3,7 +3,7 @@
 The mount root stands in for `https://api.<region>.bandyer.com`, so every route starts
 with the region: `/eu/v2/rooms`. The account is the `apikey` header itself. Rooms have no
 name, no list and no update (U5, U6); the behaviours for the [unconfirmed] points follow
-the "Emulator and adapter choice" lines of `shared/providers/kaleyra.md` (U1..U15).
+the unconfirmed behaviours of `docs/providers/kaleyra.md` (U1..U15).
 """
 
 from __future__ import annotations

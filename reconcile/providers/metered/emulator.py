@@ -2,7 +2,7 @@
 
 The first path segment stands in for the app's host, so `/acme/api/v1/rooms` is
 `https://acme.metered.live/api/v1/rooms`. Behaviours the docs leave open follow the
-"Emulator and adapter choice" lines (U1..U17) of `shared/providers/metered.md`.
+unconfirmed behaviours U1..U17 of `docs/providers/metered.md`.
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field
 
 from reconcile.models import (
+    INT32_MAX,
+    MAX_UNIX_SECONDS,
     Account,
     EnvReference,
     Pattern,
@@ -22,7 +24,6 @@ from reconcile.models import (
     only_key_required,
 )
 
-Seconds = int | None
 NAME_PATTERN = r"^[A-Za-z0-9_-]+$"  # what the emulator accepts too (U12)
 
 
@@ -53,11 +54,12 @@ class MeteredRoom(Room):
                            " case, digits, `_` and `-`, no spaces. Case matters."))
     privacy: Literal["public", "private"] | None = Field(None, description=(
         "public: anyone can join; private: joining needs a token (sent as public when unset)."))
-    expire_unix_sec: int | None = Field(None, alias="expireUnixSec", ge=0)
+    expire_unix_sec: int | None = Field(None, alias="expireUnixSec", ge=0, le=MAX_UNIX_SECONDS)
     eject_at_room_exp: bool | None = Field(None, alias="ejectAtRoomExp")
     delete_on_exp: bool | None = Field(None, alias="deleteOnExp")
-    not_before_unix_sec: int | None = Field(None, alias="notBeforeUnixSec", ge=0)
-    max_participants: int | None = Field(None, alias="maxParticipants", ge=1)
+    not_before_unix_sec: int | None = Field(None, alias="notBeforeUnixSec", ge=0,
+                                            le=MAX_UNIX_SECONDS)
+    max_participants: int | None = Field(None, alias="maxParticipants", ge=1, le=INT32_MAX)
     auto_join: bool | None = Field(None, alias="autoJoin")
     show_invite_box: bool | None = Field(None, alias="showInviteBox")
     enable_request_to_join: bool | None = Field(None, alias="enableRequestToJoin")
@@ -70,13 +72,13 @@ class MeteredRoom(Room):
     owner_only_broadcast: bool | None = Field(None, alias="ownerOnlyBroadcast")
     record_room: bool | None = Field(None, alias="recordRoom")
     eject_after_elapsed_time_in_sec: int | None = Field(
-        None, alias="ejectAfterElapsedTimeInSec", ge=1)
+        None, alias="ejectAfterElapsedTimeInSec", ge=1, le=INT32_MAX)
     meeting_join_webhook: Url | None = Field(None, alias="meetingJoinWebhook")
     meeting_left_webhook: Url | None = Field(None, alias="meetingLeftWebhook")
     meeting_started_webhook: Url | None = Field(None, alias="meetingStartedWebhook")
     meeting_ended_webhook: Url | None = Field(None, alias="meetingEndedWebhook")
     end_meeting_after_no_activity_in_sec: int | None = Field(
-        None, alias="endMeetingAfterNoActivityInSec", ge=1)
+        None, alias="endMeetingAfterNoActivityInSec", ge=1, le=INT32_MAX)
     audio_only_room: bool | None = Field(None, alias="audioOnlyRoom")
     enable_composition: bool | None = Field(None, alias="enableComposition")
     composition_layout: Literal["grid", "active_speaker"] | None = Field(

@@ -1,4 +1,4 @@
-"""Emulator of the Telnyx Video Rooms API (`/v2/rooms`), per /work/shared/providers/telnyx.md.
+"""Emulator of the Telnyx Video Rooms API (`/v2/rooms`), per docs/providers/telnyx.md.
 
 The mount root stands in for `https://api.telnyx.com`. Rooms are stored in the response shape
 of `GET /v2/rooms/{id}` under the account named by the Bearer key; `active_session_id` and

@@ -416,6 +416,21 @@ def test_a_room_post_that_may_have_committed_is_not_retried(
         create_b_after_a(path, server, faults)
     assert sandbox.counter_table() == {"kaleyra": {"POST": 1}}  # sent once, never again
     assert state(path).names() == ["a"]
+    # The attempt stays on record, as uncertain, with the time it was about to be sent.
+    (intent,) = state(path).uncertain()
+    assert intent.name == "b" and intent.requested_at.endswith("Z")
+    sandbox.faults.clear()
+    # The next plan names it, with its time and what to check, and still creates b.
+    account = plan(path)
+    (named,) = account.uncertain
+    assert (named.address, named.requested_at) == ("kaleyra.rooms[b]", intent.requested_at)
+    assert "Kaleyra console" in named.check and str(state_file(path)) in named.check
+    assert [(c.key, c.action) for c in account.changes if c.action is not Action.NOOP] == [
+        ("b", Action.CREATE)]
+    b = list(account_of(path).all_rooms())[1].model
+    run(path, lambda provider: provider.create("rooms", b))
+    # b exists now; the earlier attempt stays in doubt until someone has checked.
+    assert state(path).names() == ["a", "b"] and state(path).uncertain() == [intent]
 
 
 def test_a_429_on_the_room_post_is_retried(tmp_path: Path, server: SandboxServer,
@@ -425,8 +440,9 @@ def test_a_429_on_the_room_post_is_retried(tmp_path: Path, server: SandboxServer
     with pytest.raises(HttpError) as refused:  # every answer is a 429: refused, not made
         create_b_after_a(path, server, {"burst_429": {"rate": 1, "retry_after": 0}})
     assert refused.value.status == 429
-    assert sandbox.counter_table() == {"kaleyra": {"POST": FAST.attempts}}
+    assert sandbox.counter_table() == {"kaleyra": {"POST": FAST.rate_limited_attempts}}
     assert len(room_ids(sandbox)) == 1
+    assert state(path).uncertain() == []  # refused: nothing was made, nothing in doubt
 
 
 def test_the_base_url_comes_from_the_endpoint_or_the_region(tmp_path: Path,

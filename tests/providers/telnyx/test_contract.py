@@ -6,7 +6,7 @@ request bodies against `CreateRoomRequest` / `PatchRoomRequest`, responses again
 schema declared for their status (exact code or `4XX`). Schemas are resolved with a
 `referencing` registry over the whole document (OpenAPI 3.1 schemas are JSON Schema 2020-12).
 
-Departures from the letter of the spec, each decided in /work/shared/providers/telnyx.md:
+Departures from the letter of the spec, each decided in docs/providers/telnyx.md:
 - A property's own non-null `default` is valid for it (the spec gives
   `webhook_event_failover_url` the default "" with format uri).
 - `Room.webhook_event_url` may be "", as the seed's sample shows it (U8).

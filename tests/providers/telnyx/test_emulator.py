@@ -1,4 +1,4 @@
-"""The Telnyx rooms emulator over real HTTP, against /work/shared/providers/telnyx.md."""
+"""The Telnyx rooms emulator over real HTTP, against docs/providers/telnyx.md."""
 
 from __future__ import annotations
 
