@@ -7,7 +7,6 @@ documented defaults) become, and each room keeps only what differs from it.
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -99,9 +98,16 @@ def convert_account(document: Document, alias: str, target: Target, now: int
     account: LMap = document.data["providers"][alias]
     source_type = str(account.get("type", alias))
     mapping = crosswalk(target.type)[target.kind]
-    conversion = Conversion(_settings(account, target))
+    references, holder = _free_references(document, alias, target)
+    conversion = Conversion(_settings(account, target, references))
     report = _Reporter(document, conversion)
     path = f"providers.{alias}"
+    if holder is not None:
+        conversion.note(report.about_account(Issue(Outcome.NOTE, (
+            f"account `{holder}` already reads {_listed(credential_references(target.type))};"
+            f" the new account reads {_listed(references)}, since one provider account may"
+            f" be declared only once: if both are one {target.type} account, move these"
+            f" rooms into `{holder}`")), alias))
     if mapping.refused:
         report.about_account(Issue(Outcome.REFUSED,
                                    f"{target.type} {target.kind}: {mapping.refused}"), alias)
@@ -122,9 +128,8 @@ def convert_account(document: Document, alias: str, target: Target, now: int
         shared = fields if shared is None else _common(shared, fields)
         rooms += _rooms(account, kind.name, kind.model, source, mapping, ctx, path)
     model = next(k.model for k in provider_models(target.type).kinds if k.name == target.kind)
-    neighbours = _neighbours(document, alias, target)
-    _carry_prune(account, model, conversion, report, path, neighbours)
-    _finish(conversion, report, rooms, shared or {}, mapping, model, neighbours)
+    _carry_prune(account, model, conversion, report, path)
+    _finish(conversion, report, rooms, shared or {}, mapping, model)
     return conversion
 
 
@@ -170,8 +175,7 @@ class _Room:
 
 
 def _finish(conversion: Conversion, report: _Reporter, rooms: list[_Room],
-            defaults: dict[str, Any], mapping: KindMapping, model: type[Room],
-            neighbours: list[tuple[str, LMap]]) -> None:
+            defaults: dict[str, Any], mapping: KindMapping, model: type[Room]) -> None:
     """Keys checked, the target's defaults factored out, each room's comments written."""
     for room in rooms:  # a default every room does not have would add to some
         defaults = {k: v for k, v in defaults.items() if k in room.result.fields}
@@ -181,9 +185,7 @@ def _finish(conversion: Conversion, report: _Reporter, rooms: list[_Room],
     for room in rooms:
         key, problem = target_key(room.key, mapping.key, model, taken, room.key_field)
         comments: list[str] = []
-        pruned = [_pruned_by(name, other, key, room.key_field) for name, other in neighbours
-                  if key is not None and fnmatch.fnmatchcase(key, _prune_of(other) or "")]
-        for issue in ([problem] if problem else []) + room.result.issues + pruned:
+        for issue in ([problem] if problem else []) + room.result.issues:
             comment = report.add(issue, room.merged, room.path)
             # Said once, above `defaults:`, when the field comes from the defaults.
             (conversion.note if issue.field in room.inherited else comments.append)(comment)
@@ -196,51 +198,41 @@ def _finish(conversion: Conversion, report: _Reporter, rooms: list[_Room],
         conversion.comments.append(comments)
 
 
-def _neighbours(document: Document, alias: str, target: Target) -> list[tuple[str, LMap]]:
-    """The file's accounts that may be the new account's real one: same type, the same
-    credential references and the same locators."""
-    references = credential_references(target.type)
-    found: list[tuple[str, LMap]] = []
+def _free_references(document: Document, alias: str, target: Target
+                     ) -> tuple[dict[str, str], str | None]:
+    """The new account's credential references: the target's own names (TELNYX_API_KEY)
+    unless another account reads them, then names of the new account's own; and the
+    account that reads the usual ones, if any. Two accounts reading the same references
+    would be refused as one provider account declared twice."""
+    used: dict[str, str] = {}  # reference -> the account reading it
     for name, other in document.data["providers"].items():
-        if name == alias or str(other.get("type", name)) != target.type:
-            continue
-        same = dict(other.get("credentials") or {}) == references and all(
-            other.get(setting) == value for setting, value in target.settings.items()
-            if setting != "endpoint")
-        if same:
-            found.append((name, other))
-    return found
+        credentials = other.get("credentials") if isinstance(other, LMap) else None
+        if name != alias and isinstance(credentials, LMap):
+            used.update({str(value): name for value in credentials.values()})
+    usual = credential_references(target.type)
+    holder = next((used[ref] for ref in usual.values() if ref in used), None)
+    if holder is None:
+        return usual, None
+    base = target.alias if target.alias != target.type else f"{target.type}_{alias}"
+    for suffix in ("", *(f"_{n}" for n in range(2, 100))):
+        references = credential_references(target.type, base + suffix)
+        if not any(ref in used for ref in references.values()):
+            return references, holder
+    raise ValueError("no free credential references")  # pragma: no cover - 98 taken
 
 
-def _prune_of(account: LMap) -> str | None:
-    prune = account.get("prune")
-    return prune.get("match") if isinstance(prune, LMap) else None
-
-
-def _pruned_by(name: str, other: LMap, key: str, field: str) -> Issue:
-    return Issue(Outcome.LOSSY, f"account `{name}` has the same credentials: if it is the"
-                                f" same account, its prune pattern `{_prune_of(other)}` deletes"
-                                f" `{key}`", field)
+def _listed(references: Mapping[str, str]) -> str:
+    return ", ".join(references.values())
 
 
 def _carry_prune(account: LMap, model: type[Room], conversion: Conversion,
-                 report: _Reporter, path: str, neighbours: list[tuple[str, LMap]]) -> None:
+                 report: _Reporter, path: str) -> None:
     """The prune pattern, when the target's keys may hold each character it names."""
     prune = account.get("prune")
     if not isinstance(prune, LMap) or not isinstance(prune.get("match"), str):
         return
     if not any(refusal(model, char) for char in set(GLOB.sub("", prune["match"]))):
         conversion.settings["prune"] = {"match": prune["match"]}
-        for name, other in neighbours:
-            theirs = [str(room.get(kind.model.KEY_FIELD)) for kind in
-                      provider_models(str(other.get("type", name))).kinds
-                      for room in other.get(kind.name) or []]
-            hit = [key for key in theirs if fnmatch.fnmatchcase(key, prune["match"])]
-            if hit:
-                report.add(Issue(Outcome.LOSSY, f"account `{name}` has the same credentials:"
-                                                " if it is the same account, this pattern"
-                                                f" deletes its `{hit[0]}`", "match"),
-                           prune, f"{path}.prune")
         return
     report.add(Issue(Outcome.DROPPED, f"prune pattern `{prune['match']}` matches keys the"
                                       " target cannot have: not carried", "match"),
@@ -254,20 +246,24 @@ def _common(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in a.items() if b.get(k, _UNSET) == v}
 
 
-def _settings(account: LMap, target: Target) -> dict[str, Any]:
+def _settings(account: LMap, target: Target, references: dict[str, str]) -> dict[str, Any]:
     """The new account's settings: type, locators, credentials, portable settings."""
     settings: dict[str, Any] = {} if target.alias == target.type else {"type": target.type}
     settings.update(target.settings)
-    settings["credentials"] = credential_references(target.type)
+    settings["credentials"] = references
     for name in PORTABLE_SETTINGS:
         if name in account:
             settings[name] = account[name]
     return settings
 
 
-def credential_references(provider_type: str) -> dict[str, str]:
-    """`${TYPE_FIELD}` for each credential of the provider (TELNYX_API_KEY)."""
+def credential_references(provider_type: str, prefix: str | None = None) -> dict[str, str]:
+    """`${PREFIX_FIELD}` for each credential of the provider; the prefix is the provider
+    type unless given (TELNYX_API_KEY; telnyx-video: TELNYX_VIDEO_API_KEY)."""
     account = provider_models(provider_type).account
     credentials = account.model_fields["credentials"].annotation
     names = list(getattr(credentials, "model_fields", {}))
-    return {name: f"${{{provider_type.upper()}_{name.upper()}}}" for name in names}
+    stem = re.sub(r"[^A-Za-z0-9]+", "_", prefix or provider_type).strip("_").upper()
+    if not stem[:1].isalpha():  # a variable's name starts with a letter
+        stem = f"{provider_type.upper()}_{stem}"
+    return {name: f"${{{stem}_{name.upper()}}}" for name in names}

@@ -93,9 +93,10 @@ def test_credentials_are_named_for_the_target() -> None:
                                                "auth_token": "${TWILIO_AUTH_TOKEN}"}
 
 
-def test_an_account_with_the_same_credentials_may_prune_the_moved_rooms() -> None:
-    """Two accounts that read the same variables may be one real account: the prune
-    pattern of either would delete the other's rooms."""
+def test_the_new_account_reads_references_no_other_account_reads() -> None:
+    """Two accounts reading the same variables would be one provider account declared
+    twice (refused at load): the new account gets variables of its own, and a note names
+    the account that reads the usual ones."""
     accounts = """\
   old:
     type: twilio
@@ -108,16 +109,31 @@ def test_an_account_with_the_same_credentials_may_prune_the_moved_rooms() -> Non
     rooms: [{unique_name: team-old}]
   elsewhere:
     type: telnyx
-    credentials: {api_key: "${OTHER_KEY}"}
+    credentials: {api_key: "${NEW_API_KEY}"}
     prune: {match: "*"}
 """
     result = converted(accounts, "old", Target("telnyx", "rooms", "new", {}))
-    hazards = [(str(f.location), f.message) for f in result.losing]
-    assert hazards == [
-        ("rooms.yaml:6:13", "account `telnyx` has the same credentials: if it is the same"
-                            " account, this pattern deletes its `team-old`"),
-        ("rooms.yaml:7:14", "account `telnyx` has the same credentials: if it is the same"
-                            " account, its prune pattern `team-*` deletes `team-new`")]
+    assert result.losing == []
+    # TELNYX_API_KEY is telnyx's, NEW_API_KEY elsewhere's: the next free name.
+    assert result.settings["credentials"] == {"api_key": "${NEW_2_API_KEY}"}
     assert result.settings["prune"] == {"match": "*"}
-    assert "lossy: account `telnyx` has the same credentials" in result.comments[0][0]
-    assert result.comments[1] == []
+    assert any("account `telnyx` already reads ${TELNYX_API_KEY}; the new account reads"
+               " ${NEW_2_API_KEY}" in note for note in result.notes)
+    alone = converted(accounts.replace("TELNYX_API_KEY", "OTHER"), "old",
+                      Target("telnyx", "rooms", "telnyx-video", {}))
+    assert alone.settings["credentials"] == {"api_key": "${TELNYX_API_KEY}"}
+    assert not any("already reads" in note for note in alone.notes)
+
+
+def test_a_new_account_named_as_its_type_is_told_apart_by_its_source() -> None:
+    accounts = """\
+  old:
+    type: twilio
+    credentials: {account_sid: "${A}", auth_token: "${B}"}
+    rooms: [{unique_name: lobby}]
+  eu:
+    type: telnyx
+    credentials: {api_key: "${TELNYX_API_KEY}"}
+"""
+    result = converted(accounts, "old", Target("telnyx", "rooms", "telnyx", {}))
+    assert result.settings["credentials"] == {"api_key": "${TELNYX_OLD_API_KEY}"}

@@ -74,9 +74,13 @@ class Users:
             users = body.get("users") if isinstance(body, dict) else None
             if not isinstance(users, list) or not users:
                 break
-            ids.update(u.get("id") or u.get("user_id") for u in users if isinstance(u, dict))
+            # Only text ids count: anything else in a broken answer is no user (and may not
+            # even be hashable).
+            ids.update(value for user in users if isinstance(user, dict)
+                       for value in (user.get("id") or user.get("user_id"),)
+                       if isinstance(value, str))
             offset += len(users)
-        return frozenset(i for i in ids if isinstance(i, str))
+        return frozenset(ids)
 
 
 def _says_it_exists(body: Any) -> bool:

@@ -108,3 +108,23 @@ def test_a_duplicate_worded_otherwise_is_confirmed_by_the_user_list(
     assert provider._users._listed is not None
     assert "doctor" in provider._users._listed.result()  # patient: made meanwhile, or not
     assert len(room_ids(sandbox)) == 1
+
+
+def test_a_user_list_of_odd_shapes_counts_only_text_ids() -> None:
+    """Found by the answer fuzzer: an id that is a list (unhashable) raised TypeError out
+    of apply. Anything but a text id in the list is no user."""
+    from reconcile.engine.http import HttpClient
+    from reconcile.providers.kaleyra.users import Users
+
+    pages = [{"users": [{"id": ["x"]}, {"user_id": "doctor"}, "junk", {"id": {"a": 1}},
+                        {"id": 7}]}, {"users": []}]
+
+    class Listing(HttpClient):
+        async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+            return httpx.Response(200, json=pages.pop(0),
+                                  request=httpx.Request(method, "http://127.0.0.1/u"))
+
+    import asyncio
+
+    users = Users(Listing("http://127.0.0.1:9"), str, "kaleyra")
+    assert asyncio.run(users._existing()) == frozenset({"doctor"})
