@@ -160,7 +160,7 @@ class _Validator:
     def _secret_message(self, parts: tuple[Any, ...], loc: tuple[Any, ...]) -> str:
         alias = str(parts[1]) if len(parts) > 1 else "account"
         name = str(loc[-1])
-        variable = re.sub(r"[^A-Za-z0-9]+", "_", f"{alias}_{name}").upper()
+        variable = envref.variable_for(alias, name)
         return (f"`{name}` holds a literal value; secrets must come from the environment:"
                 f" write `{name}: ${{{variable}}}` and export {variable}")
 

@@ -96,7 +96,7 @@ def run_engine(ctx: click.Context, file: str, accounts: tuple[str, ...], *,
             stack.callback(server.stop)
             attach.attach(config, server)
             context = RunContext(str(file), lock_timeout=lock_timeout,
-                                 state_dir=attach.state_dir(db))
+                                 state_dir=attach.state_dir(db), sandbox=True)
 
         results: list[T] = []
 

@@ -38,16 +38,17 @@ Colour = Pattern(r"^#[0-9a-fA-F]{6}$", "must be a colour written #RRGGBB, such a
 def _not_uuid(value: str) -> str:
     if re.fullmatch(UUID_PATTERN, value):
         # GET /rooms/{x} reads a UUID-shaped segment as an id, so such a name is unreachable.
-        raise PydanticCustomError("uuid_name", "a name shaped like a UUID cannot be looked up"
-                                               " by name; choose another name")
+        raise PydanticCustomError("uuid_name", UUID_NAME_MESSAGE)
     return value
 
 
+UUID_NAME_MESSAGE = "a name shaped like a UUID cannot be looked up by name; choose another name"
 Name = Annotated[
     Pattern(NAME_PATTERN, "may contain only letters, digits, `_` and `-`", min_length=1,
             max_length=100),
     AfterValidator(_not_uuid),
-    WithJsonSchemaExtra({"not": {"pattern": UUID_PATTERN}}),
+    # Editors show errorMessage when `not` matches (yaml-language-server).
+    WithJsonSchemaExtra({"not": {"pattern": UUID_PATTERN}, "errorMessage": UUID_NAME_MESSAGE}),
 ]
 
 
@@ -62,19 +63,21 @@ def parse_timestamp(value: str) -> datetime:
     return parsed
 
 
+TIMESTAMP_MESSAGE = ("must be an RFC 3339 date-time such as 2026-01-31T09:00:00Z,"
+                     " or a date such as 2026-01-31")
+
+
 def _timestamp(value: str) -> str:
     try:
         parse_timestamp(value)
     except ValueError:
-        raise PydanticCustomError(
-            "timestamp", "must be an RFC 3339 date-time such as 2026-01-31T09:00:00Z,"
-                         " or a date such as 2026-01-31") from None
+        raise PydanticCustomError("timestamp", TIMESTAMP_MESSAGE) from None
     return value
 
 
 TIMESTAMP_PATTERN = (r"^\d{4}-\d{2}-\d{2}"
                      r"([Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2}))?$")
-Timestamp = Templated(AfterValidator(_timestamp), JsonPattern(TIMESTAMP_PATTERN))
+Timestamp = Templated(AfterValidator(_timestamp), JsonPattern(TIMESTAMP_PATTERN, TIMESTAMP_MESSAGE))
 
 
 def _meta_size(value: dict[str, Any]) -> dict[str, Any]:
@@ -148,7 +151,7 @@ SignalWireDefaults = defaults_model("SignalWireDefaults", SignalWireRoom, Signal
 class SignalWireAccount(Account):
     type: Literal["signalwire"] = "signalwire"
     space: Pattern(r"^[A-Za-z0-9-]+$", "may contain only letters, digits and `-`",
-                   max_length=63) = Field(description=(
+                   max_length=63) = Field(examples=["acme"], description=(
         "The space name: <space>.signalwire.com."))
     credentials: SignalWireCredentials
     defaults: SignalWireDefaults | None = None  # type: ignore[valid-type]
