@@ -16,6 +16,14 @@ import yaml
 WIDTH = 4096  # never fold a long value (a URL, a description) over lines
 
 
+class _Dumper(yaml.SafeDumper):
+    """Every list indented under its key, as the rooms are under their kind: PyYAML's
+    default writes a nested list's items flush with the key, a second style."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+
 @dataclass
 class ExportedRoom:
     fields: dict[str, Any]  # by YAML name, the key first
@@ -62,8 +70,8 @@ def render(accounts: list[ExportedAccount], source: str) -> str:
 def _block(data: Mapping[str, Any], indent: int, *, escape: bool) -> list[str]:
     if not data:
         return []
-    text = yaml.safe_dump(_plain(data, escape), sort_keys=False, allow_unicode=True, width=WIDTH,
-                          default_flow_style=False)
+    text = yaml.dump(_plain(data, escape), Dumper=_Dumper, sort_keys=False, allow_unicode=True,
+                     width=WIDTH, default_flow_style=False)
     return [" " * indent + line for line in text.splitlines()]
 
 
