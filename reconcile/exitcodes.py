@@ -1,4 +1,4 @@
-"""Exit codes, the same for every command (listed in `--help` and the README)."""
+"""Exit codes, the same for every command (listed in `--help` and docs/plan-and-apply.md)."""
 
 OK = 0  # success; for `plan --detailed-exitcode`: no changes
 ERROR = 1  # invalid input or usage, a failed or skipped change, or an internal error

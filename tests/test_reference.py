@@ -1,4 +1,4 @@
-"""The README's field reference is generated from the models and kept fresh."""
+"""The field reference (docs/rooms-file.md) is generated from the models and kept fresh."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ from reconcile.models import Room
 from reconcile.providers import PROVIDER_PACKAGES, provider_models
 from reconcile.reference import END, START, _room_table, render
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+REFERENCE_PAGE = Path(__file__).resolve().parent.parent / "docs" / "rooms-file.md"
 
 
-def test_readme_reference_is_fresh() -> None:
-    text = README.read_text(encoding="utf-8")
+def test_the_reference_page_is_fresh() -> None:
+    text = REFERENCE_PAGE.read_text(encoding="utf-8")
     block = START + text.split(START, 1)[1].split(END, 1)[0] + END
-    assert block == render(), "run `python -m reconcile.reference README.md`"
+    assert block == render(), "run `python -m reconcile.reference docs/rooms-file.md`"
 
 
 def test_every_field_of_every_kind_is_documented() -> None:

@@ -119,7 +119,7 @@ def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """--format, --out, --no-color and --show-sensitive."""
     for option in reversed((
         click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
-                     help="text (the default), json (versioned, see the README) or markdown"
+                     help="text (the default), json (a versioned document) or markdown"
                           " (a pull-request comment). With --out and no --format, a .json"
                           " or .md file name chooses."),
         click.option("--out", type=click.Path(dir_okay=False), default=None, metavar="FILE",

@@ -2,7 +2,7 @@
 
 `format_version` is "MAJOR.MINOR": a minor bump only adds fields, a major bump changes or
 removes one. Consumers must ignore fields they do not know. `schemas/plan.schema.json`
-describes it; the README documents each field.
+describes it; docs/plan-and-apply.md documents each field.
 
 A document written by `plan` is also a saved plan: `apply plan.json` reads it back
 (`read_saved`), re-reads only the rooms it touches, and takes the rest from the rooms file
