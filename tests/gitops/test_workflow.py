@@ -312,7 +312,9 @@ class Runner:
             **{k: v for k, v in workflow["env"].items() if "${{" not in v}}
 
     def run(self, job: str, name: str, **env: str) -> subprocess.CompletedProcess[str]:
-        script = step(self.workflow, job, name)["run"]
+        return self.script(step(self.workflow, job, name)["run"], **env)
+
+    def script(self, script: str, **env: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c",
                                script], cwd=self.work, env={**self.environ, **env},
                               capture_output=True, text=True, timeout=300, check=False)
@@ -514,3 +516,61 @@ def test_a_pull_request_of_this_repository_finds_its_saved_plan(runner: Runner,
     found = runner.run("apply", "Find the plan reviewed on the pull request", **environ)
     assert found.returncode == 0, found.stdout + found.stderr
     assert outputs(runner) == {"pr": str(PR), "head": head, "run-id": "42"}
+
+
+# -- the documented matrix: one job per account -------------------------------------------
+
+GITHUB_ACTIONS_DOC = ROOT / "docs" / "github-actions.md"
+
+
+@pytest.fixture(scope="module")
+def matrix() -> dict[str, Any]:
+    """The plan and apply jobs of docs/github-actions.md's matrix example."""
+    text = GITHUB_ACTIONS_DOC.read_text(encoding="utf-8")
+    section = text[text.index("## A large estate"):]
+    block = re.search(r"```yaml\n(.*?)```", section, re.S)
+    assert block is not None
+    jobs = yaml.safe_load(block.group(1))
+    assert set(jobs) == {"plan", "apply"}
+    return dict(jobs)
+
+
+def test_the_matrix_example_is_per_account_throughout(matrix: dict[str, Any],
+                                                      workflow: dict[str, Any]) -> None:
+    accounts = list(yaml.safe_load((ROOT / "examples" / "rooms.yaml").read_text())["providers"])
+    pins = {item["uses"] for _, item in all_steps(workflow) if "uses" in item}
+    for name, job in matrix.items():
+        assert job["strategy"]["matrix"]["account"] == accounts  # the example's accounts
+        assert job["strategy"]["fail-fast"] is False
+        assert "matrix.account" in job["concurrency"]["group"]
+        assert job["concurrency"]["cancel-in-progress"] is (name == "plan")
+        for item in job["steps"]:
+            assert item.get("uses", next(iter(pins))) in pins  # the workflow's own pins
+            if "name" in item:  # the same steps as the workflow's, changed
+                step(workflow, name, item["name"])
+            for call in reconcile_calls(item.get("run", "")):
+                assert check_call(list(call)) == [], call
+    (upload,) = [s for s in matrix["plan"]["steps"] if "uses" in s]
+    assert upload["with"]["name"].endswith("-${{ matrix.account }}")
+    assert upload["with"]["path"] == "plan-${{ matrix.account }}.json"
+
+
+def test_the_matrix_plan_step_saves_and_comments_per_account(
+        runner: Runner, matrix: dict[str, Any], github: FakeGitHub) -> None:
+    plan_step = next(s for s in matrix["plan"]["steps"] if s.get("name") == "Plan")
+    comment = {"GITHUB_TOKEN": BOT_TOKEN, "GITHUB_API_URL": github.base_url,
+               "GITHUB_REPOSITORY": REPO, "PR": str(PR)}
+    post = next(s for s in matrix["plan"]["steps"]
+                if s.get("name") == "Post the plan on the pull request")
+    bodies = {}
+    for account in ("twilio", "kaleyra"):
+        planned = runner.script(plan_step["run"], ACCOUNT=account)
+        assert planned.returncode == 0, planned.stderr
+        saved = json.loads((runner.work / f"plan-{account}.json").read_text())
+        assert {change["account"] for change in saved["changes"]} == {account}
+        bodies[account] = (runner.work / "plan.md").read_text(encoding="utf-8")
+        assert bodies[account].startswith(f"<!-- reconcile-plan:rooms.yaml:{account} -->\n"
+                                          "### reconcile plan: <code>rooms.yaml</code>\n")
+        assert runner.script(post["run"], **comment).returncode == 0
+    # Two accounts, two comments: neither job takes over the other's.
+    assert sorted(c["body"] for c in github.comments_on(REPO, PR)) == sorted(bodies.values())
