@@ -18,6 +18,7 @@ from reconcile.commands.engine import (
     run_engine,
     secrets_of,
     target_option,
+    whole_plan,
 )
 from reconcile.config import Config
 from reconcile.engine.plan import Plan
@@ -106,7 +107,6 @@ def render_saved(path: str, fmt: str | None, out: str | None, no_color: bool,
                  ) -> tuple[Plan, Sequence[Block]]:
     """Show a saved plan as `plan` showed it, contacting no provider: `plan --from` and
     `show plan.json`. A failed plan's document is shown as that failure (exit 1)."""
-    from reconcile.commands.engine import whole_plan
     from reconcile.outputs.document import read_plan
 
     whole_plan(path, "shown", accounts, targets)
