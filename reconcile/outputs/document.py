@@ -13,10 +13,10 @@ plan (`read_plan`) to render it again, in any format, without asking any provide
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from reconcile import __version__
 from reconcile.engine.apply import Outcome
@@ -35,6 +35,7 @@ from reconcile.engine.rails import Block
 from reconcile.errors import ReconcileError
 from reconcile.outputs.mask import MASK, Masker
 
+T = TypeVar("T")
 FORMAT_VERSION = "1.0"
 MAJOR = FORMAT_VERSION.split(".")[0]
 SNIFF_BYTES = 4096  # how much of a file `is_saved_plan` looks at
@@ -99,7 +100,8 @@ def read_saved(path: str | Path) -> SavedPlan:
     return _read(path, _saved)
 
 
-def _read(path: str | Path, parse: Any) -> Any:
+def _read(path: str | Path, parse: Callable[[str, Any], T]) -> T:
+    """The document at `path`, of a format_version this tool reads, through `parse`."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
