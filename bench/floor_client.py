@@ -20,7 +20,9 @@ from typing import Any
 
 # GET url -> parsed JSON; each client supplies one.
 Get = Callable[[str, dict[str, str]], Awaitable[Any]]
-POOL_SHARD = 4  # connections per httpx pool, as reconcile shards them (engine/http.py)
+# httpcore scans every pooled connection for every queued request (encode/httpcore#1035):
+# pools of 4 connections are the cheapest way through it, so the floor uses them.
+POOL_SHARD = 4
 
 
 async def read_account(get: Get, account: dict[str, Any], concurrency: int) -> int:

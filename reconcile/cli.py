@@ -16,7 +16,8 @@ from typing import Any
 
 import click
 
-from reconcile import __version__
+from reconcile import __version__, redact
+from reconcile.escape import printable, printable_lines
 from reconcile.exitcodes import ERROR
 
 # name -> (module:attribute, one-line help shown by `reconcile --help`)
@@ -36,6 +37,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "Write the live rooms of the file's accounts as a starter rooms file."),
     "show": ("reconcile.commands.show:show",
              "List the live rooms the file manages, with their join URLs (masked)."),
+    "convert": ("reconcile.commands.convert:convert",
+                "Move an account's rooms to another provider, as a new account."),
     "providers": ("reconcile.commands.providers:providers",
                   "Print what each provider updates in place, replaces and deletes."),
 }
@@ -103,8 +106,9 @@ def cli(ctx: click.Context, debug: bool, verbose: int, sandbox: bool,
     ctx.ensure_object(dict)
     ctx.obj.update(debug=debug, sandbox=sandbox, sandbox_db=sandbox_db)
     levels = {0: logging.WARNING, 1: logging.INFO}
-    logging.basicConfig(level=levels.get(verbose, logging.DEBUG), stream=sys.stderr,
-                        format="%(levelname)s %(name)s: %(message)s", force=True)
+    # Every library's records (httpx, httpcore, uvicorn) pass the masker and the escaping.
+    redact.install(levels.get(verbose, logging.DEBUG), sys.stderr,
+                   "%(levelname)s %(name)s: %(message)s")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -123,18 +127,16 @@ def main(argv: list[str] | None = None) -> None:
         _internal_error(exc, debug=bool(options.get("debug")))
 
 
-# Shorter values would mask ordinary words (as outputs.mask.MIN_SECRET).
-_MIN_SECRET = 8
-
-
 def _redact(text: str) -> str:
     """The text without any value of the environment long enough to be a secret.
 
     Every credential comes from the environment (rooms files may only hold `${…}`
     references; GITHUB_TOKEN is read directly), and an internal error may quote any of
     them, so all values are masked but paths, which tracebacks are full of and which are
-    no secrets. Nothing is imported: this must work when anything else is broken."""
-    values = {value for value in os.environ.values() if len(value) >= _MIN_SECRET}
+    no secrets. Nothing is imported: this must work when anything else is broken. The
+    run's credentials go first, in every form they may be quoted in (base64 included)."""
+    text = redact.scrub(text, redact.registered_forms())
+    values = {value for value in os.environ.values() if len(value) >= redact.MIN_SECRET}
     for value in sorted(values, key=len, reverse=True):  # longest first: masked whole
         if value in text and not os.path.exists(value):
             text = text.replace(value, "***")
@@ -143,8 +145,9 @@ def _redact(text: str) -> str:
 
 def _internal_error(exc: BaseException, *, debug: bool) -> None:
     if debug:
-        click.echo(_redact("".join(traceback.format_exception(exc))), err=True, nl=False)
+        text = "".join(traceback.format_exception(exc))
+        click.echo(printable_lines(_redact(text)), err=True, nl=False)
     message: Any = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     hint = "" if debug else " (run with --debug for details)"
-    click.echo(f"reconcile: internal error: {_redact(message)}{hint}", err=True)
+    click.echo(f"reconcile: internal error: {printable(_redact(message))}{hint}", err=True)
     sys.exit(ERROR)

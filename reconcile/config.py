@@ -14,7 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from reconcile import envref
+from reconcile import envref, redact
+from reconcile.collisions import KeyPlace, duplicate, same_accounts
 from reconcile.errors import ConfigError, Diagnostic, Location
 from reconcile.loader import Document, LList, LMap, Mark, load_file
 from reconcile.messages import (
@@ -70,8 +71,19 @@ class Config:
 
 
 def check(path: str | os.PathLike[str]) -> list[Diagnostic]:
-    """Every problem in one rooms file, offline: no network, no environment."""
-    return _Validator(load_file(path), environ=None).run()[1]
+    """Every error in one rooms file, offline: no network, no environment."""
+    return [d for d in diagnose(path) if not d.warning]
+
+
+def diagnose(path: str | os.PathLike[str]) -> list[Diagnostic]:
+    """Every error and warning in one rooms file, offline (what `validate` shows)."""
+    return check_document(load_file(path))
+
+
+def check_document(document: Document) -> list[Diagnostic]:
+    """Every error and warning of a file already loaded (or of the text `convert` is about
+    to write)."""
+    return _Validator(document, environ=None).run()[1]
 
 
 def load(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None, *,
@@ -84,8 +96,8 @@ def load(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None,
     validator = _Validator(document, environ=os.environ if environ is None else environ)
     validator.resolve_credentials = credentials
     config, diagnostics = validator.run()
-    if diagnostics or config is None:
-        raise ConfigError(diagnostics)
+    if config is None:
+        raise ConfigError([d for d in diagnostics if not d.warning])
     return config
 
 
@@ -102,19 +114,22 @@ class _Validator:
         self.environ = environ
         self.diagnostics: list[Diagnostic] = list(document.diagnostics)
         self._seen: set[tuple[Location, str]] = set()
+        # Places the loader already reported (a disputed scalar, say): one message there.
+        self._loader_places = {d.location for d in document.diagnostics}
         # Values left as written because a variable they use is missing (already reported).
         self._unresolved: set[tuple[Any, ...]] = set()
         self.resolve_credentials = environ is not None
 
     # -- reporting -----------------------------------------------------------------
 
-    def report(self, mark: Mark, message: str, parts: tuple[Any, ...] = ()) -> None:
+    def report(self, mark: Mark, message: str, parts: tuple[Any, ...] = (), *,
+               warning: bool = False) -> None:
         location = self.document.location(mark)
-        if (location, message) in self._seen:  # a shared default or alias, reported once
-            return
+        if (location, message) in self._seen or location in self._loader_places:
+            return  # a shared default or alias is reported once, and the loader's first
         self._seen.add((location, message))
         self.diagnostics.append(Diagnostic(location, printable(message),
-                                           printable(_path(parts))))
+                                           printable(_path(parts)), warning))
 
     def report_pydantic(self, exc: ValidationError, model: type[BaseModel], data: LMap,
                         parts: tuple[Any, ...], inherited: Mapping[str, str] | None = None
@@ -169,8 +184,10 @@ class _Validator:
                 parsed = self._account(providers, alias, account)
                 if parsed is not None:
                     accounts[alias] = parsed
+            self._refuse_same_accounts(providers, accounts)
         config = Config(self.document.path, self.document.checksum, accounts)
-        return (None if self.diagnostics else config), self.diagnostics
+        failed = any(not d.warning for d in self.diagnostics)
+        return (None if failed else config), self.diagnostics
 
     def _top_level(self, data: LMap) -> None:
         for key in data:
@@ -181,7 +198,8 @@ class _Validator:
                             (key,))
         if "version" not in data:
             self.report(data.mark, "missing `version: 1` at the top of the file")
-        elif data["version"] != FILE_VERSION or isinstance(data["version"], bool):
+        elif type(data["version"]) is not int or data["version"] != FILE_VERSION:
+            # 1.0 == 1 and True == 1 in Python, but neither is the version written right.
             self.report(data.value_marks["version"],
                         f"unsupported version {describe(data['version'])}: this tool reads"
                         f" version {FILE_VERSION}", ("version",))
@@ -248,10 +266,19 @@ class _Validator:
                                self.document.location(account.mark))
         if settings is not None and self.resolve_credentials:
             result.secrets = self._resolve_credentials(account, parts)
+            redact.register(result.secrets.values())  # masked in every log record
         for kind in models.kinds:
             result.rooms[kind.name] = self._rooms(account, kind.name, kind.model, defaults,
                                                   (*parts, kind.name), models, alias)
         return result if settings is not None else None
+
+    def _refuse_same_accounts(self, providers: LMap, accounts: dict[str, AccountConfig]
+                              ) -> None:
+        def resolve(value: str) -> str:
+            return envref.resolve(value, self.environ) if self.environ is not None else value
+
+        for alias, message in same_accounts(providers, accounts, resolve):
+            self.report(providers.key_marks[alias], message, ("providers", alias))
 
     def _account_type(self, alias: str, account: LMap, key_mark: Mark,
                       parts: tuple[Any, ...]) -> str | None:
@@ -297,8 +324,7 @@ class _Validator:
             try:
                 secrets[name] = envref.resolve(reference, self.environ or {})
             except envref.MissingVariable as missing:
-                self.report(credentials.value_marks[name],
-                            f"environment variable `{missing.name}` is not set",
+                self.report(credentials.value_marks[name], missing.message,
                             (*parts, "credentials", name))
         return secrets
 
@@ -315,8 +341,9 @@ class _Validator:
                         f"`{kind}` must be a list of rooms, not {describe(items)}", parts)
             return []
         rooms: list[DeclaredRoom] = []
-        first_seen: dict[str, tuple[Mark, int]] = {}
         key_field = model.KEY_FIELD
+        # Values no two rooms may share, compared as resolved: `${A}` and `${B}` may be one.
+        seen: dict[str, dict[str, KeyPlace]] = {key_field: {}, "renamed_from": {}}
         known = set(model.yaml_names())
         for index, item in enumerate(items):
             where = (*parts, index)
@@ -324,25 +351,26 @@ class _Validator:
                 self.report(items.item_marks[index],
                             f"each room must be a mapping, not {describe(item)}", where)
                 continue
-            merged, inherited = _merge(defaults, item, known)
+            merged, inherited = merge_defaults(defaults, item, known)
             if self.environ is not None:
                 merged = self._resolved(merged, where)
             room = self._room(model, merged, where, inherited)
-            key = item.get(key_field)
-            if isinstance(key, str):
-                mark = item.value_marks[key_field]
-                if key in first_seen:
-                    first_mark, first_index = first_seen[key]
-                    self.report(mark, f"duplicate room `{key}`: already declared at line"
-                                      f" {first_mark.line + 1}", (*where, key_field))
-                    self.report(first_mark, f"duplicate room `{key}`: declared again at line"
-                                            f" {mark.line + 1}", (*parts, first_index, key_field))
-                else:
-                    first_seen[key] = (mark, index)
+            for name, places in seen.items():
+                value = merged.get(name)  # resolved, when the environment is known
+                if isinstance(value, str):
+                    place = KeyPlace.of(item if name in item else merged, name, index)
+                    first = places.setdefault(value, place)
+                    if first is not place:
+                        self._report_duplicate(value, first, place, parts, name, key_field)
             if room is not None:
                 rooms.append(DeclaredRoom(alias, kind, room,
                                           self.document.location(item.mark), _path(where)))
         return rooms
+
+    def _report_duplicate(self, key: str, first: KeyPlace, again: KeyPlace,
+                          parts: tuple[Any, ...], name: str, key_field: str) -> None:
+        for place, message in duplicate(key, first, again, is_key=name == key_field):
+            self.report(place.mark, message, (*parts, place.index, name))
 
     def _room(self, model: type[Room], merged: LMap, where: tuple[Any, ...],
               inherited: dict[str, str]) -> Room | None:
@@ -353,9 +381,9 @@ class _Validator:
             self.report_pydantic(exc, model, merged, where, inherited)
             return None
         broken = False
-        for violation in room.rule_violations():
+        for violation in (*room.key_violations(), *room.rule_violations()):
             self._report_violation(violation, merged, where, inherited)
-            broken = True
+            broken = broken or not violation.warning
         return None if broken else room
 
     def _report_violation(self, violation: Violation, room: LMap, where: tuple[Any, ...],
@@ -368,7 +396,7 @@ class _Validator:
         for name in (str(path[0]), *violation.related):
             if name in inherited:
                 message += f" ({name} is set in {inherited[name]})"
-        self.report(_locate(room, path), message, (*where, *path))
+        self.report(_locate(room, path), message, (*where, *path), warning=violation.warning)
 
     def _resolved(self, data: LMap, where: tuple[Any, ...]) -> LMap:
         """A copy of a room with ${…} resolved; missing variables are reported."""
@@ -378,7 +406,7 @@ class _Validator:
                 try:
                     return envref.resolve(value, self.environ or {})
                 except envref.MissingVariable as missing:
-                    self.report(mark, f"environment variable `{missing.name}` is not set",
+                    self.report(mark, missing.message,
                                 parts)
                     self._unresolved.add(parts)
                     return value
@@ -444,7 +472,7 @@ def _mentions_dollar(value: Any) -> bool:
     return False
 
 
-def _merge(defaults: tuple[LMap | None, str], room: LMap, known: set[str]
+def merge_defaults(defaults: tuple[LMap | None, str], room: LMap, known: set[str]
            ) -> tuple[LMap, dict[str, str]]:
     """The room with the account's defaults under it; returns which keys came from them."""
     source, source_path = defaults

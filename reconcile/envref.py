@@ -1,7 +1,9 @@
 """`${NAME}` references to environment variables inside string values.
 
 `validate` only checks their syntax; commands that talk to providers resolve them.
-`$${` is a literal `${`.
+`$${` is a literal `${`. A variable that is set but empty is refused like an unset one:
+an empty credential would only be sent, refused and retried, and an empty piece of a
+room's value is far more often a pipeline's missing secret than a choice.
 """
 
 from __future__ import annotations
@@ -16,9 +18,17 @@ WHOLE_REFERENCE = re.compile(r"^\$\{(" + _NAME + r")\}$")
 
 
 class MissingVariable(Exception):
-    def __init__(self, name: str) -> None:
+    """A referenced variable that is not set, or (`empty`) set to the empty string."""
+
+    def __init__(self, name: str, *, empty: bool = False) -> None:
         super().__init__(name)
         self.name = name
+        self.empty = empty
+
+    @property
+    def message(self) -> str:
+        state = "is set but empty" if self.empty else "is not set"
+        return f"environment variable `{self.name}` {state}"
 
 
 def has_reference(value: str) -> bool:
@@ -52,7 +62,8 @@ def _explain(fragment: str) -> str:
 
 
 def resolve(value: str, environ: Mapping[str, str]) -> str:
-    """Substitute every reference; `$${` becomes `${`. Raises MissingVariable."""
+    """Substitute every reference; `$${` becomes `${`. Raises MissingVariable for a
+    variable unset or empty."""
     out: list[str] = []
     position = 0
     # Tokens never overlap a reference (a name holds no `$`), so each starts at or after
@@ -69,8 +80,8 @@ def resolve(value: str, environ: Mapping[str, str]) -> str:
             position = match.end()
             continue
         name = reference.group(1)
-        if name not in environ:
-            raise MissingVariable(name)
+        if not environ.get(name):
+            raise MissingVariable(name, empty=name in environ)
         out.append(environ[name])
         position = reference.end()
     out.append(value[position:])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reconcile.escape import printable
+
 
 @dataclass(frozen=True, slots=True)
 class Location:
@@ -14,20 +16,22 @@ class Location:
     col: int
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}"
+        return f"{printable(self.file)}:{self.line}:{self.col}"
 
 
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
-    """One problem found in a rooms file."""
+    """One problem found in a rooms file: an error, or a warning that does not stop it."""
 
     location: Location
     message: str
     path: str = ""  # e.g. providers.telnyx.rooms[3].max_participants
+    warning: bool = False
 
     def __str__(self) -> str:
         suffix = f" (at {self.path})" if self.path else ""
-        return f"{self.location}: {self.message}{suffix}"
+        label = "warning: " if self.warning else ""
+        return f"{self.location}: {label}{self.message}{suffix}"
 
     def as_dict(self) -> dict[str, object]:
         return {"file": self.location.file, "line": self.location.line,

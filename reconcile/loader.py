@@ -5,8 +5,8 @@ that we control what PyYAML does not: duplicate keys are errors, aliases are sha
 instead of copied (and their expansion is bounded), nesting depth is bounded, and every
 key and value keeps its line and column.
 
-Mapping keys are kept as the text written (``on:`` stays the string "on", not True).
-Timestamps stay strings: the models parse them.
+Mapping keys are kept as the text written. Values are read as YAML 1.2's core schema
+says (see `reconcile.scalars`); timestamps stay strings: the models parse them.
 """
 
 from __future__ import annotations
@@ -20,25 +20,24 @@ from typing import Any, NamedTuple
 
 import yaml
 
+from reconcile import scalars
 from reconcile.errors import Diagnostic, Location
+from reconcile.files import FileRefused, read_regular
 from reconcile.messages import printable
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_DEPTH = 64
 _TOO_DEEP = f"the document nests deeper than {MAX_DEPTH} levels; refusing to load it"
-MAX_EXPANDED_NODES = 2_000_000  # nodes the document would have with every alias copied
+# The nodes a document may hold: as written (keys and values, counted before anything is
+# built, so memory stays small), and with every alias copied (counted as it is built:
+# aliases are shared, not copied, so they cost no memory, but every consumer walks them).
+MAX_NODES = 2_000_000
+MAX_EXPANDED_NODES = 2_000_000
+# Every node but the root is introduced by one of these (a value by `:`, an item by `-`,
+# `[` or `,`...), so a text with fewer of them holds fewer nodes and is not counted.
+_NODE_INDICATORS = "-:[{,?"
 
-_IMPLICIT_FIRST_CHARS = frozenset(c for c in yaml.resolver.Resolver.yaml_implicit_resolvers if c)
-_STR = "tag:yaml.org,2002:str"
-_INT = "tag:yaml.org,2002:int"
-_FLOAT = "tag:yaml.org,2002:float"
-_BOOL = "tag:yaml.org,2002:bool"
-_NULL = "tag:yaml.org,2002:null"
-_TIMESTAMP = "tag:yaml.org,2002:timestamp"
-_MERGE = "tag:yaml.org,2002:merge"
 _SWALLOW = "\0complex-key"
-_SHORT_TAGS = {"!!str": _STR, "!!int": _INT, "!!float": _FLOAT, "!!bool": _BOOL,
-               "!!null": _NULL, "!!timestamp": _TIMESTAMP}
 # YAML 1.1 also breaks lines at NEL, LS and PS; editors, grep and GitHub do not, so libyaml's
 # line numbers are mapped back to the editor's wherever the text holds one.
 _YAML_ONLY_BREAKS = "\x85\u2028\u2029"
@@ -57,13 +56,16 @@ class Mark(NamedTuple):
 class LMap(dict[str, Any]):
     """A mapping that knows where it, its keys and its values are."""
 
-    __slots__ = ("key_marks", "mark", "value_marks")
+    __slots__ = ("key_marks", "mark", "merged_at", "value_marks")
 
     def __init__(self, mark: Mark) -> None:
         super().__init__()
         self.mark = mark
         self.key_marks: dict[str, Mark] = {}
         self.value_marks: dict[str, Mark] = {}
+        # Keys that came through a `<<` merge: where the merge is (their own marks are
+        # the anchor's, shared by every merge of it).
+        self.merged_at: dict[str, Mark] | None = None
 
 
 class LList(list[Any]):
@@ -101,17 +103,9 @@ def load_file(path: str | os.PathLike[str]) -> Document:
     """Load one rooms file. Problems are returned as diagnostics, never raised."""
     name = os.fspath(path)
     try:
-        with open(name, "rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
-    except IsADirectoryError:
-        return _failed(name, Mark(0, 0), "is a directory, not a rooms file")
-    except FileNotFoundError:
-        return _failed(name, Mark(0, 0), "no such file")
-    except OSError as exc:
-        return _failed(name, Mark(0, 0), f"cannot read the file: {exc.strerror or exc}")
-    if len(raw) > MAX_FILE_BYTES:
-        return _failed(name, Mark(0, 0),
-                       f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
+        raw = read_regular(name, MAX_FILE_BYTES, "rooms file").data
+    except FileRefused as refused:
+        return _failed(name, Mark(0, 0), refused.problem)
     return load_bytes(raw, name)
 
 
@@ -255,15 +249,17 @@ class _Builder:
         self.diagnostics: list[Diagnostic] = []
         self.anchors: dict[str, tuple[Any, int]] = {}  # anchor -> (value, expanded size)
         self.open_anchors: dict[int, str] = {}  # id of a container still being built
-        self.expanded = 0
+        self.expanded = 0  # values, with every alias counted as a copy of its anchor
+        self.copied = 0  # of which aliases made
 
     def error(self, mark: Mark, message: str) -> None:
         location = Location(self.path, mark.line + 1, mark.column + 1)
         self.diagnostics.append(Diagnostic(location, printable(message)))
 
     def build(self, text: str) -> Any:
-        loader = yaml.CSafeLoader(text)
         self.lines = _EditorLines.of(text)
+        _count_nodes(text, self.lines)
+        loader = yaml.CSafeLoader(text)
         try:
             return self._build(self.lines.events(loader.get_event) if self.lines
                                else loader.get_event)
@@ -290,7 +286,7 @@ class _Builder:
                     continue
                 value: Any = event.value
                 if not event.style and event.tag is None:
-                    if not value or value[0] in _IMPLICIT_FIRST_CHARS:
+                    if not value or value[0] in scalars.FIRST_CHARS:
                         value = self._scalar(event, mark)
                 elif event.tag not in (None, "!"):
                     value = self._scalar(event, mark)
@@ -324,6 +320,7 @@ class _Builder:
             elif cls is _AliasEvent:
                 value, size, mark = self._alias(event)
                 counted = size  # an alias stands for a copy of everything under its anchor
+                self.copied += size - 1
             elif cls is _DocumentStart:
                 documents += 1
                 if documents > 1:
@@ -336,9 +333,7 @@ class _Builder:
                 continue
             self.expanded += counted
             if self.expanded > MAX_EXPANDED_NODES:
-                raise LoadError(mark, "aliases expand the document beyond "
-                                      f"{MAX_EXPANDED_NODES:,} nodes (an alias bomb?);"
-                                      " refusing to load it")
+                raise LoadError(mark, self._too_large())
             if frame is None:
                 root = value
             else:
@@ -347,6 +342,15 @@ class _Builder:
             raise LoadError(Mark(0, 0), "the file is empty: it needs `version: 1` and"
                                         " `providers:`")
         return root
+
+    def _too_large(self) -> str:
+        written = self.expanded - self.copied
+        if not self.copied:  # the count as written stops larger files first: a safeguard
+            return (f"the document holds more than {MAX_EXPANDED_NODES:,} values"
+                    " (as written); refusing to load it")
+        return (f"aliases expand the document beyond {MAX_EXPANDED_NODES:,} values"
+                f" ({written:,} written, {self.copied:,} copied by aliases so far): an"
+                " alias bomb? Refusing to load it")
 
     def _add(self, frame: _Frame, value: Any, size: int, mark: Mark) -> None:
         frame.size += size
@@ -390,6 +394,9 @@ class _Builder:
                         container[key] = value
                         container.key_marks[key] = source.key_marks[key]
                         container.value_marks[key] = source.value_marks[key]
+                        if container.merged_at is None:
+                            container.merged_at = {}
+                        container.merged_at[key] = mark
 
     def _alias(self, event: Any) -> tuple[Any, int, Mark]:
         mark = event.start_mark
@@ -407,52 +414,47 @@ class _Builder:
     def _check_tag(self, event: Any, expected: str) -> None:
         if event.tag in (f"!!{expected}", f"tag:yaml.org,2002:{expected}"):
             return
-        raise LoadError(event.start_mark, f"unsupported YAML tag `{_as_written(event.tag)}`")
+        raise LoadError(event.start_mark,
+                        f"unsupported YAML tag `{scalars.as_written(event.tag)}`")
 
     def _scalar(self, event: Any, mark: Mark) -> Any:
         """A plain scalar that may not be a string, or one with an explicit tag (the caller
-        keeps quoted and `!` scalars as strings)."""
-        value: str = event.value
-        tag = event.tag
-        if tag is None:
-            tag = _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))
-            if ":" in value and tag in (_INT, _FLOAT):
-                number = _construct(tag, value, mark)
-                # YAML 1.1 reads `1:20` in base 60, YAML 1.2 (editors, the JSON Schema) as
-                # text: the file means something else to each. Located here, not as 80.
-                self.error(mark, f"`{value}` is a base-60 number in YAML 1.1 ({number}) but"
-                                 f" text in YAML 1.2: write {number}, or quote it")
-                return number
-        else:
-            tag = _SHORT_TAGS.get(tag, tag)
-        return _construct(tag, value, mark)
+        keeps quoted and `!` scalars as strings), read as YAML 1.2's core schema says."""
+        try:
+            if event.tag is None:
+                return scalars.plain(event.value)
+            return scalars.tagged(event.tag, event.value)
+        except scalars.Disputed as exc:
+            self.error(mark, str(exc))  # reported, and loading goes on: kept as written
+            return event.value
+        except ValueError as exc:
+            raise LoadError(mark, str(exc)) from exc
 
 
-class _Resolver(yaml.resolver.Resolver):
-    pass
+_COUNTED = frozenset({yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent,
+                      yaml.AliasEvent})
 
 
-_RESOLVER = _Resolver()
-_CONSTRUCTOR = yaml.constructor.SafeConstructor()
-
-
-def _construct(tag: str, value: str, mark: Mark) -> Any:
-    if tag in (_STR, _TIMESTAMP, _MERGE):
-        return value
-    if tag == _NULL:
-        return None
-    if tag == _BOOL:
-        return _CONSTRUCTOR.bool_values.get(value.lower(), value)
+def _count_nodes(text: str, lines: _EditorLines | None) -> None:
+    """Refuse a text of more than MAX_NODES nodes before building any of it: a large
+    plain file fails in a pass that keeps nothing, instead of near a gigabyte later."""
+    if len(text) <= MAX_NODES or 1 + sum(map(text.count, _NODE_INDICATORS)) <= MAX_NODES:
+        return  # the usual file: fewer indicators than the cap, so fewer nodes
+    loader = yaml.CSafeLoader(text)
+    next_event, end, count = loader.get_event, yaml.StreamEndEvent, 0
     try:
-        if tag == _INT:
-            return _CONSTRUCTOR.construct_yaml_int(yaml.ScalarNode(tag, value))
-        if tag == _FLOAT:
-            return _CONSTRUCTOR.construct_yaml_float(yaml.ScalarNode(tag, value))
-    except ValueError as exc:
-        raise LoadError(mark, f"`{value}` is not a valid {tag.rsplit(':', 1)[-1]}") from exc
-    raise LoadError(mark, f"unsupported YAML tag `{_as_written(tag)}`")
-
-
-def _as_written(tag: str) -> str:
-    prefix = "tag:yaml.org,2002:"
-    return "!!" + tag[len(prefix):] if tag.startswith(prefix) else tag
+        while True:
+            event = next_event()
+            cls = event.__class__
+            if cls in _COUNTED:
+                count += 1
+                if count > MAX_NODES:
+                    mark = event.start_mark
+                    raise LoadError(lines.editor(mark) if lines else mark,
+                                    f"the file holds more than {MAX_NODES:,} YAML nodes (keys"
+                                    " and values as written, no alias expanded); refusing"
+                                    " to load it")
+            elif cls is end:
+                return
+    finally:
+        loader.dispose()

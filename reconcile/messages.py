@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from collections.abc import Iterable
@@ -10,9 +11,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from reconcile.escape import printable as printable  # re-exported (loader, config)
+
 # Enum fields where a near miss is a different place, not a typo: no guessing there.
 NO_SUGGESTIONS = frozenset({"media_region", "region"})
-QUOTED_LITERALS = {"true", "false", "yes", "no", "on", "off"}
+# Booleans as YAML 1.2 writes them: quoted, each is a string.
+QUOTED_LITERALS = {"true", "True", "TRUE", "false", "False", "FALSE"}
+# Booleans only to YAML 1.1: strings to YAML 1.2, which reconcile reads (see scalars.py).
+YAML_1_1_BOOLEANS = {"y", "n", "yes", "no", "on", "off"}
 
 
 def closest(word: str, candidates: Iterable[str]) -> str | None:
@@ -33,24 +39,33 @@ def suggest(word: str, candidates: Iterable[str]) -> str:
 
 
 def _quoted_hint(kind: str, value: Any) -> str:
-    """Why "10" is not 10: a quoted scalar is a string in YAML."""
+    """Why "10" is not 10 (a quoted scalar is a string), nor `yes` true."""
     if not isinstance(value, str):
         return ""
     text = value.strip()
     numeric = text.lstrip("+-").replace(".", "", 1).isdigit()
     if (kind in ("int_type", "float_type") and numeric) or (
-            kind == "bool_type" and text.lower() in QUOTED_LITERALS):
+            kind == "bool_type" and text in QUOTED_LITERALS):
         return ": it is quoted, so YAML reads a string; remove the quotes"
+    if kind == "int_type" and _BASE_60.fullmatch(text):
+        number = _base_60(text)
+        return (f": YAML 1.2 (editors and JSON Schema tools too) reads `{text}` as text,"
+                f" YAML 1.1 as {number} in base 60; write {number} for the number")
+    if kind == "bool_type" and text.lower() in YAML_1_1_BOOLEANS:
+        return (f": YAML 1.2 (editors and JSON Schema tools too) reads `{text}` as text;"
+                " write true or false")
     return ""
 
 
-def printable(text: str) -> str:
-    """The text with each character that would break or disguise a one-line diagnostic
-    (line breaks, control and bidi characters, zero-width spaces) written as its escape:
-    keys are quoted as written, and a key may hold any of them."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+_BASE_60 = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+")
+
+
+def _base_60(text: str) -> int:
+    sign = -1 if text.startswith("-") else 1
+    total = 0
+    for part in text.lstrip("+-").replace("_", "").split(":"):
+        total = total * 60 + int(part)
+    return sign * total
 
 
 def describe(value: Any) -> str:

@@ -28,8 +28,19 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
 from reconcile import envref
+from reconcile.escape import unsafe_characters
 
 REFERENCE_PATTERN = r"\$\{[A-Za-z_][A-Za-z0-9_]*\}"
+# The bound of an integer whose provider documents no maximum: a larger one would be
+# sent as is (10**40 has been), and few APIs take more than a signed 32-bit integer.
+INT32_MAX = 2**31 - 1
+# ...but a Unix time in seconds may pass 2038: its bound is the last second a date can be
+# written in (9999-12-31T23:59:59Z).
+MAX_UNIX_SECONDS = 253_402_300_799
+# Characters a room key may not hold, for the JSON Schema (validate: `Room.key_violations`).
+UNPRINTABLE_PATTERN = ("[\\u0000-\\u001f\\u007f-\\u00a0\\u00ad\\u0600-\\u0605\\u061c\\u06dd"
+                       "\\u070f\\u0890\\u0891\\u08e2\\u1680\\u180e\\u2000-\\u200f"
+                       "\\u2028-\\u202f\\u205f-\\u206f\\u3000\\ufeff\\ufff9-\\ufffb]")
 
 
 class StrictModel(BaseModel):
@@ -93,7 +104,9 @@ def _pattern_check(pattern: str, message: str) -> Callable[[str], str]:
     compiled = re.compile(pattern)
 
     def check(value: str) -> str:
-        if not compiled.search(value):
+        # fullmatch: `$` would also match before a final newline ("room\n"), which the
+        # JSON Schema's pattern (and every provider) refuses.
+        if not compiled.fullmatch(value):
             raise PydanticCustomError("pattern", message)
         return value
 
@@ -134,12 +147,19 @@ class Prune(StrictModel):
 class Safety(StrictModel):
     max_destroy_percent: int = Field(30, ge=0, le=100, description=(
         "Block a plan whose deletes and replaces exceed this share of the managed rooms."))
-    min_managed_rooms: int = Field(10, ge=0, description=(
+    min_managed_rooms: int = Field(10, ge=0, le=INT32_MAX, description=(
         "The share applies once an account has at least this many managed rooms."))
 
 
 class Account(StrictModel):
     """Settings every account has; providers add credentials, locators and room kinds."""
+
+    # Settings that do not say which provider account this is (the rest do: two aliases
+    # alike in all of them are one account). Room kinds are left out by name too.
+    NOT_LOCATORS: ClassVar[frozenset[str]] = frozenset({"concurrency", "prune", "safety",
+                                                        "defaults", "credentials"})
+    # Locators whose unset value differs by alias (Kaleyra's state file).
+    PER_ALIAS_DEFAULTS: ClassVar[frozenset[str]] = frozenset()
 
     type: str
     endpoint: Pattern(r"^https?://[^\s/?#]+[^\s?#]*$",
@@ -160,13 +180,15 @@ class Violation:
 
     `at` is where to report it: a YAML field name, or a path into the room such as
     ("participants", 2, "user_id"). `related` names the other fields the rule involves,
-    so a message can say when one of them comes from `defaults`.
+    so a message can say when one of them comes from `defaults`. A `warning` is reported
+    but leaves the room valid.
     """
 
     at: str | tuple[str | int, ...]
     message: str
     related: tuple[str, ...] = ()
     first_at: tuple[str | int, ...] | None = None  # for repeats: where the first one is
+    warning: bool = False
 
     @property
     def path(self) -> tuple[str | int, ...]:
@@ -204,6 +226,20 @@ class Room(StrictModel):
 
     def rule_violations(self) -> Iterator[Violation]:
         return iter(())
+
+    def key_violations(self) -> Iterator[Violation]:
+        """A key (or the key it was renamed from) holding a character `printable` would
+        escape: controls (C0, C1, DEL), bidi overrides and isolates, line separators,
+        zero-width and other invisible characters. Keys show on terminals, in logs and in
+        pull requests; refused here, each shows there exactly as written."""
+        for name, value in ((self.KEY_FIELD, self.key), ("renamed_from", self.renamed_from)):
+            found = unsafe_characters(value) if isinstance(value, str) else []
+            if found:
+                what = "characters" if len(found) > 1 else "a character"
+                yield Violation(name, f"holds {what} that would be invisible or act on a"
+                                      f" terminal ({', '.join(found)}): a room key may hold"
+                                      " only printable characters, since it shows on"
+                                      " terminals, in logs and in pull requests")
 
 
 
@@ -245,8 +281,15 @@ def defaults_model(name: str, *room_models: type[Room]) -> type[StrictModel]:
 
 
 def only_key_required(schema: dict[str, Any], key: str) -> None:
-    """Rooms may take any other field from `defaults`, so the schema requires only the key."""
+    """Rooms may take any other field from `defaults`, so the schema requires only the key.
+    The key and `renamed_from` refuse, as `Room.key_violations` does, the characters an
+    editor should flag: controls, bidi and invisible format characters, line separators
+    (ECMA-262 patterns cannot say `str.isprintable()` exactly; validate has the last word)."""
     schema["required"] = [key]
+    for name in (key, "renamed_from"):
+        field = schema.get("properties", {}).get(name)
+        if field is not None and "not" not in field:  # a key with a pattern of its own
+            field["not"] = {"pattern": UNPRINTABLE_PATTERN}
 
 
 @functools.cache

@@ -94,12 +94,20 @@ def render() -> str:
     return "\n".join(lines)
 
 
-def rewrite(path: Path) -> bool:
-    """Replace the generated block in `path`; True when it changed."""
+def committed(path: Path, start: str = START, end: str = END) -> str:
+    """The generated block as `path` has it, markers included (for freshness tests)."""
     text = path.read_text(encoding="utf-8")
-    head, _, rest = text.partition(START)
-    _, _, tail = rest.partition(END)
-    updated = head + render() + tail
+    return start + text.split(start, 1)[1].split(end, 1)[0] + end
+
+
+def rewrite(path: Path, block: str | None = None, start: str = START, end: str = END
+            ) -> bool:
+    """Replace the generated block (`block`, by default the field reference) between
+    `start` and `end` in `path`; True when it changed."""
+    text = path.read_text(encoding="utf-8")
+    head, _, rest = text.partition(start)
+    _, _, tail = rest.partition(end)
+    updated = head + (render() if block is None else block) + tail
     if updated != text:
         path.write_text(updated, encoding="utf-8")
     return updated != text

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import logging
 import os
 from collections.abc import Awaitable, Callable, Iterator, Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 import pytest
 
+from reconcile import redact
 from reconcile.config import AccountConfig, load
+from reconcile.engine import provider as provider_module
 from reconcile.engine.http import HttpClient, HttpSettings
 from reconcile.engine.plan import AccountPlan
 from reconcile.engine.provider import Provider
@@ -21,6 +26,17 @@ from reconcile.sandbox.server import SandboxServer
 ROOT = Path(__file__).resolve().parent.parent
 P = TypeVar("P", bound=Provider)
 T = TypeVar("T")
+# The day before Twilio's end of service: outputs do not change with the wall calendar.
+# Tests of the end of service set their own day.
+TEST_DAY = date(2026, 12, 4)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def fixed_calendar() -> Iterator[None]:
+    # Session-wide, so module-scoped fixtures that run commands see it too.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(provider_module, "utc_today", lambda: TEST_DAY)
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +77,21 @@ def serve(sandbox: Sandbox) -> Iterator[Callable[..., SandboxServer]]:
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def log_stderr() -> Iterator[io.StringIO]:
+    """The root handler as the CLI installs it (reconcile.redact), writing to a buffer;
+    the logging set-up and the registered credentials restored after."""
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    stream = io.StringIO()
+    redact.install(logging.DEBUG, stream, "%(levelname)s %(name)s: %(message)s")
+    yield stream
+    root.handlers[:] = saved[0]
+    root.setLevel(saved[1])
+    redact.forget_all()
+    logging.captureWarnings(False)
 
 
 @pytest.fixture

@@ -95,6 +95,16 @@ def test_missing_variable_names_it_and_its_place(tmp_path: Path) -> None:
     assert diagnostic.path == "providers.telnyx-eu.credentials.api_key"
 
 
+@pytest.mark.parametrize("variable", ["TELNYX_API_KEY", "TWILIO_AUTH_TOKEN"])
+def test_an_empty_credential_variable_names_it_and_its_place(variable: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load(EXAMPLE, {**ENVIRON, variable: ""})
+    (diagnostic,) = caught.value.diagnostics
+    assert diagnostic.message == f"environment variable `{variable}` is set but empty"
+    lines = EXAMPLE.read_text().splitlines()
+    assert "${" + variable + "}" in lines[diagnostic.location.line - 1]
+
+
 def test_references_in_room_fields_resolve_and_are_then_checked(tmp_path: Path) -> None:
     path = write(tmp_path, """\
 version: 1
@@ -247,3 +257,34 @@ def test_a_misshapen_file_gives_the_same_message_offline_and_on_load(
     with pytest.raises(ConfigError) as caught:
         load(rooms, {})
     assert [(d.message, d.path) for d in caught.value.diagnostics] == [(message, path)]
+
+
+def test_keys_with_control_or_invisible_characters_are_refused(tmp_path: Path) -> None:
+    """Decided for issue 11: a key holds only printable characters, so that it shows on
+    every terminal, log and pull request exactly as written (ESC/OSC/BEL, C1, U+202E and
+    line breaks would act or hide there). Checked offline and again once resolved."""
+    path = write(tmp_path, """\
+version: 1
+providers:
+  telnyx:
+    credentials: {api_key: "${TELNYX_API_KEY}"}
+    rooms:
+      - {unique_name: "t\\e]0;owned\\a"}
+      - {unique_name: "csi\\x9B31m\\nPlan: 0", renamed_from: "rtl\\u202Egnp"}
+      - {unique_name: "${ROOM}"}
+      - {unique_name: "café 💥 ok"}
+""")
+    found = [(d.location.line, d.location.col, d.path, d.message) for d in check(path)]
+    assert [where[:3] for where in found] == [
+        (6, 23, "providers.telnyx.rooms[0].unique_name"),
+        (7, 23, "providers.telnyx.rooms[1].unique_name"),
+        (7, 60, "providers.telnyx.rooms[1].renamed_from")]
+    assert found[0][3] == (
+        "holds characters that would be invisible or act on a terminal (\\x1b, \\x07): a room"
+        " key may hold only printable characters, since it shows on terminals, in logs and"
+        " in pull requests")
+    assert "(\\x9b, \\n)" in found[1][3] and "(\\u202e)" in found[2][3]
+    with pytest.raises(ConfigError) as caught:
+        load(path, {**ENVIRON, "ROOM": "evil\x1b[2J"})
+    assert [(d.location.line, d.path) for d in caught.value.diagnostics][-1] == \
+        (8, "providers.telnyx.rooms[2].unique_name")

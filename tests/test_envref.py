@@ -37,6 +37,14 @@ def test_missing_variable_names_it() -> None:
     with pytest.raises(envref.MissingVariable) as caught:
         envref.resolve("${PRESENT}${ABSENT}", {"PRESENT": "1"})
     assert caught.value.name == "ABSENT"
+    assert caught.value.message == "environment variable `ABSENT` is not set"
+
+
+def test_an_empty_variable_is_refused_like_a_missing_one() -> None:
+    with pytest.raises(envref.MissingVariable) as caught:
+        envref.resolve("Bearer ${KEY}", {"KEY": ""})
+    assert caught.value.name == "KEY" and caught.value.empty
+    assert caught.value.message == "environment variable `KEY` is set but empty"
 
 
 def test_has_reference_ignores_escapes() -> None:

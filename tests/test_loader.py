@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from pathlib import Path
 
 import pytest
 
+from reconcile import loader
 from reconcile.loader import MAX_DEPTH, LList, LMap, load_bytes, load_file, load_text
 
 
@@ -27,11 +29,11 @@ def test_values_keep_their_lines_and_columns() -> None:
     assert inner["c"] == {"d": "x"}
 
 
-def test_scalars_resolve_like_yaml_but_keys_stay_text() -> None:
+def test_scalars_resolve_like_yaml_1_2_core_and_keys_stay_text() -> None:
     data = load_text("on: yes\nn: 0x10\nf: 1.5\nz: ~\ne:\nq: '5'\nd: 2026-01-31\n"
-                     "s: !!str 12\ni: !!int '7'\n").data
-    assert data == {"on": True, "n": 16, "f": 1.5, "z": None, "e": None, "q": "5",
-                    "d": "2026-01-31", "s": "12", "i": 7}
+                     "s: !!str 12\ni: !!int '7'\no: 010\nt: True\nx: 1e3\n").data
+    assert data == {"on": "yes", "n": 16, "f": 1.5, "z": None, "e": None, "q": "5",
+                    "d": "2026-01-31", "s": "12", "i": 7, "o": 10, "t": True, "x": 1000.0}
 
 
 def test_duplicate_keys_are_errors_pointing_at_the_second() -> None:
@@ -72,8 +74,48 @@ def test_billion_laughs_is_refused() -> None:
         refs = ", ".join([f"*l{level - 1}"] * 10)
         lines.append(f"l{level}: &l{level} [{refs}]")
     found = messages("\n".join(lines) + "\n")
-    assert len(found) == 1
-    assert "an alias bomb?" in found[0]
+    assert found == ["7:10: aliases expand the document beyond 2,000,000 values (67 written,"
+                     " 2,345,610 copied by aliases so far): an alias bomb? Refusing to load it"]
+
+
+def _plain_rooms(count: int) -> str:
+    return "rooms:\n" + "".join(f"  - name: room-{n}\n    size: {n}\n" for n in range(count))
+
+
+def test_a_large_plain_file_is_refused_by_its_size_not_called_an_alias_bomb(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(loader, "MAX_NODES", 1000)
+    found = messages(_plain_rooms(400))  # 1 + 400 * 5 nodes: over 1,000 at room 200
+    assert found == ["400:11: the file holds more than 1,000 YAML nodes (keys and values as"
+                     " written, no alias expanded); refusing to load it"]
+    assert messages(_plain_rooms(150)) == []  # 751 nodes
+
+
+def test_the_size_is_refused_before_the_document_is_built(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # 637,000 plain rooms took 909 MB before the refusal came; now nothing is built.
+    text = _plain_rooms(10_000)  # 50,001 nodes
+    tracemalloc.start()
+    try:
+        load_text(text)
+        _, built = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        monkeypatch.setattr(loader, "MAX_NODES", 25_000)
+        refused = load_text(text)
+        _, counted = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert "more than 25,000 YAML nodes" in refused.diagnostics[0].message
+    assert counted < built / 20, (counted, built)
+
+
+def test_aliases_count_as_copies_only_when_they_expand(monkeypatch: pytest.MonkeyPatch
+                                                       ) -> None:
+    monkeypatch.setattr(loader, "MAX_EXPANDED_NODES", 100)
+    text = "a: &a [" + ", ".join(["x"] * 30) + "]\nb: [*a, *a, *a]\n"
+    assert messages(text) == ["2:13: aliases expand the document beyond 100 values (34"
+                              " written, 90 copied by aliases so far): an alias bomb?"
+                              " Refusing to load it"]
 
 
 def test_deep_nesting_is_refused_before_it_hurts() -> None:
@@ -169,7 +211,7 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
 def test_an_unreadable_path_says_why(tmp_path: Path) -> None:
     (tmp_path / "plain-file").write_text("x")
     (diagnostic,) = load_file(tmp_path / "plain-file" / "rooms.yaml").diagnostics
-    assert diagnostic.message == "cannot read the file: Not a directory"
+    assert diagnostic.message == "cannot be read (Not a directory)"
 
 
 def test_standard_collection_tags_and_the_non_specific_tag_are_accepted() -> None:
@@ -184,4 +226,5 @@ def test_too_large_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(loader, "MAX_FILE_BYTES", 10)
     path = tmp_path / "big.yaml"
     path.write_text("a: 12345678901234567890\n")
-    assert load_file(path).diagnostics[0].message == "the file is larger than 0 MiB"
+    assert load_file(path).diagnostics[0].message == \
+        "is larger than 10 bytes, the most a rooms file may hold"

@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
+from click.testing import CliRunner
 
-from reconcile.loader import load_file
+from reconcile.cli import cli
+from reconcile.config import check
+from reconcile.loader import load_file, load_text
 from reconcile.schema import render_schema
 
 from .test_corpus import EXAMPLES, INVALID, VALID, read_header
@@ -170,3 +175,108 @@ def test_room_fields_are_checked_per_provider(
     data = rooms_file(twilio=TWILIO)
     data["providers"]["twilio"]["rooms"][0]["max_participants"] = 51
     assert errors(validator, data)
+
+
+# -- validate and the schema judge every scalar alike (issue 11) ---------------------------
+
+# A field of each type, in a room that is otherwise valid.
+FIELDS = {
+    "bool": ("telnyx", "enable_recording"),
+    "int": ("telnyx", "max_participants"),  # 2 to 50
+    "big int": ("metered", "maxParticipants"),  # 1 to int32
+    "text": ("signalwire", "display_name"),
+}
+ACCOUNTS = {
+    "telnyx": "  telnyx:\n    credentials: {api_key: '${K}'}\n    rooms:\n"
+              "      - unique_name: r\n        FIELD: VALUE\n",
+    "metered": "  metered:\n    app: acme\n    credentials: {secret_key: '${K}'}\n    rooms:\n"
+               "      - roomName: r\n        FIELD: VALUE\n",
+    "signalwire": "  signalwire:\n    space: acme\n    credentials: {project_id: '${P}',"
+                  " token: '${K}'}\n    rooms:\n      - name: r\n        FIELD: VALUE\n",
+}
+# Scalars that YAML 1.1 and 1.2 (or two YAML tools) may read apart.
+AMBIGUOUS = ["010", "08", "0o10", "0x1F", "+12", "-0", "12", "1.5", "1:20", "5:00", "yes",
+             "Yes", "YES", "no", "on", "On", "OFF", "Off", "y", "Y", "n", "N", "true", "True",
+             "TRUE", "tRUE", "false", "FALSE", "~", "null", "Null", "NULL", ".inf", "-.inf",
+             ".nan", "2024-01-01", "0o8", "1e", "'010'", '"yes"', "'true'", "!!str 10",
+             "!!int '12'", "0x", "12e", "99999999999", "1_000", "0b101", "+0x10", "1_0.5",
+             "10.0", "1e1", "1.0e+1"]
+# Written as neither editors nor check-jsonschema agree: refused by validate on purpose.
+DISPUTED = {"1_000", "0b101", "+0x10", "1_0.5"}
+# Whole numbers written as floats: JSON has one number type, so JSON Schema calls 10.0 an
+# integer, while validate keeps to the integer written (as it must refuse `version: 1.0`).
+INTEGRAL_FLOATS = {"10.0", "1e1", "1.0e+1"}
+
+
+def _scalar_files(folder: Path) -> dict[Path, tuple[str, str]]:
+    files = {}
+    for kind, (provider, field) in FIELDS.items():
+        for n, value in enumerate(AMBIGUOUS):
+            path = folder / f"{kind.replace(' ', '-')}-{n}.yaml"
+            account = ACCOUNTS[provider].replace("FIELD", field).replace("VALUE", value)
+            path.write_text(f"version: 1\nproviders:\n{account}", encoding="utf-8")
+            files[path] = (kind, value)
+    return files
+
+
+def _check_jsonschema(paths: list[Path]) -> set[str]:
+    """The files check-jsonschema (YAML 1.2, via ruamel.yaml) rejects with the committed
+    schema, as a pre-commit hook or CI step runs it."""
+    done = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--schemafile", str(SCHEMA_PATH),
+         "-o", "json", *map(str, paths)], capture_output=True, text=True, timeout=300)
+    report = json.loads(done.stdout)
+    return {e["filename"] for e in report.get("errors", []) + report.get("parse_errors", [])}
+
+
+def _validate(paths: list[Path]) -> set[str]:
+    result = CliRunner().invoke(cli, ["validate", "--format", "json", *map(str, paths)])
+    return {f["file"] for f in json.loads(result.output)["files"] if not f["valid"]}
+
+
+def test_validate_and_check_jsonschema_judge_every_scalar_alike(tmp_path: Path) -> None:
+    files = _scalar_files(tmp_path)
+    by_schema = _check_jsonschema(list(files))
+    by_validate = _validate(list(files))
+    disagree = []
+    for path, (kind, value) in files.items():
+        if value in DISPUTED or ("int" in kind and value in INTEGRAL_FLOATS):
+            continue  # checked below
+        if (str(path) in by_schema) != (str(path) in by_validate):
+            disagree.append(f"{kind} field `{value}`: schema "
+                            f"{'rejects' if str(path) in by_schema else 'accepts'}")
+    assert disagree == []
+    # Both sides of the exceptions are as stated: disputed forms are refused by validate,
+    # whole floats accepted by JSON Schema in integer fields and refused by validate.
+    for path, (kind, value) in files.items():
+        if value in DISPUTED:
+            assert str(path) in by_validate, (kind, value)
+        if "int" in kind and value in INTEGRAL_FLOATS:
+            assert (str(path) in by_validate, str(path) in by_schema) == (True, False)
+
+
+def test_disputed_numbers_are_read_apart_by_yaml_tools() -> None:
+    # Why `1_000` is refused rather than read: check-jsonschema's reader takes it as a
+    # number, the YAML 1.2 core schema (and so yaml-language-server) as text.
+    from check_jsonschema.parsers.yaml import construct_yaml_implementation
+
+    reader = construct_yaml_implementation()
+    for value in DISPUTED:
+        assert not isinstance(reader.load(f"a: {value}\n")["a"], str), value
+        assert load_text(f"a: '{value}'\n").data == {"a": value}  # quoted: text, for all
+
+
+@pytest.mark.parametrize("key", ["t\x1b]0;owned\x07", "csi\x9b31m", "rtl\u202egnp", "a\nb",
+                                 "zero\u200bwidth", "nbsp\u00a0x", "café 💥 ok"])
+def test_room_keys_are_refused_by_the_schema_as_by_validate(
+        validator: jsonschema.Draft202012Validator, tmp_path: Path, key: str) -> None:
+    """Issue 11: validate refuses keys holding what `printable` escapes; the schema
+    refuses the same ones (in the key and in renamed_from), so editors flag them too."""
+    data = rooms_file(twilio=TWILIO)
+    data["providers"]["twilio"]["rooms"][0]["unique_name"] = key
+    path = tmp_path / "rooms.json"  # JSON is YAML: validate reads the very same data
+    path.write_text(json.dumps(data))
+    refused_by_validate = any("printable" in d.message for d in check(path))
+    assert bool(errors(validator, data)) == refused_by_validate == (not key.isprintable())
+    data["providers"]["twilio"]["rooms"][0].update(unique_name="ok", renamed_from=key)
+    assert bool(errors(validator, data)) == (not key.isprintable())

@@ -24,6 +24,7 @@ from reconcile.engine.apply import Outcome
 from reconcile.engine.plan import Plan, SavedPlan
 from reconcile.engine.run import Run
 from reconcile.errors import ReconcileError
+from reconcile.escape import printable
 from reconcile.exitcodes import BLOCKED, ERROR, OK
 
 
@@ -65,8 +66,8 @@ def apply(ctx: click.Context, file: str, accounts: tuple[str, ...], targets: tup
         assert saved is not None
         accounts = tuple(sorted({change.account for change in saved.changes}))
         if not Path(saved.config).is_file():
-            fail(f"{file}: the plan was made from {saved.config}, which is not there; apply"
-                 " from the directory the plan was made in")
+            fail(f"{file}: the plan was made from {printable(saved.config)}, which is not"
+                 " there; apply from the directory the plan was made in")
     config_file = saved.config if saved is not None else file
     report = Report.of(fmt, out, no_color, show_sensitive, config_file)
 
@@ -76,7 +77,7 @@ def apply(ctx: click.Context, file: str, accounts: tuple[str, ...], targets: tup
         actual = saved.plan_checksum if saved is not None else plan.checksum()
         if checksum is not None and actual != checksum.strip().lower():
             raise ReconcileError(f"the plan differs from the reviewed one: its checksum is"
-                                 f" {actual}, the reviewed plan's {checksum.strip()}:"
+                                 f" {actual}, the reviewed plan's {printable(checksum.strip())}:"
                                  " nothing applied; review the new plan")
         return await _apply(run, plan, skipped, checksum=config.checksum,
                             confirmed=auto_approve or saved is not None or checksum is not None)
@@ -110,12 +111,12 @@ def apply(ctx: click.Context, file: str, accounts: tuple[str, ...], targets: tup
                 progress(outcome)
             outcomes = skipped + await run.apply(plan, progress)
         if report.text_on_stdout:
-            report.echo(render_summary(outcomes))
+            report.echo(render_summary(outcomes, plan.uncertain))
         report.document(plan, checksum=checksum, outcomes=outcomes)
         return ERROR if any(o.status != "applied" for o in outcomes) else OK
 
     code = run_engine(ctx, config_file, accounts, hold_locks=True, lock_timeout=lock_timeout,
-                      work=work, on_error=report.on_error)
+                      work=work, on_error=report.on_error, notices=True)
     raise SystemExit(code)
 
 

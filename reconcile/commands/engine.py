@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
@@ -15,11 +16,13 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from reconcile.config import Config, load
+from reconcile.config import AccountConfig, Config, load
 from reconcile.engine.provider import RunContext
 from reconcile.engine.run import Run, open_accounts, select
 from reconcile.errors import ConfigError, ReconcileError
+from reconcile.escape import printable_lines
 from reconcile.exitcodes import ERROR
+from reconcile.providers import adapter_class
 
 if TYPE_CHECKING:
     from reconcile.engine.apply import Outcome
@@ -34,8 +37,10 @@ EXTENSIONS = {".json": "json", ".md": "markdown", ".markdown": "markdown"}
 OnError = Callable[[Sequence[str], "str | None"], None]  # messages, the file's checksum
 
 
+# Any path: the loader says, at its place, what is wrong with one that is no rooms file
+# (a directory, a pipe...), as `validate` does.
 file_argument = click.argument("file", required=False, default=DEFAULT_FILE,
-                               type=click.Path(dir_okay=False))
+                               type=click.Path())
 account_option = click.option("--account", "accounts", multiple=True, metavar="NAME",
                               help="Only these accounts (repeatable; globs allowed).")
 target_option = click.option("--target", "targets", multiple=True, metavar="KEY",
@@ -43,7 +48,8 @@ target_option = click.option("--target", "targets", multiple=True, metavar="KEY"
 
 
 def fail(message: str, code: int = ERROR) -> NoReturn:
-    click.echo(f"reconcile: {message}", err=True)
+    # Line by line: a message may list several accounts, each on its own line.
+    click.echo(f"reconcile: {printable_lines(message)}", err=True)
     raise SystemExit(code)
 
 
@@ -58,10 +64,17 @@ def whole_plan(file: str, verb: str, accounts: tuple[str, ...],
 def run_engine(ctx: click.Context, file: str, accounts: tuple[str, ...], *,
                hold_locks: bool, lock_timeout: float | None,
                work: Callable[[Run, Config], Awaitable[T]],
-               on_error: OnError | None = None) -> T:
+               on_error: OnError | None = None, notices: bool = False) -> T:
     """Load `file`, open the selected accounts (sandboxed when asked) and run `work`.
-    On an error, `on_error` hears it first (a json or markdown output reports it too)."""
+    On an error, `on_error` hears it first (a json or markdown output reports it too).
+    `notices`: print the providers' notices for today first (plan and apply do)."""
     sandboxed = bool(ctx.obj.get("sandbox"))
+    if not os.path.lexists(file):
+        missing = (f"{file}: no such file (give the rooms file's path: reconcile"
+                   f" {ctx.info_name} path/to/rooms.yaml)")
+        if on_error is not None:
+            on_error([missing], None)
+        fail(missing)
     try:
         config = load(file, credentials=not sandboxed)
     except ConfigError as exc:
@@ -69,7 +82,8 @@ def run_engine(ctx: click.Context, file: str, accounts: tuple[str, ...], *,
             click.echo(str(diagnostic), err=True)
         if on_error is not None:
             on_error([str(d) for d in exc.diagnostics], None)
-        fail(f"{file} is not valid: nothing was planned")
+        done = {"plan": "planned", "apply": "applied"}.get(ctx.info_name or "", "done")
+        fail(f"{file} is not valid: nothing was {done}")
     chosen = select(config, accounts)
     if accounts and not chosen:
         if on_error is not None:
@@ -77,11 +91,16 @@ def run_engine(ctx: click.Context, file: str, accounts: tuple[str, ...], *,
         fail(f"no account matches {', '.join(accounts)}")
     with ExitStack() as stack:
         context = RunContext(str(file), lock_timeout=lock_timeout)
+        if notices:
+            _notices(chosen, context)
         if sandboxed:
             from reconcile.sandbox import attach
 
             db = Path(ctx.obj.get("sandbox_db") or attach.DEFAULT_DB)
-            server = attach.start(db)
+            try:
+                server = attach.start(db)
+            except ReconcileError as exc:  # --sandbox-db names no regular file
+                fail(str(exc))
             stack.callback(server.stop)
             attach.attach(config, server)
             context = RunContext(str(file), lock_timeout=lock_timeout,
@@ -103,6 +122,14 @@ def run_engine(ctx: click.Context, file: str, accounts: tuple[str, ...], *,
                 on_error(str(exc).splitlines(), config.checksum)
             fail(str(exc))
     raise AssertionError("unreachable")  # pragma: no cover - fail() exits
+
+
+def _notices(accounts: Sequence[AccountConfig], context: RunContext) -> None:
+    """Each provider's notices for today, once per run however many accounts use it."""
+    today = context.today()
+    for notice in dict.fromkeys(notice for account in accounts
+                                for notice in adapter_class(account.type).notices(today)):
+        click.echo(f"reconcile: note: {notice}", err=True)
 
 
 def secrets_of(ctx: click.Context, config: Config) -> list[str]:
@@ -224,14 +251,23 @@ class Report:
 
 
 def write_atomically(path: str, text: str) -> None:
-    """Write a file whole or not at all: a pipeline never reads half a plan."""
-    target = Path(path)
+    """Write a file whole or not at all: a pipeline never reads half a plan. A file that
+    exists keeps its permissions and a link its target (`convert --out` may be the rooms
+    file itself); what is not a regular file (a FIFO, /dev/stdout) cannot be swapped for a
+    new one, so it is written as it is."""
+    target = Path(os.path.realpath(path))
     temporary: str | None = None
     try:
+        existing = target.stat() if target.exists() else None
+        if existing is not None and not stat.S_ISREG(existing.st_mode):
+            target.write_text(text, encoding="utf-8")
+            return
         with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=target.parent,
                                          prefix=f".{target.name}.", delete=False) as handle:
             temporary = handle.name
             handle.write(text)
+        if existing is not None:
+            os.chmod(temporary, stat.S_IMODE(existing.st_mode))
         os.replace(temporary, target)
     except OSError as exc:
         if temporary is not None:

@@ -78,7 +78,7 @@ def plan(ctx: click.Context, file: str, accounts: tuple[str, ...], targets: tupl
 
     result, blocks, checksum = run_engine(ctx, file, accounts, hold_locks=False,
                                           lock_timeout=None, work=work,
-                                          on_error=report.on_error)
+                                          on_error=report.on_error, notices=True)
     show_plan(report, result, blocks, checksum)
     raise SystemExit(exit_code(result, blocks, detailed=detailed_exitcode))
 

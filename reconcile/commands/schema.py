@@ -13,6 +13,9 @@ EXIT_CODES = ((OK, "the schema was written (with --check: it is up to date)"),
               (ERROR, "with --check: the file is stale or missing; or an invalid option"))
 
 
+MAX_SCHEMA_BYTES = 16 * 1024 * 1024  # the generated schema is ~100 KB
+
+
 @click.command(epilog=exitcodes.epilog(EXIT_CODES))
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               default="schemas/rooms.schema.json", show_default=True,
@@ -21,13 +24,18 @@ EXIT_CODES = ((OK, "the schema was written (with --check: it is up to date)"),
               help="Exit 1 when the file differs from what the models generate.")
 def schema(output: Path, check: bool) -> None:
     """Write the JSON Schema (draft 2020-12) of the rooms file, generated from the models."""
+    from reconcile.files import FileRefused, read_regular
     from reconcile.schema import render_schema
 
     generated = render_schema()
     if check:
         try:
-            current = output.read_text(encoding="utf-8")
-        except OSError:
+            current: str | None = read_regular(output, MAX_SCHEMA_BYTES, "schema").data \
+                .decode("utf-8", errors="replace")
+        except FileRefused as refused:
+            if not refused.missing:
+                click.echo(f"reconcile: {refused}", err=True)
+                raise SystemExit(ERROR) from None
             current = None
         if current != generated:
             state = "missing" if current is None else "stale"

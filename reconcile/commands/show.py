@@ -27,6 +27,7 @@ from reconcile.config import Config, DeclaredRoom
 from reconcile.engine.plan import LiveRoom
 from reconcile.engine.provider import Provider
 from reconcile.engine.run import Run, targeted
+from reconcile.escape import json_printable, printable
 from reconcile.exitcodes import ERROR, OK
 from reconcile.outputs.mask import Masker
 
@@ -134,16 +135,17 @@ def render_text(rooms: list[Shown]) -> str:
     if not rooms:
         return "No managed rooms.\n"
     lines: list[str] = []
+    p = printable  # keys from the file, everything else from the provider
     for room in rooms:
-        lines.append(room.address)
+        lines.append(p(room.address))
         if room.id is None:
-            lines.append(f"    status:  missing ({room.reason}): apply creates it")
+            lines.append(f"    status:  missing ({p(room.reason or '')}): apply creates it")
             continue
-        lines.append(f"    id:      {room.id}")
-        lines.append(f"    status:  {room.status}")
+        lines.append(f"    id:      {p(room.id)}")
+        lines.append(f"    status:  {p(room.status)}")
         lines.append(f"    session: {SESSION_WORDS[room.active_session]}")
         for who, url in room.join_urls:
-            lines.append(f"    join{f' ({who})' if who else ''}: {url}")
+            lines.append(f"    join{f' ({p(who)})' if who else ''}: {p(url)}")
     return "\n".join(lines) + "\n"
 
 
@@ -154,4 +156,4 @@ def render_json(rooms: list[Shown]) -> str:
          "active_session": room.active_session, "missing_reason": room.reason,
          "join_urls": [{"participant": who, "url": url} for who, url in room.join_urls]}
         for room in rooms]}
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return json_printable(json.dumps(document, indent=2, ensure_ascii=False)) + "\n"

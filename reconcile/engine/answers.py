@@ -109,6 +109,14 @@ def settings_types(model: type[Room]) -> Mapping[str, JsonTypes]:
     return result
 
 
+# The Python types json.loads gives for each JSON type (bool is not an integer here).
+_PYTHON_TYPES: dict[str, tuple[type, ...]] = {
+    "null": (type(None),), "boolean": (bool,), "integer": (int,), "number": (int, float),
+    "string": (str,), "array": (list,), "object": (dict,)}
+# One field's check: its name, the exact types allowed, and whether it must be there.
+Check = tuple[str, JsonTypes, bool]
+
+
 @dataclass(frozen=True)
 class RoomShape:
     """What an adapter relies on in one room object: its id and key, the types of the
@@ -119,7 +127,41 @@ class RoomShape:
     model: type[Room] | None = None
     id_required: bool = True
     key_types: JsonTypes = STRING | NULL
+    key_required: bool = True  # False: a room may leave its key out (an unnamed room)
     extra: Mapping[str, JsonTypes] = field(default_factory=dict)
+
+    @functools.cached_property
+    def checks(self) -> tuple[Check, ...]:
+        """Every field to check, worked out once per shape (not once per room)."""
+        checks: list[Check] = []
+        if self.id_field:
+            checks.append((self.id_field, STRING, self.id_required))
+        if self.key_field:
+            checks.append((self.key_field, self.key_types, self.key_required))
+        fields = settings_types(self.model) if self.model is not None else {}
+        checks += [(name, types | NULL, False) for name, types in fields.items()
+                   if name != self.key_field]
+        checks += [(name, types, False) for name, types in self.extra.items()]
+        return tuple(checks)
+
+    @functools.cached_property
+    def fast_checks(self) -> tuple[tuple[str, frozenset[type], bool], ...]:
+        """`checks` as exact Python types: a room of plain parsed JSON passes with one set
+        lookup a field. An optional field may be null, as `Answer._check` allows."""
+        return tuple((name, frozenset(python for kind in types | (NULL if not required
+                                                                  else frozenset())
+                                      for python in _PYTHON_TYPES.get(kind, ())), required)
+                     for name, types, required in self.checks)
+
+    def fits(self, room: dict[str, Any]) -> bool:
+        """True when `room` surely passes; False when it must be checked in full."""
+        for name, types, required in self.fast_checks:
+            if name in room:
+                if type(room[name]) not in types:
+                    return False
+            elif required:
+                return False
+        return True
 
 
 class Answer:
@@ -186,20 +228,13 @@ class Answer:
         return self._room(self.at(path, OBJECT) if path else self.body, path, shape)
 
     def _room(self, room: Any, path: Path, shape: RoomShape) -> dict[str, Any]:
+        if type(room) is dict and shape.fits(room):
+            return room
         if not _fits(room, OBJECT):
             raise self._wrong(path, room, OBJECT)
         key = room.get(shape.key_field) if shape.key_field else None
         about = f" (of room {key!r})" if isinstance(key, str) else ""  # to find it by
-        checks: list[tuple[str, JsonTypes, bool]] = []
-        if shape.id_field:
-            checks.append((shape.id_field, STRING, shape.id_required))
-        if shape.key_field:
-            checks.append((shape.key_field, shape.key_types, True))
-        fields = settings_types(shape.model) if shape.model is not None else {}
-        checks += [(name, types | NULL, False) for name, types in fields.items()
-                   if name != shape.key_field]
-        checks += [(name, types, False) for name, types in shape.extra.items()]
-        for name, types, required in checks:
+        for name, types, required in shape.checks:
             if required or name in room:
                 self._check(room, path, (name,), types, required, about)
         return room

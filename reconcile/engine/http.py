@@ -29,11 +29,12 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 from tenacity.wait import wait_exponential_jitter
 
 from reconcile import __version__
 from reconcile.errors import ReconcileError
+from reconcile.escape import printable
 
 USER_AGENT = f"reconcile/{__version__} (video rooms as code)"
 SECRET_QUERY_NAMES = frozenset({"secretkey", "secret_key", "apikey", "api_key", "token"})
@@ -48,7 +49,6 @@ MAX_BODY_BYTES = 8 * 1024 * 1024
 # Per attempt, from sending the request to the last byte of the answer. httpx's read timeout
 # restarts with every chunk, so a provider trickling a byte a second would never trip it.
 TOTAL_TIMEOUT = 60.0
-POOL_SHARD = 4  # connections per httpx pool (see HttpClient)
 MAX_REDIRECTS = 5  # hops a read follows on its own origin (browsers allow 20; APIs need 1)
 READ_METHODS = frozenset({"GET", "HEAD"})
 MAX_RETRY_AFTER = 60.0  # the longest Retry-After waited (asked for longer, it retries at 60 s)
@@ -61,7 +61,12 @@ E = TypeVar("E", bound="UnusableAnswer")
 class HttpSettings:
     timeout: float = 30.0  # connect, pool, read and write, each (httpx)
     connect_timeout: float = 10.0
-    attempts: int = 5
+    attempts: int = 5  # tries of one request (429s aside)
+    # 429s, which say the request was not processed and when to come back, are counted
+    # apart: at 10 % faults, bursts of them alone used up five tries of about one request
+    # in 250, and a plan fails whole when one of its reads does. A provider that is down
+    # (refused connections) is still given up on after `attempts`.
+    rate_limited_attempts: int = 10
     backoff_initial: float = 0.5
     backoff_max: float = 8.0
     total_timeout: float = TOTAL_TIMEOUT
@@ -100,6 +105,11 @@ class TransportError(ReconcileError):
                          + (f" ({detail})" if detail else ""))
 
 
+class InvalidHttp(httpx.RemoteProtocolError):
+    """An answer that is not valid HTTP/1.1 (a Content-Length beside chunked framing, a
+    malformed header), as the transport reports it: the answer's fault, never retried."""
+
+
 # Causes whose class name alone says little to someone reading a failed plan.
 _EXPLAINED: dict[type[BaseException], str] = {
     httpx.RemoteProtocolError: "the connection closed before the whole answer came",
@@ -115,7 +125,7 @@ class UnusableAnswer(TransportError):
     def __init__(self, problem: str, *, provider: str | None = None,
                  method: str | None = None, url: str | None = None) -> None:
         self.provider = provider
-        self.problem = problem
+        self.problem = problem = printable(problem)  # it may quote the answer
         self.method = method or ""
         self.url = redact_url(url) if url else ""
         self.cause = self  # its own cause: the answer, not the connection, was the problem
@@ -172,6 +182,15 @@ logging.getLogger("httpx").addFilter(_RedactUrls())
 def _tls_context() -> ssl.SSLContext:
     """One verifying TLS context for every client: loading the CA bundle costs ~30 ms."""
     return httpx.create_ssl_context(verify=True)
+
+
+def _context_for(scheme: str) -> ssl.SSLContext:
+    """The verifying context for https; for plain http (loopback only, see check_endpoint)
+    one that trusts no certificate at all, so that the CA bundle is never loaded for the
+    sandbox, and a TLS connection made with it could never succeed."""
+    if scheme == "https":
+        return _tls_context()
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies, with no CA: refuses all
 
 
 def is_loopback(host: str) -> bool:
@@ -259,7 +278,10 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
-def _retryable(exc: BaseException) -> bool:
+def transient(exc: BaseException) -> bool:
+    """A failure the same request may not meet again: a retryable status, or no answer
+    at all. An answer refused (`UnusableAnswer`: a redirect, a body too large...) is a
+    TransportError too, but repeating the request brings the same answer."""
     if isinstance(exc, HttpError):
         return exc.status in RETRY_STATUSES
     return isinstance(exc, TransportError) and not isinstance(exc, UnusableAnswer)
@@ -272,6 +294,23 @@ def unprocessed(exc: BaseException) -> bool:
         return exc.status == 429
     return isinstance(exc, TransportError) and isinstance(
         exc.cause, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+
+
+class _Budget:
+    """When one request stops being retried: after `attempts` failures, 429s aside, or
+    `rate_limited_attempts` 429s."""
+
+    def __init__(self, settings: HttpSettings) -> None:
+        self.settings = settings
+        self.failed = self.limited = 0
+
+    def __call__(self, state: RetryCallState) -> bool:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, HttpError) and exc.status == 429:
+            self.limited += 1
+            return self.limited >= self.settings.rate_limited_attempts
+        self.failed += 1
+        return self.failed >= self.settings.attempts
 
 
 class RateLimiter:
@@ -303,7 +342,7 @@ class HttpClient:
                  headers: Mapping[str, str] | None = None,
                  settings: HttpSettings | None = None,
                  write_limit: RateLimiter | None = None,
-                 connections: int = POOL_SHARD,
+                 connections: int = 4,
                  sleep: Sleep = asyncio.sleep,
                  provider: str | None = None) -> None:
         check_endpoint(base_url, provider)
@@ -313,29 +352,44 @@ class HttpClient:
         self._sleep = sleep
         self.base_url = base_url.rstrip("/")
         self._origin = _origin(httpx.URL(self.base_url))
-        timeout = httpx.Timeout(self.settings.timeout, connect=self.settings.connect_timeout)
-        # Several small pools rather than one large one: httpcore 1.0 scans every pooled
-        # connection for every queued request, which at 64 connections costs ~6 ms of CPU
-        # a request against ~0.9 ms at 4 (encode/httpcore#1035).
-        limits = httpx.Limits(max_connections=POOL_SHARD, max_keepalive_connections=POOL_SHARD)
-        self._clients = [httpx.AsyncClient(
-            base_url=base_url, auth=auth, timeout=timeout, follow_redirects=False,
-            verify=_tls_context(), trust_env=False, limits=limits,
+        self._connections, self._auth = connections, auth
+        self._headers = httpx.Headers({
             # identity: a compressed body can inflate a thousandfold inside one chunk,
             # past any size cap; uncompressed, the bytes counted are the bytes held.
-            headers={"User-Agent": USER_AGENT, "Accept": "application/json",
-                     "Accept-Encoding": "identity", **(headers or {})})
-            for _ in range(max(1, -(-connections // POOL_SHARD)))]
-        self._in_flight = [0] * len(self._clients)
+            "User-Agent": USER_AGENT, "Accept": "application/json",
+            "Accept-Encoding": "identity", **(headers or {})})
+        self._timeout = httpx.Timeout(self.settings.timeout,
+                                      connect=self.settings.connect_timeout).as_dict()
+        self._client: httpx.AsyncClient | None = None  # made on first use
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """The httpx client, made on first use: an account never read costs nothing."""
+        if self._client is None:
+            from reconcile.engine.transport import Transport  # aiohttp: only when used
+
+            self._client = httpx.AsyncClient(
+                auth=self._auth, follow_redirects=False, trust_env=False,
+                transport=Transport(_context_for(self._origin[0]), self._connections))
+        return self._client
+
+    def build(self, method: str, path: str, **kwargs: Any) -> httpx.Request:
+        """The request for `path` under the base URL, with this client's headers and
+        timeouts: the URL parsed once (httpx's build_request merges it into the base URL
+        and the client's settings anew each time, twice the CPU). No cookies are kept."""
+        url = self.base_url + path if path.startswith("/") else \
+            httpx.URL(self.base_url + "/").join(path)  # absolute: refused by _send
+        return httpx.Request(method, url, headers=self._headers,
+                             extensions={"timeout": self._timeout}, **kwargs)
 
     async def request(self, method: str, path: str, *,
-                      retry: Callable[[BaseException], bool] = _retryable,
+                      retry: Callable[[BaseException], bool] = transient,
                       **kwargs: Any) -> httpx.Response:
         """The 2xx answer, read whole, after retrying what is worth retrying; else
         HttpError, TransportError or (never retried) UnusableAnswer. `retry=unprocessed`
         for a write that must not be repeated once it may have reached the server."""
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.settings.attempts),
+            stop=_Budget(self.settings),
             wait=self._wait, retry=retry_if_exception(retry), reraise=True,
             sleep=self._sleep)
         async for attempt in retrying:
@@ -346,21 +400,16 @@ class HttpClient:
     async def _once(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         if self.write_limit is not None and method not in READ_METHODS:
             await self.write_limit.acquire(self._sleep)
-        shard = self._in_flight.index(min(self._in_flight))  # the least busy pool
-        client = self._clients[shard]
-        request = client.build_request(method, path, **kwargs)
+        client = self.client
+        request = self.build(method, path, **kwargs)
         seen: set[str] = set()  # the addresses asked for, as sent (auth may add a query)
-        self._in_flight[shard] += 1
-        try:
-            while True:
-                response = await self._send(client, request)
-                if response.is_success:
-                    return response
-                if not 300 <= response.status_code < 400:
-                    raise HttpError(method, str(response.request.url), response)
-                request = self._redirected(response, seen)
-        finally:
-            self._in_flight[shard] -= 1
+        while True:
+            response = await self._send(client, request)
+            if response.is_success:
+                return response
+            if not 300 <= response.status_code < 400:
+                raise HttpError(method, str(response.request.url), response)
+            request = self._redirected(response, seen)
 
     async def _send(self, client: httpx.AsyncClient, request: httpx.Request
                     ) -> httpx.Response:
@@ -376,6 +425,10 @@ class HttpClient:
                     await self._read(response)
                 finally:
                     await response.aclose()
+        except InvalidHttp:
+            raise UnusableAnswer("it is not valid HTTP/1.1 (its framing or a header is"
+                                 " malformed)", url=str(request.url), provider=self.provider,
+                                 method=request.method) from None
         except httpx.TransportError as exc:
             # httpx's own words for a Location it cannot parse: the answer's fault.
             if str(exc).startswith("Invalid URL in location header"):
@@ -490,13 +543,9 @@ class HttpClient:
                                           max=self.settings.backoff_max)
         return float(backoff(state))
 
-    @property
-    def clients(self) -> list[httpx.AsyncClient]:
-        """The underlying httpx clients (tests hook their events)."""
-        return self._clients
-
     async def aclose(self) -> None:
-        await asyncio.gather(*(client.aclose() for client in self._clients))
+        if self._client is not None:
+            await self._client.aclose()
 
     async def __aenter__(self) -> HttpClient:
         return self

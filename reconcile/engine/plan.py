@@ -141,6 +141,29 @@ class Change:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class UncertainCreate:
+    """A create sent whose outcome stays unknown, where the provider gives no way to find
+    the room again (Kaleyra's rooms have no name and no list): a room may exist that
+    nothing records. Every plan names it until a person has checked."""
+
+    account: str
+    provider: str
+    kind: str
+    key: str
+    requested_at: str  # ISO 8601, UTC
+    check: str  # what to look for in the provider's console, and how to clear the record
+
+    @property
+    def address(self) -> str:
+        return f"{self.account}.{self.kind}[{self.key}]"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"address": self.address, "account": self.account, "provider": self.provider,
+                "kind": self.kind, "key": self.key, "requested_at": self.requested_at,
+                "check": self.check}
+
+
 @dataclass
 class AccountPlan:
     alias: str
@@ -148,6 +171,7 @@ class AccountPlan:
     changes: list[Change] = field(default_factory=list)
     managed: int = 0  # live rooms that the file declares
     unmanaged: int = 0  # live rooms it does not declare (left alone unless pruned)
+    uncertain: list[UncertainCreate] = field(default_factory=list)
 
 
 @dataclass
@@ -171,10 +195,15 @@ class Plan:
     def has_changes(self) -> bool:
         return any(True for _ in self.changes())
 
+    @property
+    def uncertain(self) -> list[UncertainCreate]:
+        return [record for account in self.accounts for record in account.uncertain]
+
     def summary(self) -> dict[str, int]:
         counts = Counter(c.action.value for c in self.changes(include_noop=True))
         result = {action.value: counts.get(action.value, 0) for action in Action}
         result["unmanaged"] = sum(a.unmanaged for a in self.accounts)
+        result["uncertain"] = len(self.uncertain)
         return result
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -29,11 +30,18 @@ from reconcile.engine.plan import (
     FieldChange,
     LiveRoom,
     ReplaceOrder,
+    UncertainCreate,
 )
+from reconcile.escape import printable
 from reconcile.models import Room
 from reconcile.providers import provider_models
 
 PLAN_READS = 16  # extra reads a plan runs at once per account (missing reasons, sessions)
+
+
+def utc_today() -> date:
+    """Today's date in UTC (end-of-service dates compare with it; tests replace it)."""
+    return datetime.now(UTC).date()
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +51,8 @@ class RunContext:
     config_path: str
     lock_timeout: float | None = None  # seconds apply waits for a state lock; None: forever
     state_dir: Path | None = None  # keep provider state here (the sandbox keeps its own)
+    # The clock dated notices and errors read; looked up at call time, so tests can set it.
+    today: Callable[[], date] = field(default=lambda: utc_today())
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +110,12 @@ class Provider(ABC):
         return cls(account, http)
 
     @classmethod
+    def notices(cls, today: date) -> list[str]:
+        """What a plan or apply on an account of this provider should tell once, on
+        `today` (Twilio: its end of service)."""
+        return []
+
+    @classmethod
     def lock(cls, account: AccountConfig, context: RunContext) -> AbstractContextManager[None]:
         """What apply holds for the whole run (Kaleyra: its state file's lock)."""
         return nullcontext()
@@ -135,6 +151,10 @@ class Provider(ABC):
         """One live room by key (adoption after a lost create reply, saved plans)."""
         return next((r for r in await self.list_rooms(kind) if r.key == key), None)
 
+    def uncertain(self) -> list[UncertainCreate]:
+        """Creates whose outcome is unknown and that no read can settle (Kaleyra)."""
+        return []
+
     async def missing_reason(self, kind: str, key: str) -> str:
         """Why a declared room must be created (Twilio says when it ended by itself)."""
         return "not found"
@@ -145,12 +165,13 @@ class Provider(ABC):
 
     def error_message(self, exc: HttpError | TransportError) -> str:
         """The provider's own words for a failure, read from the common error shapes, with
-        the account's credentials masked: an API may quote the key it refused."""
+        the account's credentials masked (an API may quote the key it refused) and every
+        control character escaped (it is the provider's text)."""
         from reconcile.outputs.mask import Masker
 
         message = str(exc) if isinstance(exc, TransportError) else \
             f"{exc.status}: {_message_in(exc.body) or 'no message'}"
-        return Masker.of(secrets=self.account.secrets.values()).scrub(message)
+        return printable(Masker.of(secrets=self.account.secrets.values()).scrub(message))
 
     def desired_fields(self, room: Room) -> dict[str, Any]:
         """The provider fields a room declares, normalised as `list_rooms` normalises."""

@@ -130,6 +130,8 @@ class Run:
                                        on_outcome=on_outcome)
 
         results = await asyncio.gather(*(one(account) for account in plan.accounts))
+        for account in plan.accounts:  # what the apply left in doubt, and what was before
+            account.uncertain = self.providers[account.alias].uncertain()
         return [outcome for outcomes in results for outcome in outcomes]
 
 

@@ -31,12 +31,13 @@ from typing import Any, Literal
 import httpx
 
 from reconcile.engine.http import (
-    RETRY_STATUSES,
     HttpClient,
     HttpError,
     HttpSettings,
     Sleep,
     TransportError,
+    UnusableAnswer,
+    transient,
     unprocessed,
 )
 from reconcile.errors import ReconcileError
@@ -110,6 +111,8 @@ async def upsert_comment(repo: str, pr: int, body: str, token: str, *,
             return await _upsert(http, repo, pr, body, marker, is_author)
         except HttpError as exc:
             raise _explain(exc, repo, pr, settings.attempts) from None
+        except UnusableAnswer as exc:  # GitHub answered, once: such answers are not retried
+            raise GitHubError(f"GitHub's answer cannot be used: {exc.problem}") from None
         except TransportError as exc:
             raise GitHubError(f"could not reach GitHub at {http.base_url}"
                               f" ({type(exc.cause).__name__}), even after"
@@ -215,10 +218,8 @@ def _quota_used_up(exc: HttpError) -> bool:
 
 
 def _retry_safe(exc: BaseException) -> bool:
-    """GET and PATCH: repeating them changes nothing."""
-    if isinstance(exc, HttpError):
-        return exc.status in RETRY_STATUSES or _rate_limited(exc)
-    return isinstance(exc, TransportError)
+    """GET and PATCH: repeating them changes nothing (but a refused answer comes back)."""
+    return transient(exc) or _rate_limited(exc)
 
 
 def _retry_post(exc: BaseException) -> bool:

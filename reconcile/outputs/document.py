@@ -30,15 +30,19 @@ from reconcile.engine.plan import (
     SavedAccount,
     SavedChange,
     SavedPlan,
+    UncertainCreate,
 )
 from reconcile.engine.rails import Block
 from reconcile.errors import ReconcileError
+from reconcile.escape import json_printable
+from reconcile.files import FileRefused, read_regular
 from reconcile.outputs.mask import MASK, Masker
 
 T = TypeVar("T")
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"  # 1.1: uncertain_creates, summary.uncertain
 MAJOR = FORMAT_VERSION.split(".")[0]
 SNIFF_BYTES = 4096  # how much of a file `is_saved_plan` looks at
+MAX_SAVED_BYTES = 256 * 1024 * 1024  # a plan of 10,000 changes is ~10 MB
 
 
 def document(plan: Plan | None, *, config: str, checksum: str | None, mask: Masker,
@@ -64,6 +68,7 @@ def document(plan: Plan | None, *, config: str, checksum: str | None, mask: Mask
         "accounts": [{"name": a.alias, "provider": a.provider, "managed": a.managed,
                       "unmanaged": a.unmanaged} for a in plan.accounts],
         "changes": changes,
+        "uncertain_creates": [record.as_dict() for record in plan.uncertain],
         "blocked": [{"account": b.account, "message": b.message} for b in blocks],
         "errors": [{"message": message} for message in errors],
     }
@@ -78,20 +83,23 @@ def document(plan: Plan | None, *, config: str, checksum: str | None, mask: Mask
 
 
 def render(data: dict[str, Any], mask: Masker) -> str:
-    return mask.scrub(json.dumps(data, indent=2, ensure_ascii=False, default=str)) + "\n"
+    # Masked first (the forms masked are as json.dumps writes them), then made inert.
+    return json_printable(mask.scrub(json.dumps(data, indent=2, ensure_ascii=False,
+                                                default=str))) + "\n"
 
 
 def is_saved_plan(path: str | Path) -> bool:
     """Whether a file is a saved plan rather than a rooms file: a JSON object with a
     `format_version` (a rooms file has `version`, and is YAML, or JSON at most)."""
     try:
-        with open(path, "rb") as handle:
-            if not handle.read(SNIFF_BYTES).lstrip().startswith(b"{"):
-                return False
-            handle.seek(0)
-            data = json.load(handle)
-    except (OSError, ValueError):
-        return False  # not JSON (or not there): the rooms file's loader says what is wrong
+        raw = read_regular(path, MAX_SAVED_BYTES, "saved plan").data
+        if not raw[:SNIFF_BYTES].lstrip().startswith(b"{"):
+            return False
+        data = json.loads(raw)
+    except (FileRefused, ValueError):
+        # Not JSON, or not read (the rooms file's cap is the smaller): the rooms file's
+        # loader says what is wrong.
+        return False
     return isinstance(data, dict) and "format_version" in data
 
 
@@ -103,8 +111,10 @@ def read_saved(path: str | Path) -> SavedPlan:
 def _read(path: str | Path, parse: Callable[[str, Any], T]) -> T:
     """The document at `path`, of a format_version this tool reads, through `parse`."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = json.loads(read_regular(path, MAX_SAVED_BYTES, "saved plan").data)
+    except FileRefused as refused:
+        raise ReconcileError(f"{path}: cannot read the saved plan: {refused.problem}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ReconcileError(f"{path}: cannot read the saved plan: {exc}") from None
     try:
         version = str(data["format_version"])
@@ -193,6 +203,10 @@ def _plan(path: str, data: Any) -> ReadPlan:
                 for a in data["accounts"]}
     for item in data["changes"]:
         accounts[str(item["account"])].changes.append(_change(item))
+    for item in data.get("uncertain_creates") or ():  # 1.1
+        accounts[str(item["account"])].uncertain.append(UncertainCreate(
+            str(item["account"]), str(item["provider"]), str(item["kind"]), str(item["key"]),
+            str(item["requested_at"]), str(item["check"])))
     summary = {str(k): int(v) for k, v in (data.get("summary") or {}).items()}
     plan = _ReadBack(list(accounts.values()), saved_checksum=str(data["plan_checksum"]),
                      saved_summary=summary)

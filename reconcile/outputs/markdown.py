@@ -17,6 +17,7 @@ from reconcile import __version__
 from reconcile.engine.apply import Outcome
 from reconcile.engine.plan import Action, Change, FieldChange, Plan
 from reconcile.engine.rails import Block
+from reconcile.escape import printable
 from reconcile.outputs.mask import Masker
 from reconcile.outputs.text import (
     FORCES,
@@ -25,6 +26,7 @@ from reconcile.outputs.text import (
     SYMBOLS,
     marks,
     summary_line,
+    uncertain_title,
     value_text,
 )
 
@@ -38,20 +40,22 @@ TABLE_HEAD = "| op | room | field | before | after |\n| --- | --- | --- | --- | 
 
 
 def marker(config: str) -> str:
-    return f"<!-- reconcile-plan:{config.replace('-->', '--&gt;')} -->"
+    return f"<!-- reconcile-plan:{printable(config).replace('-->', '--&gt;')} -->"
 
 
 def code(text: str) -> str:
     """Text as inline code inside a table cell: escaped, one line, `|` kept out of the
-    table syntax, cut to CELL characters."""
-    text = " ".join(text.split())
+    table syntax, cut to CELL characters. A line break shows as `\\n`: in a key it is
+    no layout."""
+    text = " ".join(printable(text).split())
     if len(text) > CELL:
         text = text[:CELL - 1] + "…"
     return "<code>" + html.escape(text, quote=False).replace("|", "&#124;") + "</code>"
 
 
 def words(text: str) -> str:
-    return html.escape(" ".join(text.split()), quote=False).replace("|", "&#124;")
+    """A message as one line of Markdown: its line breaks become spaces."""
+    return html.escape(printable(" ".join(text.split())), quote=False).replace("|", "&#124;")
 
 
 def change_rows(change: Change, mask: Masker) -> str:
@@ -98,6 +102,13 @@ def render(plan: Plan | None, *, config: str, checksum: str | None, mask: Masker
         head += [f"**{words(summary_line(plan))}**"
                  f" {summary['noop']} room{'s' if summary['noop'] != 1 else ''} up to date.",
                  ""]
+    if plan.uncertain:
+        head += ["> [!WARNING]", f"> **{words(uncertain_title(len(plan.uncertain)))}**"]
+        head += [f"> - {code(r.address)} (requested {words(r.requested_at)}):"
+                 f" {words(r.check)}" for r in plan.uncertain[:OUTCOME_ROWS]]
+        if len(plan.uncertain) > OUTCOME_ROWS:
+            head.append(f"> - … {len(plan.uncertain) - OUTCOME_ROWS:,} more: see the job's log")
+        head.append("")
     if blocks:
         head += ["> [!CAUTION]", "> **apply will be blocked:**"]
         head += [f"> - {words(block.message)}" for block in blocks]
@@ -116,7 +127,7 @@ def render(plan: Plan | None, *, config: str, checksum: str | None, mask: Masker
         changes = [c for c in account.changes if c.action is not Action.NOOP]
         if not changes:
             continue
-        title = f"<code>{html.escape(account.alias)}</code> ({account.provider}):" \
+        title = f"<code>{html.escape(printable(account.alias))}</code> ({account.provider}):" \
                 f" {len(changes)} change{'s' if len(changes) != 1 else ''}"
         folded = sum(_row_count(change) for change in changes) > FOLD_ROWS
         start = f"<details><summary>{title}</summary>\n\n" if folded else f"#### {title}\n\n"

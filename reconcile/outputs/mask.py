@@ -7,22 +7,15 @@ Every format masks through one `Masker`, so they cannot disagree.
 
 from __future__ import annotations
 
-import base64
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from reconcile import redact
 from reconcile.engine.plan import Action, Change
 
 MASK = "(sensitive)"
-SECRET_MASK = "***"
-MIN_SECRET = 8  # shorter credentials (a sandbox's "*") would mask ordinary words
-
-
-def basic_auth(user: str, password: str) -> str:
-    """The credentials as an HTTP Basic Authorization header carries them."""
-    return base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
 
 
 @functools.cache
@@ -35,18 +28,11 @@ def sensitive_fields(provider: str) -> frozenset[str]:
 @dataclass(frozen=True)
 class Masker:
     show_sensitive: bool = False
-    secrets: tuple[str, ...] = ()  # credential values, scrubbed from any rendered text
+    secrets: tuple[str, ...] = ()  # every form of the credentials, scrubbed from any text
 
     @classmethod
     def of(cls, *, show_sensitive: bool = False, secrets: Iterable[str] = ()) -> Masker:
-        given = set(secrets)
-        plain = {s for s in given if len(s) >= MIN_SECRET}
-        # HTTP Basic auth (Twilio, SignalWire) sends "user:password" in base64: an answer
-        # that echoes the header carries the credentials in that form.
-        encoded = {basic_auth(user, password) for user in given for password in plain
-                   if user != password}
-        # Longest first, so a secret containing another is masked whole.
-        return cls(show_sensitive, tuple(sorted(plain | encoded, key=len, reverse=True)))
+        return cls(show_sensitive, redact.secret_forms(secrets))
 
     def sensitive_paths(self, change: Change) -> list[str]:
         """The change's fields whose values are sensitive (masked or not)."""
@@ -71,6 +57,4 @@ class Masker:
     def scrub(self, text: str) -> str:
         """The text with every credential value replaced (they reach fields only through
         a `${VAR}` in a value, but must never reach an output)."""
-        for secret in self.secrets:
-            text = text.replace(secret, SECRET_MASK)
-        return text
+        return redact.scrub(text, self.secrets)

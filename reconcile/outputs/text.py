@@ -2,19 +2,23 @@
 
 Values are JSON, `old -> new`; marks say what a change does beyond its fields. Colour is
 the caller's choice (a terminal, and no NO_COLOR or --no-color); without it the text has
-no escape codes at all.
+no escape codes at all. Every piece of text from a user or a provider (keys, field names,
+values, reasons, messages) goes through `printable` before it is put on a line, so none
+can carry a control sequence or a line of its own.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import click
 
 from reconcile.engine.apply import Outcome
-from reconcile.engine.plan import ABSENT, Action, Change, Plan
+from reconcile.engine.plan import ABSENT, Action, Change, Plan, UncertainCreate
 from reconcile.engine.rails import Block
+from reconcile.escape import printable
 from reconcile.outputs.mask import MASK, Masker
 
 SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.REPLACE: "-/+", Action.DELETE: "-"}
@@ -40,7 +44,8 @@ def value_text(mask: Masker, change: Change, field: str, value: Any) -> str:
     if value is ABSENT:
         return UNSET
     shown = mask.value(change.provider, field, value)
-    return MASK if shown is MASK else json.dumps(shown, default=str, ensure_ascii=False)
+    return MASK if shown is MASK else printable(json.dumps(shown, default=str,
+                                                           ensure_ascii=False))
 
 
 def marks(change: Change) -> list[str]:
@@ -56,17 +61,19 @@ def render_change(change: Change, mask: Masker = PLAIN, *, colour: bool = False
     notes = "".join("  " + (paint(m, fg="red", bold=True) if m == LIVE_SESSION
                             else paint(m, fg="yellow")) for m in marks(change))
     lines = [f"{paint(SYMBOLS[change.action], fg=tint, bold=True)}"
-             f" {paint(change.address, bold=True)}  ({change.reason}){notes}"]
+             f" {paint(printable(change.address), bold=True)}  ({printable(change.reason)})"
+             f"{notes}"]
     if change.action is Action.DELETE:
         return lines  # the room goes: its fields are no news
     for field in change.fields:
+        name = printable(field.name)
         after = value_text(mask, change, field.name, field.after)
         if change.action is Action.CREATE:
-            lines.append(f"    {field.name}: {paint(after, fg=tint)}")
+            lines.append(f"    {name}: {paint(after, fg=tint)}")
             continue
         before = value_text(mask, change, field.name, field.before)
         forced = "  " + paint(FORCES, fg="red") if field.forces_replacement else ""
-        lines.append(f"    {field.name}: {paint(before, fg='red')} ->"
+        lines.append(f"    {name}: {paint(before, fg='red')} ->"
                      f" {paint(after, fg='green')}{forced}")
     return lines
 
@@ -88,13 +95,32 @@ def render_plan(plan: Plan, mask: Masker = PLAIN, *, colour: bool = False) -> st
         lines += render_change(change, mask, colour=colour)
     paint = _Paint(colour)
     if not plan.has_changes:
-        return mask.scrub("\n".join([*lines, paint(summary_line(plan), fg="green")]) + "\n")
-    lines += ["", paint(summary_line(plan), bold=True)]
-    return mask.scrub("\n".join(lines) + "\n")
+        lines.append(paint(summary_line(plan), fg="green"))
+    else:
+        lines += ["", paint(summary_line(plan), bold=True)]
+    return mask.scrub("\n".join(lines + uncertain_lines(plan.uncertain, paint)) + "\n")
+
+
+def uncertain_title(count: int) -> str:
+    """The heading over uncertain creates, in every format."""
+    return (f"{count} uncertain create{'s' if count != 1 else ''}: a room may exist that"
+            " nothing records (each is named here until it is checked).")
+
+
+def uncertain_lines(records: Sequence[UncertainCreate], paint: _Paint | None = None
+                    ) -> list[str]:
+    """Each create whose outcome is unknown, with its time and what to check."""
+    if not records:
+        return []
+    paint = paint or _Paint(False)
+    lines = ["", paint(uncertain_title(len(records)), fg="yellow", bold=True)]
+    lines += [f"  ? {printable(record.address)} (requested {printable(record.requested_at)}):"
+              f" {printable(record.check)}" for record in records]  # from the state file
+    return lines
 
 
 def render_blocks(blocks: list[Block], prefix: str = "blocked") -> str:
-    return "".join(f"{prefix}: {block.message}\n" for block in blocks)
+    return "".join(f"{prefix}: {printable(block.message)}\n" for block in blocks)
 
 
 VERBS = {Action.CREATE: "created", Action.UPDATE: "updated", Action.REPLACE: "replaced",
@@ -105,15 +131,17 @@ def render_outcome(outcome: Outcome) -> str:
     change = outcome.change
     verb = {"applied": VERBS[change.action], "failed": "FAILED",
             "skipped": "skipped"}[outcome.status]
-    note = f": {outcome.message}" if outcome.message else ""
-    return f"{SYMBOLS[change.action]} {change.address} {verb}{note}"
+    note = f": {printable(outcome.message)}" if outcome.message else ""
+    return f"{SYMBOLS[change.action]} {printable(change.address)} {verb}{note}"
 
 
-def render_summary(outcomes: list[Outcome]) -> str:
+def render_summary(outcomes: list[Outcome], uncertain: Sequence[UncertainCreate] = ()
+                   ) -> str:
     counts = {status: sum(1 for o in outcomes if o.status == status)
               for status in ("applied", "failed", "skipped")}
+    doubt = f" {len(uncertain)} uncertain." if uncertain else ""
     lines = [f"Apply: {counts['applied']} applied, {counts['failed']} failed,"
-             f" {counts['skipped']} skipped."]
-    lines += [f"  {o.status}: {o.change.address}: {o.message}" for o in outcomes
-              if o.status != "applied"]
-    return "\n".join(lines) + "\n"
+             f" {counts['skipped']} skipped.{doubt}"]
+    lines += [f"  {o.status}: {printable(o.change.address)}: {printable(o.message)}"
+              for o in outcomes if o.status != "applied"]
+    return "\n".join(lines + uncertain_lines(uncertain)) + "\n"

@@ -6,10 +6,11 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from reconcile.convert.mapping import KindMapping
     from reconcile.engine.provider import Provider
     from reconcile.models import ProviderModels
 
-# provider type -> the package that holds its model, adapter and emulator
+# provider type -> the package that holds its model, adapter, emulator and crosswalk
 PROVIDER_PACKAGES: dict[str, str] = {
     "twilio": "reconcile.providers.twilio",
     "telnyx": "reconcile.providers.telnyx",
@@ -29,3 +30,9 @@ def adapter_class(provider_type: str) -> type[Provider]:
     """The engine adapter of one provider (imports httpx: keep out of start-up)."""
     module = importlib.import_module(f"{PROVIDER_PACKAGES[provider_type]}.adapter")
     return module.ADAPTER
+
+
+def crosswalk(provider_type: str) -> dict[str, KindMapping]:
+    """Each room kind's mapping to the shared concepts, for `convert`."""
+    module = importlib.import_module(f"{PROVIDER_PACKAGES[provider_type]}.crosswalk")
+    return module.CROSSWALK

@@ -87,6 +87,7 @@ def serve(host: str, port: int, db: str | None, latency_ms: float, seed: int,
         click.echo(f"warning: listening on {host}: anyone who can reach it can use the"
                    " sandbox, whose credentials are public.", err=True)
     # Imported here so that `reconcile sandbox --help` stays fast.
+    from reconcile.files import FileRefused
     from reconcile.sandbox.core import Sandbox
     from reconcile.sandbox.faults import FaultConfig, set_faults
     from reconcile.sandbox.server import SandboxServer
@@ -97,6 +98,8 @@ def serve(host: str, port: int, db: str | None, latency_ms: float, seed: int,
         box = Sandbox(db, seed=seed)
     except sqlite3.Error as exc:
         raise click.ClickException(f"cannot open the database {db}: {exc}") from exc
+    except FileRefused as exc:
+        raise click.ClickException(str(exc)) from exc
     if latency_ms:
         for provider in served:
             set_faults(box, provider, FaultConfig(latency_ms=latency_ms))

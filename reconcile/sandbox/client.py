@@ -127,6 +127,10 @@ class SandboxControl:
     def clear_faults(self, provider: str) -> dict[str, Any]:
         return self._call("DELETE", f"/faults/{_segment(provider)}")
 
+    def set_update_mode(self, provider: str, mode: str) -> str:
+        """`replace`: the emulator's updates reset the fields they leave out; `merge`."""
+        return self._call("PUT", f"/update-mode/{_segment(provider)}", {"mode": mode})["mode"]
+
     # -- accounts and rooms ---------------------------------------------------------------
 
     def register(self, provider: str, principal: str, secret: str) -> None:

@@ -23,6 +23,7 @@ from reconcile.sandbox.core import Sandbox
 from reconcile.sandbox.emulation import iso_micros
 from reconcile.sandbox.faults import get_faults, set_faults
 from reconcile.sandbox.store import DuplicateName, Record
+from reconcile.sandbox.update_mode import set_update_mode, update_mode
 
 # Optional emulator hooks used by PATCH /rooms/...: `NAME_FIELD` (the field holding a
 # room's name: a field name, or a dict kind -> field name; absent when rooms have none)
@@ -187,6 +188,19 @@ class _Control:
             set_faults(self.sandbox, provider, None)
         return _json(get_faults(self.sandbox, provider).model_dump(mode="json"))
 
+    # -- how in-place updates treat the fields they leave out -----------------------------
+
+    async def update_mode(self, request: Request) -> Response:
+        """GET or PUT `{"mode": "merge" | "replace"}` (see reconcile.sandbox.update_mode)."""
+        provider = request.path_params["provider"]
+        self._module(provider)
+        if request.method == "PUT":
+            try:
+                set_update_mode(self.sandbox, provider, _get(await _body(request), "mode", str))
+            except ValueError as exc:
+                raise ControlError(400, str(exc)) from exc
+        return _json({"provider": provider, "mode": update_mode(self.sandbox, provider)})
+
     # -- accounts and rooms ---------------------------------------------------------------
 
     async def register(self, request: Request) -> Response:
@@ -266,6 +280,7 @@ class _Control:
             Route("/counters", self.clear_counters, methods=["DELETE"]),
             Route("/faults", self.all_faults, methods=["GET"]),
             Route("/faults/{provider}", self.faults, methods=["GET", "PUT", "DELETE"]),
+            Route("/update-mode/{provider}", self.update_mode, methods=["GET", "PUT"]),
             Route("/accounts", self.register, methods=["POST"]),
             Route("/seed", self.seed, methods=["POST"]),
             Route(room, self.rooms, methods=["GET"]),
@@ -291,5 +306,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 def create_control_app(sandbox: Sandbox, modules: Mapping[str, ModuleType]) -> Starlette:
     control = _Control(sandbox, modules)
-    return Starlette(routes=control.routes(), exception_handlers={
+    app = Starlette(routes=control.routes(), exception_handlers={
         ControlError: _control_error, HTTPException: _http_error})
+    app.state.sandbox = sandbox  # what providers' CONTROL_ROUTES read (request.app is this)
+    return app

@@ -5,11 +5,16 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+
+# The providers' time formats, shared with the adapters (which must not load starlette).
+from reconcile.timestamps import iso_micros, iso_millis, iso_seconds
+
+__all__ = ["basic_auth", "bearer_token", "iso_micros", "iso_millis", "iso_seconds",
+           "json_body", "json_response"]
 
 
 def basic_auth(request: Request) -> tuple[str | None, str | None]:
@@ -29,21 +34,6 @@ def basic_auth(request: Request) -> tuple[str | None, str | None]:
 def bearer_token(request: Request) -> str | None:
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     return value.strip() or None if scheme.lower() == "bearer" else None
-
-
-def iso_seconds(ts: float) -> str:
-    """2015-07-30T20:00:00Z (Twilio)."""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def iso_millis(ts: float) -> str:
-    """2021-08-11T15:58:08.559Z (Metered)."""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def iso_micros(ts: float) -> str:
-    """2021-04-16T09:46:20.954863Z (Telnyx, SignalWire)."""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None

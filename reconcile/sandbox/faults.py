@@ -64,10 +64,11 @@ class CommitThenFail(_Strict):
 
     ``drop``: the client gets the head of the reply and the connection closes mid-body.
     ``delay``: the real reply is held `delay_s` seconds (meant to exceed the client's timeout).
+    ``mixed``: each one drops or delays, evenly at random.
     """
 
     rate: float = Field(ge=0, le=1)
-    mode: Literal["drop", "delay"] = "drop"
+    mode: Literal["drop", "delay", "mixed"] = "drop"
     delay_s: float = Field(default=5.0, ge=0, le=600)
 
 
@@ -214,7 +215,8 @@ class FaultMiddleware:
             return decision
         ctf = config.commit_then_fail
         if ctf is not None and method in WRITE_METHODS and ctf.rate and rng.random() < ctf.rate:
-            decision.commit_then_fail = ctf
+            decision.commit_then_fail = ctf if ctf.mode != "mixed" else ctf.model_copy(
+                update={"mode": rng.choice(("drop", "delay"))})
         bad = config.hostile
         if bad is not None and method == "GET" and bad.rate and rng.random() < bad.rate:
             decision.hostile = bad

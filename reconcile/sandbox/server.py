@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Mapping
 from types import ModuleType, TracebackType
+from typing import Any
 
 import uvicorn
 
@@ -16,6 +17,13 @@ from reconcile.sandbox.core import PROVIDERS, Sandbox
 
 LOOPBACK = "127.0.0.1"
 
+
+# uvicorn's loggers with no handler of their own (any earlier one removed): their records
+# go to the root handler, whose formatter masks and escapes every record (reconcile.redact).
+LOG_CONFIG: dict[str, Any] = {
+    "version": 1, "disable_existing_loggers": False,
+    "loggers": {name: {"handlers": [], "propagate": True}
+                for name in ("uvicorn", "uvicorn.error", "uvicorn.access")}}
 
 # A reply held back by a commit-then-fail fault must not hold up a shutdown for long.
 GRACEFUL_SHUTDOWN_S = 3
@@ -27,6 +35,7 @@ def _config(sandbox: Sandbox, host: str, port: int, providers: tuple[str, ...],
     # times the throughput of asyncio + h11.
     return uvicorn.Config(create_app(sandbox, providers, modules), host=host, port=port,
                           loop="auto", http="auto", log_level="warning", access_log=False,
+                          log_config=LOG_CONFIG,
                           lifespan="off", proxy_headers=False, server_header=False,
                           timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
 

@@ -16,6 +16,8 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
+from reconcile.files import check_regular
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
     seq      INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -68,6 +70,7 @@ class Store:
         if path is None:
             self._uri = f"file:reconcile-sandbox-{uuid.uuid4().hex}?mode=memory&cache=shared"
         else:
+            check_regular(path, "sandbox database")  # SQLite would fail on anything else
             self._uri = f"file:{path}"
         self._local = threading.local()
         self._guard: AbstractContextManager[Any] = threading.RLock() if self._memory \
@@ -175,20 +178,26 @@ class Store:
 
     def list(self, provider: str, account: str, kind: str, *, live: bool | None = True,
              after_seq: int = 0, offset: int = 0, limit: int = -1,
-             name: str | None = None) -> list[Record]:
-        """Records in creation order, optionally filtered by liveness and exact name."""
+             name: str | None = None, before_seq: int | None = None) -> list[Record]:
+        """Records in creation order, optionally filtered by liveness and exact name.
+        With `before_seq`, the last `limit` records before it (a page read backwards)."""
         sql = "SELECT * FROM records WHERE provider=? AND account=? AND kind=? AND seq>?"
         args: list[Any] = [provider, account, kind, after_seq]
+        if before_seq is not None:
+            sql += " AND seq<?"
+            args.append(before_seq)
         if live is not None:
             sql += " AND live=?"
             args.append(int(live))
         if name is not None:
             sql += " AND name=?"
             args.append(name)
-        sql += " ORDER BY seq LIMIT ? OFFSET ?"
+        sql += f" ORDER BY seq {'DESC' if before_seq is not None else ''} LIMIT ? OFFSET ?"
         args += [limit, offset]
         with self._guard:
             rows = self._conn.execute(sql, args).fetchall()
+        if before_seq is not None:
+            rows.reverse()
         return [r for r in map(_record, rows) if r]
 
     def count(self, provider: str, account: str, kind: str, *, live: bool | None = True) -> int:

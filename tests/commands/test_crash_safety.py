@@ -8,8 +8,9 @@ replaces (create-first) and deletes (prune), so kills land in each.
 
 After every kill: the Kaleyra state file loads; no room it recorded is lost; the only live
 Kaleyra rooms it does not record were created by this apply and not yet reported done,
-never more than the creates it may have in flight. Then an apply converges (a plan says
-"No changes.") with exactly one live room per declared name on every provider.
+never more than the creates it may have in flight, and the state file keeps the create
+of each as uncertain. Then an apply converges (a plan says "No changes.", and names each
+uncertain create) with exactly one live room per declared name on every provider.
 """
 
 from __future__ import annotations
@@ -261,6 +262,9 @@ def kill_apply(tmp_path: Path, server: SandboxServer, switch: KillSwitch, at: in
         entry = left.get(name)
         assert entry is not None and entry.room_id in made, f"{where}: {name} lost"
     orphans = set(live) - set(after)
+    # None of them silently: the create of each is on record as uncertain, by its name.
+    doubted = {intent.name for intent in left.uncertain()}
+    assert {live[room_id].split()[0] for room_id in orphans} <= doubted, where
     # Rooms made and not reported done: no more than the changes it runs at once.
     in_flight = {room_id for room_id, desc in made.items() if desc.split()[0] not in done}
     assert orphans <= in_flight, f"{where}: unrecorded rooms it had reported done"
@@ -276,6 +280,8 @@ def kill_apply(tmp_path: Path, server: SandboxServer, switch: KillSwitch, at: in
     # A rerun converges: everything declared exists once, nothing else, no new orphan.
     code, output = _invoke("apply", "--auto-approve", "--force", str(path))
     assert code == 0, f"{where}: {output}"
+    if "Apply:" in output and doubted:  # its summary counts them
+        assert f" {len(left.uncertain())} uncertain." in output, f"{where}: {output}"
     assert converged(tmp_path, sandbox, where) == orphans, f"{where}: the rerun left rooms"
     return Kill(victim, orphans, stale, any("@" in name for name in after.values()))
 
@@ -300,7 +306,12 @@ def converged(tmp_path: Path, sandbox: Sandbox, where: str) -> set[str]:
     for name, entry in final.items():
         assert live[entry.room_id] == f"{name} v{KALEYRA_AFTER[name]}", where
     assert not list(tmp_path.glob(".*.tmp")), where  # the kill's temp files were swept
-    return set(live) - recorded
+    orphans = set(live) - recorded
+    for room_id in orphans:  # the plan names the create of each, with what to check
+        name = live[room_id].split()[0]
+        assert re.search(rf"^  \? kaleyra\.rooms\[{name}\] \(requested [0-9T:-]+Z\):"
+                         r" .*Kaleyra console", output, re.MULTILINE), f"{where}: {output}"
+    return orphans
 
 
 def _is_room_post(seen: Seen) -> bool:

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 import jsonschema
@@ -18,6 +19,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from reconcile.cli import cli
+from reconcile.engine import provider
 from reconcile.exitcodes import BLOCKED, CHANGES, ERROR, OK
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,6 +89,45 @@ def test_an_invalid_file_is_reported_and_nothing_runs(workdir: Path) -> None:
     assert result.exit_code == ERROR
     assert "bad.yaml:4:28: `api_key` holds a literal value" in result.stderr
     assert "leaked" not in result.output
+
+
+@pytest.mark.parametrize("command", ["plan", "apply", "export", "show"])
+def test_a_directory_gets_validates_located_message(workdir: Path, command: str) -> None:
+    (workdir / "rooms").mkdir()
+    result = run(command, "rooms")
+    assert result.exit_code == ERROR
+    assert result.stderr.splitlines()[0] == "rooms:1:1: is a directory, not a rooms file"
+    assert "Usage:" not in result.output
+
+
+@pytest.mark.parametrize("command", ["plan", "apply", "export", "show"])
+def test_a_missing_file_says_so_and_how_to_name_the_right_one(workdir: Path,
+                                                              command: str) -> None:
+    (workdir / "rooms.yaml").unlink()
+    result = run(command)
+    assert result.exit_code == ERROR
+    assert result.stderr == (f"reconcile: rooms.yaml: no such file (give the rooms file's"
+                             f" path: reconcile {command} path/to/rooms.yaml)\n")
+    failed = run("plan", "--format", "json", "gone.yaml")
+    assert json.loads(failed.stdout)["errors"] == [{"message": (
+        "gone.yaml: no such file (give the rooms file's path: reconcile plan"
+        " path/to/rooms.yaml)")}]
+
+
+def test_keys_equal_once_resolved_stop_plan_before_any_request(
+        workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Today's flip-flop: two creates of `same` planned forever, each apply "applied".
+    (workdir / "keys.yaml").write_text(
+        "version: 1\nproviders:\n  telnyx:\n    credentials: {api_key: '${K}'}\n    rooms:\n"
+        "      - {unique_name: '${ROOM_A}', max_participants: 3}\n"
+        "      - {unique_name: '${ROOM_B}', max_participants: 5}\n")
+    monkeypatch.setenv("ROOM_A", "same")
+    monkeypatch.setenv("ROOM_B", "same")
+    result = run("apply", "--auto-approve", "keys.yaml")
+    assert result.exit_code == ERROR
+    assert "keys.yaml:7:23: duplicate room `same` (written `${ROOM_B}`): already declared" \
+        " at line 6, column 23 (written `${ROOM_A}`)" in result.stderr
+    assert "reconcile: keys.yaml is not valid: nothing was applied" in result.stderr
 
 
 def test_without_sandbox_a_missing_variable_is_named(workdir: Path,
@@ -263,3 +304,38 @@ def test_on_a_terminal_yes_applies(workdir: Path) -> None:
     assert code == OK
     assert "Apply: 14 applied, 0 failed, 0 skipped." in (workdir / "stdout.txt").read_text()
     assert run("plan", "--detailed-exitcode").exit_code == OK
+
+
+# -- Twilio's end of service: one notice per run ---------------------------------------------
+
+TWO_TWILIO_ACCOUNTS = """\
+version: 1
+providers:
+  twilio:
+    credentials: {account_sid: "${TWILIO_ACCOUNT_SID}", auth_token: "${TWILIO_AUTH_TOKEN}"}
+    rooms: [{unique_name: a}, {unique_name: b}, {unique_name: c}]
+  twilio-eu:
+    type: twilio
+    credentials: {account_sid: "${TWILIO_EU_SID}", auth_token: "${TWILIO_EU_TOKEN}"}
+    rooms: [{unique_name: d}]
+  telnyx:
+    credentials: {api_key: "${TELNYX_API_KEY}"}
+    rooms: [{unique_name: e}]
+"""
+NOTICE = "reconcile: note: Twilio's documentation gives December 5, 2026 as the last day"
+
+
+@pytest.mark.parametrize(("today", "shown"), [(date(2026, 12, 4), 0), (date(2026, 12, 5), 1),
+                                              (date(2027, 6, 1), 1)])
+def test_the_twilio_end_of_service_notice_shows_once_per_run_from_its_date(
+        workdir: Path, monkeypatch: pytest.MonkeyPatch, today: date, shown: int) -> None:
+    monkeypatch.setattr(provider, "utc_today", lambda: today)
+    (workdir / "rooms.yaml").write_text(TWO_TWILIO_ACCOUNTS)
+    for args in (("plan",), ("apply", "--auto-approve"), ("plan", "--format", "json")):
+        result = run(*args, "rooms.yaml")
+        assert result.exit_code == OK, result.output
+        assert result.stderr.count(NOTICE) == shown  # not per room, not per account
+        assert NOTICE not in result.stdout  # the plan's own output stays clean
+        if shown:
+            assert "docs/migration.md" in result.stderr
+    assert NOTICE not in run("validate", "rooms.yaml").output

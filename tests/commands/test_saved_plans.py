@@ -319,3 +319,19 @@ def test_rendering_a_saved_plan_refuses_what_it_cannot_honour(scenario: Scenario
         assert result.exit_code == ERROR, (args, result.output)
         assert message in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.output
+
+
+def test_a_rendered_plan_keeps_its_uncertain_creates(scenario: Scenario) -> None:
+    from reconcile.outputs.text import uncertain_title
+
+    document = save_plan()
+    record = {"address": "kaleyra.rooms[k-lost]", "account": "kaleyra",
+              "provider": "kaleyra", "kind": "rooms", "key": "k-lost",
+              "requested_at": "2026-12-04T10:00:00Z", "check": "look for it in the console"}
+    document["uncertain_creates"] = [record]
+    document["summary"]["uncertain"] = 1
+    Path("plan.json").write_text(json.dumps(document))
+    shown = json.loads(cli_run("show", "plan.json", "--format", "json").stdout)
+    assert shown["uncertain_creates"] == [record] and shown["summary"]["uncertain"] == 1
+    for fmt in ("text", "markdown"):
+        assert uncertain_title(1) in cli_run("show", "plan.json", "--format", fmt).stdout

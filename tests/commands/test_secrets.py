@@ -3,6 +3,7 @@ verbosity, whether the run succeeds or the credentials are refused."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,20 @@ def test_refused_credentials_do_not_show_either(tmp_path: Path, server: SandboxS
     assert "twilio: reading the live rooms failed: 401: Authenticate; check the account's" \
            " credentials" in result.stderr
     assert SENTINEL not in result.output + result.stderr
+
+
+@pytest.mark.parametrize("variable", sorted(ENVIRON))
+def test_an_empty_credential_is_reported_before_any_request(
+        tmp_path: Path, server: SandboxServer, sandbox: Sandbox, variable: str) -> None:
+    """An empty variable used to pass: Telnyx sent `Bearer ` five times, Twilio and
+    Metered the empty secret. It is refused, located, as an unset one is."""
+    path = accounts_file(tmp_path, server, ROOMS, state=STATE)
+    register(sandbox)
+    for command in (["plan"], ["apply", "--auto-approve"], ["export"], ["show"]):
+        result = CliRunner(env={**ENVIRON, variable: ""}).invoke(cli, [*command, str(path)])
+        assert result.exit_code == 1, result.output
+        line = next(i for i, text in enumerate(path.read_text().splitlines(), 1)
+                    if "${" + variable + "}" in text)
+        assert re.search(rf"^{re.escape(str(path))}:{line}:\d+: environment variable"
+                         rf" `{variable}` is set but empty", result.stderr, re.M), result.stderr
+    assert not any(sandbox.counter_table().values()), sandbox.counter_table()

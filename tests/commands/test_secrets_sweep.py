@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import sys
 import textwrap
+import typing
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,8 @@ from reconcile.cli import cli
 from reconcile.engine.http import HttpClient
 from reconcile.gitops.github import upsert_comment
 from reconcile.sandbox.core import Sandbox
+from reconcile.sandbox.faults import set_faults
+from reconcile.sandbox.hostile import HostileMode
 from reconcile.sandbox.server import SandboxServer
 
 from ..conftest import accounts_file
@@ -283,3 +287,33 @@ def test_internal_errors_and_their_tracebacks_are_redacted(
     for file in tmp_path.rglob("*"):
         assert not file.is_file() or SENTINEL not in file.read_text(errors="replace")
 
+
+
+# Each hostile mode, made quick where its defaults take long (a slow drip, a huge body).
+HOSTILE: dict[str, dict[str, object]] = {
+    mode: {"mode": mode} for mode in typing.get_args(HostileMode)}
+HOSTILE["slow_drip"] |= {"drip_bytes": 4096, "drip_interval_s": 0.01}
+HOSTILE["huge"] |= {"size_bytes": 9_000_000}
+HOSTILE["redirect"] |= {"location": "http://127.0.0.2:9"}
+
+
+@pytest.mark.parametrize("flags", [["-vv"], ["--debug", "-vv"], ["--debug"]],
+                         ids=["-vv", "--debug -vv", "--debug"])
+@pytest.mark.parametrize("mode", sorted(HOSTILE))
+def test_every_hostile_mode_at_every_verbosity(tmp_path: Path, server: SandboxServer,
+                                               sandbox: Sandbox, mode: str,
+                                               flags: list[str]) -> None:
+    """httpx's own records quote raw URLs: Metered's carry its secretKey, and a redirect's
+    target carries it again. Every record reaches stderr through the masker."""
+    path = accounts_file(tmp_path, server, ROOMS, state=STATE)
+    register(sandbox)
+    kaleyra_state(tmp_path)  # so that Kaleyra reads a room too
+    for provider in ROOMS:
+        set_faults(sandbox, provider, {"hostile": HOSTILE[mode]})
+    run = Sweep(tmp_path, ENV)
+    text = run(*flags, "plan", str(path), codes=(0, 1))
+    if "-vv" in flags:
+        assert "INFO httpx" in text and "HTTP Request" in text  # the logs really are on
+        # Metered's requests were logged with their URLs, the key masked.
+        assert re.search(r"HTTP Request: GET http://\S+secretKey=\*\*\*", text), text
+    run.assert_clean()

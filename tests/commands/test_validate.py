@@ -117,3 +117,39 @@ def test_console_script_and_module_agree() -> None:
     from reconcile import __version__
 
     assert done.stdout.strip() == f"reconcile, version {__version__}"
+
+
+LEGACY = """\
+version: 1
+providers:
+  twilio:
+    credentials: {account_sid: "${SID}", auth_token: "${TOKEN}"}
+    rooms:
+      - unique_name: pairing
+        type: peer-to-peer
+        max_participants: 20
+        video_codecs: [VP8]
+"""
+
+
+def test_a_legacy_twilio_type_is_a_located_warning_that_exits_0(tmp_path: Path) -> None:
+    path = tmp_path / "legacy.yaml"
+    path.write_text(LEGACY, encoding="utf-8")
+    code, out, err = run("validate", str(path))
+    assert code == 0, out + err
+    (line,) = out.splitlines()  # no error for the older docs' cap of 10, nor for the codecs
+    assert line.startswith(f"{path}:7:15: warning: `type: peer-to-peer` is a legacy room"
+                           " type: Twilio's current docs say `group` is the only one")
+    assert "write `type: group`, or leave `type` out" in line
+    assert line.endswith("(at providers.twilio.rooms[0].type)")
+    assert err == "1 file valid (1 warning)\n"
+    code, out, _ = run("validate", "--format", "json", str(path))
+    report = json.loads(out)
+    assert (code, report["valid"], report["error_count"], report["warning_count"]) == \
+        (0, True, 0, 1)
+    assert report["files"][0]["errors"] == []
+    assert report["files"][0]["warnings"][0]["line"] == 7
+    code, out, _ = run("validate", "--format", "github", str(path))
+    assert (code, out.split(" ")[0]) == (0, "::warning")
+    path.write_text(LEGACY.replace("peer-to-peer", "group"), encoding="utf-8")
+    assert run("validate", str(path))[1:] == ("", "1 file valid\n")

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reconcile.engine.answers import (
     ARRAY,
@@ -111,3 +113,34 @@ def test_a_room_listed_twice_is_a_pagination_error() -> None:
     assert distinct(rooms[:2], "telnyx") == rooms[:2]
     with pytest.raises(PaginationError, match="room A comes twice in the list"):
         distinct(rooms, "telnyx")
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=2) | st.dictionaries(st.text(), inner, max_size=2),
+    max_leaves=4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(["id", "unique_name", "max_participants",
+                                        "enable_recording", "active_session_id", "other"]),
+                       JSON_VALUES))
+def test_the_compiled_check_agrees_with_the_full_one(room: dict[str, Any]) -> None:
+    """A room the per-shape fast check passes, the full check passes too; one it sends to
+    the full check gets that check's verdict, whatever it is."""
+    try:
+        answer({"data": [room]}).rooms(("data",), SHAPE)
+        accepted = True
+    except MalformedAnswer:
+        accepted = False
+    if SHAPE.fits(room):
+        assert accepted
+    full = Answer({"data": [room]}, provider="telnyx")
+    full_verdict = True
+    try:
+        for name, types, required in SHAPE.checks:
+            if required or name in room:
+                full._check(room, ("data", 0), (name,), types, required)
+    except MalformedAnswer:
+        full_verdict = False
+    assert accepted == full_verdict

@@ -35,7 +35,7 @@ def test_summary_counts_every_action_and_the_unmanaged() -> None:
                                              change(Action.CREATE)], unmanaged=2),
                  AccountPlan("b", "twilio", [change(Action.DELETE)], unmanaged=1)])
     assert plan.summary() == {"create": 2, "update": 0, "replace": 0, "delete": 1,
-                              "noop": 1, "unmanaged": 3}
+                              "noop": 1, "unmanaged": 3, "uncertain": 0}
     assert plan.has_changes
     assert [c.action for c in plan.changes()] == [Action.CREATE, Action.CREATE, Action.DELETE]
     assert not Plan([AccountPlan("a", "telnyx", [change(Action.NOOP)])]).has_changes

@@ -236,3 +236,15 @@ def test_an_unverifiable_certificate_is_refused(
     assert "CERTIFICATE_VERIFY_FAILED" in str(caught.value.cause)
     context = http_module._tls_context()
     assert (context.verify_mode, context.check_hostname) == (ssl.CERT_REQUIRED, True)
+
+
+def test_plain_http_to_loopback_loads_no_ca_bundle_and_its_context_trusts_nothing() -> None:
+    """The sandbox needs no certificates: its context trusts none, so it could never
+    complete a TLS handshake; https keeps the one verifying context."""
+    from reconcile.engine.http import _context_for, _tls_context
+
+    bare = _context_for("http")
+    assert bare.verify_mode == ssl.CERT_REQUIRED and bare.check_hostname
+    assert bare.cert_store_stats()["x509_ca"] == 0
+    assert _context_for("https") is _tls_context()
+    assert _tls_context().cert_store_stats()["x509_ca"] > 0

@@ -96,14 +96,14 @@ def test_a_control_character_is_reported_at_its_column_in_characters() -> None:
 def test_a_base_60_number_is_reported_where_it_is_written(tmp_path: Path) -> None:
     # Found: `version: 1:20` said "unsupported version 80", a value nobody wrote; and
     # `empty_room_timeout: 5:00` passed as 300 minutes, while an editor's YAML 1.2 schema
-    # check reads it as the text "5:00".
+    # check reads it as the text "5:00". Now read as YAML 1.2 reads it (issue 11).
     text = ("version: 1\nproviders:\n  twilio:\n    credentials: {account_sid: '${A}',"
             " auth_token: '${B}'}\n    rooms:\n"
             "      - {unique_name: a, empty_room_timeout: 5:00}\n")
     assert diagnostics(tmp_path, text) == [
-        "6:46: `5:00` is a base-60 number in YAML 1.1 (300) but text in YAML 1.2: write 300,"
-        " or quote it",
-        "6:46: must be at most 60, got 300 (at providers.twilio.rooms[0].empty_room_timeout)"]
+        "6:46: expected a whole number, got the string '5:00': YAML 1.2 (editors and JSON"
+        " Schema tools too) reads `5:00` as text, YAML 1.1 as 300 in base 60; write 300 for"
+        " the number (at providers.twilio.rooms[0].empty_room_timeout)"]
     quoted = load_text('a: "5:00"\nb: 2026-12-01T09:00:00Z\n', "f")
     assert (quoted.data, quoted.diagnostics) == ({"a": "5:00", "b": "2026-12-01T09:00:00Z"}, [])
 

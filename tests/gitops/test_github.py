@@ -339,3 +339,19 @@ def test_bodies_and_repositories_are_checked_before_any_request(github: FakeGitH
             check_repo(repo)
     assert check_repo("Acme-Corp/rooms.config_2") == "Acme-Corp/rooms.config_2"
     assert github.requests == []
+
+
+@pytest.mark.parametrize("method,path", [("GET", "/comments$"), ("PATCH", r"/comments/\d+$")])
+def test_a_refused_redirect_is_never_retried(github: FakeGitHub, method: str,
+                                             path: str) -> None:
+    # GET and PATCH are retried on a 5xx; an answer refused as unusable comes back the same.
+    upsert(github, plan("old"))
+    sleeps = Sleeps()
+    github.fail_next(method, path, 302, times=5,
+                     headers={"Location": "https://elsewhere.example/comments"})
+    with pytest.raises(GitHubError, match=r"^GitHub's answer cannot be used: 302, a redirect"
+                                          r" to elsewhere.example"):
+        upsert(github, plan("new"), sleeps=sleeps)
+    assert github.count(method, "/comments" if method == "GET" else "") == \
+        (2 if method == "GET" else 1)  # the first upsert's GET, then one
+    assert sleeps.waits == []

@@ -19,7 +19,12 @@ import jsonschema
 import pytest
 from click.testing import Result
 
+from reconcile.engine.plan import AccountPlan, Plan, UncertainCreate
 from reconcile.exitcodes import BLOCKED, CHANGES, OK
+from reconcile.outputs.document import document
+from reconcile.outputs.markdown import render as markdown
+from reconcile.outputs.mask import Masker
+from reconcile.outputs.text import render_plan, render_summary
 from reconcile.sandbox.client import SandboxControl
 from reconcile.sandbox.server import SandboxServer
 
@@ -121,7 +126,7 @@ def test_json_matches_its_schema_and_golden(planned: Planned) -> None:
     jsonschema.validate(document, SCHEMA)
     golden("plan.json", result.stdout)
     assert document["summary"] == {"create": 5, "update": 3, "replace": 5, "delete": 2,
-                                   "noop": 5, "unmanaged": 1}
+                                   "noop": 5, "unmanaged": 1, "uncertain": 0}
     assert {c["provider"] for c in document["changes"]} == {
         "twilio", "telnyx", "signalwire", "metered", "kaleyra"}
     by_address = {c["address"]: c for c in document["changes"]}
@@ -214,3 +219,28 @@ def test_a_credential_put_into_a_field_is_scrubbed_from_every_format(
         assert result.exit_code == OK, result.output
         assert secret not in result.output
         assert "https://hooks.example.com/video?key=***" in result.stdout
+
+
+def test_uncertain_creates_are_named_and_counted_in_every_format() -> None:
+    records = [UncertainCreate("clinic", "kaleyra", "rooms", name, at, f"check {name}")
+               for name, at in (("consult-1", "2026-12-05T04:30:12Z"),
+                                ("consult-2", "2026-12-05T04:31:00Z"))]
+    plan = Plan([AccountPlan("clinic", "kaleyra", managed=2, uncertain=records)])
+    mask = Masker()
+    text = render_plan(plan, mask)
+    assert text.startswith("No changes.")  # they are not changes: the plan still says so
+    assert "2 uncertain creates: a room may exist that nothing records" in text
+    assert "  ? clinic.rooms[consult-1] (requested 2026-12-05T04:30:12Z): check consult-1\n" \
+        in text
+    assert "Apply: 0 applied, 0 failed, 0 skipped. 2 uncertain." in render_summary([], records)
+    assert "uncertain" not in render_summary([])
+    data = document(plan, config="rooms.yaml", checksum=None, mask=mask, outcomes=[])
+    jsonschema.validate(data, SCHEMA)
+    assert data["summary"]["uncertain"] == 2
+    assert [(r["address"], r["requested_at"], r["check"]) for r in data["uncertain_creates"]] \
+        == [("clinic.rooms[consult-1]", "2026-12-05T04:30:12Z", "check consult-1"),
+            ("clinic.rooms[consult-2]", "2026-12-05T04:31:00Z", "check consult-2")]
+    shown = markdown(plan, config="rooms.yaml", checksum=None, mask=mask)
+    assert "**2 uncertain creates: a room may exist that nothing records" in shown
+    assert "> - <code>clinic.rooms[consult-2]</code> (requested 2026-12-05T04:31:00Z):" \
+           " check consult-2" in shown

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import base64
+import json
+from urllib.parse import quote
 
-from reconcile.outputs.mask import SECRET_MASK, Masker, basic_auth
+import pytest
+
+from reconcile.outputs.mask import Masker
+from reconcile.redact import SECRET_MASK, basic_auth
 
 
 def test_credentials_are_scrubbed_and_short_ones_kept_out() -> None:
@@ -29,3 +34,31 @@ def test_an_echoed_basic_auth_header_is_scrubbed() -> None:
     # A short user name (a SignalWire project id may be one) still masks the pair.
     short = Masker.of(secrets=["p1", token]).scrub(basic_auth("p1", token))
     assert short == SECRET_MASK
+
+
+def test_a_pair_whose_user_is_its_password_is_scrubbed_too() -> None:
+    """Some APIs take the key as both user and password: the header of that pair is one
+    more form of the key (it used to be skipped)."""
+    key = "KEY-S3CRET-0123"
+    mask = Masker.of(secrets=[key])
+    assert mask.scrub(f"echo: Basic {basic_auth(key, key)}") == f"echo: Basic {SECRET_MASK}"
+    # And a long user with a short password.
+    assert Masker.of(secrets=[key, "pw"]).scrub(basic_auth(key, "pw")) == SECRET_MASK
+
+
+@pytest.mark.parametrize("form", [
+    "sk%2FS3CRET%2B%3D%20x", "sk%2fS3CRET%2b%3d%20x", "sk/S3CRET%2B%3D+x", "sk%2FS3CRET%2B%3D+x",
+    "sk/S3CRET%2B%3D%20x"])
+def test_every_url_encoding_of_a_credential_is_scrubbed(form: str) -> None:
+    mask = Masker.of(secrets=["sk/S3CRET+= x"])
+    assert mask.scrub(f"GET /rooms?secretKey={form}&a=1") == \
+        f"GET /rooms?secretKey={SECRET_MASK}&a=1"
+
+
+def test_an_encoded_basic_header_and_a_json_escaped_credential_are_scrubbed() -> None:
+    user, token = "AC0123456789", 'tok"S3CRET\\x'
+    mask = Masker.of(secrets=[user, token])
+    header = quote(basic_auth(user, token), safe="")
+    assert "%3D" in header or "%2B" in header or "%2F" in header
+    assert mask.scrub(f"auth={header}") == f"auth={SECRET_MASK}"
+    assert mask.scrub(json.dumps({"token": token})) == f'{{"token": "{SECRET_MASK}"}}'

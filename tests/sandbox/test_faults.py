@@ -236,6 +236,19 @@ def test_commit_then_delay_answers_late_when_the_client_waits(
     assert response.status_code == 201 and response.json()["name"] == "late"
 
 
+def test_commit_then_fail_mixed_drops_some_replies_and_holds_others(
+        api: httpx.Client, control: SandboxControl, sandbox: Sandbox) -> None:
+    control.set_faults("fake", commit_then_fail={"rate": 1, "mode": "mixed", "delay_s": 5})
+    outcomes = []
+    for index in range(12):
+        try:
+            api.post("/v1/rooms", json={"name": f"r{index}"}, timeout=0.3)
+        except (httpx.RemoteProtocolError, httpx.ReadTimeout) as exc:
+            outcomes.append(type(exc).__name__)
+    assert set(outcomes) == {"RemoteProtocolError", "ReadTimeout"} and len(outcomes) == 12
+    assert len(rooms_stored(sandbox)) == 12  # every one stored all the same
+
+
 def test_commit_then_fail_rate_is_a_probability(api: httpx.Client, control: SandboxControl,
                                                 sandbox: Sandbox) -> None:
     control.set_faults("fake", commit_then_fail={"rate": 0.5, "mode": "drop"})

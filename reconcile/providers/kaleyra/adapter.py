@@ -19,10 +19,13 @@ The state file (`state.py`) is the only link between a declared name and its `ro
   DELETE, or a room deleted outside reconcile) plans `<name>@<room_id>`'s deletion too,
   which forgets its entry; otherwise it would stay on record forever. Both are planned
   from the state file alone, and `find` finds them there, so saved plans apply them.
-- Participants must exist as users: each is created first (`POST /v2/users`, once per
-  user and adapter; an existing user answers 400, which is fine).
+- Participants must exist as users: each is created first (`users.py`: once per user and
+  adapter; "already exists" is fine, any other refusal fails at that step).
 - The room POST is never retried after anything that may have reached the server: with no
-  name and no list, a second attempt would make a second room nobody can find.
+  name and no list, a second attempt would make a second room nobody can find. Its intent
+  (name and time) is saved before it is sent; when its outcome stays unknown the intent
+  stays, as an uncertain create that every plan names (`uncertain()`), until a person has
+  checked the Kaleyra console and removed it. The next apply creates the room again.
 """
 
 from __future__ import annotations
@@ -43,13 +46,15 @@ from reconcile import envref
 from reconcile.config import AccountConfig
 from reconcile.engine.answers import ARRAY, NULL, Answer, RoomShape
 from reconcile.engine.http import HttpClient, HttpError, TransportError, unprocessed
-from reconcile.engine.plan import ABSENT, AccountPlan, Action, Change, LiveRoom
+from reconcile.engine.plan import ABSENT, AccountPlan, Action, Change, LiveRoom, UncertainCreate
 from reconcile.engine.provider import Capabilities, Provider, RunContext
 from reconcile.errors import ReconcileError
 from reconcile.models import Room
 from reconcile.providers.kaleyra.model import KaleyraAccount, KaleyraRoom, Participant
 from reconcile.providers.kaleyra.state import (
     DESCRIPTION_DIGEST_KEY,
+    UNCERTAIN,
+    CreateIntent,
     KaleyraState,
     ParticipantUrl,
     StateEntry,
@@ -58,11 +63,12 @@ from reconcile.providers.kaleyra.state import (
     state_path,
     stored_settings,
 )
+from reconcile.providers.kaleyra.users import Users
 
 log = logging.getLogger(__name__)
 
 KIND = "rooms"
-ROOMS, USERS = "/v2/rooms", "/v2/users"
+ROOMS = "/v2/rooms"
 DIGEST_PREFIX = "sha256:"  # descriptions are PII/PHI: compared and shown as digests
 RETIRED = "@"  # "<name>@<room_id>": a replaced room not yet deleted (names cannot hold @)
 # What Kaleyra gives a field nobody set (U2 echoes them; `duration` unset is unlimited).
@@ -91,8 +97,8 @@ def resolve_state_path(account: AccountConfig, rooms_file: str | os.PathLike[str
         try:
             setting = envref.resolve(setting, os.environ if environ is None else environ)
         except envref.MissingVariable as missing:
-            raise StateError(f"the `state` path of account {account.alias} uses "
-                             f"${{{missing.name}}}, which is not set") from None
+            raise StateError(f"the `state` path of account {account.alias}: "
+                             f"{missing.message}") from None
     return state_path(rooms_file, account.alias, setting)
 
 
@@ -145,7 +151,7 @@ class KaleyraProvider(Provider):
         self.state = state
         self._gone: dict[str, str] = {}  # name -> room_id that answered 404
         self._declared = frozenset(room.key for room in account.rooms.get(KIND, ()))
-        self._users: dict[str, asyncio.Future[None]] = {}  # one POST per user
+        self._users = Users(http, self.error_message, account.alias)
         self._plus = {p.user_id for p in _participants(account) if _role(p) == "plus"}
         self._warned = False
         self._saving = asyncio.Lock()
@@ -217,6 +223,7 @@ class KaleyraProvider(Provider):
             if c.action is Action.REPLACE else c for c in account.changes]
         if kinds is None or KIND in kinds:
             account.changes.extend(await self._leftovers())
+        account.uncertain = self.uncertain()
         return account
 
     async def _leftovers(self) -> list[Change]:
@@ -299,19 +306,24 @@ class KaleyraProvider(Provider):
         declared = _kaleyra(room)
         await asyncio.gather(*(self._ensure_user(p) for p in declared.participants))
         body = _body(declared)
+        # The intent is on disk before the POST goes: if its answer never comes (lost,
+        # timed out, or this process killed), the file still says a room may exist.
+        intent = self.state.intend(declared.key)
+        await self._save()
         try:
             response = await self._post_room(body)
             created = _room(response.json())
             room_id = created.get("room_id")
             if not isinstance(room_id, str) or not room_id:
                 raise ValueError("no room_id in the answer")
-        except HttpError as exc:
-            if exc.status < 500:  # refused: nothing was made
-                raise
-            raise self._unknown(declared.key, str(exc)) from exc
-        except (TransportError, ValueError) as exc:
-            raise self._unknown(declared.key, str(exc)) from exc
+        except (HttpError, TransportError, ValueError) as exc:
+            if not _made_nothing(exc):
+                raise self._unknown(declared.key, str(exc), intent) from exc
+            self.state.settle(intent)
+            await self._save()
+            raise
         urls = _join_urls(created)
+        self.state.settle(intent)
         entry = await self._record(declared.key, room_id, body, urls)
         return self._live(declared.key, entry, urls)
 
@@ -334,11 +346,22 @@ class KaleyraProvider(Provider):
         # prove the server did nothing are retried.
         return await self.http.request("POST", ROOMS, json=body, retry=unprocessed)
 
-    def _unknown(self, name: str, cause: str) -> CreateOutcomeUnknown:
+    def _unknown(self, name: str, cause: str, intent: CreateIntent) -> CreateOutcomeUnknown:
         return CreateOutcomeUnknown(
             f"creating Kaleyra room {name}: {cause}. Kaleyra may have made the room without "
-            "reconcile learning its room_id, and rooms cannot be listed: look in the Kaleyra "
-            "console for a room created just now and delete it; apply creates the room again")
+            f"reconcile learning its room_id: the state file keeps this attempt (at"
+            f" {intent.requested_at}) as uncertain, and every plan names it, with what to"
+            " check in the Kaleyra console. The next apply creates the room again")
+
+    def uncertain(self) -> list[UncertainCreate]:
+        path = self.state.path
+        return [UncertainCreate(
+            self.account.alias, self.type, KIND, intent.name, intent.requested_at,
+            f"Kaleyra may hold a room made for {intent.name} at {intent.requested_at} that"
+            f" nothing records: in the Kaleyra console, delete any room created around then"
+            f" whose room_id is not in {path}; then remove this entry from"
+            f" \"{UNCERTAIN}\" in that file")
+            for intent in self.state.uncertain()]
 
     async def _record(self, name: str, room_id: str, settings: Mapping[str, Any],
                       urls: tuple[ParticipantUrl, ...]) -> StateEntry:
@@ -368,28 +391,23 @@ class KaleyraProvider(Provider):
             self._saved = covered
 
     def _ensure_user(self, participant: Participant) -> asyncio.Future[None]:
-        """The participant's user exists (section 10.3): one POST per user and adapter,
-        shared by concurrent creates."""
+        """The participant's user exists (section 10.3), shared by concurrent creates."""
         user_id = participant.user_id
-        if user_id not in self._users:
-            # A user some declared room needs as plus is created plus everywhere.
-            role = "plus" if user_id in self._plus or _role(participant) == "plus" else "basic"
-            self._users[user_id] = asyncio.ensure_future(self._create_user(user_id, role))
-        return self._users[user_id]
-
-    async def _create_user(self, user_id: str, role: str) -> None:
-        try:
-            await self.http.request("POST", USERS, json={"user_id": user_id, "role": role})
-        except BaseException as exc:
-            # U13: 400 means the user exists (any other 400 resurfaces on the room POST,
-            # which names unknown users); README rule 4: no branching on the message.
-            if isinstance(exc, HttpError) and exc.status == 400:
-                return
-            self._users.pop(user_id, None)  # a later create tries again
-            raise
+        # A user some declared room needs as plus is created plus everywhere.
+        role = "plus" if user_id in self._plus or _role(participant) == "plus" else "basic"
+        return self._users.ensure(user_id, role)
 
 
 # -- helpers ---------------------------------------------------------------------------
+
+def _made_nothing(exc: Exception) -> bool:
+    """Whether a failed room POST surely made no room: refused (4xx, 429 included), or
+    never sent. A 5xx may come after the room was stored, and an answer with no room_id
+    came from a POST that succeeded."""
+    if isinstance(exc, HttpError):
+        return exc.status < 500
+    return isinstance(exc, TransportError) and unprocessed(exc)
+
 
 def _kaleyra(room: Room) -> KaleyraRoom:
     if not isinstance(room, KaleyraRoom):

@@ -3,7 +3,7 @@
 The mount root stands in for `https://api.<region>.bandyer.com`, so every route starts
 with the region: `/eu/v2/rooms`. The account is the `apikey` header itself. Rooms have no
 name, no list and no update (U5, U6); the behaviours for the [unconfirmed] points follow
-the "Emulator and adapter choice" lines of `shared/providers/kaleyra.md` (U1..U15).
+the unconfirmed behaviours of `docs/providers/kaleyra.md` (U1..U15).
 """
 
 from __future__ import annotations
@@ -114,6 +114,17 @@ def _build_room(sandbox: Sandbox, region: str, body: Any, role_of: Callable[[str
     return {"room_id": _room_id(sandbox), "participants": participants, **room}
 
 
+def _answer(room: dict[str, Any], settings: Mapping[str, bool]) -> dict[str, Any]:
+    """A stored room as create and get answer it: the v2 shape (U2), or under the company's
+    `v1_answers` switch the documented v1 one, `{"room": {..., "user_urls": [...]}}`."""
+    shown = public(room)
+    if not settings["v1_answers"]:
+        return shown
+    urls = [{"user": p["user_id"], "url": p["url"], "tools": p.get("tools", {}),
+             "is_admin": bool(p.get("is_admin"))} for p in shown.pop("participants")]
+    return {"room": {**shown, "user_urls": urls}}
+
+
 def _room_id(sandbox: Sandbox) -> str:
     return "room_" + sandbox.random_hex(12)
 
@@ -205,15 +216,16 @@ class _Api:
                 break
             except DuplicateName:
                 room["room_id"] = _room_id(self.sandbox)
-        return json_response(public(room), 201)
+        return json_response(_answer(room, company(self.sandbox, account)), 201)
 
     @_authenticated
     async def get_room(self, request: Request, account: str) -> Response:
         """U3: the create body, 200; U15: rooms never expire."""
-        if not company(self.sandbox, account)["room_routes"]:
+        settings = company(self.sandbox, account)
+        if not settings["room_routes"]:
             return _not_found()
         record = self.store.get(PROVIDER, account, ROOMS, request.path_params["room_id"])
-        return json_response(public(record.data)) if record else _not_found()
+        return json_response(_answer(record.data, settings)) if record else _not_found()
 
     @_authenticated
     async def delete_room(self, request: Request, account: str) -> Response:
@@ -327,6 +339,9 @@ CONTROL_ROUTES: list[Route] = [
     # {"enabled": false} answers 404 to GET/DELETE of every room of the company, to test
     # an adapter's state-only fallback.
     Route("/companies/{account}/room-routes", _settings_endpoint({"enabled": "room_routes"}),
+          methods=["GET", "POST"]),
+    # {"v1": true} answers create and get in the documented v1 shape (U2).
+    Route("/companies/{account}/answers", _settings_endpoint({"v1": "v1_answers"}),
           methods=["GET", "POST"]),
 ]
 

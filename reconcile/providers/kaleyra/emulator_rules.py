@@ -17,9 +17,10 @@ CALL_TYPES = ("audio_video", "audio_upgradable", "audio_only")
 MIN_PARTICIPANTS, MAX_PARTICIPANTS = 2, 25
 MIN_DURATION = 60
 
-# Per-company switches kept by the emulator (U14): features are enabled by default.
+# Per-company switches kept by the emulator (U14): features are enabled by default;
+# `v1_answers` answers rooms in the one documented (v1) shape instead of the v2 guess (U2).
 DEFAULT_COMPANY: dict[str, bool] = {"transcription": True, "summarization": True,
-                                    "room_routes": True}
+                                    "room_routes": True, "v1_answers": False}
 
 
 class Invalid(ValueError):

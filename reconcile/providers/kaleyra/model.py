@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field
 
 from reconcile.models import (
+    INT32_MAX,
     Account,
     EnvReference,
     Pattern,
@@ -77,7 +78,7 @@ class KaleyraRoom(Room):
                       "The room's identity in the state file (Kaleyra rooms have no name)."))
     recording: Literal["none", "automatic", "manual"] | None = Field(None, description=(
         "Default none."))
-    duration: int | None = Field(None, ge=60, description=(
+    duration: int | None = Field(None, ge=60, le=INT32_MAX, description=(
         "Seconds of effective call time the room allows (unlimited when unset)."))
     call_type: Literal["audio_video", "audio_upgradable", "audio_only"] | None = None
     no_ringing: bool | None = None
@@ -120,6 +121,8 @@ KaleyraDefaults = defaults_model("KaleyraDefaults", KaleyraRoom)
 
 
 class KaleyraAccount(Account):
+    PER_ALIAS_DEFAULTS = frozenset({"state"})  # unset: .reconcile/kaleyra-<alias>.json
+
     type: Literal["kaleyra"] = "kaleyra"
     region: Literal["eu", "in", "us"] = Field(description="The region of the account.")
     environment: Literal["sandbox", "production"] = Field("production", description=(

@@ -33,16 +33,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import filelock
-
 from reconcile.errors import ReconcileError
+from reconcile.files import FileRefused, read_regular
 
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 TOOL = "reconcile"
 NEW_FILE_MODE = 0o600  # join URLs are bearer links
+# The largest state file read: about 1 KB a room, so some 60,000 rooms. A pull request can
+# point `state:` anywhere (/dev/zero once drove a plan to 24 GB): nothing past this is read.
+MAX_STATE_BYTES = 64 * 1024 * 1024
 DESCRIPTION_DIGEST_KEY = "description_sha256"
+UNCERTAIN = "uncertain_creates"  # optional (files written before it load as they are)
 
 JsonValue = Any  # what json.loads may return; the shape is checked by hand below
 
@@ -82,6 +85,21 @@ class StateEntry:
                 "participants": [{"user_id": p.user_id, "url": p.url}
                                  for p in self.participants],
                 "created_at": self.created_at}
+
+
+@dataclass(frozen=True, slots=True)
+class CreateIntent:
+    """A room POST about to be sent, or sent with no answer: until the answer comes, Kaleyra
+    may hold a room made for `name` that no entry records (rooms have no name and cannot
+    be listed). Written before the POST, removed once its outcome is known; one left in
+    the file (the reply was lost, or the process killed) stays until a person has checked
+    the Kaleyra console and removes it."""
+
+    name: str
+    requested_at: str  # ISO 8601, UTC
+
+    def as_json(self) -> dict[str, str]:
+        return {"name": self.name, "requested_at": self.requested_at}
 
 
 def stored_settings(declared: Mapping[str, JsonValue]) -> dict[str, JsonValue]:
@@ -148,6 +166,8 @@ def locked(path: str | os.PathLike[str], timeout: float | None) -> Iterator[None
     StateLockedError when another process keeps it. The kernel drops the lock of a killed
     process, so a crashed apply never leaves a stale lock. Re-entrant in one thread.
     """
+    import filelock  # only apply locks: a plan never pays for the import
+
     if timeout is not None and timeout < 0:
         raise ValueError("lock timeout must be >= 0 seconds, or None to wait forever")
     state = Path(path)
@@ -171,6 +191,7 @@ def locked(path: str | os.PathLike[str], timeout: float | None) -> Iterator[None
     except OSError as exc:
         raise StateError(f"cannot create the folder of Kaleyra state file {state}: "
                          f"{exc.strerror or exc}") from None
+    _create_lock_file(state, _lock_path(key))
     # thread_local=False: the lock is the process's for the whole apply, whichever thread
     # (or event-loop executor) releases it.
     lock = filelock.FileLock(str(_lock_path(key)), thread_local=False)
@@ -203,6 +224,25 @@ def locked(path: str | os.PathLike[str], timeout: float | None) -> Iterator[None
         with _held_guard:
             _held.pop(key, None)
         lock.release()
+
+
+def _create_lock_file(state: Path, lock_path: Path) -> None:
+    """Make sure the lock file exists and can be opened for writing, or say at once why
+    not: some filelock versions take a lock file that cannot be created (a read-only
+    folder, a path under /proc) for one another process holds, and would wait forever."""
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(lock_path, flags, NEW_FILE_MODE)
+    except OSError as exc:
+        raise StateError(f"cannot create the lock file {lock_path} of Kaleyra state file "
+                         f"{state}: {exc.strerror or exc}") from None
+    try:
+        regular = stat.S_ISREG(os.fstat(fd).st_mode)
+    finally:
+        os.close(fd)
+    if not regular:
+        raise StateError(f"the lock file {lock_path} of Kaleyra state file {state} is not a"
+                         " regular file")
 
 
 def _remove_stale_temp_files(path: Path) -> None:
@@ -255,12 +295,13 @@ def _expect(value: JsonValue, kind: type | tuple[type, ...], where: str, wanted:
         raise _Shape(where, f"must be {wanted}, not {_type_name(value)}")
 
 
-def _keys(obj: Mapping[str, JsonValue], where: str, required: set[str]) -> None:
+def _keys(obj: Mapping[str, JsonValue], where: str, required: set[str],
+          optional: frozenset[str] = frozenset()) -> None:
     # Unknown keys are refused, not dropped: the next save would silently lose them.
     missing = sorted(required - obj.keys())
     if missing:
         raise _Shape(where, f"missing {', '.join(missing)}")
-    unknown = sorted(obj.keys() - required)
+    unknown = sorted(obj.keys() - required - optional)
     if unknown:
         raise _Shape(where, f"unknown key {', '.join(unknown)}")
 
@@ -285,12 +326,28 @@ def _entry(value: JsonValue, where: str) -> StateEntry:
         _keys(item, at, {"user_id", "url"})
         participants.append(ParticipantUrl(_text(item["user_id"], f"{at}.user_id"),
                                            _text(item["url"], f"{at}.url")))
-    created_at = _text(value["created_at"], f"{where}.created_at")
-    try:
-        datetime.fromisoformat(created_at)
-    except ValueError:
-        raise _Shape(f"{where}.created_at", "must be an ISO 8601 date-time") from None
+    created_at = _time(_text(value["created_at"], f"{where}.created_at"), f"{where}.created_at")
     return StateEntry(room_id, value["settings"], tuple(participants), created_at)
+
+
+def _time(value: str, where: str) -> str:
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        raise _Shape(where, "must be an ISO 8601 date-time") from None
+    return value
+
+
+def _uncertain(value: JsonValue) -> list[CreateIntent]:
+    _expect(value, list, UNCERTAIN, "an array")
+    records = []
+    for index, item in enumerate(value):
+        at = f"{UNCERTAIN}[{index}]"
+        _expect(item, dict, at, "an object")
+        _keys(item, at, {"name", "requested_at"})
+        records.append(CreateIntent(_text(item["name"], f"{at}.name"), _time(
+            _text(item["requested_at"], f"{at}.requested_at"), f"{at}.requested_at")))
+    return records
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, JsonValue]]) -> dict[str, JsonValue]:
@@ -330,10 +387,11 @@ class KaleyraState:
 
     Write-through: the engine calls `put()` + `save()` right after each successful create,
     before deleting anything (a replace creates the new room first), and `remove()` +
-    `save()` right after each delete. A crash then loses at most the entry of a room whose
-    create reply never arrived: that room exists on Kaleyra but cannot be found again (no
-    list call, no name), so the engine must report it as a possible orphan for a human to
-    check in the Kaleyra console.
+    `save()` right after each delete. A room whose create reply never arrived exists on
+    Kaleyra but cannot be found again (no list call, no name): so before each create the
+    engine calls `intend()` + `save()`, and `settle()` once the outcome is known. An intent
+    left in the file (a reply lost, a crash) is an uncertain create, for a human to check
+    in the Kaleyra console; every plan names it.
     """
 
     def __init__(self, path: str | os.PathLike[str], account: str, *,
@@ -344,6 +402,7 @@ class KaleyraState:
         self._rooms: dict[str, StateEntry] = {}
         self._saved: dict[str, StateEntry] = {}
         self._texts: dict[str, tuple[StateEntry, str]] = {}  # each entry's JSON, made once
+        self._uncertain: list[CreateIntent] = []
         self._identity: _Identity | None = None
 
     def __repr__(self) -> str:
@@ -358,25 +417,21 @@ class KaleyraState:
         Raises StateError when the file exists but cannot be used; never modifies it."""
         state = cls(path, account, missing=False)
         try:
-            with open(state.path, "rb") as handle:
-                info = os.fstat(handle.fileno())
-                raw = handle.read()
-        except FileNotFoundError:
-            state.missing = True
-            return state
-        except IsADirectoryError:
-            raise state._error("is a folder, not a file") from None
-        except OSError as exc:
-            raise state._error(f"cannot be read ({exc.strerror or exc})") from None
-        state._rooms = state._parse(raw)
+            read = read_regular(state.path, MAX_STATE_BYTES, "state file")
+        except FileRefused as refused:
+            if refused.missing:
+                state.missing = True
+                return state
+            raise state._error(refused.problem) from None
+        state._rooms, state._uncertain = state._parse(read.data)
         state._saved = dict(state._rooms)
-        state._identity = _Identity.of(info)
+        state._identity = _Identity.of(read.info)
         return state
 
     def _error(self, problem: str, recovery: str = _RECOVERY) -> StateError:
         return StateError(f"Kaleyra state file {self.path} {problem}. {recovery}")
 
-    def _parse(self, raw: bytes) -> dict[str, StateEntry]:
+    def _parse(self, raw: bytes) -> tuple[dict[str, StateEntry], list[CreateIntent]]:
         if not raw.strip():
             raise self._error("is empty (a save never leaves it so: it was truncated or "
                               "overwritten)")
@@ -402,7 +457,8 @@ class KaleyraState:
         except _Shape as exc:
             raise self._error(f"has the wrong shape: {exc}") from None
 
-    def _document(self, document: JsonValue) -> dict[str, StateEntry]:
+    def _document(self, document: JsonValue
+                  ) -> tuple[dict[str, StateEntry], list[CreateIntent]]:
         _expect(document, dict, "the document", "an object")
         version = document.get("format_version")
         if "format_version" not in document:
@@ -414,7 +470,8 @@ class KaleyraState:
                 f"has format_version {version}, and this reconcile reads only "
                 f"{FORMAT_VERSION}",
                 "Upgrade reconcile to the version that wrote it." if newer else _RECOVERY)
-        _keys(document, "", {"format_version", "tool", "account", "rooms"})
+        _keys(document, "", {"format_version", "tool", "account", "rooms"},
+              frozenset({UNCERTAIN}))
         if document["tool"] != TOOL:
             raise _Shape("tool", f"must be {json.dumps(TOOL)}: this is not a reconcile file")
         account = _text(document["account"], "account")
@@ -436,7 +493,7 @@ class KaleyraState:
                              f"is also the room_id of {owner[entry.room_id]}")
             owner[entry.room_id] = name
             rooms[name] = entry
-        return rooms
+        return rooms, _uncertain(document.get(UNCERTAIN, []))
 
     # -- entries
 
@@ -474,6 +531,24 @@ class KaleyraState:
         """Forget the room `name` (after it was deleted). Call save() next, at once."""
         return self._rooms.pop(name, None)
 
+    # -- creates whose outcome is not known (see CreateIntent)
+
+    def intend(self, name: str) -> CreateIntent:
+        """Record that a create of `name` is about to be sent. Call save() next, at once,
+        and send it only then; settle() it once its outcome is known."""
+        record = CreateIntent(name, _now())
+        self._uncertain.append(record)
+        return record
+
+    def settle(self, record: CreateIntent) -> None:
+        """The create's outcome is known (recorded, or refused): forget the intent."""
+        with contextlib.suppress(ValueError):
+            self._uncertain.remove(record)
+
+    def uncertain(self) -> list[CreateIntent]:
+        """The creates whose outcome is not known, oldest first."""
+        return sorted(self._uncertain, key=lambda r: (r.requested_at, r.name))
+
     def unsaved(self) -> list[str]:
         """Names whose entry differs from the file as last loaded or saved."""
         names = self._rooms.keys() | self._saved.keys()
@@ -497,10 +572,14 @@ class KaleyraState:
         each time made applying 2,000 rooms quadratic."""
         rooms = ",\n".join(f"    {json.dumps(name, ensure_ascii=False)}: {self._text(name, entry)}"
                            for name, entry in sorted(self._rooms.items()))
+        uncertain = [r.as_json() for r in self.uncertain()]
+        tail = f',\n  "{UNCERTAIN}": ' + json.dumps(uncertain, indent=2, sort_keys=True,
+                                                     ensure_ascii=False).replace(
+            "\n", "\n  ") if uncertain else ""  # written only when there is one
         return (f'{{\n  "account": {json.dumps(self.account, ensure_ascii=False)},\n'
                 f'  "format_version": {json.dumps(FORMAT_VERSION)},\n'
                 f'  "rooms": {"{" + chr(10) + rooms + chr(10) + "  }" if rooms else "{}"},\n'
-                f'  "tool": {json.dumps(TOOL)}\n}}\n')
+                f'  "tool": {json.dumps(TOOL)}{tail}\n}}\n')
 
     def _text(self, name: str, entry: StateEntry) -> str:
         cached = self._texts.get(name)

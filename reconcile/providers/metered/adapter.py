@@ -4,7 +4,7 @@ Settings change in place with a PUT carrying the full declared set and always `p
 `roomName` cannot (a rename is create new + delete old); DELETE archives. The secret key
 travels in the query string, so it is added by an httpx auth hook (the http layer masks it
 in URLs) and scrubbed from every message this adapter builds. U-numbers refer to
-`shared/providers/metered.md`.
+`docs/providers/metered.md`.
 """
 
 from __future__ import annotations
@@ -18,12 +18,14 @@ from urllib.parse import quote
 
 import httpx
 
+from reconcile import redact
 from reconcile.config import AccountConfig, DeclaredRoom
 from reconcile.engine.answers import BOOLEAN, NULL, STRING, Answer, RoomShape, distinct
 from reconcile.engine.http import HttpError
 from reconcile.engine.plan import Action, Change, FieldChange, LiveRoom
 from reconcile.engine.provider import Capabilities, NameTaken, Provider
 from reconcile.errors import ReconcileError
+from reconcile.escape import printable
 from reconcile.models import Room
 from reconcile.providers.metered.model import MeteredAccount, MeteredRoom
 
@@ -129,11 +131,11 @@ class MeteredProvider(Provider):
     async def update(self, kind: str, live: LiveRoom, room: Room,
                      changes: tuple[FieldChange, ...]) -> LiveRoom:
         name = _name(live)
-        # U7: the full declared set, not just the changes; U8: never roomName.
-        body = {k: v for k, v in self.desired_fields(room).items() if k != KEY_FIELD}
-        # privacy is required on PUT: an undeclared one keeps the live value, so a PUT for
-        # another field never turns a private room public.
-        body.setdefault("privacy", live.fields.get("privacy", DEFAULT_PRIVACY))
+        # U7: the live settings with the declared ones over them, so a PUT that replaces
+        # the room keeps what the file does not declare, as a merging one does; privacy is
+        # required, so an unset one goes as the server's default. U8: never roomName.
+        body = {k: v for k, v in {"privacy": DEFAULT_PRIVACY, **live.fields,
+                                  **self.desired_fields(room)}.items() if k != KEY_FIELD}
         try:
             response = await self._request("PUT", _room_path(name), json=body)
         except HttpError as exc:
@@ -209,8 +211,9 @@ class MeteredProvider(Provider):
                         if key else ())
 
     def _scrub(self, text: str) -> str:
-        secret = self.account.secrets.get("secret_key")
-        return text.replace(secret, "***") if secret else text
+        """The text with the key masked in every form it may be quoted in (URL-encoded,
+        say), and escaped: it quotes the provider."""
+        return printable(redact.scrub(text, redact.secret_forms(self.account.secrets.values())))
 
 
 def room_list(body: Any, answer: Answer | None = None) -> list[dict[str, Any]]:

@@ -2,7 +2,7 @@
 
 The first path segment stands in for the app's host, so `/acme/api/v1/rooms` is
 `https://acme.metered.live/api/v1/rooms`. Behaviours the docs leave open follow the
-"Emulator and adapter choice" lines (U1..U17) of `shared/providers/metered.md`.
+unconfirmed behaviours U1..U17 of `docs/providers/metered.md`.
 """
 
 from __future__ import annotations
@@ -18,9 +18,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from reconcile.providers.metered.model import NAME_PATTERN
 from reconcile.sandbox.core import DEFAULT_CREDENTIALS, Sandbox, SandboxConnection
 from reconcile.sandbox.emulation import iso_millis, json_body, json_response
 from reconcile.sandbox.store import DuplicateName, Record
+from reconcile.sandbox.update_mode import update_base
 
 PROVIDER = "metered"
 NAME_FIELD = "roomName"  # control API: the field holding a room's name
@@ -30,7 +32,7 @@ INVALID_REQUEST = "Invalid request"
 ROOM_EXISTS = "Room already exists"
 ARCHIVED = "Room successfully archived"
 
-NAME_RE = re.compile(r"[A-Za-z0-9_-]+")  # U12
+NAME_RE = re.compile(NAME_PATTERN)  # U12: what the model accepts
 GENERATED_NAME_LENGTH = 10  # U11: e.g. "6kpYYvYj75"
 
 ENUM_FIELDS: dict[str, tuple[str, ...]] = {
@@ -73,6 +75,13 @@ BASELINE: dict[str, Any] = {
     "lang": "en",
     "archived": False,
 }
+
+
+FRESH = {k: v for k, v in BASELINE.items() if k != "archived"}  # what a PUT can reset
+
+
+def _is_setting(key: str) -> bool:
+    return not key.startswith("_") and key not in SERVER_FIELDS and key != "roomName"
 
 
 class InvalidRoom(ValueError):
@@ -210,7 +219,9 @@ class _Api:
         fields = settable(await _body(request), with_name=False)
         with self.store.transaction():
             record = self._live_room(app, request.path_params["roomName"])
-            data = {**record.data, **fields}  # U7: omitted fields are kept
+            # U7: omitted fields are kept, or under the control API's switch reset
+            base = update_base(self.sandbox, PROVIDER, record.data, FRESH, _is_setting)
+            data = {**base, **fields}
             check_room(data)
             self.store.update(record, data)
         return json_response(render(data))  # U2: 200 + the updated room

@@ -8,6 +8,8 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field
 
 from reconcile.models import (
+    INT32_MAX,
+    MAX_UNIX_SECONDS,
     Account,
     EnvReference,
     Pattern,
@@ -22,7 +24,7 @@ from reconcile.models import (
     only_key_required,
 )
 
-Seconds = int | None
+NAME_PATTERN = r"^[A-Za-z0-9_-]+$"  # what the emulator accepts too (U12)
 
 
 COMPOSITION_NEEDED_BY = ("recordComposition", "enableRTMPOut", "enableLiveStreaming")
@@ -43,16 +45,21 @@ class MeteredRoom(Room):
     KEY_FIELD = "roomName"
     model_config = ConfigDict(json_schema_extra=lambda schema: _schema_rules(schema))
 
-    room_name: Pattern(r"^[a-z0-9_-]+$", "may contain only lowercase letters, digits, `_` and"
-                                          " `-` (it is part of the room's URL)",
-                       min_length=1, max_length=100) = Field(alias="roomName")
+    # U12: Metered asks only for a URL-friendly name without spaces, and makes mixed-case
+    # names itself (6kpYYvYj75): letters of either case, digits, `_` and `-`.
+    room_name: Pattern(NAME_PATTERN, "may contain only letters, digits, `_` and `-` (it is"
+                                     " part of the room's URL, so no spaces)",
+                       min_length=1, max_length=100) = Field(alias="roomName", description=(
+                           "The room's name, the last part of its URL: letters of either"
+                           " case, digits, `_` and `-`, no spaces. Case matters."))
     privacy: Literal["public", "private"] | None = Field(None, description=(
         "public: anyone can join; private: joining needs a token (sent as public when unset)."))
-    expire_unix_sec: int | None = Field(None, alias="expireUnixSec", ge=0)
+    expire_unix_sec: int | None = Field(None, alias="expireUnixSec", ge=0, le=MAX_UNIX_SECONDS)
     eject_at_room_exp: bool | None = Field(None, alias="ejectAtRoomExp")
     delete_on_exp: bool | None = Field(None, alias="deleteOnExp")
-    not_before_unix_sec: int | None = Field(None, alias="notBeforeUnixSec", ge=0)
-    max_participants: int | None = Field(None, alias="maxParticipants", ge=1)
+    not_before_unix_sec: int | None = Field(None, alias="notBeforeUnixSec", ge=0,
+                                            le=MAX_UNIX_SECONDS)
+    max_participants: int | None = Field(None, alias="maxParticipants", ge=1, le=INT32_MAX)
     auto_join: bool | None = Field(None, alias="autoJoin")
     show_invite_box: bool | None = Field(None, alias="showInviteBox")
     enable_request_to_join: bool | None = Field(None, alias="enableRequestToJoin")
@@ -65,13 +72,13 @@ class MeteredRoom(Room):
     owner_only_broadcast: bool | None = Field(None, alias="ownerOnlyBroadcast")
     record_room: bool | None = Field(None, alias="recordRoom")
     eject_after_elapsed_time_in_sec: int | None = Field(
-        None, alias="ejectAfterElapsedTimeInSec", ge=1)
+        None, alias="ejectAfterElapsedTimeInSec", ge=1, le=INT32_MAX)
     meeting_join_webhook: Url | None = Field(None, alias="meetingJoinWebhook")
     meeting_left_webhook: Url | None = Field(None, alias="meetingLeftWebhook")
     meeting_started_webhook: Url | None = Field(None, alias="meetingStartedWebhook")
     meeting_ended_webhook: Url | None = Field(None, alias="meetingEndedWebhook")
     end_meeting_after_no_activity_in_sec: int | None = Field(
-        None, alias="endMeetingAfterNoActivityInSec", ge=1)
+        None, alias="endMeetingAfterNoActivityInSec", ge=1, le=INT32_MAX)
     audio_only_room: bool | None = Field(None, alias="audioOnlyRoom")
     enable_composition: bool | None = Field(None, alias="enableComposition")
     composition_layout: Literal["grid", "active_speaker"] | None = Field(

@@ -174,8 +174,8 @@ class SignalWireProvider(Provider):
     # -- helpers ---------------------------------------------------------------------------
 
     async def _put(self, kind: str, live: LiveRoom, room: Room) -> LiveRoom:
-        """PUT the full desired field set: the same result whether the API merges or
-        replaces (U4); `name` is never sent (U13)."""
+        """PUT the live settings overlaid with the declared ones: the same result whether
+        the API merges or replaces (U4); `name` is never sent (U13)."""
         body = self._body(kind, room, live)
         del body["name"]
         response = await self.http.request("PUT", _path(kind, live.id), json=body)
@@ -185,12 +185,15 @@ class SignalWireProvider(Provider):
         return Answer.of(response, self.type).room((), SHAPES[kind])
 
     def _body(self, kind: str, room: Room, live: LiveRoom | None = None) -> dict[str, Any]:
-        body = {name: value for name, value in self.desired_fields(room).items()
+        """A create body (no `live`): the declared fields. A PUT body: every set live
+        field overlaid with the declared ones, so a field the room does not declare stays
+        as the provider has it; conferences need `display_name` (U11) either way."""
+        kept = {k: v for k, v in live.fields.items()
+                if not _default(kind, k, v)} if live else {}
+        body = {name: value for name, value in {**kept, **self.desired_fields(room)}.items()
                 if name not in NEVER_SENT[kind]}
         if kind == "conferences" and "display_name" not in body:
-            # Required (U11): the name on create; on a PUT the live value, so that a field
-            # the room does not declare stays as the provider has it.
-            body["display_name"] = live.fields["display_name"] if live else room.key
+            body["display_name"] = room.key  # a create's only default: the name
         return body
 
     def _live(self, kind: str, room: dict[str, Any], *, sessions: bool = False,
@@ -205,6 +208,13 @@ class SignalWireProvider(Provider):
             active = bool(session) and session.get("status") != "completed"
         return LiveRoom(kind, room.get("name"), str(room["id"]), fields,
                         active_session=active)
+
+
+def _default(kind: str, field: str, value: Any) -> bool:
+    """Whether a live value is unset or the default: a PUT need not send it, as a server
+    that resets what a PUT leaves out resets it to that value."""
+    default = DEFAULTS[kind].get(field)
+    return value is None or (value == default and type(value) is type(default))
 
 
 def _kind_of(room: Room) -> str:

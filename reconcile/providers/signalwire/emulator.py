@@ -37,6 +37,7 @@ from reconcile.providers.signalwire.model import UUID_PATTERN
 from reconcile.sandbox.core import DEFAULT_CREDENTIALS, Sandbox, SandboxConnection, public
 from reconcile.sandbox.emulation import basic_auth, iso_micros, json_body, json_response
 from reconcile.sandbox.store import DuplicateName, Record
+from reconcile.sandbox.update_mode import update_base
 
 PROVIDER = "signalwire"
 NAME_FIELD = "name"  # control API: the field holding a room's name
@@ -131,8 +132,9 @@ class Call:
     def render(self, record_id: str, data: dict[str, Any], *, session: bool = False,
                now: float = 0.0) -> dict[str, Any]:
         room = public(data)
-        if session:
-            room["active_session"] = _active_session(self.request, record_id, data, now)
+        live = _active_session(self.request, record_id, data, now) if session else None
+        if live is not None:  # no session: the key is left out, as the spec's example
+            room["active_session"] = live
         return room
 
 
@@ -260,10 +262,19 @@ async def _update(call: Call) -> Response:
             return _status(404)
         if body is None:
             return _status(400)
-        data = build(call.kind, body, record.data)  # merge (U4); name ignored (U13)
+        # U4: a merge, or under the control API's switch a replace; name ignored (U13)
+        base = update_base(call.sandbox, PROVIDER, record.data, _fresh(call.kind, record.data),
+                           call.kind.update_rules.__contains__)
+        data = build(call.kind, body, base)
         data["updated_at"] = iso_micros(call.sandbox.clock.now())
         store.update(record, data)
     return json_response(call.render(record.id, data))
+
+
+def _fresh(kind: Kind, data: dict[str, Any]) -> dict[str, Any]:
+    """The settings a PUT can change, as a new resource of this name has them."""
+    return {**{k: v for k, v in kind.defaults.items() if k in kind.update_rules},
+            "display_name": data.get("name")}
 
 
 async def _delete(call: Call) -> Response:

@@ -19,7 +19,7 @@ from reconcile.providers.signalwire.model import (
     Quality,
     parse_timestamp,
 )
-from reconcile.sandbox.emulation import iso_micros, iso_seconds
+from reconcile.timestamps import iso_micros, iso_seconds
 
 ERRORS_URL = "https://signalwire.com/docs/apis/error-codes"
 LAYOUTS: tuple[str, ...] = get_args(Layout)

@@ -17,11 +17,13 @@ BASE_PATH = "/v2/rooms"
 PAGE_SIZE = 250  # the API's maximum
 SETTINGS = ("unique_name", "max_participants", "enable_recording", "webhook_event_url",
             "webhook_event_failover_url", "webhook_timeout_secs")
-# What Telnyx stores when a field is not set (spec defaults).
+# What Telnyx stores when a field is not set (spec defaults). An unset URL or timeout
+# may read back as null, "" or not at all: all three are read as None (unset).
 DEFAULTS: dict[str, Any] = {"max_participants": 10, "enable_recording": False,
-                            "webhook_event_url": None, "webhook_event_failover_url": "",
+                            "webhook_event_url": None, "webhook_event_failover_url": None,
                             "webhook_timeout_secs": None}
-ROOM = RoomShape("id", "unique_name", TelnyxRoom, extra={"active_session_id": STRING | NULL})
+ROOM = RoomShape("id", "unique_name", TelnyxRoom, key_required=False,
+                 extra={"active_session_id": STRING | NULL})
 
 
 class TelnyxProvider(Provider):
@@ -74,7 +76,9 @@ class TelnyxProvider(Provider):
 
     async def update(self, kind: str, live: LiveRoom, room: Room,
                      changes: tuple[FieldChange, ...]) -> LiveRoom:
-        body = {change.name: change.after for change in changes}  # U10: only what changed
+        # U10: the live settings overlaid with the declared ones, so a server that resets
+        # what a PATCH leaves out still keeps every undeclared field as it was.
+        body = {**live.fields, **self.desired_fields(room)}
         response = await self.http.request("PATCH", f"{BASE_PATH}/{live.id}", json=body)
         return _live(Answer.of(response, self.type).room(("data",), ROOM))
 
@@ -85,20 +89,26 @@ class TelnyxProvider(Provider):
             if exc.status != 404:  # already gone is what we wanted
                 raise
 
+    def normalize(self, field: str, value: Any) -> Any:
+        return None if value == "" else value  # "" is unset, as null and absent are
+
     def provider_default(self, kind: str, field: str) -> Any:
         return DEFAULTS.get(field, ABSENT)
 
 
 def _live(room: dict[str, Any]) -> LiveRoom:
-    return LiveRoom("rooms", room.get("unique_name"), str(room["id"]),
-                    {name: room[name] for name in SETTINGS if name in room},
-                    active_session=room.get("active_session_id") is not None)
+    # Only the settings that are set: null, "" and absent all mean unset.
+    return LiveRoom("rooms", room.get("unique_name") or None, str(room["id"]),
+                    {name: room[name] for name in SETTINGS
+                     if room.get(name) is not None and room[name] != ""},
+                    active_session=bool(room.get("active_session_id")))
 
 
 def _name_taken(exc: HttpError) -> bool:
     if exc.status != 422 or not isinstance(exc.body, dict):
         return False
-    errors = exc.body.get("errors")
+    # U4: errors come wrapped in `errors`, or as one bare error object.
+    errors = exc.body.get("errors", [exc.body])
     for error in errors if isinstance(errors, list) else []:
         if not isinstance(error, dict):  # an error body of another shape says nothing
             continue

@@ -1,4 +1,4 @@
-"""Emulator of the Telnyx Video Rooms API (`/v2/rooms`), per /work/shared/providers/telnyx.md.
+"""Emulator of the Telnyx Video Rooms API (`/v2/rooms`), per docs/providers/telnyx.md.
 
 The mount root stands in for `https://api.telnyx.com`. Rooms are stored in the response shape
 of `GET /v2/rooms/{id}` under the account named by the Bearer key; `active_session_id` and
@@ -11,8 +11,6 @@ import math
 import re
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,39 +19,27 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from reconcile.providers.telnyx.emulator_list import KIND, PROVIDER, page, parse_list_query
 from reconcile.sandbox.core import Sandbox, SandboxConnection, public
 from reconcile.sandbox.emulation import bearer_token, iso_micros, json_body, json_response
-from reconcile.sandbox.store import DuplicateName, Record, Store
+from reconcile.sandbox.store import DuplicateName, Record
+from reconcile.sandbox.update_mode import update_base
 
-PROVIDER = "telnyx"
 NAME_FIELD = "unique_name"  # control API: the field holding a room's name
-KIND = "rooms"
-DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 250
 # Telnyx publishes no per-endpoint limit; this nominal value only fills `x-ratelimit-limit`.
 NOMINAL_RATE_LIMIT = 100
 
-# Every setting of a new room, with the value it gets when the create body omits it.
-# `webhook_event_url` has no documented default: unset reads back as null (U8).
+# The settings a new room has when the create body omits them (the spec's defaults).
+# The spec types unique_name, webhook_event_url and webhook_timeout_secs (and
+# active_session_id) as non-nullable with no default: unset, they are left out of the
+# room rather than null.
 DEFAULTS: dict[str, Any] = {
-    "unique_name": None,
     "max_participants": 10,
     "enable_recording": False,
-    "webhook_event_url": None,
     "webhook_event_failover_url": "",
-    "webhook_timeout_secs": None,
 }
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_INT = re.compile(r"[+-]?\d+")
-_DEEP_KEY = re.compile(r"([A-Za-z_]+)((?:\[[A-Za-z_]*\])+)")
-_DATE_FILTERS = ("date_created_at", "date_updated_at")
-_DATE_OPS: dict[str, Callable[[str, str], bool]] = {
-    "eq": lambda day, wanted: day == wanted,
-    "gte": lambda day, wanted: day >= wanted,
-    "lte": lambda day, wanted: day <= wanted,
-}
 
 
 # -- error bodies ------------------------------------------------------------------------
@@ -77,9 +63,14 @@ def _unauthorized() -> Response:
 
 
 def _not_found(room_id: str) -> Response:
-    # U4: wrapped in `errors` like every other Telnyx error, not the spec's bare object.
-    return json_response(_errors({"code": "404", "title": "Resource not found",
-                                  "detail": f"Room {room_id} not found"}), 404)
+    # U4: the spec's bare `video_Error`, not wrapped in `errors` like other Telnyx errors.
+    return json_response({"code": "404", "title": "Resource not found",
+                          "detail": f"Room {room_id} not found"}, 404)
+
+
+def _list_unauthorized() -> Response:
+    """U7: the list's declared 4XX body is the generic `{success, message}` one."""
+    return json_response({"success": False, "message": "Authentication failed"}, 401)
 
 
 def _unprocessable(errors: list[dict[str, Any]]) -> Response:
@@ -115,7 +106,7 @@ def fault_response(status: int, retry_after: int | None) -> Response:
 # -- validation of create and PATCH bodies (identical property sets) ------------------------
 
 def _name(value: Any) -> str | None:
-    # U3: any non-empty string; null leaves (or makes) the room unnamed.
+    # U3: any non-empty string; null leaves (or makes) the room unnamed (None: unset).
     if value is None or (isinstance(value, str) and value):
         return value
     raise ValueError("unique_name must be a non-empty string")
@@ -138,11 +129,13 @@ def _boolean(value: Any) -> bool:
 
 
 def _url(name: str) -> Callable[[Any], str | None]:
-    unset = DEFAULTS[name]
+    unset = DEFAULTS.get(name)  # None: the setting is left out of the room
 
     def check(value: Any) -> str | None:
-        if value is None or value == "":  # U8: both mean "unset"
+        if value is None:
             return unset
+        if value == "":  # U8: taken, and echoed as "" (seed 001)
+            return value
         if isinstance(value, str):
             parts = urlsplit(value)
             if parts.scheme and parts.netloc:
@@ -188,11 +181,16 @@ async def _request_body(request: Request) -> Any:
 
 # -- rooms -----------------------------------------------------------------------------
 
+def _settled(data: dict[str, Any]) -> dict[str, Any]:
+    """The room without the settings that are unset (None): the answer leaves them out."""
+    return {k: v for k, v in data.items() if not (v is None and k in _CHECKS)}
+
+
 def _new_room(sandbox: Sandbox, account: str, settings: dict[str, Any], now: float
               ) -> dict[str, Any]:
     stamp = iso_micros(now)
-    return {"id": sandbox.random_uuid(), **DEFAULTS, **settings,
-            "created_at": stamp, "updated_at": stamp, "record_type": "room"}
+    return _settled({"id": sandbox.random_uuid(), **DEFAULTS, **settings,
+                     "created_at": stamp, "updated_at": stamp, "record_type": "room"})
 
 
 def _participant(session_id: str, participant: str, joined_at: str) -> dict[str, Any]:
@@ -216,89 +214,11 @@ def _sessions(data: dict[str, Any]) -> list[dict[str, Any]]:
 
 def render(data: dict[str, Any], *, include_sessions: bool = False) -> dict[str, Any]:
     """A stored room as the API returns it; `sessions` is filled only on request."""
-    room = public(data)
-    room["active_session_id"] = data.get("_session_id")
+    room = _settled(public(data))
+    if data.get("_session_id"):  # non-nullable in the spec: no session, no key
+        room["active_session_id"] = data["_session_id"]
     room["sessions"] = _sessions(data) if include_sessions else []
     return room
-
-
-# -- list parameters ---------------------------------------------------------------------
-
-@dataclass
-class ListQuery:
-    page_number: int = 1
-    page_size: int = DEFAULT_PAGE_SIZE
-    unique_name: str | None = None
-    dates: list[tuple[str, str, str]] = field(default_factory=list)  # (field, op, YYYY-MM-DD)
-    include_sessions: bool = False
-
-    def matches(self, data: dict[str, Any]) -> bool:
-        return all(_DATE_OPS[op](str(data.get(name, ""))[:10], day)
-                   for name, op, day in self.dates)
-
-
-def _deep_params(request: Request) -> dict[tuple[str, ...], str]:
-    """Query keys in deepObject style, `filter[date_created_at][gte]` -> its path tuple."""
-    params: dict[tuple[str, ...], str] = {}
-    for key, value in request.query_params.multi_items():
-        match = _DEEP_KEY.fullmatch(key)
-        path = (match[1], *match[2][1:-1].split("][")) if match else (key,)
-        params[path] = value
-    return params
-
-
-def _int_param(value: str, low: int, high: int | None) -> int:
-    if not _INT.fullmatch(value.strip()):
-        raise ValueError(value)
-    number = int(value)
-    if number < low or (high is not None and number > high):
-        raise ValueError(value)
-    return number
-
-
-def _flag(value: str | None) -> bool:
-    if value is None or value.lower() == "false":
-        return False
-    if value.lower() == "true":
-        return True
-    raise ValueError(value)
-
-
-def _date_filter(path: tuple[str, ...], value: str) -> tuple[str, str, str]:
-    name = path[1].replace("date_", "", 1)  # date_created_at -> created_at
-    if len(path) != 3 or path[2] not in _DATE_OPS or not _DATE.fullmatch(value):
-        raise ValueError(value)
-    date.fromisoformat(value)  # a real calendar day
-    return name, path[2], value
-
-
-def parse_list_query(request: Request) -> ListQuery:
-    """The list parameters; ValueError on any invalid one (U6)."""
-    params = _deep_params(request)
-    query = ListQuery(
-        page_number=_int_param(params.get(("page", "number"), "1"), 1, None),
-        page_size=_int_param(params.get(("page", "size"), str(DEFAULT_PAGE_SIZE)),
-                             1, MAX_PAGE_SIZE),
-        unique_name=params.get(("filter", "unique_name")),
-        include_sessions=_flag(params.get(("include_sessions",))),
-    )
-    query.dates = [_date_filter(path, value) for path, value in params.items()
-                   if path[0] == "filter" and len(path) > 1 and path[1] in _DATE_FILTERS]
-    return query
-
-
-def _page(store: Store, account: str, query: ListQuery) -> tuple[list[Record], int]:
-    """One page of rooms in creation order, and the total number of matches."""
-    offset = (query.page_number - 1) * query.page_size
-    if query.unique_name is None and not query.dates:
-        total = store.count(PROVIDER, account, KIND)
-        if offset >= total:  # also keeps huge page numbers away from SQLite
-            return [], total
-        return store.list(PROVIDER, account, KIND, offset=offset, limit=query.page_size), total
-    # Filtered lists are rare (a name matches at most one room): filter in Python.
-    matches = [r for r in store.list(PROVIDER, account, KIND, name=query.unique_name)
-               if query.matches(r.data)]
-    return matches[offset:offset + query.page_size], len(matches)
 
 
 # -- HTTP handlers ---------------------------------------------------------------------------
@@ -316,7 +236,8 @@ class _RoomsApi:
         async def endpoint(request: Request) -> Response:
             key = bearer_token(request)
             if not self.sandbox.authenticate(PROVIDER, key, key):
-                return _unauthorized()
+                listing = request.method == "GET" and "room_id" not in request.path_params
+                return _list_unauthorized() if listing else _unauthorized()
             return await handler(request, key or "")
         return endpoint
 
@@ -330,7 +251,7 @@ class _RoomsApi:
             query = parse_list_query(request)
         except ValueError:
             return _list_error()
-        records, total = _page(self.store, account, query)
+        records, total = page(self.store, account, query)
         return json_response({
             "data": [render(r.data, include_sessions=query.include_sessions) for r in records],
             "meta": {"page_number": query.page_number, "page_size": query.page_size,
@@ -344,7 +265,8 @@ class _RoomsApi:
             return _unprocessable(errors)
         data = _new_room(self.sandbox, account, settings, self.sandbox.clock.now())
         try:
-            self.store.insert(PROVIDER, account, KIND, data["id"], data["unique_name"], data)
+            self.store.insert(PROVIDER, account, KIND, data["id"], data.get("unique_name"),
+                              data)
         except DuplicateName:  # U1: the live-name index admits one room per name
             return _name_taken()
         return json_response({"data": render(data)}, 201)
@@ -368,9 +290,12 @@ class _RoomsApi:
             settings, errors = validate_settings(body)
             if errors:
                 return _unprocessable(errors)
-            # U10: a partial merge; a rename keeps the id.
-            data = {**record.data, **settings,
-                    "updated_at": iso_micros(self.sandbox.clock.now())}
+            # U10: a partial merge, or under the control API's switch a replace; a rename
+            # keeps the id.
+            base = update_base(self.sandbox, PROVIDER, record.data, DEFAULTS,
+                               _CHECKS.__contains__)
+            data = _settled({**base, **settings,
+                             "updated_at": iso_micros(self.sandbox.clock.now())})
             try:
                 self.store.update(record, data, name=data.get("unique_name"))
             except DuplicateName:
@@ -431,7 +356,7 @@ def seed(sandbox: Sandbox, account: str, kind: str, rooms: list[dict[str, Any]]
             names.add(name)
         datas.append(_new_room(sandbox, account, settings, now))
     try:
-        sandbox.store.insert_many([(PROVIDER, account, KIND, d["id"], d["unique_name"], d)
+        sandbox.store.insert_many([(PROVIDER, account, KIND, d["id"], d.get("unique_name"), d)
                                    for d in datas])
     except DuplicateName as exc:
         raise ValueError("a telnyx room with one of these unique_names already exists") from exc

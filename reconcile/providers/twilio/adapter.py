@@ -1,10 +1,12 @@
-"""Twilio Programmable Video rooms over the real API (see shared/providers/twilio.md).
+"""Twilio Programmable Video rooms over the real API (see docs/providers/twilio.md).
 
 Twilio changes nothing in place: any drift is a replace (end the room with
 `Status=completed`, create it again). Rooms end by themselves minutes after they empty, so
 a declared room that ended plans as a create with the reason "ended". Requests are
-form-encoded with PascalCase keys; answers are snake_case JSON. The product is being
-retired on December 5, 2026.
+form-encoded with PascalCase keys; answers are snake_case JSON. Twilio's docs give
+December 5, 2026 as the end of Programmable Video for existing customers: from then on
+plan and apply print a notice, and answers that mean the product is gone become one clear
+error (`ProductRetired`), never "room not found" (docs/providers/twilio.md U15).
 """
 
 from __future__ import annotations
@@ -14,15 +16,20 @@ import dataclasses
 import functools
 import json
 from collections.abc import AsyncIterator
+from datetime import date
 from typing import Any
 
+import httpx
+
 from reconcile.config import AccountConfig
+from reconcile.engine import provider as engine_provider
 from reconcile.engine.answers import ARRAY, NULL, STRING, Answer, RoomShape, distinct
-from reconcile.engine.http import HttpError
+from reconcile.engine.http import HttpClient, HttpError
 from reconcile.engine.plan import ABSENT, FieldChange, LiveRoom
-from reconcile.engine.provider import Capabilities, NameTaken, Provider
+from reconcile.engine.provider import Capabilities, NameTaken, Provider, RunContext
+from reconcile.errors import ReconcileError
 from reconcile.models import Room
-from reconcile.providers.twilio.model import PARTICIPANT_LIMITS, TwilioRoom
+from reconcile.providers.twilio.model import DEFAULT_PARTICIPANTS, LEGACY_TYPES, TwilioRoom
 
 DEFAULT_ENDPOINT = "https://video.twilio.com"
 BASE_PATH = "/v1/Rooms"
@@ -46,6 +53,14 @@ DEFAULTS: dict[str, Any] = {
 NAME_TAKEN = 53113
 ALREADY_ENDED = frozenset({53112, 53118})  # U3: ending a room that is not in progress
 ROOM = RoomShape("sid", "unique_name", TwilioRoom, extra={"status": STRING})
+# Twilio's docs: existing customers may use Programmable Video until this day (U15).
+END_OF_SERVICE = date(2026, 12, 5)
+MIGRATION_DOC = "docs/migration.md"
+RETIRED_CODES = frozenset({20403})  # "Forbidden": after the end date, read as "gone"
+
+
+class ProductRetired(ReconcileError):
+    """Twilio's answer means Programmable Video is no longer there for the account."""
 
 
 class TwilioProvider(Provider):
@@ -64,6 +79,53 @@ class TwilioProvider(Provider):
         """HTTP Basic: Account SID (or API key SID) and auth token (or the key's secret)."""
         return account.secrets["account_sid"], account.secrets["auth_token"]
 
+    def __init__(self, account: AccountConfig, http: HttpClient, *,
+                 today: date | None = None) -> None:
+        super().__init__(account, http)
+        # Looked up at call time: tests set the calendar.
+        self.today = today if today is not None else engine_provider.utc_today()
+
+    @classmethod
+    def open(cls, account: AccountConfig, http: HttpClient, context: RunContext
+             ) -> TwilioProvider:
+        return cls(account, http, today=context.today())
+
+    @classmethod
+    def notices(cls, today: date) -> list[str]:
+        if today < END_OF_SERVICE:
+            return []
+        return [f"Twilio's documentation gives {END_OF_SERVICE:%B} {END_OF_SERVICE.day},"
+                f" {END_OF_SERVICE.year} as the last day of Programmable Video for existing"
+                f" customers. Twilio rooms keep working for as long as Twilio answers; to"
+                f" move them to another provider, see {MIGRATION_DOC} (`reconcile convert`)."]
+
+    # -- the end of service (U15) -------------------------------------------------------
+
+    async def _request(self, method: str, path: str, **options: Any) -> httpx.Response:
+        """A request whose failure, when it means the product is gone, says so. A 404 on
+        one room is checked against the room list: only a list that answers makes it an
+        ordinary "no such room"."""
+        try:
+            return await self.http.request(method, path, **options)
+        except HttpError as exc:
+            self._check_retired(exc, collection=path == BASE_PATH)
+            if exc.status == 404:
+                await self._request("GET", BASE_PATH, params={"PageSize": 1})
+            raise
+
+    def _check_retired(self, exc: HttpError, *, collection: bool) -> None:
+        ended = self.today >= END_OF_SERVICE
+        code = _code(exc)
+        if exc.status == 410 or (collection and exc.status == 404) or (ended and (
+                exc.status in (401, 403) or code in RETIRED_CODES)):
+            answer = f"{exc.status}" + (f" (code {code})" if code is not None else "")
+            also = " (or its credentials are wrong)" if exc.status == 401 else ""
+            raise ProductRetired(
+                f"{self.account.alias}: Twilio answered {answer}: Programmable Video may"
+                f" have ended for this account{also}; Twilio's documentation gives"
+                f" {END_OF_SERVICE.isoformat()} as its end of service. To move these rooms"
+                f" to another provider, see {MIGRATION_DOC}.") from None
+
     # -- reads --------------------------------------------------------------------------
 
     async def list_rooms(self, kind: str) -> list[LiveRoom]:
@@ -78,7 +140,7 @@ class TwilioProvider(Provider):
 
     async def missing_reason(self, kind: str, key: str) -> str:
         """"ended" when a completed room has the name (it ended by itself, or was ended)."""
-        response = await self.http.request("GET", BASE_PATH, params={
+        response = await self._request("GET", BASE_PATH, params={
             "Status": "completed", "UniqueName": key, "PageSize": 1})
         ended = any(room.get("unique_name") == key
                     for room in _items(Answer.of(response, self.type), ROOM))
@@ -86,7 +148,7 @@ class TwilioProvider(Provider):
 
     async def session_active(self, kind: str, live: LiveRoom) -> bool | None:
         try:
-            response = await self.http.request(
+            response = await self._request(
                 "GET", f"{BASE_PATH}/{live.id}/Participants",
                 params={"Status": "connected", "PageSize": 1})
         except HttpError as exc:
@@ -96,14 +158,18 @@ class TwilioProvider(Provider):
         return bool(_items(Answer.of(response, self.type)))
 
     async def _rooms(self, params: dict[str, Any]) -> list[LiveRoom]:
-        found = [self._live(room) async for room in self._pages(params)
-                 if room.get("status") == LIVE]
+        try:
+            found = [self._live(room) async for room in self._pages(params)
+                     if room.get("status") == LIVE]
+        except HttpError as exc:  # a next page failing
+            self._check_retired(exc, collection=True)
+            raise
         return await self._with_recording_rules(distinct(found, self.type))
 
     async def _pages(self, params: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         """Every item of a list, following `meta.next_page_url` until it is null. Page
         tokens chain, so pages are fetched one after the other."""
-        response = await self.http.request("GET", BASE_PATH, params=params)
+        response = await self._request("GET", BASE_PATH, params=params)
         async for page in self.http.link_pages(
                 response, lambda page: page.at(("meta", "next_page_url"), STRING | NULL,
                                                required=False),
@@ -130,7 +196,7 @@ class TwilioProvider(Provider):
         return rooms
 
     async def _recording_rules(self, live: LiveRoom) -> Any:
-        response = await self.http.request("GET", f"{BASE_PATH}/{live.id}/RecordingRules")
+        response = await self._request("GET", f"{BASE_PATH}/{live.id}/RecordingRules")
         rules = Answer.of(response, self.type).at(("rules",), ARRAY | NULL, required=False)
         return self.normalize("recording_rules", rules or [])
 
@@ -138,7 +204,7 @@ class TwilioProvider(Provider):
 
     async def create(self, kind: str, room: Room) -> LiveRoom:
         try:
-            response = await self.http.request("POST", BASE_PATH, data=_form(room))
+            response = await self._request("POST", BASE_PATH, data=_form(room))
         except HttpError as exc:
             if _code(exc) == NAME_TAKEN:  # U1: by code, whatever the 4xx status
                 raise NameTaken(room.key) from exc
@@ -150,8 +216,8 @@ class TwilioProvider(Provider):
     async def delete(self, kind: str, live: LiveRoom) -> None:
         """End the room (Twilio has no DELETE, U11); an ended or unknown room is done."""
         try:
-            await self.http.request("POST", f"{BASE_PATH}/{live.id}",
-                                    data={"Status": "completed"})
+            await self._request("POST", f"{BASE_PATH}/{live.id}",
+                                data={"Status": "completed"})
         except HttpError as exc:
             if exc.status == 404:
                 return
@@ -163,7 +229,7 @@ class TwilioProvider(Provider):
 
     async def _in_progress(self, sid: str) -> bool:
         try:
-            response = await self.http.request("GET", f"{BASE_PATH}/{sid}")
+            response = await self._request("GET", f"{BASE_PATH}/{sid}")
         except HttpError as exc:
             if exc.status == 404:
                 return False
@@ -194,7 +260,7 @@ class TwilioProvider(Provider):
 
     def diff(self, kind: str, live: LiveRoom, room: Room) -> tuple[FieldChange, ...]:
         return tuple(change for change in super().diff(kind, live, room)
-                     if change.name not in UNSEEN)
+                     if change.name not in UNSEEN and not _legacy_read_as_group(change))
 
     def provider_default(self, kind: str, field: str) -> Any:
         return DEFAULTS.get(field, ABSENT)
@@ -222,8 +288,8 @@ class TwilioProvider(Provider):
     def exportable_fields(self, kind: str, live: LiveRoom) -> dict[str, Any]:
         fields = super().exportable_fields(kind, live)
         # Defaults that depend on the room's other fields, which DEFAULTS cannot hold (U7).
-        if fields.get("max_participants") == PARTICIPANT_LIMITS[live.fields.get("type")
-                                                                or "group"]:
+        if fields.get("max_participants") == DEFAULT_PARTICIPANTS[live.fields.get("type")
+                                                                  or "group"]:
             del fields["max_participants"]
         if fields.get("video_codecs") == [] and live.fields.get("audio_only"):
             del fields["video_codecs"]
@@ -279,8 +345,13 @@ def _room_default(room: Room, field: str) -> Any:
     if field == "video_codecs":
         return [] if getattr(room, "audio_only", None) else DEFAULTS["video_codecs"]
     if field == "max_participants":
-        return PARTICIPANT_LIMITS[getattr(room, "type", None) or "group"]  # U7
+        return DEFAULT_PARTICIPANTS[getattr(room, "type", None) or "group"]  # U7
     return DEFAULTS.get(field)
+
+
+def _legacy_read_as_group(change: FieldChange) -> bool:
+    """A legacy type that Twilio created as `group` (U14): not drift, never a replace."""
+    return change.name == "type" and change.after in LEGACY_TYPES and change.before == "group"
 
 
 def _without_nulls(rule: Any) -> Any:

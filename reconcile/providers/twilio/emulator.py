@@ -1,6 +1,6 @@
 """Emulator of Twilio Programmable Video's Rooms REST API (`https://video.twilio.com`).
 
-See /work/shared/providers/twilio.md: form-encoded PascalCase requests, snake_case JSON
+See docs/providers/twilio.md: form-encoded PascalCase requests, snake_case JSON
 answers, HTTP Basic auth by Account SID, rooms that end (`Status=completed`) instead of
 being deleted, names unique among in-progress rooms only, and rooms that complete by
 themselves under the sandbox's virtual clock.
@@ -8,14 +8,12 @@ themselves under the sandbox's virtual clock.
 
 from __future__ import annotations
 
-import base64
-import binascii
+import functools
 import hashlib
 from collections import Counter
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import urlencode
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -23,6 +21,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from reconcile.providers.twilio.emulator_expiry import expire_rooms, forget_sweeps, release_ended
+from reconcile.providers.twilio.emulator_pages import Cursor, bad_token, base_url, meta, paging
 from reconcile.providers.twilio.emulator_rooms import (
     CREATE_FIELDS,
     KIND,
@@ -30,27 +30,30 @@ from reconcile.providers.twilio.emulator_rooms import (
     SEED_FIELDS,
     STATUSES,
     TwilioError,
+    bad_query,
     ended,
-    expire_rooms,
-    forget_sweeps,
     form_pairs,
     invalid,
     new_room,
     parse_date,
     parse_form,
     participants,
-    release_ended,
     render,
     room_settings,
+)
+from reconcile.providers.twilio.emulator_switches import (
+    CONTROL_ROUTES,
+    legacy_types_as_group,
+    retired_error,
 )
 from reconcile.sandbox.core import Sandbox, SandboxConnection
 from reconcile.sandbox.emulation import basic_auth, json_response
 from reconcile.sandbox.store import DuplicateName, Record
 
-__all__ = ["PROVIDER", "account_of", "create_app", "fault_response", "seed"]
+__all__ = ["CONTROL_ROUTES", "PROVIDER", "account_of", "create_app", "fault_response",
+           "seed"]
 
 REAL_BASE = "https://video.twilio.com"  # for rooms rendered outside a request (seed)
-DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 50, 1000
 ROOM_FILTERS = ("Status", "UniqueName", "DateCreatedAfter", "DateCreatedBefore")
 PARTICIPANT_FILTERS = ("Status", "Identity", "DateCreatedAfter", "DateCreatedBefore")
 PARTICIPANT_STATUSES = ("connected", "disconnected", "reconnecting")
@@ -142,9 +145,12 @@ async def _twilio_error(request: Request, exc: Exception) -> Response:
     return error_response(exc, headers)
 
 
+def _path(request: Request) -> str:
+    return str(request.scope["path"][len(request.scope.get("root_path", "")):])
+
+
 def _resource_missing(request: Request) -> TwilioError:
-    path = request.scope["path"][len(request.scope.get("root_path", "")):]
-    return TwilioError(404, 20404, f"The requested resource {path} was not found")
+    return TwilioError(404, 20404, f"The requested resource {_path(request)} was not found")
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
@@ -169,6 +175,9 @@ class _Rooms:
         sid, token = basic_auth(request)
         if sid is None or not self.sandbox.authenticate(PROVIDER, sid, token):
             raise TwilioError(401, 20003, "Authenticate")
+        gone = retired_error(self.sandbox, sid, _path(request))
+        if gone is not None:
+            raise gone  # U15: the product has ended for this account
         expire_rooms(self.sandbox, sid)
         return sid
 
@@ -183,7 +192,7 @@ class _Rooms:
         if request.method == "POST":
             return await self._end(request, account)
         record = self._resolve(request, account)
-        return json_response(render(record.data, _base(request)))
+        return json_response(render(record.data, base_url(request)))
 
     async def participants(self, request: Request) -> Response:
         account = self._account(request)
@@ -191,23 +200,18 @@ class _Rooms:
         q = request.query_params
         wanted = q.get("Status")
         if wanted is not None and wanted not in PARTICIPANT_STATUSES:
-            raise invalid(f"Status must be one of {', '.join(PARTICIPANT_STATUSES)}")
+            raise bad_query(f"Status must be one of {', '.join(PARTICIPANT_STATUSES)}")
         after, before = _date_filters(q)
-        found = [p for p in participants(room, _base(request))
+        found = [p for p in participants(room, base_url(request))
                  if wanted in (None, p["status"]) and q.get("Identity") in (None, p["identity"])
                  and after <= _participant_start(p) < before]
-        size, page = _paging(q)
-        token = q.get("PageToken")
-        if token is not None:
-            last = _token_sid(token)
-            sids = [p["sid"] for p in found]
-            if last not in sids:
-                raise _bad_token()
-            found = found[sids.index(last) + 1:]
+        size, page = paging(q)
+        start, end = Cursor.of(q.get("PageToken")).window([p["sid"] for p in found], size)
+        shown = found[start:end]
         path = f"/v1/Rooms/{room['sid']}/Participants"
-        meta = _meta(request, path, "participants", PARTICIPANT_FILTERS, size, page,
-                     found[size - 1]["sid"] if len(found) > size else None)
-        return json_response({"participants": found[:size], "meta": meta})
+        body = meta(request, path, "participants", PARTICIPANT_FILTERS, size, page,
+                    [p["sid"] for p in shown], end < len(found))
+        return json_response({"participants": shown, "meta": body})
 
     async def recording_rules(self, request: Request) -> Response:
         """The room's `links.recording_rules`: the rules it was created with."""
@@ -218,8 +222,9 @@ class _Rooms:
 
     async def _create(self, request: Request, account: str) -> Response:
         form = parse_form(await request.body(), request.headers.get("content-type", ""))
-        data = new_room(_new_sid(self.sandbox), account, room_settings(form),
-                        self.sandbox.clock.now())
+        settings = room_settings(form, legacy_as_group=legacy_types_as_group(self.sandbox,
+                                                                             account))
+        data = new_room(_new_sid(self.sandbox), account, settings, self.sandbox.clock.now())
         name = data["unique_name"]
         for attempt in range(2):
             try:
@@ -229,7 +234,7 @@ class _Rooms:
                 # Retry once if the holder had ended out of band (its name is free now).
                 if attempt or self._live_by_name(account, name) is not None:
                     raise TwilioError(400, 53113, "Room exists") from None  # U1
-        return json_response(render(data, _base(request)), 201)
+        return json_response(render(data, base_url(request)), 201)
 
     async def _end(self, request: Request, account: str) -> Response:
         """`Status=completed` ends an in-progress room; anything else is 53112 (U2, U3)."""
@@ -241,7 +246,7 @@ class _Rooms:
                 raise TwilioError(400, 53112, "Status is invalid")
             record = self.store.update(
                 record, ended(record.data, self.sandbox.clock.now()), live=False)
-        return json_response(render(record.data, _base(request)), 202)
+        return json_response(render(record.data, base_url(request)), 202)
 
     def _resolve(self, request: Request, account: str) -> Record:
         """A room by sid (any status), else by the name of an in-progress room."""
@@ -263,74 +268,60 @@ class _Rooms:
         q = request.query_params
         status = q.get("Status", "in-progress")
         if status not in STATUSES:
-            raise invalid(f"Status must be one of {', '.join(STATUSES)}, got {status!r}")
+            raise bad_query(f"Status must be one of {', '.join(STATUSES)}, got {status!r}")
         if status != "in-progress":
             release_ended(self.sandbox, account)  # sweeps are rarer than status merges
         after, before = _date_filters(q)
-        size, page = _paging(q)
-        token = q.get("PageToken")
-        after_seq = 0
-        if token is not None:
-            start = self.store.get(PROVIDER, account, KIND, _token_sid(token))
+        size, page = paging(q)
+        cursor = Cursor.of(q.get("PageToken"))
+        anchor = 0
+        if cursor.sid is not None:
+            start = self.store.get(PROVIDER, account, KIND, cursor.sid)
             if start is None:
-                raise _bad_token()
-            after_seq = start.seq
+                raise bad_token()
+            anchor = start.seq
 
         def matches(data: dict[str, Any]) -> bool:
             return data.get("status") == status \
                 and after <= data.get("_created_at", 0) < before
 
-        found = self._scan(account, status == "in-progress", q.get("UniqueName"), matches,
-                           after_seq, size + 1)
-        meta = _meta(request, "/v1/Rooms", "rooms", ROOM_FILTERS, size, page,
-                     found[size - 1].id if len(found) > size else None)
-        base = _base(request)
-        return json_response({"rooms": [render(r.data, base) for r in found[:size]],
-                              "meta": meta})
+        scan = functools.partial(self._scan, account, status == "in-progress",
+                                 q.get("UniqueName"), matches)
+        if cursor.backwards:  # a previous page: the items before the anchor, which follows
+            shown, more = scan(anchor, size, backwards=True), True
+        else:
+            found = scan(anchor, size + 1)
+            shown, more = found[:size], len(found) > size
+        body = meta(request, "/v1/Rooms", "rooms", ROOM_FILTERS, size, page,
+                    [r.id for r in shown], more)
+        base = base_url(request)
+        return json_response({"rooms": [render(r.data, base) for r in shown], "meta": body})
 
     def _scan(self, account: str, live: bool, name: str | None,
-              keep: Callable[[dict[str, Any]], bool], after_seq: int, limit: int
-              ) -> list[Record]:
-        """Up to `limit` matching rooms after `after_seq`: one query unless filters
-        (dates, completed vs failed) drop rows."""
+              keep: Callable[[dict[str, Any]], bool], anchor: int, limit: int, *,
+              backwards: bool = False) -> list[Record]:
+        """Up to `limit` matching rooms after the `anchor` seq (or the last ones before
+        it): one query unless filters (dates, completed vs failed) drop rows."""
         found: list[Record] = []
         while len(found) < limit:
-            batch = self.store.list(PROVIDER, account, KIND, live=live, name=name,
-                                    after_seq=after_seq, limit=limit)
-            found += [r for r in batch if keep(r.data)]
+            if backwards:
+                batch = self.store.list(PROVIDER, account, KIND, live=live, name=name,
+                                        before_seq=anchor, limit=limit)
+                found = [r for r in batch if keep(r.data)] + found
+            else:
+                batch = self.store.list(PROVIDER, account, KIND, live=live, name=name,
+                                        after_seq=anchor, limit=limit)
+                found += [r for r in batch if keep(r.data)]
             if len(batch) < limit:
                 break
-            after_seq = batch[-1].seq
-        return found[:limit]
+            anchor = batch[0].seq if backwards else batch[-1].seq
+        return found[-limit:] if backwards else found[:limit]
 
 
 # -- request helpers ----------------------------------------------------------------------
 
 def _new_sid(sandbox: Sandbox) -> str:
     return "RM" + sandbox.random_hex(32)
-
-
-def _base(request: Request) -> str:
-    """Scheme, host and mount prefix: what stands in for https://video.twilio.com."""
-    return str(request.url.replace(path=request.scope.get("root_path", ""), query="",
-                                   fragment="")).rstrip("/")
-
-
-def _paging(q: Any) -> tuple[int, int]:
-    size = _int_param(q, "PageSize", DEFAULT_PAGE_SIZE)
-    if not 1 <= size <= MAX_PAGE_SIZE:
-        raise invalid(f"PageSize must be from 1 to {MAX_PAGE_SIZE}")
-    page = _int_param(q, "Page", 0)
-    if page < 0:
-        raise invalid("Page must not be negative")
-    return size, page
-
-
-def _int_param(q: Any, name: str, default: int) -> int:
-    try:
-        return int(q.get(name, default))
-    except ValueError:
-        raise invalid(f"{name} must be an integer") from None
 
 
 def _date_filters(q: Any) -> tuple[float, float]:
@@ -341,42 +332,6 @@ def _date_filters(q: Any) -> tuple[float, float]:
 
 def _participant_start(participant: dict[str, Any]) -> float:
     return parse_date(participant["date_created"], "date_created")
-
-
-# U8: PageToken = "PT" + base64url(sid of the last item returned).
-def _token(sid: str) -> str:
-    return "PT" + base64.urlsafe_b64encode(sid.encode()).decode().rstrip("=")
-
-
-def _token_sid(token: str) -> str:
-    if not token.startswith("PT"):
-        raise _bad_token()
-    body = token[2:]
-    try:
-        return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode("ascii")
-    except (binascii.Error, ValueError):
-        raise _bad_token() from None
-
-
-def _bad_token() -> TwilioError:
-    return TwilioError(400, 21481, "Invalid PageToken")
-
-
-def _meta(request: Request, path: str, key: str, filters: tuple[str, ...], size: int,
-          page: int, next_after: str | None) -> dict[str, Any]:
-    """Twilio's page envelope; `next_page_url` carries the filters and a PageToken."""
-    given = [(name, request.query_params[name]) for name in filters
-             if name in request.query_params]
-    base = _base(request) + path
-
-    def link(page_no: int, token: str | None) -> str:
-        params = [*given, ("PageSize", str(size)), ("Page", str(page_no))]
-        return f"{base}?{urlencode(params + ([('PageToken', token)] if token else []))}"
-
-    return {"page": page, "page_size": size, "first_page_url": link(0, None),
-            "previous_page_url": None, "url": link(page, request.query_params.get("PageToken")),
-            "next_page_url": link(page + 1, _token(next_after)) if next_after else None,
-            "key": key}
 
 
 def is_live(kind: str, data: dict[str, Any]) -> bool:

@@ -1,4 +1,4 @@
-"""Twilio room documents for the emulator: form parsing, validation, rendering, expiry.
+"""Twilio room documents for the emulator: form parsing, validation, rendering.
 
 Rooms are stored in the shape of `video.v1.room` minus `url`/`links` (they depend on the
 request's base URL), plus internal keys: `_created_at`, `_participants`, `_ever_joined`,
@@ -10,30 +10,33 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
-from weakref import WeakKeyDictionary
 
-from reconcile.sandbox.core import Sandbox, public
+from reconcile.sandbox.core import public
 from reconcile.sandbox.emulation import iso_seconds
-from reconcile.sandbox.store import Record
 
 PROVIDER = "twilio"
 KIND = "rooms"
 ERRORS_URL = "https://www.twilio.com/docs/errors/"
 
 ROOM_TYPES = ("group", "go", "peer-to-peer", "group-small")
-# U7: older spec / seed caps per legacy type; the current spec caps every room at 50.
+# U7: the older docs' cap (and default) per legacy type; the current spec caps every room at
+# 50. With the `legacy_types_as_group` switch (U14) a legacy type is created as `group`.
 PARTICIPANT_LIMITS = {"group": 50, "go": 50, "peer-to-peer": 10, "group-small": 4}
 STATUSES = ("in-progress", "completed", "failed")
 VIDEO_CODECS = ("VP8", "H264")
 MEDIA_REGIONS = ("us1", "us2", "au1", "br1", "ie1", "jp1", "sg1", "in1", "de1", "gll")
-CALLBACK_METHODS = ("GET", "POST", "HEAD", "PATCH", "PUT", "DELETE")  # U13: stored verbatim
+CALLBACK_METHODS = ("GET", "POST")  # U13: the current spec's enum; others are 53110
 MAX_NAME_LENGTH = 128  # U5
+MAX_CALLBACK_LENGTH = 1023  # error 53111: "less than 1024 characters"
+PARTICIPANT_DURATION = (600, 86400)  # error 53123: 10 minutes to 24 hours
+MAX_RECORDING_RULES = 20  # error 53120
+# U2: the catalogue's code for each bad create parameter; the rest get INVALID_PARAMETER.
+INVALID_PARAMETER = 53114  # "invalid parameters" (the Video SDKs' name for it)
+BAD_QUERY = 400  # the catalogue's generic "Bad Request", for list query parameters
 # `video.v1.room` in the spec's order (`url` and `links` are added when rendering).
 ROOM_FIELDS = ("sid", "status", "date_created", "date_updated", "account_sid", "enable_turn",
                "unique_name", "status_callback", "status_callback_method", "end_time",
@@ -75,9 +78,14 @@ class TwilioError(Exception):
                 "more_info": f"{ERRORS_URL}{self.code}", "status": self.status}
 
 
-def invalid(message: str) -> TwilioError:
-    """U2: the emulator's generic 400 for a bad parameter."""
-    return TwilioError(400, 20001, message)
+def invalid(message: str, code: int = INVALID_PARAMETER) -> TwilioError:
+    """U2: a 400 for a bad parameter, with its catalogue code where it has one."""
+    return TwilioError(400, code, message)
+
+
+def bad_query(message: str) -> TwilioError:
+    """U2: a 400 for a bad list or filter query parameter."""
+    return TwilioError(400, BAD_QUERY, message)
 
 
 # -- form bodies --------------------------------------------------------------------------
@@ -127,11 +135,17 @@ def _coerce(field: str, text: str) -> Any:
 
 # -- validation and defaults --------------------------------------------------------------
 
-def room_settings(given: dict[str, Any], *, seeding: bool = False) -> dict[str, Any]:
-    """Validated create settings with the documented defaults (U2, U5, U7, U13)."""
-    room_type = _choice("type", given.get("type", "group"), ROOM_TYPES)
+def room_settings(given: dict[str, Any], *, seeding: bool = False,
+                  legacy_as_group: bool = False) -> dict[str, Any]:
+    """Validated create settings with the documented defaults (U2, U5, U7, U13).
+    `legacy_as_group`: a legacy type is created as a group room (U14)."""
+    room_type = _choice("type", given.get("type", "group"), ROOM_TYPES, 53108)
+    if legacy_as_group:
+        room_type = "group"
     limit = PARTICIPANT_LIMITS[room_type]
     audio_only = _bool(given, "audio_only", False)
+    if audio_only and room_type != "group":
+        raise invalid("The AudioOnly flag is not supported for the Room type", 53124)
     _bool(given, "enable_turn", True)  # validated, but deprecated: always true
     method = given.get("status_callback_method", "POST")
     low_timeout = 0 if seeding else 1  # seeded ad-hoc rooms have timeouts 0 (never expire)
@@ -144,11 +158,12 @@ def room_settings(given: dict[str, Any], *, seeding: bool = False) -> dict[str, 
         "status_callback": _callback(given.get("status_callback")),
         "status_callback_method": _choice(
             "status_callback_method", method.upper() if isinstance(method, str) else method,
-            CALLBACK_METHODS),
+            CALLBACK_METHODS, 53110),
         "type": room_type,
-        "max_participants": _int(given, "max_participants", 1, limit, limit,
+        "max_participants": _int(given, "max_participants", (1, limit), limit, 53107,
                                  f"for a {room_type} room"),
-        "max_participant_duration": _int(given, "max_participant_duration", 1, 86400, 14400),
+        "max_participant_duration": _int(given, "max_participant_duration",
+                                         PARTICIPANT_DURATION, 14400, 53123),
         "record_participants_on_connect": _bool(given, "record_participants_on_connect", False),
         "video_codecs": [] if audio_only else list(dict.fromkeys(codecs)),
         "media_region": _choice("media_region", given.get("media_region", "us1"),
@@ -160,7 +175,7 @@ def room_settings(given: dict[str, Any], *, seeding: bool = False) -> dict[str, 
         "_transcribe_participants_on_connect": _bool(
             given, "transcribe_participants_on_connect", False),
         "_transcriptions_configuration": _json(given, "transcriptions_configuration", dict),
-        "_recording_rules": _json(given, "recording_rules", list),
+        "_recording_rules": _recording_rules(given),
     }
 
 
@@ -179,14 +194,18 @@ def _callback(url: Any) -> str | None:
     if url is None:
         return None
     parts = urlsplit(url) if isinstance(url, str) else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
-        raise invalid("StatusCallback must be an absolute http(s) URL")
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc \
+            or len(url) > MAX_CALLBACK_LENGTH:
+        raise invalid("StatusCallback must be an absolute http(s) URL of less than 1024"
+                      " characters", 53111)
     return url
 
 
-def _choice(field: str, value: Any, allowed: tuple[str, ...]) -> str:
+def _choice(field: str, value: Any, allowed: tuple[str, ...],
+            code: int = INVALID_PARAMETER) -> str:
     if value not in allowed:
-        raise invalid(f"{pascal(field)} must be one of {', '.join(allowed)}, got {value!r}")
+        raise invalid(f"{pascal(field)} must be one of {', '.join(allowed)}, got {value!r}",
+                      code)
     return value
 
 
@@ -201,13 +220,14 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _int(given: dict[str, Any], field: str, low: int, high: int, default: int,
-         context: str = "") -> int:
+def _int(given: dict[str, Any], field: str, bounds: tuple[int, int], default: int,
+         code: int, context: str = "") -> int:
     value = given.get(field, default)
+    low, high = bounds
     if not _is_int(value) or not low <= value <= high:
         where = f" {context}" if context else ""
         raise invalid(f"{pascal(field)} must be an integer from {low} to {high}{where},"
-                      f" got {value!r}")
+                      f" got {value!r}", code)
     return value
 
 
@@ -220,11 +240,25 @@ def _timeout(given: dict[str, Any], field: str, low: int) -> int:
 
 def _json(given: dict[str, Any], field: str, kind: type) -> Any:
     value = given.get(field)
-    if field == "recording_rules" and isinstance(value, dict) and "rules" in value:
-        value = value["rules"]  # {"rules": [...]} is the RecordingRules resource's shape
     if value is not None and not isinstance(value, kind):
         raise invalid(f"{pascal(field)} must be a JSON {kind.__name__}")
     return value
+
+
+def _recording_rules(given: dict[str, Any]) -> list[Any] | None:
+    """Rules as error 53120 describes them: 1 to 20, each with a type; `all` is true and
+    alone with the type."""
+    rules = given.get("recording_rules")
+    if isinstance(rules, dict) and "rules" in rules:
+        rules = rules["rules"]  # {"rules": [...]} is the RecordingRules resource's shape
+    if rules is None:
+        return None
+    if not isinstance(rules, list) or not 1 <= len(rules) <= MAX_RECORDING_RULES or not all(
+            isinstance(rule, dict) and rule.get("type") in ("include", "exclude")
+            and ("all" not in rule or (rule["all"] is True and set(rule) == {"type", "all"}))
+            for rule in rules):
+        raise invalid("Invalid Recording Rule(s)", 53120)
+    return rules
 
 
 # -- stored and rendered rooms ------------------------------------------------------------
@@ -303,72 +337,8 @@ def parse_date(value: str, param: str) -> float:
     try:
         moment = datetime.fromisoformat(value.strip())
     except ValueError:
-        raise invalid(f"{param} must be a date (YYYY-MM-DD) or an ISO-8601 date-time") from None
+        raise bad_query(f"{param} must be a date (YYYY-MM-DD) or an ISO-8601 date-time"
+                        ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
-
-
-# -- auto-completion under the virtual clock ----------------------------------------------
-
-# In-progress rooms nobody is in, with the moment they complete: `unused_room_timeout`
-# minutes after creation if nobody ever joined, else `empty_room_timeout` minutes after the
-# last participant left. Timeouts of 0 (ad-hoc rooms) never expire.
-_EXPIRY_SQL = """
-SELECT seq, id, name, deadline, CASE WHEN deadline <= :now THEN data END FROM (
-  SELECT seq, id, name, data,
-    CASE WHEN data ->> '$._ever_joined'
-      THEN coalesce(data ->> '$._last_left_at', data ->> '$._created_at')
-           + 60.0 * (data ->> '$.empty_room_timeout')
-      ELSE (data ->> '$._created_at') + 60.0 * (data ->> '$.unused_room_timeout') END
-      AS deadline,
-    CASE WHEN data ->> '$._ever_joined' THEN data ->> '$.empty_room_timeout'
-      ELSE data ->> '$.unused_room_timeout' END AS timeout
-  FROM records
-  WHERE provider = :provider AND account = :account AND kind = :kind AND live = 1
-    AND data ->> '$.status' = 'in-progress'
-    AND coalesce(json_array_length(data, '$._participants'), 0) = 0)
-WHERE timeout > 0
-"""
-# Rooms ended out of band (the control API merging `status`) stop counting as live.
-_STALE_SQL = """
-UPDATE records SET live = 0
-WHERE provider = :provider AND account = :account AND kind = :kind AND live = 1
-  AND data ->> '$.status' != 'in-progress'
-"""
-# A deadline is always set at least a minute ahead (timeouts are >= 1 minute), so after a
-# sweep at virtual time t nothing new can fall due before t + 60: skip sweeps until then.
-_MIN_LEAD = 60.0
-_sweeps: WeakKeyDictionary[Sandbox, dict[str, tuple[float, float]]] = WeakKeyDictionary()
-
-
-def expire_rooms(sandbox: Sandbox, account: str) -> None:
-    """Complete the account's rooms whose deadline has passed, at their deadline."""
-    now = sandbox.clock.now()
-    swept_at, next_due = _sweeps.get(sandbox, {}).get(account, (math.inf, -math.inf))
-    if swept_at <= now < next_due:
-        return
-    release_ended(sandbox, account)
-    params = {"provider": PROVIDER, "account": account, "kind": KIND, "now": now}
-    upcoming = [now + _MIN_LEAD]
-    with sandbox.store.transaction() as conn:
-        for seq, sid, name, deadline, data in conn.execute(_EXPIRY_SQL, params).fetchall():
-            if data is None:
-                upcoming.append(deadline)
-                continue
-            record = Record(seq, PROVIDER, account, KIND, sid, name, True, json.loads(data))
-            sandbox.store.update(record, ended(record.data, deadline), live=False)
-    _sweeps.setdefault(sandbox, {})[account] = (now, min(upcoming))
-
-
-def release_ended(sandbox: Sandbox, account: str) -> None:
-    """Rooms whose `status` was set out of band stop holding their name."""
-    with sandbox.store.transaction() as conn:
-        conn.execute(_STALE_SQL, {"provider": PROVIDER, "account": account, "kind": KIND})
-
-
-def forget_sweeps(sandbox: Sandbox, accounts: Iterable[str]) -> None:
-    """Force the next request to sweep (after rooms were written with past deadlines)."""
-    marks = _sweeps.get(sandbox, {})
-    for account in accounts:
-        marks.pop(account, None)

@@ -23,9 +23,16 @@ from reconcile.models import (
 )
 
 RoomType = Literal["group", "go", "peer-to-peer", "group-small"]
-# Older spec and seed: per-type caps; the current spec caps every room at 50.
-PARTICIPANT_LIMITS: dict[str, int] = {"group": 50, "go": 50, "peer-to-peer": 10,
-                                      "group-small": 4}
+# Twilio's current docs: `type` is a legacy parameter and `group` the only room type left.
+# The other three are accepted with a warning (docs/providers/twilio.md U14).
+LEGACY_TYPES = frozenset({"go", "peer-to-peer", "group-small"})
+# What older docs said of the legacy types; no longer enforced, quoted in the warning.
+OLDER_LIMITS = {"peer-to-peer": "at most 10 participants, and no video_codecs,"
+                                " media_region or recording",
+                "group-small": "at most 4 participants"}
+# What Twilio is taken to store when max_participants is not sent (U7).
+DEFAULT_PARTICIPANTS: dict[str, int] = {"group": 50, "go": 50, "peer-to-peer": 10,
+                                        "group-small": 4}
 MEDIA_REGIONS = Literal["us1", "us2", "au1", "br1", "ie1", "jp1", "sg1", "in1", "de1", "gll"]
 
 
@@ -37,21 +44,13 @@ class RecordingRule(StrictModel):
     track: str | None = None
 
 
-P2P_UNAVAILABLE = ("video_codecs", "media_region", "record_participants_on_connect")
-
-
 def _schema_rules(schema: dict[str, Any]) -> None:
     # Fields may come from `defaults`, which a schema cannot see: constrain, don't require.
     only_key_required(schema, "unique_name")
     schema["allOf"] = [
-        *({"if": {"properties": {"type": {"const": room_type}}, "required": ["type"]},
-           "then": {"properties": {"max_participants": {"maximum": limit}}}}
-          for room_type, limit in PARTICIPANT_LIMITS.items() if limit < 50),
         {"if": {"properties": {"audio_only": {"const": True}}, "required": ["audio_only"]},
          "then": {"properties": {"video_codecs": {"maxItems": 0},
                                  "type": {"const": "group"}}}},
-        {"if": {"properties": {"type": {"const": "peer-to-peer"}}, "required": ["type"]},
-         "then": {"not": {"anyOf": [{"required": [name]} for name in P2P_UNAVAILABLE]}}},
     ]
 
 
@@ -62,9 +61,11 @@ class TwilioRoom(Room):
     unique_name: Templated(Field(min_length=1, max_length=128)) = Field(description=(
         "The room's identity; unique among in-progress rooms."))
     type: RoomType | None = Field(None, description=(
-        "Legacy: only `group` is available for new rooms (default group)."))
+        "Legacy: Twilio's current docs say `group` is the only room type (the default);"
+        " go, peer-to-peer and group-small are accepted with a warning."))
     max_participants: int | None = Field(None, ge=1, le=50)
-    max_participant_duration: int | None = Field(None, ge=1, le=86400, description="Seconds.")
+    max_participant_duration: int | None = Field(None, ge=600, le=86400, description=(
+        "Seconds, from 600 (10 minutes) to 86400 (24 hours); Twilio's default is 14400."))
     empty_room_timeout: int | None = Field(None, ge=1, le=60, description=(
         "Minutes the room stays after the last participant leaves (default 5)."))
     unused_room_timeout: int | None = Field(None, ge=1, le=60, description=(
@@ -84,23 +85,20 @@ class TwilioRoom(Room):
 
     def rule_violations(self) -> Iterator[Violation]:
         room_type = self.type or "group"
-        limit = PARTICIPANT_LIMITS[room_type]
-        if self.max_participants is not None and self.max_participants > limit:
-            yield Violation("max_participants",
-                            f"a {room_type} room allows at most {limit} participants,"
-                            f" got {self.max_participants}", ("type",))
+        if room_type in LEGACY_TYPES:
+            older = OLDER_LIMITS.get(room_type)
+            yield Violation("type", (
+                f"`type: {room_type}` is a legacy room type: Twilio's current docs say"
+                " `group` is the only one, so Twilio may create a group room"
+                + (f" (older docs gave {room_type} rooms {older})" if older else "")
+                + "; write `type: group`, or leave `type` out"), warning=True)
         if self.audio_only and self.video_codecs:
             yield Violation("video_codecs", "an audio_only room carries no video:"
                                             " remove video_codecs or audio_only",
                             ("audio_only",))
-        if self.audio_only and room_type != "group":
+        if self.audio_only and room_type != "group":  # Twilio error 53124
             yield Violation("audio_only", f"audio_only is available in group rooms only,"
                                           f" not in {room_type} rooms", ("type",))
-        if room_type == "peer-to-peer":
-            for name in P2P_UNAVAILABLE:
-                if getattr(self, name) is not None:
-                    yield Violation(name, f"{name} is not available in peer-to-peer rooms",
-                                    ("type",))
         if self.video_codecs and len(set(self.video_codecs)) != len(self.video_codecs):
             yield Violation("video_codecs", "video_codecs lists a codec twice")
 

@@ -10,6 +10,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 import pytest
 
 from reconcile.engine.http import HttpError, HttpSettings
@@ -415,6 +416,21 @@ def test_a_room_post_that_may_have_committed_is_not_retried(
         create_b_after_a(path, server, faults)
     assert sandbox.counter_table() == {"kaleyra": {"POST": 1}}  # sent once, never again
     assert state(path).names() == ["a"]
+    # The attempt stays on record, as uncertain, with the time it was about to be sent.
+    (intent,) = state(path).uncertain()
+    assert intent.name == "b" and intent.requested_at.endswith("Z")
+    sandbox.faults.clear()
+    # The next plan names it, with its time and what to check, and still creates b.
+    account = plan(path)
+    (named,) = account.uncertain
+    assert (named.address, named.requested_at) == ("kaleyra.rooms[b]", intent.requested_at)
+    assert "Kaleyra console" in named.check and str(state_file(path)) in named.check
+    assert [(c.key, c.action) for c in account.changes if c.action is not Action.NOOP] == [
+        ("b", Action.CREATE)]
+    b = list(account_of(path).all_rooms())[1].model
+    run(path, lambda provider: provider.create("rooms", b))
+    # b exists now; the earlier attempt stays in doubt until someone has checked.
+    assert state(path).names() == ["a", "b"] and state(path).uncertain() == [intent]
 
 
 def test_a_429_on_the_room_post_is_retried(tmp_path: Path, server: SandboxServer,
@@ -424,8 +440,9 @@ def test_a_429_on_the_room_post_is_retried(tmp_path: Path, server: SandboxServer
     with pytest.raises(HttpError) as refused:  # every answer is a 429: refused, not made
         create_b_after_a(path, server, {"burst_429": {"rate": 1, "retry_after": 0}})
     assert refused.value.status == 429
-    assert sandbox.counter_table() == {"kaleyra": {"POST": FAST.attempts}}
+    assert sandbox.counter_table() == {"kaleyra": {"POST": FAST.rate_limited_attempts}}
     assert len(room_ids(sandbox)) == 1
+    assert state(path).uncertain() == []  # refused: nothing was made, nothing in doubt
 
 
 def test_the_base_url_comes_from_the_endpoint_or_the_region(tmp_path: Path,
@@ -437,3 +454,29 @@ def test_the_base_url_comes_from_the_endpoint_or_the_region(tmp_path: Path,
         other = dataclasses.replace(account, settings=account.settings.model_copy(update={
             "endpoint": None, "region": "in", "environment": environment}))
         assert KaleyraProvider.base_url(other) == f"https://{host}.bandyer.com"
+
+
+# -- the documented v1 answer and the user step (issue 12, defect 7) ------------------------
+
+def _answers_v1(server: SandboxServer) -> None:
+    with httpx.Client(base_url=server.base_url) as http:
+        switched = http.post(f"/_sandbox/providers/kaleyra/companies/{KEY}/answers",
+                             json={"v1": True})
+    assert switched.json() == {"v1": True}
+
+
+def test_the_documented_v1_answer_is_read_for_create_and_plan(
+        tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
+    """`{"room": {"room_id", "user_urls": [{"user", "url", "tools", "is_admin"}]}}`."""
+    _answers_v1(server)
+    path = kaleyra_file(tmp_path, server, f"      - {{name: a, {PAIR}}}\n")
+    apply(path)
+    entry = state(path).get("a")
+    assert entry is not None and {entry.room_id} == room_ids(sandbox)
+    [record] = sandbox.store.list("kaleyra", KEY, "rooms")
+    assert sorted((p.user_id, p.url) for p in entry.participants) == sorted(
+        (p["user_id"], p["url"]) for p in record.data["participants"])
+    account = plan(path)
+    assert [(c.key, c.action) for c in account.changes] == [("a", Action.NOOP)]
+    assert sorted(account.changes[0].live.join_urls) == sorted(  # type: ignore[union-attr]
+        p["url"] for p in record.data["participants"])

@@ -500,7 +500,7 @@ def test_switches_live_in_the_database_shared_by_processes(tmp_path: Path) -> No
     try:
         update_company(writer, KEY, {"transcription": False, "room_routes": False})
         assert company(reader, KEY) == {"transcription": False, "summarization": True,
-                                        "room_routes": False}
+                                        "room_routes": False, "v1_answers": False}
         assert company(reader, "ak_live_other")["room_routes"] is True
         with pytest.raises(ValueError, match="expected booleans"):
             update_company(writer, KEY, {"recording": True})
@@ -569,3 +569,15 @@ def test_seeding_ten_thousand_rooms_is_fast(sandbox: Sandbox) -> None:
     assert time.perf_counter() - started < 1.5
     assert len({r["room_id"] for r in rooms}) == 10_000
     assert sandbox.store.count("kaleyra", KEY, "rooms") == 10_000
+
+
+def test_the_answers_switch_gives_the_documented_v1_shape(sandbox: Sandbox, control: Control,
+                                                         api: httpx.Client) -> None:
+    switch = f"/companies/{KEY}/answers"
+    assert control.get(switch).json() == {"v1": False}
+    assert control.post(switch, json={"v1": True}).json() == {"v1": True}
+    created = api.post("/rooms", json=room_body()).json()
+    room = created["room"]
+    assert set(created) == {"room"} and "participants" not in room
+    assert [set(u) for u in room["user_urls"]] == [{"user", "url", "tools", "is_admin"}] * 2
+    assert api.get(f"/rooms/{room['room_id']}").json() == created

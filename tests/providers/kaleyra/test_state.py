@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import stat
 import subprocess
@@ -59,6 +60,30 @@ def path(tmp_path: Path) -> Path:
 
 
 # ---------------------------------------------------------------- format and round trip
+
+def test_a_create_intent_is_saved_until_settled_and_old_files_load_as_they_are(
+        path: Path) -> None:
+    saved_state(path)
+    before = path.read_text(encoding="utf-8")
+    assert "uncertain_creates" not in before  # written only when there is one
+    with locked(path, 0):
+        state = KaleyraState.load(path, "kaleyra")  # a file from before intents loads
+        assert state.uncertain() == []
+        doubt, done = state.intend("consult-43"), state.intend("consult-44")
+        state.save()
+        loaded = KaleyraState.load(path, "kaleyra")  # as the next plan, or a kill, sees it
+        assert [(r.name, r.requested_at) for r in loaded.uncertain()] == [
+            ("consult-43", doubt.requested_at), ("consult-44", done.requested_at)]
+        assert doubt.requested_at.endswith("Z")
+        text = path.read_text(encoding="utf-8")
+        assert text == json.dumps(json.loads(text), indent=2, sort_keys=True) + "\n"
+        state.settle(done)
+        state.save()
+        assert [r.name for r in KaleyraState.load(path, "kaleyra").uncertain()] == [
+            "consult-43"]
+        state.settle(doubt)
+        state.save()
+    assert path.read_text(encoding="utf-8") == before  # nothing left of them
 
 def test_round_trip(path: Path) -> None:
     written = saved_state(path)
@@ -245,6 +270,13 @@ DAMAGED = {
                         ["rooms: a room name is empty"]),
     "empty room_id": (_with("d['rooms']['consult-42']['room_id'] = ''"),
                       ["rooms.consult-42.room_id: must be a non-empty string"]),
+    "uncertain not a list": (_with("d['uncertain_creates'] = {}"),
+                             ["uncertain_creates: must be an array, not an object"]),
+    "uncertain with no time": (_with("d['uncertain_creates'] = [{'name': 'a'}]"),
+                               ["uncertain_creates[0]: missing requested_at"]),
+    "uncertain bad time": (_with("d['uncertain_creates'] = [{'name': 'a', 'requested_at':"
+                                 " 'noon'}]"),
+                           ["uncertain_creates[0].requested_at: must be an ISO 8601"]),
 }
 
 
@@ -271,7 +303,7 @@ def test_damaged_file_is_a_clear_error_and_left_untouched(path: Path, case: str)
 
 def test_unreadable_file(path: Path) -> None:
     path.mkdir(parents=True)  # a folder where the file should be
-    with pytest.raises(StateError, match="is a folder"):
+    with pytest.raises(StateError, match="is a directory, not a state file"):
         KaleyraState.load(path, "kaleyra")
 
 
@@ -288,9 +320,63 @@ def test_a_state_path_below_a_file_is_a_clear_error(tmp_path: Path) -> None:
 def test_a_lock_file_that_cannot_be_opened_is_a_clear_error(path: Path) -> None:
     path.parent.mkdir(parents=True)
     (path.parent / (path.name + ".lock")).mkdir()  # a folder where the lock file goes
-    with pytest.raises(StateError, match=r"cannot lock Kaleyra state file .* \(lock file"
-                                         r" .*\.lock\): Is a directory"), locked(path, 0):
+    with pytest.raises(StateError, match=r"cannot create the lock file .*\.lock of Kaleyra"
+                                         r" state file .*: Is a directory"), locked(path, 0):
         pass
+
+
+def _locking_ends(path: Path) -> BaseException | None:
+    """What `locked(path, None)` (wait forever) raises, from a thread given 10 s: an
+    uncreatable lock file used to be taken for one another apply holds."""
+    outcome: list[BaseException | None] = []
+
+    def lock() -> None:
+        try:
+            with locked(path, None):
+                outcome.append(None)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=lock, daemon=True)
+    thread.start()
+    thread.join(10)
+    assert outcome, f"locking {path} still waits after 10 s"
+    return outcome[0]
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_an_uncreatable_lock_file_is_an_immediate_error_not_a_wait() -> None:
+    """Under /proc no file can be created, for root too (ENOENT)."""
+    error = _locking_ends(Path("/proc/self/kaleyra.json"))
+    assert isinstance(error, StateError) and not isinstance(error, StateLockedError)
+    assert re.fullmatch(r"cannot create the lock file /proc/\d+/kaleyra\.json\.lock of"
+                        r" Kaleyra state file /proc/self/kaleyra\.json: No such file or"
+                        r" directory", str(error)), error
+
+
+@pytest.fixture
+def read_only(tmp_path: Path) -> Iterator[Path]:
+    """A folder no file can be created in, by root too: immutable (chattr +i) when run as
+    root, else mode 0555."""
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    if os.geteuid() == 0:
+        if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode:
+            pytest.skip("root, and chattr +i is not available here")
+        yield folder
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+        return
+    folder.chmod(0o555)
+    yield folder
+    folder.chmod(0o755)
+
+
+def test_a_state_file_in_a_read_only_folder_is_an_immediate_error(read_only: Path) -> None:
+    error = _locking_ends(read_only / "kaleyra.json")
+    assert isinstance(error, StateError) and not isinstance(error, StateLockedError)
+    assert str(error).startswith(f"cannot create the lock file {read_only}/kaleyra.json.lock"
+                                 f" of Kaleyra state file {read_only}/kaleyra.json: ")
+    assert str(error).endswith(("Permission denied", "Operation not permitted"))
 
 
 def test_put_needs_a_name_and_a_room_id(path: Path) -> None:

@@ -303,7 +303,7 @@ def test_create_returns_the_room_and_a_duplicate_raises_name_taken(
     assert live.join_urls == (f"{server.url('metered')}/{APP}/a",)
 
 
-def test_update_puts_the_full_declared_set_with_privacy_and_no_roomname(
+def test_update_puts_the_live_room_under_the_declared_set_with_privacy_no_roomname(
         tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
     seed(sandbox, APP, "rooms", [{"roomName": "a", "privacy": "private", "maxParticipants": 2,
                                   "enableChat": True}])
@@ -318,10 +318,16 @@ def test_update_puts_the_full_declared_set_with_privacy_and_no_roomname(
         return updated, await provider.plan()
 
     (updated, after), sent = run(account, update)
-    # U7: every declared field, not just the change; privacy always (the live value when
-    # undeclared, so the PUT never opens a private room); U8: never roomName.
-    assert sent[1] == ("PUT", "/api/v1/room/a",
-                       {"maxParticipants": 9, "enableChat": True, "privacy": "private"})
+    # U7: the live room with every declared field over it, not just the change; privacy
+    # always (the live value when undeclared, so the PUT never opens a private room); U8:
+    # never roomName.
+    method, where, body = sent[1]
+    assert (method, where) == ("PUT", "/api/v1/room/a")
+    assert {k: body[k] for k in ("maxParticipants", "enableChat", "privacy", "joinVideoOn",
+                                 "lang")} == {"maxParticipants": 9, "enableChat": True,
+                                              "privacy": "private", "joinVideoOn": True,
+                                              "lang": "en"}
+    assert "roomName" not in body
     assert updated.fields["maxParticipants"] == 9
     assert stored(sandbox, "a")["privacy"] == "private"
     assert [c.action for c in after.changes] == [Action.NOOP]
@@ -341,7 +347,9 @@ def test_update_sends_public_when_neither_file_nor_room_has_privacy(
         return await provider.update("rooms", live, declared(account, "a"), ())
 
     updated, sent = run(account, update)
-    assert sent[-1] == ("PUT", "/api/v1/room/a", {"autoJoin": True, "privacy": "public"})
+    method, where, body = sent[-1]
+    assert (method, where, body["autoJoin"], body["privacy"]) == (
+        "PUT", "/api/v1/room/a", True, "public")
     assert updated.fields["privacy"] == "public"
 
 

@@ -138,7 +138,10 @@ def test_conference_bodies_carry_display_name_and_never_meta_or_a_put_name(
     assert post[:2] == ("POST", "/api/video/conferences")
     assert post[2] == {"name": "c1", "display_name": "c1", "size": "small"}  # no PUT-only flag
     assert put[0] == "PUT" and put[1].startswith("/api/video/conferences/")
+    # The PUT carries the room as it is, with the declared fields over it (U4), but never
+    # `name` (U13) or `meta` (U10).
     assert put[2] == {"display_name": "c1", "size": "small", "room_join_video_off": True}
+    assert not {"name", "meta"} & set(put[2])
 
 
 def test_matching_rooms_are_noops_and_undeclared_ones_unmanaged(
@@ -190,8 +193,8 @@ def test_drift_is_reported_field_by_field(tmp_path: Path, server: SandboxServer,
         ("display_name", "Other", "C"), ("size", "large", "medium")]
 
 
-def test_update_in_place_puts_the_full_desired_set(tmp_path: Path, server: SandboxServer,
-                                                   sandbox: Sandbox) -> None:
+def test_update_in_place_puts_the_live_room_under_the_declared_fields(
+        tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
     seed(sandbox, SPACE, "rooms", [{"name": "r", "max_members": 10, "quality": "1080p"}])
     seed(sandbox, SPACE, "conferences", [{"name": "c", "display_name": "Kept",
                                           "size": "small"}])
@@ -207,10 +210,13 @@ def test_update_in_place_puts_the_full_desired_set(tmp_path: Path, server: Sandb
 
     (_, room_path, room_body), (_, conference_path, conference_body) = run(path, apply)
     assert room_path.startswith("/api/video/rooms/")
-    assert room_body == {"max_members": 30, "quality": "1080p"}  # unchanged quality too
+    # The live settings, the declared ones over them (U4): undeclared fields are sent as
+    # the provider has them, so a PUT that replaces keeps them too.
+    assert room_body == {"max_members": 30, "quality": "1080p", "display_name": "r"}
     assert conference_path.startswith("/api/video/conferences/")
-    # display_name is required: the undeclared one is sent as the provider has it.
-    assert conference_body == {"size": "large", "enable_chat": False, "display_name": "Kept"}
+    assert {k: conference_body[k] for k in ("size", "enable_chat", "display_name")} == {
+        "size": "large", "enable_chat": False, "display_name": "Kept"}
+    assert not {"name", "meta"} & set(conference_body)
     assert [c.action for c in plan(path).changes] == [Action.NOOP, Action.NOOP]
     with SandboxControl(server.base_url) as control:
         assert control.room("signalwire", SPACE, "conferences", "c")["data"][
@@ -391,3 +397,33 @@ def test_find_update_delete(tmp_path: Path, server: SandboxServer, sandbox: Sand
         assert len(find_by_name) == 2  # rooms are looked up by name, not listed
 
     run(path, hooks)
+
+
+@pytest.mark.parametrize(("session", "active"), [
+    ("absent", False),  # what the spec shows, and the emulator answers
+    (None, False),  # null, as the emulator answered before
+    ({"id": "s", "status": "in-progress"}, True),
+    ({"id": "s", "status": "completed"}, False),
+])
+def test_an_absent_or_null_active_session_means_nobody_is_in(
+        tmp_path: Path, server: SandboxServer, session: object, active: bool) -> None:
+    provider = SignalWireProvider(load_account(signalwire_file(tmp_path, server), "signalwire"),
+                                  None)  # type: ignore[arg-type]
+    room = {"id": "1b4e28ba-2fa1-11d2-883f-0016d3cca427", "name": "r"}
+    if session != "absent":
+        room["active_session"] = session  # type: ignore[assignment]
+    assert provider._live("rooms", room, sessions=True).active_session is active
+
+
+def test_a_room_without_a_session_lists_without_the_key_and_plans_idle(
+        tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
+    seed(sandbox, SPACE, "rooms", [{"name": "idle"}, {"name": "busy"}])
+    with SandboxControl(server.base_url) as control:
+        control.participants("signalwire", SPACE, "rooms", "busy", add=["ann"])
+    path = signalwire_file(tmp_path, server, rooms=["{name: idle}", "{name: busy}"])
+    account = load_account(path, "signalwire")
+
+    async def listed(provider: SignalWireProvider) -> dict[str | None, bool | None]:
+        return {room.key: room.active_session for room in await provider.list_rooms("rooms")}
+
+    assert connected(SignalWireProvider, account, listed) == {"idle": False, "busy": True}

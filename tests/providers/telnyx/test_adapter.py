@@ -4,18 +4,24 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
+from typing import Any
 
-from reconcile.engine.plan import ABSENT, Action
-from reconcile.providers.telnyx.adapter import TelnyxProvider
+import httpx
+import pytest
+
+from reconcile.engine.http import HttpError
+from reconcile.engine.plan import ABSENT, Action, LiveRoom
+from reconcile.providers.telnyx.adapter import TelnyxProvider, _live, _name_taken
 from reconcile.providers.telnyx.emulator import seed
 from reconcile.sandbox.client import SandboxControl
 from reconcile.sandbox.core import Sandbox
 from reconcile.sandbox.server import SandboxServer
 
-from ...conftest import plan_file, telnyx_rooms_file
+from ...conftest import SANDBOX_ENVIRON, connected, load_account, plan_file, telnyx_rooms_file
 
 SANDBOX_PROVIDERS = ("telnyx",)
 KEY = "KEYsandbox"
+MISSING = "0ccc7b54-4df3-4bca-a65a-3da1ecc777f0"
 
 plan = partial(plan_file, TelnyxProvider)
 
@@ -103,3 +109,82 @@ def test_a_rename_is_an_update_in_place(tmp_path: Path, server: SandboxServer,
                                               "renamed from old-name; changed: unique_name")
     assert [(f.name, f.before, f.after) for f in change.fields] == [
         ("unique_name", "old-name", "new-name")]
+
+
+# -- unset values and error shapes (issue 12, defect 3) --------------------------------------
+
+UNSET_SHAPES = [
+    {"webhook_event_url": None, "webhook_event_failover_url": None,
+     "webhook_timeout_secs": None, "active_session_id": None},  # null, as the SDK allows
+    {"webhook_event_url": "", "webhook_event_failover_url": ""},  # "", as seed 001 echoes
+    {},  # left out, as the spec's non-nullable types say
+]
+
+
+def test_null_empty_and_absent_all_read_as_unset(tmp_path: Path, server: SandboxServer
+                                                 ) -> None:
+    path = telnyx_rooms_file(tmp_path, server, "      - {unique_name: a, webhook_event_url:"
+                                               " null, webhook_timeout_secs: null,"
+                                               " webhook_event_failover_url: null}\n")
+    provider = TelnyxProvider(load_account(path, "telnyx"), None)  # type: ignore[arg-type]
+    room = provider.account.rooms["rooms"][0].model
+    lives = [_live({"id": "r1", "unique_name": "a", "max_participants": 10, **shape})
+             for shape in UNSET_SHAPES]
+    assert [live.fields for live in lives] == [{"unique_name": "a", "max_participants": 10}] * 3
+    assert [live.active_session for live in lives] == [False] * 3
+    assert [provider.diff("rooms", live, room) for live in lives] == [()] * 3
+
+
+def test_empty_urls_plan_no_change_and_export_nothing(tmp_path: Path, server: SandboxServer,
+                                                      sandbox: Sandbox) -> None:
+    seed(sandbox, KEY, "rooms", [{"unique_name": "a", "webhook_event_url": "",
+                                  "webhook_event_failover_url": ""}, {"unique_name": "b"}])
+    path = telnyx_rooms_file(tmp_path, server, "      - {unique_name: a, webhook_event_url:"
+                                               " null}\n      - {unique_name: b,"
+                                               " webhook_timeout_secs: null}\n")
+    assert [c.action for c in plan(path).changes] == [Action.NOOP, Action.NOOP]
+
+    async def export(provider: TelnyxProvider) -> list[dict[str, Any]]:
+        return [provider.exportable_fields("rooms", live)
+                for live in await provider.export_rooms("rooms")]
+
+    assert connected(TelnyxProvider, load_account(path, "telnyx"), export) == [
+        {"unique_name": "a"}, {"unique_name": "b"}]
+
+
+def test_both_error_shapes_are_read(tmp_path: Path, server: SandboxServer) -> None:
+    """A 404 is the spec's bare error object, a refused list its {success, message}; the
+    adapter reads the provider's words from either, and from the wrapped `errors`."""
+    path = telnyx_rooms_file(tmp_path, server, "")
+    account = load_account(path, "telnyx")
+    refused = load_account(path, "telnyx", {**SANDBOX_ENVIRON, "TELNYX_API_KEY": "KEYwrong"})
+
+    async def missing(provider: TelnyxProvider) -> str:
+        await provider.delete("rooms", LiveRoom("rooms", "x", MISSING, {}))  # gone: fine
+        with pytest.raises(HttpError) as caught:
+            await provider.http.request("GET", f"/v2/rooms/{MISSING}")
+        return provider.error_message(caught.value)
+
+    async def listing(provider: TelnyxProvider) -> str:
+        with pytest.raises(HttpError) as caught:
+            await provider.list_rooms("rooms")
+        assert caught.value.status == 401
+        return provider.error_message(caught.value)
+
+    assert connected(TelnyxProvider, account, missing) == f"404: Room {MISSING} not found"
+    assert connected(TelnyxProvider, refused, listing) == "401: Authentication failed"
+
+
+@pytest.mark.parametrize("body", [
+    {"errors": [{"code": "422", "title": "Unprocessable entity",
+                 "detail": "unique_name has already been taken",
+                 "source": {"pointer": "/unique_name"}}]},
+    {"code": "422", "title": "Unprocessable entity", "source": {"pointer": "/unique_name"}},
+])
+def test_a_taken_name_is_recognised_in_either_shape(body: dict[str, Any]) -> None:
+    request = httpx.Request("POST", "http://127.0.0.1/v2/rooms")
+    assert _name_taken(HttpError("POST", str(request.url),
+                                 httpx.Response(422, json=body, request=request)))
+    assert not _name_taken(HttpError("POST", str(request.url), httpx.Response(
+        422, json={"code": "422", "source": {"pointer": "/max_participants"}},
+        request=request)))

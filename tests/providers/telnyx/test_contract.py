@@ -6,14 +6,13 @@ request bodies against `CreateRoomRequest` / `PatchRoomRequest`, responses again
 schema declared for their status (exact code or `4XX`). Schemas are resolved with a
 `referencing` registry over the whole document (OpenAPI 3.1 schemas are JSON Schema 2020-12).
 
-Departures from the letter of the spec, each decided in /work/shared/providers/telnyx.md:
-- A property's own `default` is valid for it (the spec gives `webhook_timeout_secs` the
-  default null with type integer, and `webhook_event_failover_url` the default "" with
-  format uri).
-- `Room.active_session_id`, `unique_name` and `webhook_event_url` may be null: no live
-  session, an unnamed room, no webhook (the official SDK types all three Optional).
-- 404 bodies are wrapped in `errors` (U4): each wrapped error is checked against the
-  declared bare `video_Error`.
+Departures from the letter of the spec, each decided in docs/providers/telnyx.md:
+- A property's own non-null `default` is valid for it (the spec gives
+  `webhook_event_failover_url` the default "" with format uri).
+- `Room.webhook_event_url` may be "", as the seed's sample shows it (U8).
+Nothing else departs: an unset `unique_name`, `webhook_event_url`, `webhook_timeout_secs`
+or `active_session_id` is left out, never null (the spec types them non-nullable); a 404
+is the bare `video_Error`; a 401 on the list is its declared `{success, message}`.
 Tighter than the spec: the room objects may carry no undeclared property (this catches a
 leak of the sandbox's internal `_` keys).
 """
@@ -45,7 +44,7 @@ SPEC_FILE = "telnyx/spec3.yml"
 SPEC_URI = "urn:telnyx:spec3"
 KEY = "KEYsandbox"
 MISSING_ROOM = "0ccc7b54-4df3-4bca-a65a-3da1ecc777f0"
-NULLABLE = {"Room": ("active_session_id", "unique_name", "webhook_event_url")}
+MAY_BE_EMPTY = {"Room": ("webhook_event_url",)}  # U8: the seed's sample echoes ""
 CLOSED = ("Room", "RoomSession", "RoomParticipant", "PaginationMeta")
 
 FORMATS = FormatChecker()
@@ -70,7 +69,7 @@ def _escape(segment: str) -> str:
 
 def _admit_defaults(schema: dict[str, Any]) -> None:
     for name, prop in list(schema.get("properties", {}).items()):
-        if "default" in prop and not Draft202012Validator(
+        if prop.get("default") is not None and not Draft202012Validator(
                 prop, format_checker=FORMATS).is_valid(prop["default"]):
             schema["properties"][name] = {"anyOf": [{"const": prop["default"]}, prop]}
 
@@ -82,10 +81,10 @@ def _adapt(document: dict[str, Any]) -> dict[str, Any]:
         schemas[name] = copy.deepcopy(schemas[name])
         _admit_defaults(schemas[name])
         schemas[name]["additionalProperties"] = False
-    for name, props in NULLABLE.items():
+    for name, props in MAY_BE_EMPTY.items():
         for prop in props:
             schemas[name]["properties"][prop] = {
-                "anyOf": [{"type": "null"}, schemas[name]["properties"][prop]]}
+                "anyOf": [{"const": ""}, schemas[name]["properties"][prop]]}
     return document
 
 
@@ -176,14 +175,7 @@ class SpecChecker:
         self.checked.add((method, template, status))
         if pointer is None:  # declared without a body schema (204, PATCH's 422)
             return
-        what = f"the {status} answer to {method} {template}"
-        if status == 404:  # U4: wrapped in `errors`, like every other Telnyx error
-            if not (isinstance(body, dict) and set(body) == {"errors"} and body["errors"]):
-                raise ContractViolation(f"{what} is not a non-empty `errors` list: {body!r}")
-            for error in body["errors"]:
-                self.validate(pointer, error, what)
-            return
-        self.validate(pointer, body, what)
+        self.validate(pointer, body, f"the {status} answer to {method} {template}")
 
     def check_exchange(self, response: httpx.Response, root: str) -> None:
         request = response.request
@@ -250,7 +242,13 @@ def test_room_lifecycle_conforms(client: httpx.Client, checker: SpecChecker,
         "webhook_event_url": "https://example.com/hook",
         "webhook_event_failover_url": "https://failover.example.com",
         "webhook_timeout_secs": 25}).json()["data"]
-    bare = client.post("/rooms", json={}).json()["data"]  # nulls and defaults everywhere
+    bare = client.post("/rooms", json={}).json()["data"]  # unset and defaults everywhere
+    assert not {"unique_name", "webhook_event_url", "webhook_timeout_secs",
+                "active_session_id"} & set(bare)  # left out, not null
+    with checker.invalid_requests():  # U8: the seed's request sends "", the spec a URI
+        empty = client.post("/rooms", json={"webhook_event_url": "",
+                                            "webhook_event_failover_url": ""}).json()["data"]
+    assert (empty["webhook_event_url"], empty["webhook_event_failover_url"]) == ("", "")
     record = sandbox.store.get("telnyx", KEY, "rooms", room["id"])
     assert record is not None
     sandbox.set_participants(record, add=["alice", "bob"])  # RoomSession, RoomParticipant
@@ -293,10 +291,16 @@ def test_error_answers_conform(client: httpx.Client, checker: SpecChecker) -> No
                                            "webhook_event_url": "nope"}).status_code == 422
         assert client.patch(f"/rooms/{room['id']}",
                             json={"webhook_timeout_secs": 31}).status_code == 422
+    refused = {"Authorization": "Bearer KEYwrong"}
+    assert client.get("/rooms", headers=refused).json() == {
+        "success": False, "message": "Authentication failed"}
+    assert client.patch(f"/rooms/{room['id']}", headers=refused,
+                        json={"max_participants": 5}).status_code == 401
     assert checker.checked >= {("GET", "/rooms/{room_id}", 404), ("POST", "/rooms", 422),
                                ("PATCH", "/rooms/{room_id}", 404),
                                ("DELETE", "/rooms/{room_id}", 404),
-                               ("PATCH", "/rooms/{room_id}", 422)}
+                               ("PATCH", "/rooms/{room_id}", 422), ("GET", "/rooms", 401),
+                               ("PATCH", "/rooms/{room_id}", 401)}
 
 
 # -- the checker can fail -----------------------------------------------------------------
@@ -311,6 +315,9 @@ MALFORMED: list[tuple[str, Any]] = [
     ("created_at", "yesterday"), ("enable_recording", "yes"), ("_participants", ["alice"]),
     ("webhook_event_failover_url", "no-scheme.example.com"), ("record_type", 1),
     ("sessions", [{"active": "yes"}]), ("sessions", [{"participants": [{"joined_at": 5}]}]),
+    # non-nullable in the spec: an unset one is left out
+    ("unique_name", None), ("active_session_id", None), ("webhook_event_url", None),
+    ("webhook_timeout_secs", None),
 ]
 
 
@@ -329,7 +336,12 @@ def test_checker_rejects_bad_requests_errors_and_statuses(checker: SpecChecker) 
         checker.check_request_body("POST", "/rooms", {"max_participants": 1})
     with pytest.raises(ContractViolation):
         checker.check_response_body("GET", "/rooms/{room_id}", 404,
-                                    {"errors": [{"detail": "no code, no title"}]})
+                                    {"detail": "no code, no title"})
+    with pytest.raises(ContractViolation):  # U4: the declared 404 is a bare error
+        checker.check_response_body("GET", "/rooms/{room_id}", 404, {"errors": [
+            {"code": "404", "title": "Resource not found"}]})
+    with pytest.raises(ContractViolation):  # the list's 4XX is {success, message}
+        checker.check_response_body("GET", "/rooms", 401, {"success": "no", "message": 1})
     with pytest.raises(ContractViolation):
         checker.check_response_body("POST", "/rooms", 422, {"errors": [{"code": 422}]})
     with pytest.raises(ContractViolation):

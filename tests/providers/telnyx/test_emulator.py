@@ -1,4 +1,4 @@
-"""The Telnyx rooms emulator over real HTTP, against /work/shared/providers/telnyx.md."""
+"""The Telnyx rooms emulator over real HTTP, against docs/providers/telnyx.md."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ UNAUTHORIZED = {"errors": [{
     "code": "10009", "title": "Authentication failed",
     "detail": "Could not understand the provided credentials.",
     "meta": {"url": "https://developers.telnyx.com/docs/overview/errors/10009"}}]}
+LIST_UNAUTHORIZED = {"success": False, "message": "Authentication failed"}
 NAME_TAKEN = {"errors": [{"code": "422", "title": "Unprocessable entity",
                           "detail": "unique_name has already been taken",
                           "source": {"pointer": "/unique_name"}}]}
@@ -78,8 +79,8 @@ def create(api: httpx.Client, **body: Any) -> dict[str, Any]:
 
 
 def not_found(room_id: str) -> dict[str, Any]:
-    return {"errors": [{"code": "404", "title": "Resource not found",
-                        "detail": f"Room {room_id} not found"}]}
+    # U4: the spec's bare video_Error, not wrapped in `errors`.
+    return {"code": "404", "title": "Resource not found", "detail": f"Room {room_id} not found"}
 
 
 def stored_names(sandbox: Sandbox, account: str = KEY) -> list[str | None]:
@@ -95,12 +96,13 @@ def test_create_applies_the_documented_defaults(api: httpx.Client) -> None:
     room = response.json()["data"]
     assert uuid.UUID(room["id"]).version == 4
     assert STAMP.fullmatch(room["created_at"]) and room["updated_at"] == room["created_at"]
+    # Unset settings the spec types non-nullable are left out, not null; so is
+    # active_session_id while no session runs.
     assert room == {
         "id": room["id"], "unique_name": "standup", "max_participants": 10,
-        "enable_recording": False, "webhook_event_url": None, "webhook_event_failover_url": "",
-        "webhook_timeout_secs": None, "created_at": room["created_at"],
-        "updated_at": room["created_at"], "record_type": "room", "active_session_id": None,
-        "sessions": [],
+        "enable_recording": False, "webhook_event_failover_url": "",
+        "created_at": room["created_at"], "updated_at": room["created_at"],
+        "record_type": "room", "sessions": [],
     }
     assert api.get(f"/rooms/{room['id']}").json() == {"data": room}
 
@@ -124,7 +126,7 @@ def test_unnamed_rooms_are_allowed_and_never_collide(api: httpx.Client, sandbox:
         response = api.post("/rooms", content=content,
                             headers={"content-type": "application/json"})
         assert response.status_code == 201
-        assert response.json()["data"]["unique_name"] is None
+        assert "unique_name" not in response.json()["data"]
         ids.add(response.json()["data"]["id"])
     assert len(ids) == 2 and stored_names(sandbox) == [None, None]
 
@@ -134,12 +136,12 @@ def test_create_ignores_unknown_and_read_only_fields(api: httpx.Client) -> None:
                   created_at="2000-01-01T00:00:00.000000Z", active_session_id=MISSING_ROOM)
     assert room["id"] != MISSING_ROOM and room["record_type"] == "room"
     assert "colour" not in room and room["created_at"] != "2000-01-01T00:00:00.000000Z"
-    assert room["active_session_id"] is None
+    assert "active_session_id" not in room
 
 
 @pytest.mark.parametrize("body", [
     {"max_participants": 2}, {"max_participants": 50}, {"webhook_timeout_secs": 0},
-    {"webhook_timeout_secs": 30}, {"webhook_timeout_secs": None},
+    {"webhook_timeout_secs": 30},
     {"webhook_event_url": "https://a.example"}, {"enable_recording": True},
 ])
 def test_boundary_values_are_accepted(api: httpx.Client, body: dict[str, Any]) -> None:
@@ -147,13 +149,17 @@ def test_boundary_values_are_accepted(api: httpx.Client, body: dict[str, Any]) -
     assert {k: room[k] for k in body} == body
 
 
-@pytest.mark.parametrize(("sent", "stored"), [("", None), (None, None)])
-def test_empty_and_null_urls_mean_unset(api: httpx.Client, sent: str | None,
-                                        stored: str | None) -> None:
-    # U8: "" (the seed sample) and null are accepted; unset reads back as the field's default.
-    room = create(api, webhook_event_url=sent, webhook_event_failover_url=sent)
-    assert room["webhook_event_url"] is stored
-    assert room["webhook_event_failover_url"] == ""
+def test_a_null_timeout_leaves_it_out(api: httpx.Client) -> None:
+    assert "webhook_timeout_secs" not in create(api, webhook_timeout_secs=None)
+
+
+def test_an_empty_url_is_echoed_and_null_is_unset(api: httpx.Client) -> None:
+    # U8: "" (the seed sample) is accepted and echoed as ""; null leaves the URL unset,
+    # which for the failover URL is its spec default "".
+    room = create(api, webhook_event_url="", webhook_event_failover_url="")
+    assert (room["webhook_event_url"], room["webhook_event_failover_url"]) == ("", "")
+    room = create(api, webhook_event_url=None, webhook_event_failover_url=None)
+    assert "webhook_event_url" not in room and room["webhook_event_failover_url"] == ""
 
 
 INVALID = [
@@ -282,7 +288,7 @@ def test_patch_can_reset_nullable_settings(api: httpx.Client) -> None:
     patched = api.patch(f"/rooms/{room['id']}", json={
         "webhook_event_url": "", "webhook_timeout_secs": None,
         "webhook_event_failover_url": None}).json()["data"]
-    assert patched["webhook_event_url"] is None and patched["webhook_timeout_secs"] is None
+    assert patched["webhook_event_url"] == "" and "webhook_timeout_secs" not in patched
     assert patched["webhook_event_failover_url"] == ""
 
 
@@ -315,8 +321,8 @@ def test_rename_onto_a_taken_name_is_refused(api: httpx.Client) -> None:
 
 def test_patch_null_name_makes_the_room_unnamed(api: httpx.Client) -> None:
     room = create(api, unique_name="named")
-    assert api.patch(f"/rooms/{room['id']}",
-                     json={"unique_name": None}).json()["data"]["unique_name"] is None
+    assert "unique_name" not in api.patch(f"/rooms/{room['id']}",
+                                          json={"unique_name": None}).json()["data"]
     create(api, unique_name="named")
 
 
@@ -373,7 +379,9 @@ def test_every_route_requires_the_bearer_key(anonymous: httpx.Client, sandbox: S
                                              method: str, path: str,
                                              headers: dict[str, str]) -> None:
     response = anonymous.request(method, path, headers=headers, json={"unique_name": "x"})
-    assert response.status_code == 401 and response.json() == UNAUTHORIZED
+    # U7: the list's declared 4XX body is the generic one; elsewhere the standard 10009.
+    expected = LIST_UNAUTHORIZED if (method, path) == ("GET", "/rooms") else UNAUTHORIZED
+    assert response.status_code == 401 and response.json() == expected
     assert stored_names(sandbox) == []
 
 
@@ -512,7 +520,7 @@ def test_live_session_is_rendered_from_the_sandbox(api: httpx.Client,
     # Ended sessions are not kept: the sandbox forgets them when the last one leaves.
     sandbox.set_participants(record, remove=["alice", "bob"])
     ended = api.get(f"/rooms/{room['id']}", params={"include_sessions": "true"}).json()["data"]
-    assert ended["active_session_id"] is None and ended["sessions"] == []
+    assert "active_session_id" not in ended and ended["sessions"] == []
 
 
 def test_out_of_band_changes_show_up(api: httpx.Client, sandbox: Sandbox) -> None:
@@ -528,7 +536,7 @@ def test_out_of_band_changes_show_up(api: httpx.Client, sandbox: Sandbox) -> Non
 def test_seed_renders_rooms_like_create(api: httpx.Client, sandbox: Sandbox) -> None:
     [room] = emulator.seed(sandbox, KEY, "rooms", [{"unique_name": "s", "max_participants": 4,
                                                     "webhook_event_url": ""}])
-    assert room["max_participants"] == 4 and room["webhook_event_url"] is None
+    assert room["max_participants"] == 4 and room["webhook_event_url"] == ""
     assert api.get(f"/rooms/{room['id']}").json()["data"] == room
 
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from reconcile.engine.http import HttpError
-from reconcile.engine.plan import ABSENT, Action
+from reconcile.engine.plan import ABSENT, Action, LiveRoom
 from reconcile.engine.provider import NameTaken
-from reconcile.providers.twilio.adapter import TwilioProvider
+from reconcile.providers.twilio.adapter import ProductRetired, TwilioProvider
 from reconcile.providers.twilio.emulator import seed
 from reconcile.providers.twilio.model import TwilioRoom
 from reconcile.sandbox.client import SandboxControl
@@ -289,3 +291,88 @@ def test_other_create_errors_are_not_name_taken(tmp_path: Path, server: SandboxS
     with pytest.raises(HttpError) as caught:
         run(account, lambda provider: provider.create("rooms", bad))
     assert caught.value.body["code"] == 53109
+
+
+# -- legacy room types (U14) --------------------------------------------------------------
+
+def switch(server: SandboxServer, **switches: Any) -> None:
+    response = httpx.post(f"{server.control_url}/providers/twilio/accounts/{ACCOUNT}/switches",
+                          json=switches)
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("legacy", ["go", "peer-to-peer", "group-small"])
+def test_a_legacy_type_that_reads_back_as_group_is_no_change(
+        tmp_path: Path, server: SandboxServer, sandbox: Sandbox, legacy: str) -> None:
+    switch(server, legacy_types_as_group=True)
+    path = rooms_file(tmp_path, server, "twilio", f"      - {{unique_name: a, type: {legacy}}}\n")
+    account = account_of(path)
+    created = run(account, lambda provider: provider.create("rooms", account.rooms["rooms"][0]
+                                                           .model))
+    assert created.fields["type"] == "group"
+    assert [(c.key, c.action) for c in plan(path).changes] == [("a", Action.NOOP)]
+
+
+def test_a_live_legacy_room_declared_as_group_is_still_replaced(
+        tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
+    seed(sandbox, ACCOUNT, "rooms", [{"unique_name": "a", "type": "peer-to-peer"}])
+    path = rooms_file(tmp_path, server, "twilio", "      - {unique_name: a, type: group}\n")
+    (change,) = plan(path).changes
+    assert change.action is Action.REPLACE
+    assert [(f.name, f.before, f.after) for f in change.fields] == [
+        ("type", "peer-to-peer", "group")]
+
+
+# -- the end of service (U15) -------------------------------------------------------------
+
+END = date(2026, 12, 5)
+
+
+@pytest.mark.parametrize("retired", [True, 401, 403, 404, 410])
+def test_a_retired_product_is_one_clear_error_never_room_not_found(
+        tmp_path: Path, server: SandboxServer, sandbox: Sandbox, retired: bool | int) -> None:
+    seed(sandbox, ACCOUNT, "rooms", [{"unique_name": "a"}])
+    account = account_of(rooms_file(tmp_path, server, "twilio", "      - {unique_name: a}\n"))
+    live = run(account, lambda provider: provider.find("rooms", "a"), today=END)
+    assert live is not None
+    switch(server, retired=retired)
+    for use in (lambda p: p.plan(), lambda p: p.delete("rooms", live),
+                lambda p: p.session_active("rooms", live),
+                lambda p: p.create("rooms", room(unique_name="b"))):
+        with pytest.raises(ProductRetired) as caught:
+            run(account, use, today=END)
+        message = str(caught.value)
+        assert message.startswith("twilio: Twilio answered ")
+        assert "Programmable Video may have ended for this account" in message
+        assert "2026-12-05" in message and "docs/migration.md" in message
+        assert "not found" not in message
+    assert sandbox.store.get("twilio", ACCOUNT, "rooms", live.id).data["status"] == \
+        "in-progress"  # the failed delete did not pass for done
+
+
+@pytest.mark.parametrize(("retired", "before_the_date"), [
+    (401, HttpError), (403, HttpError), (404, ProductRetired), (410, ProductRetired)])
+def test_before_the_end_date_only_a_gone_room_list_means_retired(
+        tmp_path: Path, server: SandboxServer, retired: int,
+        before_the_date: type[Exception]) -> None:
+    account = account_of(rooms_file(tmp_path, server, "twilio", "      - {unique_name: a}\n"))
+    switch(server, retired=retired)
+    with pytest.raises(before_the_date):  # 401/403: the credentials, most likely
+        run(account, lambda provider: provider.plan(), today=END - timedelta(days=1))
+
+
+def test_a_room_404_while_the_list_answers_is_an_ordinary_gone_room(
+        tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
+    account = account_of(rooms_file(tmp_path, server, "twilio", "      - {unique_name: a}\n"))
+    ghost = LiveRoom("rooms", "ghost", "RM" + "0" * 32, {})
+    sandbox.counters.clear()
+    run(account, lambda provider: provider.delete("rooms", ghost), today=END)
+    # The 404 was checked against the room list (one GET) before it counted as "gone".
+    assert sandbox.counter_table()["twilio"] == {"POST": 1, "GET": 1}
+
+
+def test_the_end_of_service_notice_starts_on_the_date() -> None:
+    assert TwilioProvider.notices(END - timedelta(days=1)) == []
+    (notice,) = TwilioProvider.notices(END)
+    assert "December 5, 2026" in notice and "docs/migration.md" in notice
+    assert TwilioProvider.notices(END + timedelta(days=400)) == [notice]

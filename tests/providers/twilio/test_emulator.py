@@ -1,4 +1,4 @@
-"""The Twilio Video Rooms emulator, driven over real HTTP (see shared/providers/twilio.md)."""
+"""The Twilio Video Rooms emulator, driven over real HTTP (see docs/providers/twilio.md)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import httpx
 import pytest
 from starlette.requests import Request
 
-from reconcile.providers.twilio import emulator
+from reconcile.providers.twilio import emulator, emulator_pages
 from reconcile.sandbox import core
 from reconcile.sandbox.core import DEFAULT_CREDENTIALS, Sandbox
 from reconcile.sandbox.emulation import iso_seconds
@@ -193,8 +193,25 @@ def test_max_participants_defaults_and_caps_per_type(api: httpx.Client, room_typ
     assert create(api, Type=room_type)["max_participants"] == cap  # U7
     assert create(api, Type=room_type, MaxParticipants=str(cap))["max_participants"] == cap
     body = error(api.post("/v1/Rooms", data={"Type": room_type,
-                                             "MaxParticipants": str(cap + 1)}), 400, 20001)
+                                             "MaxParticipants": str(cap + 1)}), 400, 53107)
     assert "MaxParticipants" in body["message"]
+
+
+@pytest.mark.parametrize("room_type", ["go", "peer-to-peer", "group-small"])
+def test_the_legacy_switch_creates_legacy_types_as_group_rooms(
+        server: SandboxServer, api: httpx.Client, room_type: str) -> None:
+    assert create(api, Type=room_type)["type"] == room_type  # switch off: stored as given
+    switch = httpx.post(f"{server.control_url}/providers/twilio/accounts/{ACCOUNT}/switches",
+                        json={"legacy_types_as_group": True})
+    assert switch.status_code == 200, switch.text
+    room = create(api, Type=room_type, MaxParticipants="20")  # U14: group's cap, not 10/4
+    assert (room["type"], room["max_participants"]) == ("group", 20)
+    assert create(api, Type=room_type)["max_participants"] == 50
+
+
+def test_audio_only_in_a_legacy_room_type_is_53124(api: httpx.Client) -> None:
+    body = error(api.post("/v1/Rooms", data={"AudioOnly": "true", "Type": "go"}), 400, 53124)
+    assert body["message"] == "The AudioOnly flag is not supported for the Room type"
 
 
 def test_audio_only_rooms_have_no_video_codecs(api: httpx.Client) -> None:
@@ -203,11 +220,18 @@ def test_audio_only_rooms_have_no_video_codecs(api: httpx.Client) -> None:
     assert create(api, VideoCodecs=["VP8", "VP8"])["video_codecs"] == ["VP8"]
 
 
-@pytest.mark.parametrize(("given", "stored_as"), [("get", "GET"), ("POST", "POST"),
-                                                  ("DELETE", "DELETE"), ("head", "HEAD")])
-def test_status_callback_method_accepts_the_six_legacy_methods(api: httpx.Client, given: str,
-                                                               stored_as: str) -> None:
-    assert create(api, StatusCallbackMethod=given)["status_callback_method"] == stored_as  # U13
+@pytest.mark.parametrize(("given", "stored_as"), [("get", "GET"), ("POST", "POST")])
+def test_status_callback_method_is_get_or_post(api: httpx.Client, given: str,
+                                               stored_as: str) -> None:
+    assert create(api, StatusCallbackMethod=given)["status_callback_method"] == stored_as
+
+
+@pytest.mark.parametrize("method", ["HEAD", "PUT", "PATCH", "DELETE", "head"])
+def test_status_callback_methods_the_spec_does_not_list_are_53110(
+        sandbox: Sandbox, api: httpx.Client, method: str) -> None:
+    body = error(api.post("/v1/Rooms", data={"StatusCallbackMethod": method}), 400, 53110)
+    assert "StatusCallbackMethod" in body["message"]  # U13
+    assert sandbox.store.count("twilio", ACCOUNT, "rooms", live=None) == 0
 
 
 def test_a_json_body_is_ignored_and_the_room_is_named_after_its_sid(api: httpx.Client
@@ -227,22 +251,26 @@ def test_a_json_body_is_ignored_and_the_room_is_named_after_its_sid(api: httpx.C
     ({"UnusedRoomTimeout": "-1"}, 53109),
     ({"UniqueName": ""}, 53100), ({"UniqueName": "   "}, 53100),
     ({"UniqueName": "RM" + "a" * 32}, 53100), ({"UniqueName": "x" * 129}, 53101),
-    ({"MaxParticipants": "0"}, 20001), ({"MaxParticipants": "51"}, 20001),
-    ({"MaxParticipants": "ten"}, 20001), ({"MaxParticipantDuration": "86401"}, 20001),
-    ({"MaxParticipantDuration": "0"}, 20001), ({"Type": "huge"}, 20001),
-    ({"VideoCodecs": "VP9"}, 20001), ({"VideoCodecs": ["VP8", ""]}, 20001),
-    ({"MediaRegion": "mars1"}, 20001), ({"AudioOnly": "yes"}, 20001),
-    ({"LargeRoom": "1"}, 20001), ({"EnableTurn": "maybe"}, 20001),
-    ({"StatusCallback": "not a url"}, 20001), ({"StatusCallback": "ftp://x.example/"}, 20001),
-    ({"StatusCallbackMethod": "FETCH"}, 20001), ({"RecordingRules": "not json"}, 20001),
-    ({"RecordingRules": '{"type": "exclude"}'}, 20001),
-    ({"TranscriptionsConfiguration": "[1, 2]"}, 20001),
+    ({"MaxParticipants": "0"}, 53107), ({"MaxParticipants": "51"}, 53107),
+    ({"MaxParticipants": "ten"}, 53107), ({"MaxParticipantDuration": "86401"}, 53123),
+    ({"MaxParticipantDuration": "599"}, 53123), ({"Type": "huge"}, 53108),
+    ({"VideoCodecs": "VP9"}, 53114), ({"VideoCodecs": ["VP8", ""]}, 53114),
+    ({"MediaRegion": "mars1"}, 53114), ({"AudioOnly": "yes"}, 53114),
+    ({"LargeRoom": "1"}, 53114), ({"EnableTurn": "maybe"}, 53114),
+    ({"StatusCallback": "not a url"}, 53111), ({"StatusCallback": "ftp://x.example/"}, 53111),
+    ({"StatusCallback": "https://x.example/" + "a" * 1010}, 53111),
+    ({"StatusCallbackMethod": "FETCH"}, 53110), ({"RecordingRules": "not json"}, 53120),
+    ({"RecordingRules": '{"type": "exclude"}'}, 53120), ({"RecordingRules": "[]"}, 53120),
+    ({"RecordingRules": '[{"all": true}]'}, 53120),
+    ({"RecordingRules": '[{"type": "include", "all": true, "kind": "audio"}]'}, 53120),
+    ({"RecordingRules": json.dumps([{"type": "include", "all": True}] * 21)}, 53120),
+    ({"TranscriptionsConfiguration": "[1, 2]"}, 53114),
 ])
 def test_invalid_create_parameters_are_400(sandbox: Sandbox, api: httpx.Client,
                                            form: dict[str, Any], code: int) -> None:
     body = error(api.post("/v1/Rooms", data=form), 400, code)
     messages = {53109: "Room timeout is out of range", 53100: "Room name is invalid",
-                53101: "Room name is too long"}
+                53101: "Room name is too long", 53120: "Invalid Recording Rule(s)"}
     if code in messages:
         assert body["message"] == messages[code]  # U4
     else:
@@ -259,7 +287,7 @@ def test_a_name_that_is_not_utf8_is_53102(api: httpx.Client) -> None:
     body = error(api.post("/v1/Rooms", content=b"UniqueName=caf%E9", headers=headers),
                  400, 53102)
     assert body["message"] == "Room name contains invalid characters"
-    error(api.post("/v1/Rooms", content=b"MediaRegion=%FF", headers=headers), 400, 20001)
+    error(api.post("/v1/Rooms", content=b"MediaRegion=%FF", headers=headers), 400, 53114)
     assert create(api, UniqueName="café ☕")["unique_name"] == "café ☕"
 
 
@@ -417,14 +445,14 @@ def test_list_filters_by_creation_date(sandbox: Sandbox, api: httpx.Client) -> N
     assert names(DateCreatedAfter="2024-01-02", DateCreatedBefore="2024-01-03") == ["mid"]
     assert names(DateCreatedAfter="2024-01-02T23:59:59Z") == ["mid", "new"]  # U12
     assert names(DateCreatedBefore="2024-01-01T10:00:01+00:00") == ["old"]
-    error(api.get("/v1/Rooms", params={"DateCreatedAfter": "yesterday"}), 400, 20001)
+    error(api.get("/v1/Rooms", params={"DateCreatedAfter": "yesterday"}), 400, 400)
 
 
 @pytest.mark.parametrize("params", [{"PageSize": "0"}, {"PageSize": "1001"},
                                     {"PageSize": "ten"}, {"Page": "-1"}, {"Page": "x"},
                                     {"Status": "open"}])
 def test_bad_list_parameters_are_400(api: httpx.Client, params: dict[str, str]) -> None:
-    error(api.get("/v1/Rooms", params=params), 400, 20001)
+    error(api.get("/v1/Rooms", params=params), 400, 400)  # U2: the catalogue's Bad Request
 
 
 @pytest.mark.parametrize("token", ["garbage", "PT!!!", "PT" + "A" * 10, "PTA", "PT_w",
@@ -451,11 +479,23 @@ def test_pagination_across_pages_at_the_maximum_page_size(sandbox: Sandbox,
     sids = [r["sid"] for p in pages for r in p["rooms"]]
     assert sids == [r["sid"] for r in seeded]
     first_next = pages[0]["meta"]["next_page_url"]
-    token = emulator._token(pages[0]["rooms"][-1]["sid"])
+    token = emulator_pages.token(pages[0]["rooms"][-1]["sid"])
     assert first_next == f"{root}/v1/Rooms?PageSize=1000&Page=1&PageToken={token}"
     assert token.startswith("PT")  # U8
     assert pages[1]["meta"]["url"] == first_next
     assert pages[1]["meta"]["first_page_url"] == f"{root}/v1/Rooms?PageSize=1000&Page=0"
+    assert pages[0]["meta"]["previous_page_url"] is None
+    # Page 2 and later link back, and the previous pages hold what they held going forward.
+    for number in (2, 1):
+        previous = pages[number]["meta"]["previous_page_url"]
+        assert previous is not None and f"Page={number - 1}&PageToken=PB" in previous
+        back = api.get(previous).json()
+        assert [r["sid"] for r in back["rooms"]] == [r["sid"] for r in pages[number - 1]["rooms"]]
+        assert back["meta"]["page"] == number - 1
+        assert back["meta"]["next_page_url"] is not None
+    first_again = api.get(pages[1]["meta"]["previous_page_url"]).json()
+    assert first_again["meta"]["previous_page_url"] is None  # page 0 has none
+    assert api.get(first_again["meta"]["next_page_url"]).json()["rooms"] == pages[1]["rooms"]
 
 
 def test_default_page_size_is_50_and_filters_ride_along(sandbox: Sandbox,
@@ -627,7 +667,7 @@ def test_participants_list(sandbox: Sandbox, api: httpx.Client, root: str) -> No
     assert identities(Status="disconnected") == []
     assert identities(Identity="bob") == ["bob"]
     assert identities(DateCreatedAfter="2000-01-01", DateCreatedBefore="2001-01-01") == []
-    error(api.get(f"/v1/Rooms/{sid}/Participants", params={"Status": "gone"}), 400, 20001)
+    error(api.get(f"/v1/Rooms/{sid}/Participants", params={"Status": "gone"}), 400, 400)
 
 
 def test_participant_pages_and_errors(sandbox: Sandbox, api: httpx.Client) -> None:
@@ -642,6 +682,10 @@ def test_participant_pages_and_errors(sandbox: Sandbox, api: httpx.Client) -> No
         seen += [p["identity"] for p in page["participants"]]
         url = page["meta"]["next_page_url"]
     assert seen == ["p1", "p2", "p3"]
+    assert page["meta"]["page"] == 1 and page["meta"]["previous_page_url"] is not None
+    back = api.get(page["meta"]["previous_page_url"]).json()
+    assert [p["identity"] for p in back["participants"]] == ["p1", "p2"]
+    assert back["meta"]["previous_page_url"] is None
     error(api.get(f"/v1/Rooms/{room['sid']}/Participants", params={"PageToken": "PTeA"}),
           400, 21481)
     error(api.get("/v1/Rooms/nowhere/Participants"), 404, 20404)

@@ -1,0 +1,1 @@
+"""`reconcile convert`: rooms moved between providers through shared concepts."""

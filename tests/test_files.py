@@ -1,0 +1,149 @@
+"""The one reader of every file the user names: only a regular file, under a cap, or a
+message naming the path. Then each file the tool reads, through the CLI: the rooms file,
+the Kaleyra state file, a saved plan, a comment body, the schema checked (issue 11,
+defect 3). A named pipe must not block: those run in a subprocess with a timeout."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from reconcile.errors import ReconcileError
+from reconcile.files import FileRefused, check_regular, read_regular, read_stream
+
+from .conftest import SANDBOX_ENVIRON, accounts_file
+
+LIMIT = 1000
+KALEYRA_ROOM = ("      - name: a\n"
+                "        participants: [{user_id: doc, is_admin: true}, {user_id: pat}]\n")
+ZERO = Path("/dev/zero")
+needs_posix = pytest.mark.skipif(not hasattr(os, "mkfifo") or not ZERO.exists(),
+                                 reason="needs named pipes and /dev/zero")
+
+
+@pytest.fixture
+def fifo(tmp_path: Path) -> Path:
+    path = tmp_path / "pipe.yaml"
+    os.mkfifo(path)
+    return path
+
+
+def refused(path: Path, limit: int = LIMIT) -> FileRefused:
+    with pytest.raises(FileRefused) as caught:
+        read_regular(path, limit, "rooms file")
+    assert str(caught.value) == f"{path}: {caught.value.problem}"
+    return caught.value
+
+
+def test_a_regular_file_is_read_whole(tmp_path: Path) -> None:
+    path = tmp_path / "a.yaml"
+    path.write_bytes(b"x" * LIMIT)
+    read = read_regular(path, LIMIT)
+    assert read.data == b"x" * LIMIT and read.info.st_size == LIMIT
+
+
+@needs_posix
+def test_what_is_no_regular_file_is_refused_unopened(tmp_path: Path, fifo: Path) -> None:
+    assert refused(fifo).problem == "is a named pipe, not a rooms file"  # and no block
+    assert refused(ZERO).problem == "is a character device, not a rooms file"
+    assert refused(tmp_path).problem == "is a directory, not a rooms file"
+    missing = refused(tmp_path / "gone.yaml")
+    assert missing.problem == "no such file" and missing.missing
+    (tmp_path / "file").write_text("x")
+    assert refused(tmp_path / "file" / "a.yaml").problem == "cannot be read (Not a directory)"
+
+
+def test_a_file_over_the_cap_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "big.yaml"
+    path.write_bytes(b"x" * (LIMIT + 1))
+    assert refused(path).problem == "is larger than 1,000 bytes, the most a rooms file may hold"
+
+
+def test_a_stream_is_read_under_the_cap_too(tmp_path: Path) -> None:
+    with open(tmp_path / "s", "wb+") as stream:
+        stream.write(b"y" * (LIMIT + 5))
+        stream.seek(0)
+        with pytest.raises(FileRefused, match=r"^-: is larger than 1,000 bytes"):
+            read_stream(stream, "-", LIMIT)
+        stream.seek(5)
+        assert read_stream(stream, "-", LIMIT) == b"y" * LIMIT
+
+
+# -- through the CLI ------------------------------------------------------------------
+
+
+def reconcile(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The real command in a process: a read that blocks fails the test by its timeout."""
+    return subprocess.run([sys.executable, "-m", "reconcile", *args], cwd=cwd, text=True,
+                          capture_output=True, timeout=60,
+                          env={**os.environ, **SANDBOX_ENVIRON, "GITHUB_TOKEN": "ghp_x"})
+
+
+@needs_posix
+def test_a_named_pipe_as_the_rooms_file_or_saved_plan_never_blocks(tmp_path: Path,
+                                                                   fifo: Path) -> None:
+    for command in (["validate"], ["plan"], ["apply", "--auto-approve"], ["export"], ["show"],
+                    ["convert", "--account", "twilio", "--to", "telnyx"]):
+        result = reconcile(*command, str(fifo), cwd=tmp_path)
+        assert result.returncode == 1, result.stderr
+        assert f"{fifo}:1:1: is a named pipe, not a rooms file" in result.stdout + result.stderr
+    result = reconcile("github-comment", "--repo", "a/b", "--pr", "1", "--body-file", str(fifo),
+                       cwd=tmp_path)
+    assert f"{fifo}: is a named pipe, not a comment body" in result.stderr
+    schema = tmp_path / "schema.json"
+    os.mkfifo(schema)
+    result = reconcile("schema", "--check", "-o", str(schema), cwd=tmp_path)
+    assert result.returncode == 1
+    assert f"{schema}: is a named pipe, not a schema" in result.stderr
+
+
+@needs_posix
+@pytest.mark.parametrize("state", ["/dev/zero", "pipe.json", "folder"])
+def test_the_kaleyra_state_file_must_be_a_regular_file(tmp_path: Path, state: str) -> None:
+    """`state: /dev/zero` once drove a plan to 24 GB; a pull request can set it."""
+    if state == "pipe.json":
+        os.mkfifo(tmp_path / state)
+    elif state == "folder":
+        (tmp_path / state).mkdir()
+    path = accounts_file(tmp_path, "http://127.0.0.1:9", {"kaleyra": KALEYRA_ROOM},
+                         state=state)
+    result = reconcile("plan", str(path), cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    where = state if state.startswith("/") else str(tmp_path / state)
+    kind = {"/dev/zero": "character device", "pipe.json": "named pipe",
+            "folder": "directory"}[state]
+    assert f"Kaleyra state file {where} is a {kind}, not a state file" in result.stderr
+
+
+def test_a_saved_plan_over_its_cap_is_refused(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from reconcile.outputs import document
+
+    path = tmp_path / "plan.json"
+    path.write_text('{"format_version": "1.0", "padding": "' + "x" * 100 + '"}')
+    monkeypatch.setattr(document, "MAX_SAVED_BYTES", 50)
+    with pytest.raises(ReconcileError) as caught:
+        document.read_saved(path)
+    assert str(caught.value) == \
+        f"{path}: cannot read the saved plan: is larger than 50 bytes, the most a saved plan" \
+        " may hold"
+
+
+@needs_posix
+def test_the_sandbox_database_must_be_a_regular_file(tmp_path: Path, fifo: Path) -> None:
+    """SQLite fails on a pipe or a device with a bare "disk I/O error"."""
+    rooms = accounts_file(tmp_path, None, {"telnyx": "      - {unique_name: a}\n"})
+    result = reconcile("--sandbox", "--sandbox-db", str(fifo), "plan", str(rooms), cwd=tmp_path)
+    assert result.returncode == 1
+    assert f"reconcile: {fifo}: is a named pipe, not a sandbox database" in result.stderr
+    result = reconcile("sandbox", "serve", "--db", str(ZERO), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "/dev/zero: is a character device, not a sandbox database" in result.stderr
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(FileRefused, match=r"cannot be read \(Not a directory\)"):
+        check_regular(tmp_path / "file" / "db", "sandbox database")
+    check_regular(tmp_path / "absent.db")  # nothing there yet: SQLite creates it
