@@ -19,6 +19,7 @@ import pytest
 
 from reconcile.engine.provider import Provider
 from reconcile.exitcodes import BLOCKED, ERROR, OK
+from reconcile.outputs.text import uncertain_title
 from reconcile.providers import PROVIDER_PACKAGES, adapter_class
 from reconcile.sandbox.client import SandboxControl
 from reconcile.sandbox.core import Sandbox
@@ -322,8 +323,6 @@ def test_rendering_a_saved_plan_refuses_what_it_cannot_honour(scenario: Scenario
 
 
 def test_a_rendered_plan_keeps_its_uncertain_creates(scenario: Scenario) -> None:
-    from reconcile.outputs.text import uncertain_title
-
     document = save_plan()
     record = {"address": "kaleyra.rooms[k-lost]", "account": "kaleyra",
               "provider": "kaleyra", "kind": "rooms", "key": "k-lost",
