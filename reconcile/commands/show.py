@@ -33,8 +33,8 @@ from reconcile.outputs.mask import Masker
 
 FORMAT_VERSION = 1
 EXIT_CODES = ((OK, "the rooms (or the saved plan) were shown"),
-              (ERROR, "an error: an invalid file or option, a provider that could not be"
-                      " read, a saved plan of a plan that failed"))
+              (ERROR, "an error: an invalid file or option, an unreadable provider, a failed"
+                      " plan"))
 SESSION_WORDS = {True: "yes", False: "no", None: "unknown"}
 
 
