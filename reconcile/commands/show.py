@@ -33,7 +33,7 @@ from reconcile.outputs.mask import Masker
 
 FORMAT_VERSION = 1
 EXIT_CODES = ((OK, "the rooms (or the saved plan) were shown"),
-              (ERROR, "an error: an invalid file or option, an unreadable provider, a failed"
+              (ERROR, "an error: a bad file or option, an unreadable provider, a failed"
                       " plan"))
 SESSION_WORDS = {True: "yes", False: "no", None: "unknown"}
 
