@@ -241,3 +241,14 @@ def sent(provider: Provider) -> list[Sent]:
     """What a provider on a RecordingHttp has sent so far."""
     assert isinstance(provider.http, RecordingHttp)
     return provider.http.sent
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """`-n auto` (pyproject's addopts): two workers per CPU. About half of the suite's time
+    is spent waiting on subprocesses, sockets and timeouts, which a second worker per core
+    fills: on 2 cores, the suite took 247 s on 2 workers and 167 s on 4, back to back.
+    PYTEST_XDIST_AUTO_NUM_WORKERS still decides when it is set."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None
+    return 2 * len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
+        else 2 * (os.cpu_count() or 1)

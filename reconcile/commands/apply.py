@@ -17,6 +17,7 @@ from reconcile.commands.engine import (
     run_engine,
     secrets_of,
     target_option,
+    whole_plan,
 )
 from reconcile.config import Config
 from reconcile.engine.apply import Outcome
@@ -57,9 +58,7 @@ def apply(ctx: click.Context, file: str, accounts: tuple[str, ...], targets: tup
 
     saved: SavedPlan | None = None
     if is_saved_plan(file):
-        if accounts or targets:
-            fail(f"{file}: a saved plan is applied whole: plan again with --account or"
-                 " --target to narrow it")
+        whole_plan(file, "applied", accounts, targets)
         try:
             saved = read_saved(file)
         except ReconcileError as exc:

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -47,10 +47,18 @@ target_option = click.option("--target", "targets", multiple=True, metavar="KEY"
                              help="Only rooms with these keys (repeatable; globs allowed).")
 
 
-def fail(message: str, code: int = ERROR) -> None:
+def fail(message: str, code: int = ERROR) -> NoReturn:
     # Line by line: a message may list several accounts, each on its own line.
     click.echo(f"reconcile: {printable_lines(message)}", err=True)
     raise SystemExit(code)
+
+
+def whole_plan(file: str, verb: str, accounts: tuple[str, ...],
+               targets: tuple[str, ...]) -> None:
+    """Refuse --account and --target with a saved plan: it is used as it was reviewed."""
+    if accounts or targets:
+        fail(f"{file}: a saved plan is {verb} whole: plan again with --account or --target"
+             " to narrow it")
 
 
 def run_engine(ctx: click.Context, file: str, accounts: tuple[str, ...], *,

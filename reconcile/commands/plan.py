@@ -1,23 +1,30 @@
-"""`reconcile plan`: what apply would change, read from the providers' live rooms."""
+"""`reconcile plan`: what apply would change, read from the providers' live rooms; or a
+saved plan rendered again (`plan --from plan.json`, `show plan.json`), reading nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import click
+from click.core import ParameterSource
 
 from reconcile import exitcodes
 from reconcile.commands.engine import (
     Report,
     account_option,
+    fail,
     file_argument,
     output_options,
     run_engine,
     secrets_of,
     target_option,
+    whole_plan,
 )
 from reconcile.config import Config
 from reconcile.engine.plan import Plan
 from reconcile.engine.rails import Block
 from reconcile.engine.run import Run
+from reconcile.errors import ReconcileError
 from reconcile.exitcodes import BLOCKED, CHANGES, OK
 
 
@@ -30,11 +37,15 @@ from reconcile.exitcodes import BLOCKED, CHANGES, OK
                    " rail would block apply (1: error).")
 @click.option("--force", is_flag=True,
               help="Plan for `apply --force`: the destroy threshold blocks nothing.")
+@click.option("--from", "saved", type=click.Path(dir_okay=False), default=None,
+              metavar="PLAN",
+              help="Render PLAN, a plan saved by `plan --out plan.json`, in any format,"
+                   " without reading the providers (or the rooms file).")
 @output_options
 @click.pass_context
 def plan(ctx: click.Context, file: str, accounts: tuple[str, ...], targets: tuple[str, ...],
-         detailed_exitcode: bool, force: bool, fmt: str | None, out: str | None,
-         no_color: bool, show_sensitive: bool) -> None:
+         detailed_exitcode: bool, force: bool, saved: str | None, fmt: str | None,
+         out: str | None, no_color: bool, show_sensitive: bool) -> None:
     """Show what `apply` would change on the providers (reads only).
 
     The plan goes to stdout, logs to stderr. `--out plan.json` saves a plan that
@@ -43,7 +54,17 @@ def plan(ctx: click.Context, file: str, accounts: tuple[str, ...], targets: tupl
     """
     from reconcile.engine.rails import check
     from reconcile.engine.run import narrow
-    from reconcile.outputs.text import render_blocks
+
+    if saved is not None:
+        if ctx.get_parameter_source("file") is ParameterSource.COMMANDLINE:
+            fail(f"--from {saved} renders a saved plan, which names its rooms file: give"
+                 f" no FILE ({file})")
+        if force:
+            fail(f"--from {saved}: the plan was saved with or without --force; plan again"
+                 " to change that")
+        result, blocks = render_saved(saved, fmt, out, no_color, show_sensitive,
+                                      accounts, targets)
+        raise SystemExit(exit_code(result, blocks, detailed=detailed_exitcode))
 
     report = Report.of(fmt, out, no_color, show_sensitive, file)
 
@@ -58,12 +79,46 @@ def plan(ctx: click.Context, file: str, accounts: tuple[str, ...], targets: tupl
     result, blocks, checksum = run_engine(ctx, file, accounts, hold_locks=False,
                                           lock_timeout=None, work=work,
                                           on_error=report.on_error, notices=True)
+    show_plan(report, result, blocks, checksum)
+    raise SystemExit(exit_code(result, blocks, detailed=detailed_exitcode))
+
+
+def exit_code(result: Plan, blocks: Sequence[Block], *, detailed: bool) -> int:
+    if not detailed:
+        return OK
+    return BLOCKED if blocks else CHANGES if result.has_changes else OK
+
+
+def show_plan(report: Report, result: Plan, blocks: Sequence[Block],
+              checksum: str | None) -> None:
+    """The plan in the format asked for, what would block apply on stderr."""
+    from reconcile.outputs.text import render_blocks
+
     if report.text_on_stdout:
         report.echo(report.plan_text(result))
         if result.has_changes:
             click.echo(f"Plan checksum: {result.checksum()}", err=True)
-    report.echo(render_blocks(blocks, "apply will be blocked"), err=True)
+    report.echo(render_blocks(list(blocks), "apply will be blocked"), err=True)
     report.document(result, checksum=checksum, blocks=blocks)
-    if not detailed_exitcode:
-        raise SystemExit(OK)
-    raise SystemExit(BLOCKED if blocks else CHANGES if result.has_changes else OK)
+
+
+def render_saved(path: str, fmt: str | None, out: str | None, no_color: bool,
+                 show_sensitive: bool, accounts: tuple[str, ...], targets: tuple[str, ...]
+                 ) -> tuple[Plan, Sequence[Block]]:
+    """Show a saved plan as `plan` showed it, contacting no provider: `plan --from` and
+    `show plan.json`. A failed plan's document is shown as that failure (exit 1)."""
+    from reconcile.outputs.document import read_plan
+
+    whole_plan(path, "shown", accounts, targets)
+    try:
+        saved = read_plan(path)
+    except ReconcileError as exc:
+        fail(str(exc))
+    report = Report.of(fmt, out, no_color, show_sensitive, saved.config)
+    if saved.errors:
+        for message in saved.errors:
+            click.echo(message, err=True)
+        report.on_error(saved.errors, saved.checksum)
+        fail(f"{path}: the plan failed when it was made: nothing was planned")
+    show_plan(report, saved.plan, saved.blocks, saved.checksum)
+    return saved.plan, saved.blocks

@@ -1,4 +1,5 @@
-"""`reconcile show`: the live rooms the file manages, with their join URLs.
+"""`reconcile show`: the live rooms the file manages, with their join URLs; or, given a
+saved plan, that plan rendered again without reading any provider.
 
 A declared room is paired with its live room as a plan pairs them (by key, else by
 `renamed_from`). Join URLs let anyone in, so they are masked unless --show-sensitive.
@@ -16,6 +17,7 @@ import click
 from reconcile import exitcodes
 from reconcile.commands.engine import (
     account_option,
+    fail,
     file_argument,
     run_engine,
     secrets_of,
@@ -30,9 +32,9 @@ from reconcile.exitcodes import ERROR, OK
 from reconcile.outputs.mask import Masker
 
 FORMAT_VERSION = 1
-EXIT_CODES = ((OK, "the rooms were listed"),
-              (ERROR, "an error: an invalid file or option, a provider that could not be"
-                      " read"))
+EXIT_CODES = ((OK, "the rooms (or the saved plan) were shown"),
+              (ERROR, "an error: a bad file or option, an unreadable provider, a failed"
+                      " plan"))
 SESSION_WORDS = {True: "yes", False: "no", None: "unknown"}
 
 
@@ -57,15 +59,30 @@ class Shown:
 @file_argument
 @account_option
 @target_option
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]),
-              default="text", show_default=True, help="How to print the rooms.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "markdown"]),
+              default="text", show_default=True,
+              help="How to print the rooms (text or json) or a saved plan (any).")
 @click.option("--show-sensitive", is_flag=True,
               help="Print join URLs in full (they let anyone join the room).")
 @click.pass_context
 def show(ctx: click.Context, file: str, accounts: tuple[str, ...], targets: tuple[str, ...],
          output_format: str, show_sensitive: bool) -> None:
     """List the live rooms FILE declares: id, status, whether people are in them, and
-    their join URLs (masked unless --show-sensitive)."""
+    their join URLs (masked unless --show-sensitive).
+
+    FILE may instead be a plan saved by `plan --out plan.json`: it is shown as `plan`
+    showed it, in the format asked for, without contacting any provider.
+    """
+    from reconcile.outputs.document import is_saved_plan
+
+    if is_saved_plan(file):
+        from reconcile.commands.plan import render_saved
+
+        render_saved(file, output_format, None, False, show_sensitive, accounts, targets)
+        raise SystemExit(OK)
+    if output_format == "markdown":
+        fail(f"--format markdown shows a saved plan (`show plan.json`); {file} is a rooms"
+             " file, whose rooms are shown as text or json")
 
     async def work(run: Run, config: Config) -> tuple[list[Shown], Masker]:
         found = await run.each_account(lambda provider: _managed(provider, targets))

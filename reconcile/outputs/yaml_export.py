@@ -28,7 +28,13 @@ class _Dumper(yaml.SafeDumper):
     are quoted, as are `yes`, `y` and `1:20` (not text to YAML 1.1). A string holding any
     unsafe character is written double-quoted, the one YAML style in which
     `yaml_printable`'s `\\uXXXX` escapes (YAML's own) are read back as the character:
-    libyaml leaves some (bidi overrides, zero-width spaces) raw."""
+    libyaml leaves some (bidi overrides, zero-width spaces) raw.
+
+    Every list is indented under its key, as the rooms are under their kind: PyYAML's
+    default writes a nested list's items flush with the key, a second style."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
         if kind is yaml.ScalarNode and implicit[0]:

@@ -8,6 +8,7 @@ exported, the export validates clean, and planning it against the same account s
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,6 +158,24 @@ def cli_run(*args: str) -> Result:
     return CliRunner(env=SANDBOX_ENVIRON).invoke(cli, list(args))
 
 
+def list_styles(text: str) -> set[str]:
+    """How each list in a YAML text sits under its key: "indented" or "flush"."""
+    lines = [line for line in text.splitlines()
+             if line.strip() and not line.lstrip().startswith("#")]
+    styles = set()
+    for above, line in itertools.pairwise(lines):
+        if above.endswith(":") and line.lstrip().startswith("- "):
+            key_column = len(above) - len(above.lstrip(" -"))
+            item_column = len(line) - len(line.lstrip(" "))
+            styles.add("indented" if item_column > key_column else "flush")
+    return styles
+
+
+def test_list_styles() -> None:
+    assert list_styles("a:\n  - 1\nb:\n  - c:\n      - 2\n") == {"indented"}
+    assert list_styles("a:\n  - c:\n    - 2\n") == {"indented", "flush"}
+
+
 def seed(server: SandboxServer, case: Case) -> None:
     with SandboxControl(server.base_url) as control:
         for kind, rooms in case.seeded.items():
@@ -189,6 +208,7 @@ def test_the_export_round_trip(tmp_path: Path, server: SandboxServer, case: Case
     assert result.stderr.endswith(f"reconcile: exported {count} rooms of 1 account"
                                   f" to {out}\n")
     text = out.read_text()
+    assert list_styles(text) == {"indented"}  # one style: the rooms' own
     document = yaml.safe_load(text)
     account = document["providers"][case.provider]
     for kind, rooms in case.exported.items():

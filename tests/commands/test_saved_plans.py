@@ -18,14 +18,15 @@ import jsonschema
 import pytest
 
 from reconcile.engine.provider import Provider
-from reconcile.exitcodes import ERROR, OK
+from reconcile.exitcodes import BLOCKED, ERROR, OK
+from reconcile.outputs.text import uncertain_title
 from reconcile.providers import PROVIDER_PACKAGES, adapter_class
 from reconcile.sandbox.client import SandboxControl
 from reconcile.sandbox.core import Sandbox
 from reconcile.sandbox.server import SandboxServer
 
 from ..conftest import SANDBOX_ACCOUNTS
-from ..outputs.scenario import Scenario, cli_run
+from ..outputs.scenario import RTMP, Scenario, cli_run
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "schemas" / "plan.schema.json").read_text())
@@ -237,3 +238,99 @@ def test_a_saved_plan_edited_by_hand_does_only_what_a_plan_of_the_file_would(
     telnyx = {room["name"] for room in scenario.control.rooms(
         "telnyx", SANDBOX_ACCOUNTS["telnyx"], "rooms", live=True)}
     assert "n-update" in telnyx and "n-forged" not in telnyx and "n-new" not in telnyx
+
+
+# -- a saved plan rendered again: `show plan.json`, `plan --from plan.json` ---------------
+
+RENDERERS = (("show", "plan.json"), ("plan", "--from", "plan.json"))
+FORMATS = ("text", "markdown", "json")
+
+
+def test_a_saved_plan_renders_as_its_plan_did_without_contacting_anything(
+        scenario: Scenario, sandbox: Sandbox, reads: Counter[str]) -> None:
+    live = {fmt: cli_run("plan", "--format", fmt, "rooms.yaml") for fmt in FORMATS}
+    save_plan()
+    sandbox.counters.clear()
+    reads.clear()
+    Path("rooms.yaml").unlink()  # not read either: the plan holds everything shown
+    for command in RENDERERS:
+        for fmt in FORMATS:
+            shown = cli_run(*command, "--format", fmt)
+            assert shown.exit_code == OK, (command, fmt, shown.output)
+            assert shown.stdout == live[fmt].stdout, (command, fmt)
+            assert "Traceback" not in shown.output
+    assert sandbox.counter_table() == {} and not reads
+    # Its checksum is the saved one, which `apply --checksum` compares.
+    checksum = json.loads(live["json"].stdout)["plan_checksum"]
+    assert f"Plan checksum: {checksum}" in cli_run("show", "plan.json").stderr
+
+
+def test_a_rendered_plan_keeps_what_was_masked_masked(scenario: Scenario) -> None:
+    save_plan()
+    for flags in ((), ("--show-sensitive",)):
+        for fmt in FORMATS:
+            shown = cli_run("show", "plan.json", "--format", fmt, *flags)
+            assert shown.exit_code == OK and RTMP not in shown.stdout
+            assert "(sensitive)" in shown.stdout
+            assert '"(sensitive)"' not in shown.stdout or fmt == "json"  # a mark, not a value
+    # Saved in full, shown masked unless asked again.
+    save_plan("--show-sensitive")
+    assert RTMP not in cli_run("plan", "--from", "plan.json", "--format", "markdown").stdout
+    assert RTMP in cli_run("show", "--show-sensitive", "plan.json").stdout
+
+
+def test_a_rendered_plan_keeps_its_blocks_and_exit_codes(scenario: Scenario) -> None:
+    scenario.second(guard=True)
+    result = cli_run("plan", "--out", "plan.json", "rooms.yaml")
+    assert result.exit_code == OK, result.output
+    detailed = cli_run("plan", "--from", "plan.json", "--detailed-exitcode", "--out", "p.md")
+    assert detailed.exit_code == BLOCKED
+    assert "apply will be blocked: " in detailed.stderr
+    assert "> **apply will be blocked:**" in Path("p.md").read_text()
+    assert detailed.stdout.startswith("-/+ twilio.rooms[t-change]")  # the text on stdout
+    plain = cli_run("plan", "--from", "plan.json", "--format", "json")
+    assert plain.exit_code == OK and json.loads(plain.stdout)["blocked"]
+
+
+def test_a_failed_plan_renders_as_that_failure(scenario: Scenario) -> None:
+    Path("rooms.yaml").write_text("version: 1\nproviders: {nope: {}}\n")
+    failed = cli_run("plan", "--out", "plan.json", "rooms.yaml")
+    assert failed.exit_code == ERROR
+    shown = cli_run("show", "plan.json", "--format", "markdown")
+    assert shown.exit_code == ERROR
+    assert shown.stdout.startswith("<!-- reconcile-plan:rooms.yaml -->\n")
+    assert "> **The plan failed:**" in shown.stdout
+    assert "the plan failed when it was made: nothing was planned" in shown.stderr
+    assert "Traceback" not in shown.output
+
+
+def test_rendering_a_saved_plan_refuses_what_it_cannot_honour(scenario: Scenario) -> None:
+    save_plan()
+    refusals = {
+        ("show", "--target", "t-*", "plan.json"): "plan.json: a saved plan is shown whole",
+        ("plan", "--from", "plan.json", "--account", "twilio"): "a saved plan is shown whole",
+        ("plan", "--from", "plan.json", "rooms.yaml"): "give no FILE (rooms.yaml)",
+        ("plan", "--from", "plan.json", "--force"): "plan again to change that",
+        ("plan", "--from", "rooms.yaml"): "rooms.yaml: cannot read the saved plan",
+        ("plan", "--from", "missing.json"): "missing.json: cannot read the saved plan",
+        ("show", "--format", "markdown", "rooms.yaml"): "--format markdown shows a saved plan",
+    }
+    for args, message in refusals.items():
+        result = cli_run(*args)
+        assert result.exit_code == ERROR, (args, result.output)
+        assert message in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.output
+
+
+def test_a_rendered_plan_keeps_its_uncertain_creates(scenario: Scenario) -> None:
+    document = save_plan()
+    record = {"address": "kaleyra.rooms[k-lost]", "account": "kaleyra",
+              "provider": "kaleyra", "kind": "rooms", "key": "k-lost",
+              "requested_at": "2026-12-04T10:00:00Z", "check": "look for it in the console"}
+    document["uncertain_creates"] = [record]
+    document["summary"]["uncertain"] = 1
+    Path("plan.json").write_text(json.dumps(document))
+    shown = json.loads(cli_run("show", "plan.json", "--format", "json").stdout)
+    assert shown["uncertain_creates"] == [record] and shown["summary"]["uncertain"] == 1
+    for fmt in ("text", "markdown"):
+        assert uncertain_title(1) in cli_run("show", "plan.json", "--format", fmt).stdout

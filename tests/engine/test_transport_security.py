@@ -179,10 +179,13 @@ def tls_server(self_signed: tuple[Path, Path]) -> Iterator[int]:
     stop = threading.Event()
 
     def serve() -> None:
-        while not stop.is_set():
+        while True:
             try:
                 conn, _ = listener.accept()
             except OSError:
+                return
+            if stop.is_set():  # the teardown's wake-up call
+                conn.close()
                 return
             try:
                 with context.wrap_socket(conn, server_side=True) as tls:
@@ -193,10 +196,15 @@ def tls_server(self_signed: tuple[Path, Path]) -> Iterator[int]:
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    yield listener.getsockname()[1]
+    port = listener.getsockname()[1]
+    yield port
     stop.set()
-    listener.close()
+    # Closing the listener does not wake an accept() blocked in another thread: a
+    # connection does (else every teardown waited out the join's timeout).
+    socket.create_connection(("127.0.0.1", port)).close()
     thread.join(timeout=5)
+    listener.close()
+    assert not thread.is_alive()
 
 
 def test_the_test_server_is_sound(tls_server: int, self_signed: tuple[Path, Path]) -> None:

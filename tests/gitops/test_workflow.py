@@ -4,6 +4,7 @@ the fake GitHub and a local git remote)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -135,10 +136,31 @@ def test_the_steps_holding_provider_secrets(workflow: dict[str, Any]) -> None:
                        ("drift", "Plan, failing on drift")}
 
 
-def test_actions_are_pinned_to_a_release(workflow: dict[str, Any]) -> None:
-    for _, item in all_steps(workflow):
-        if "uses" in item:
-            assert re.fullmatch(r"actions/[a-z-]+@(v\d+|[0-9a-f]{40})", item["uses"]), item
+def test_actions_are_pinned_by_commit_and_name_their_release(
+        workflow: dict[str, Any]) -> None:
+    """A tag can be moved to other code, a commit cannot; the comment says which release
+    the commit is, for people and for Dependabot."""
+    uses = [item["uses"] for _, item in all_steps(workflow) if "uses" in item]
+    assert len(uses) == 10
+    for action in uses:
+        assert re.fullmatch(r"actions/[a-z-]+@[0-9a-f]{40}", action), action
+    lines = [line for line in WORKFLOW.read_text(encoding="utf-8").splitlines()
+             if re.match(r"\s*(- )?uses: ", line)]
+    assert len(lines) == len(uses)
+    for line in lines:
+        assert re.search(r"@[0-9a-f]{40}  # .*\bv\d+\.\d+\.\d+$", line), line
+    # One release of each action throughout.
+    assert len({action.split("@")[0] for action in uses}) == len(set(uses)) == 4
+
+
+def test_zizmor_finds_nothing() -> None:
+    zizmor = shutil.which("zizmor")
+    if zizmor is None:
+        pytest.skip("zizmor is not on PATH (pip install zizmor: it is in the test extra)")
+    result = subprocess.run([zizmor, "--offline", "--no-progress", str(WORKFLOW)],
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No findings to report" in result.stdout + result.stderr
 
 
 def test_the_reviewed_plan_is_what_apply_applies(workflow: dict[str, Any]) -> None:
@@ -152,7 +174,11 @@ def test_the_reviewed_plan_is_what_apply_applies(workflow: dict[str, Any]) -> No
     assert "artifacts?name=reconcile-plan-$head" in step(
         workflow, "apply", "Find the plan reviewed on the pull request")["run"]
     saved = upload["with"]["path"]
-    assert f"--out {saved} " in step(workflow, "plan", "Plan")["run"]
+    # One plan: the comment is rendered from the saved plan, not from a second reading.
+    planned = step(workflow, "plan", "Plan")["run"]
+    assert [call[0] for call in reconcile_calls(planned)] == ["plan", "show"]
+    assert f"--out {saved} " in planned
+    assert f"reconcile show {saved} --format markdown > plan.md" in planned
     assert step(workflow, "apply", "Apply the reviewed plan")["run"] == \
         f"reconcile apply {download['with']['path']}/{saved}"
     commit = step(workflow, "apply", "Commit the Kaleyra state back to main")
@@ -226,7 +252,7 @@ def test_every_reconcile_call_is_a_real_command_with_real_options(
     calls = [call for _, item in all_steps(workflow)
              for call in reconcile_calls(item.get("run", ""))]
     used = {call[0] for call in calls}
-    assert used == {"validate", "plan", "apply", "github-comment"}
+    assert used == {"validate", "plan", "show", "apply", "github-comment"}
     for name in sorted(used):  # each loads and shows its help
         result = CliRunner().invoke(cli, [name, "--help"])
         assert result.exit_code == 0, result.output
@@ -286,7 +312,9 @@ class Runner:
             **{k: v for k, v in workflow["env"].items() if "${{" not in v}}
 
     def run(self, job: str, name: str, **env: str) -> subprocess.CompletedProcess[str]:
-        script = step(self.workflow, job, name)["run"]
+        return self.script(step(self.workflow, job, name)["run"], **env)
+
+    def script(self, script: str, **env: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c",
                                script], cwd=self.work, env={**self.environ, **env},
                               capture_output=True, text=True, timeout=300, check=False)
@@ -305,6 +333,8 @@ def test_the_pull_request_steps_keep_one_comment(runner: Runner, github: FakeGit
     assert (runner.work / "plan.json").exists()
     body = (runner.work / "plan.md").read_text(encoding="utf-8")
     assert body in runner.summary.read_text(encoding="utf-8")
+    saved = json.loads((runner.work / "plan.json").read_text(encoding="utf-8"))
+    assert saved["changes"] and f"<code>{saved['plan_checksum']}</code>" in body
     posted = runner.run("plan", "Post the plan on the pull request", **comment)
     assert posted.returncode == 0, posted.stderr
     again = runner.run("plan", "Post the plan on the pull request", **comment)
@@ -414,3 +444,133 @@ def test_the_pull_request_plans_against_mains_state(runner: Runner, tmp_path: Pa
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in (runner.work / ".reconcile").iterdir()) == ["kaleyra-k.json"]
     assert (runner.work / ".reconcile" / "kaleyra-k.json").read_text() == "main's\n"
+
+
+# -- the apply job's look-up of the reviewed plan, with `gh` answering from canned files ----
+
+FAKE_GH = """#!/bin/sh
+# gh api PATH --jq FILTER: the canned answer for PATH, through jq as gh filters it.
+[ "$1" = api ] && [ "$3" = --jq ] || { echo "fake gh: $*" >&2; exit 2; }
+exec jq -r "$4" "$FAKE_GH_ANSWERS/$(printf %s "$2" | tr '/?=&' '____').json"
+"""
+MERGED = "f00d" * 10
+
+
+def canned_gh(runner: Runner, tmp_path: Path, answers: dict[str, Any]) -> dict[str, str]:
+    """`gh` on the runner's PATH answering each API path with its JSON; the environment."""
+    if shutil.which("jq") is None:
+        pytest.skip("jq is not on PATH (gh's --jq filters are run with it here)")
+    folder = tmp_path / "gh-answers"
+    folder.mkdir()
+    for path, answer in answers.items():
+        name = re.sub(r"[/?=&]", "_", path)
+        (folder / f"{name}.json").write_text(json.dumps(answer), encoding="utf-8")
+    gh = Path(runner.environ["PATH"].split(os.pathsep)[0]) / "gh"
+    gh.write_text(FAKE_GH)
+    gh.chmod(gh.stat().st_mode | stat.S_IXUSR)
+    return {"FAKE_GH_ANSWERS": str(folder), "GITHUB_SHA": MERGED, "GITHUB_REPOSITORY": REPO}
+
+
+def pulls(source: str | None) -> dict[str, Any]:
+    head = {"sha": "beef" * 10, "repo": {"full_name": source} if source else None}
+    return {f"repos/{REPO}/commits/{MERGED}/pulls": [
+        {"number": PR, "merge_commit_sha": MERGED, "head": head}]}
+
+
+def outputs(runner: Runner) -> dict[str, str]:
+    text = Path(runner.environ["GITHUB_OUTPUT"]).read_text(encoding="utf-8")
+    return dict(line.split("=", 1) for line in text.splitlines())
+
+
+@pytest.mark.parametrize("fork", ["someone/rooms", None], ids=["fork", "deleted-fork"])
+def test_a_merged_fork_pull_request_says_nothing_was_applied_and_why(
+        runner: Runner, tmp_path: Path, github: FakeGitHub, fork: str | None) -> None:
+    environ = canned_gh(runner, tmp_path, pulls(fork))
+    found = runner.run("apply", "Find the plan reviewed on the pull request", **environ)
+    assert found.returncode == 1
+    source = fork or "a-deleted-fork"
+    assert f"::error::Pull request #{PR} came from the fork {source}: pull requests from" \
+           " forks are only validated, never planned, so nothing was applied." in found.stdout
+    assert outputs(runner) == {"pr": str(PR), "fork": source}
+    report = step(runner.workflow, "apply", "Report on the pull request")
+    assert "steps.reviewed.outputs.fork" in report["if"]  # runs although apply did not
+    reported = runner.run("apply", "Report on the pull request", GITHUB_TOKEN=BOT_TOKEN,
+                          GITHUB_API_URL=github.base_url, GITHUB_REPOSITORY=REPO,
+                          PR=str(PR), FORK=source, OUTCOME="skipped", GITHUB_SHA=MERGED,
+                          RUN_URL="https://x/run/3")
+    assert reported.returncode == 0, reported.stderr
+    (comment,) = github.comments_on(REPO, PR)
+    assert f"### reconcile: nothing applied for {MERGED}" in comment["body"]
+    assert f"came from the fork `{source}`. Pull requests from forks are only validated" \
+        in comment["body"]
+
+
+def test_a_pull_request_of_this_repository_finds_its_saved_plan(runner: Runner,
+                                                               tmp_path: Path) -> None:
+    head = "beef" * 10
+    environ = canned_gh(runner, tmp_path, {
+        **pulls(REPO),
+        f"repos/{REPO}/actions/artifacts?name=reconcile-plan-{head}": {"artifacts": [
+            {"expired": True, "workflow_run": {"id": 1}},
+            {"expired": False, "workflow_run": {"id": 42}}]}})
+    found = runner.run("apply", "Find the plan reviewed on the pull request", **environ)
+    assert found.returncode == 0, found.stdout + found.stderr
+    assert outputs(runner) == {"pr": str(PR), "head": head, "run-id": "42"}
+
+
+# -- the documented matrix: one job per account -------------------------------------------
+
+GITHUB_ACTIONS_DOC = ROOT / "docs" / "github-actions.md"
+
+
+@pytest.fixture(scope="module")
+def matrix() -> dict[str, Any]:
+    """The plan and apply jobs of docs/github-actions.md's matrix example."""
+    text = GITHUB_ACTIONS_DOC.read_text(encoding="utf-8")
+    section = text[text.index("## A large estate"):]
+    block = re.search(r"```yaml\n(.*?)```", section, re.S)
+    assert block is not None
+    jobs = yaml.safe_load(block.group(1))
+    assert set(jobs) == {"plan", "apply"}
+    return dict(jobs)
+
+
+def test_the_matrix_example_is_per_account_throughout(matrix: dict[str, Any],
+                                                      workflow: dict[str, Any]) -> None:
+    accounts = list(yaml.safe_load((ROOT / "examples" / "rooms.yaml").read_text())["providers"])
+    pins = {item["uses"] for _, item in all_steps(workflow) if "uses" in item}
+    for name, job in matrix.items():
+        assert job["strategy"]["matrix"]["account"] == accounts  # the example's accounts
+        assert job["strategy"]["fail-fast"] is False
+        assert "matrix.account" in job["concurrency"]["group"]
+        assert job["concurrency"]["cancel-in-progress"] is (name == "plan")
+        for item in job["steps"]:
+            assert item.get("uses", next(iter(pins))) in pins  # the workflow's own pins
+            if "name" in item:  # the same steps as the workflow's, changed
+                step(workflow, name, item["name"])
+            for call in reconcile_calls(item.get("run", "")):
+                assert check_call(list(call)) == [], call
+    (upload,) = [s for s in matrix["plan"]["steps"] if "uses" in s]
+    assert upload["with"]["name"].endswith("-${{ matrix.account }}")
+    assert upload["with"]["path"] == "plan-${{ matrix.account }}.json"
+
+
+def test_the_matrix_plan_step_saves_and_comments_per_account(
+        runner: Runner, matrix: dict[str, Any], github: FakeGitHub) -> None:
+    plan_step = next(s for s in matrix["plan"]["steps"] if s.get("name") == "Plan")
+    comment = {"GITHUB_TOKEN": BOT_TOKEN, "GITHUB_API_URL": github.base_url,
+               "GITHUB_REPOSITORY": REPO, "PR": str(PR)}
+    post = next(s for s in matrix["plan"]["steps"]
+                if s.get("name") == "Post the plan on the pull request")
+    bodies = {}
+    for account in ("twilio", "kaleyra"):
+        planned = runner.script(plan_step["run"], ACCOUNT=account)
+        assert planned.returncode == 0, planned.stderr
+        saved = json.loads((runner.work / f"plan-{account}.json").read_text())
+        assert {change["account"] for change in saved["changes"]} == {account}
+        bodies[account] = (runner.work / "plan.md").read_text(encoding="utf-8")
+        assert bodies[account].startswith(f"<!-- reconcile-plan:rooms.yaml:{account} -->\n"
+                                          "### reconcile plan: <code>rooms.yaml</code>\n")
+        assert runner.script(post["run"], **comment).returncode == 0
+    # Two accounts, two comments: neither job takes over the other's.
+    assert sorted(c["body"] for c in github.comments_on(REPO, PR)) == sorted(bodies.values())
