@@ -18,7 +18,7 @@ from reconcile.loader import LMap, Mark
 from reconcile.providers import provider_models
 
 if TYPE_CHECKING:
-    from reconcile.config import AccountConfig
+    from reconcile.declared import AccountConfig
 
 
 @dataclass(frozen=True, slots=True)

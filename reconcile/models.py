@@ -260,6 +260,9 @@ class ProviderModels:
     type: str
     account: type[Account]
     kinds: tuple[RoomKind, ...]
+    # Fields whose values every output masks unless --show-sensitive (PII, stream keys):
+    # declared with the models so outputs need no adapter (nor httpx) to know them.
+    sensitive_fields: frozenset[str] = frozenset()
 
 
 def defaults_model(name: str, *room_models: type[Room]) -> type[StrictModel]:

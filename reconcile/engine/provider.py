@@ -20,7 +20,8 @@ from typing import Any, ClassVar
 
 import httpx
 
-from reconcile.config import AccountConfig, DeclaredRoom
+from reconcile import redact
+from reconcile.declared import AccountConfig, DeclaredRoom
 from reconcile.engine.http import HttpClient, HttpError, RateLimiter, TransportError
 from reconcile.engine.plan import (
     ABSENT,
@@ -72,8 +73,6 @@ class Provider(ABC):
     type: ClassVar[str]
     capabilities: ClassVar[Capabilities]
     read_concurrency: ClassVar[int] = PLAN_READS  # reads a plan keeps in flight at once
-    # Fields whose values every output masks unless --show-sensitive (PII, stream keys).
-    sensitive_fields: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, account: AccountConfig, http: HttpClient) -> None:
         self.account = account
@@ -167,11 +166,10 @@ class Provider(ABC):
         """The provider's own words for a failure, read from the common error shapes, with
         the account's credentials masked (an API may quote the key it refused) and every
         control character escaped (it is the provider's text)."""
-        from reconcile.outputs.mask import Masker
-
         message = str(exc) if isinstance(exc, TransportError) else \
             f"{exc.status}: {_message_in(exc.body) or 'no message'}"
-        return printable(Masker.of(secrets=self.account.secrets.values()).scrub(message))
+        forms = redact.secret_forms(self.account.secrets.values())
+        return printable(redact.scrub(message, forms))
 
     def desired_fields(self, room: Room) -> dict[str, Any]:
         """The provider fields a room declares, normalised as `list_rooms` normalises."""

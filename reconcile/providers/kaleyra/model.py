@@ -135,4 +135,5 @@ class KaleyraAccount(Account):
     rooms: list[KaleyraRoom] = Field(default_factory=list)
 
 
-MODELS = ProviderModels("kaleyra", KaleyraAccount, (RoomKind("rooms", KaleyraRoom),))
+MODELS = ProviderModels("kaleyra", KaleyraAccount, (RoomKind("rooms", KaleyraRoom),),
+                        sensitive_fields=frozenset({"description", "participants"}))  # PII/PHI

@@ -127,4 +127,6 @@ class MeteredAccount(Account):
     rooms: list[MeteredRoom] = Field(default_factory=list)
 
 
-MODELS = ProviderModels("metered", MeteredAccount, (RoomKind("rooms", MeteredRoom),))
+# An RTMP URL carries the stream key.
+MODELS = ProviderModels("metered", MeteredAccount, (RoomKind("rooms", MeteredRoom),),
+                        sensitive_fields=frozenset({"rtmpOutURL"}))
