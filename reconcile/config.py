@@ -117,7 +117,7 @@ class _Validator:
             else:
                 shown = not secret or isinstance(error.get("input"), (dict, list))
                 message = message_for(error, model, show_input=shown)
-            if inherited and loc and loc[0] in inherited:
+            if inherited and loc and isinstance(loc[0], str) and loc[0] in inherited:
                 message += f" (set in {inherited[loc[0]]})"
             self.report(mark, message, parts + loc)
         return failed
@@ -186,6 +186,7 @@ class _Validator:
             if id(current) in visited:
                 continue
             visited.add(id(current))
+            items: list[tuple[str | int, Any, Mark]]
             if isinstance(current, LMap):
                 items = [(k, v, current.value_marks[k]) for k, v in current.items()]
             else:
@@ -227,6 +228,7 @@ class _Validator:
             settings = None
             failed = self.report_pydantic(exc, models.account, settings_input, parts)
         defaults = _usable_defaults(settings_input, failed, _path((*parts, "defaults")))
+        # An invalid account keeps settings None only until the file is refused.
         result = AccountConfig(alias, provider_type, settings,  # type: ignore[arg-type]
                                self.document.location(account.mark))
         if settings is not None and self.resolve_credentials:

@@ -17,7 +17,7 @@ from reconcile.models import Room
 @functools.cache
 def _key_type(model: type[Room]) -> TypeAdapter[Any]:
     info = model.model_fields[model.key_attribute()]
-    annotation = Annotated[info.annotation, *info.metadata] if info.metadata \
+    annotation: Any = Annotated[info.annotation, *info.metadata] if info.metadata \
         else info.annotation
     return TypeAdapter(annotation)
 

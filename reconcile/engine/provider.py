@@ -9,6 +9,7 @@ and turns the differences into changes with reasons.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import fnmatch
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -196,7 +197,7 @@ class Provider(ABC):
         return settings
 
     @classmethod
-    def room_models(cls) -> dict[str, type[Room]]:
+    def room_models(cls) -> dict[str, builtins.type[Room]]:  # `type` is the ClassVar
         """The room model of each kind this provider has (`rooms`, `conferences`)."""
         return {kind.name: kind.model for kind in provider_models(cls.type).kinds}
 
@@ -328,8 +329,9 @@ def _message_in(body: Any) -> str:
     if isinstance(errors, list) and errors and isinstance(errors[0], dict):
         body = errors[0]
     for key in ("detail", "message", "title", "error"):
-        if isinstance(body.get(key), str) and body[key]:
-            return body[key]
+        value = body.get(key)
+        if isinstance(value, str) and value:
+            return value
     return ""
 
 

@@ -25,10 +25,12 @@ PROVIDER_PACKAGES: dict[str, str] = {
 def provider_models(provider_type: str) -> ProviderModels:
     """The file-format models of one provider (imports pydantic: keep out of start-up)."""
     module = importlib.import_module(f"{PROVIDER_PACKAGES[provider_type]}.model")
-    return module.MODELS
+    models: ProviderModels = module.MODELS
+    return models
 
 
 def crosswalk(provider_type: str) -> dict[str, KindMapping]:
     """Each room kind's mapping to the shared concepts, for `convert`."""
     module = importlib.import_module(f"{PROVIDER_PACKAGES[provider_type]}.crosswalk")
-    return module.CROSSWALK
+    mappings: dict[str, KindMapping] = module.CROSSWALK
+    return mappings

@@ -446,8 +446,9 @@ def _participant(item: Mapping[str, Any]) -> dict[str, Any]:
 
 def _room(body: Any) -> dict[str, Any]:
     """U2: the room at the top level or under "room"."""
-    if isinstance(body, dict) and isinstance(body.get("room"), dict):
-        return body["room"]
+    room = body.get("room") if isinstance(body, dict) else None
+    if isinstance(room, dict):
+        return room
     return body if isinstance(body, dict) else {}
 
 
