@@ -26,6 +26,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                  "Check rooms files offline: no network, no credentials."),
     "schema": ("reconcile.commands.schema:schema",
                "Write (or --check) the JSON Schema of the rooms file."),
+    "init": ("reconcile.commands.init:init",
+             "Write a starter rooms file, its schema, pre-commit hooks and .gitignore."),
     "plan": ("reconcile.commands.plan:plan",
              "Show what apply would change, from the providers' live rooms."),
     "apply": ("reconcile.commands.apply:apply",
@@ -58,10 +60,36 @@ class LazyGroup(click.Group):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         try:
-            return super().parse_args(ctx, args)
+            return super().parse_args(ctx, self._hoist_global_options(ctx, args))
         except click.UsageError as exc:
             exc.exit_code = ERROR  # type: ignore[misc]  # as in invoke() above
             raise
+
+    def _hoist_global_options(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """`reconcile plan --sandbox f.yaml` as `reconcile --sandbox plan f.yaml`: the
+        group's options given after the subcommand move before it, unless the subcommand
+        has an option of that name itself, or the token is another option's value."""
+        ours = _options_by_name(self.params)
+        start = _subcommand_index(args, ours)
+        command = self.get_command(ctx, args[start]) if start < len(args) else None
+        if command is None:
+            return args
+        theirs = _options_by_name(command.get_params(ctx))
+        hoisted: list[str] = []
+        tail: list[str] = []
+        index = start + 1
+        while index < len(args):
+            token = args[index]
+            if token == "--":
+                tail += args[index:]
+                break
+            name = _option_name(token, ours)
+            moved = name is not None and name not in theirs
+            width = 2 if "=" not in token and _takes_value((ours if moved else theirs)
+                                                           .get(token)) else 1
+            (hoisted if moved else tail).extend(args[index:index + width])
+            index += width
+        return args[:start] + hoisted + [args[start]] + tail
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
@@ -78,6 +106,37 @@ class LazyGroup(click.Group):
         rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
+
+
+def _options_by_name(params: list[click.Parameter]) -> dict[str, click.Option]:
+    return {name: option for option in params if isinstance(option, click.Option)
+            and option.expose_value for name in option.opts + option.secondary_opts}
+
+
+def _takes_value(option: click.Option | None) -> bool:
+    return option is not None and not option.is_flag and not option.count
+
+
+def _option_name(token: str, options: dict[str, click.Option]) -> str | None:
+    """The option a token spells, in any of click's forms: `--name`, `--name=value`, and
+    repeated short flags such as `-vv`."""
+    name = token.split("=", 1)[0] if token.startswith("--") else token
+    if name in options:
+        return name
+    if len(token) > 2 and token[0] == "-" and token[1] != "-" and len(set(token[1:])) == 1:
+        short = token[:2]
+        return short if short in options and options[short].count else None
+    return None
+
+
+def _subcommand_index(args: list[str], ours: dict[str, click.Option]) -> int:
+    """Where the subcommand's name is: the first argument that is no group option."""
+    index = 0
+    while index < len(args) and args[index].startswith("-") and args[index] != "--":
+        name = _option_name(args[index], ours)
+        takes = name is not None and "=" not in args[index] and _takes_value(ours[name])
+        index += 2 if takes else 1
+    return index
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -99,17 +158,29 @@ def cli(ctx: click.Context, debug: bool, verbose: int, sandbox: bool,
     make them with `apply`.
 
     \b
-    Exit codes: 0 success (plan --detailed-exitcode: no changes), 1 an error, a failed or
-    skipped change, or a usage error, 2 plan --detailed-exitcode: changes, 3 a safety rail
-    blocked apply (plan --detailed-exitcode: would block it). `reconcile COMMAND --help`
-    lists each command's.
+    Exit codes: 0 success (plan --detailed-exitcode: no changes), 1 an error,
+    a failed or skipped change, or a usage error, 2 plan --detailed-exitcode:
+    changes, 3 a safety rail blocked apply (plan --detailed-exitcode: would
+    block it). `reconcile COMMAND --help` lists each command's.
+
+    The options below work after the command too: `reconcile plan --sandbox FILE`.
     """
     ctx.ensure_object(dict)
     ctx.obj.update(debug=debug, sandbox=sandbox, sandbox_db=sandbox_db)
     levels = {0: logging.WARNING, 1: logging.INFO}
     # Every library's records (httpx, httpcore, uvicorn) pass the masker and the escaping.
-    redact.install(levels.get(verbose, logging.DEBUG), sys.stderr,
-                   "%(levelname)s %(name)s: %(message)s")
+    handler = redact.install(levels.get(verbose, logging.DEBUG), sys.stderr,
+                             "%(levelname)s %(name)s: %(message)s")
+    if not verbose:
+        handler.setFormatter(_PlainFormatter("%(message)s"))
+
+
+class _PlainFormatter(redact.SafeFormatter):
+    """Without -v, a warning reads as a sentence (`reconcile: warning: …`): the logger's
+    name helps whoever debugs with -v, not whoever is warned."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return f"reconcile: {record.levelname.lower()}: {super().formatMessage(record)}"
 
 
 def main(argv: list[str] | None = None) -> None:

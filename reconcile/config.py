@@ -48,7 +48,13 @@ def check(path: str | os.PathLike[str]) -> list[Diagnostic]:
 
 def diagnose(path: str | os.PathLike[str]) -> list[Diagnostic]:
     """Every error and warning in one rooms file, offline (what `validate` shows)."""
-    return _Validator(load_file(path), environ=None).run()[1]
+    return check_document(load_file(path))
+
+
+def check_document(document: Document) -> list[Diagnostic]:
+    """Every error and warning of a file already loaded (or of the text `convert` is about
+    to write)."""
+    return _Validator(document, environ=None).run()[1]
 
 
 def load(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None, *,
@@ -125,7 +131,7 @@ class _Validator:
     def _secret_message(self, parts: tuple[Any, ...], loc: tuple[Any, ...]) -> str:
         alias = str(parts[1]) if len(parts) > 1 else "account"
         name = str(loc[-1])
-        variable = re.sub(r"[^A-Za-z0-9]+", "_", f"{alias}_{name}").upper()
+        variable = envref.variable_for(alias, name)
         return (f"`{name}` holds a literal value; secrets must come from the environment:"
                 f" write `{name}: ${{{variable}}}` and export {variable}")
 

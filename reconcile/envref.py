@@ -31,6 +31,22 @@ class MissingVariable(Exception):
         return f"environment variable `{self.name}` {state}"
 
 
+def variable_for(account: str, field: str) -> str:
+    """The environment variable a credential is suggested to come from: TELNYX_API_KEY for
+    `api_key` of the account `telnyx` (messages, `init`, `sandbox serve`)."""
+    return re.sub(r"[^A-Za-z0-9]+", "_", f"{account}_{field}").upper()
+
+
+def names(value: str) -> list[str]:
+    """The variables a value refers to, in order (`$${` escapes are no references)."""
+    found: list[str] = []
+    for match in _TOKEN.finditer(value):
+        reference = _REFERENCE.match(value, match.start()) if match.group() == "${" else None
+        if reference is not None:
+            found.append(reference.group(1))
+    return found
+
+
 def has_reference(value: str) -> bool:
     """Whether the value holds an unescaped `${`."""
     return any(m.group() == "${" for m in _TOKEN.finditer(value))

@@ -32,6 +32,10 @@ from reconcile import envref
 from reconcile.escape import unsafe_characters
 
 REFERENCE_PATTERN = r"\$\{[A-Za-z_][A-Za-z0-9_]*\}"
+# What editors (yaml-language-server reads `patternErrorMessage`) say instead of a regex.
+REFERENCE_MESSAGE = "when not a plain value: a ${VARIABLE} reference to the environment"
+SECRET_MESSAGE = ("a credential must be a ${VARIABLE} reference, such as ${TELNYX_API_KEY},"
+                  " set in the environment: a literal secret is refused")
 # The bound of an integer whose provider documents no maximum: a larger one would be
 # sent as is (10**40 has been), and few APIs take more than a signed 32-bit integer.
 INT32_MAX = 2**31 - 1
@@ -66,7 +70,8 @@ class _TemplatedJsonSchema:
     def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema,
                                      handler: GetJsonSchemaHandler) -> JsonSchemaValue:
         inner = handler(schema)
-        return {"anyOf": [inner, {"type": "string", "pattern": REFERENCE_PATTERN}]}
+        return {"anyOf": [inner, {"type": "string", "pattern": REFERENCE_PATTERN,
+                                  "patternErrorMessage": REFERENCE_MESSAGE}]}
 
 
 _T = TypeVar("_T")
@@ -77,15 +82,17 @@ Templated = Annotated[_T, WrapValidator(_defer_when_templated), _TemplatedJsonSc
 
 
 class JsonPattern:
-    """Puts the pattern in the JSON Schema while validation uses a readable message."""
+    """Puts the pattern in the JSON Schema while validation uses a readable message; editors
+    show the message too (`patternErrorMessage`, read by yaml-language-server)."""
 
-    def __init__(self, pattern: str) -> None:
+    def __init__(self, pattern: str, message: str) -> None:
         self.pattern = pattern
+        self.message = message
 
     def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema,
                                      handler: GetJsonSchemaHandler) -> JsonSchemaValue:
         json_schema = handler(schema)
-        json_schema["pattern"] = self.pattern
+        json_schema.update(pattern=self.pattern, patternErrorMessage=self.message)
         return json_schema
 
 
@@ -106,7 +113,9 @@ def _pattern_check(pattern: str, message: str) -> Callable[[str], str]:
     compiled = re.compile(pattern)
 
     def check(value: str) -> str:
-        if not compiled.search(value):
+        # fullmatch: `$` would also match before a final newline ("room\n"), which the
+        # JSON Schema's pattern (and every provider) refuses.
+        if not compiled.fullmatch(value):
             raise PydanticCustomError("pattern", message)
         return value
 
@@ -117,7 +126,7 @@ def matching(pattern: str, message: str, **field_constraints: Any) -> tuple[Any,
     """The constraints of a string matching `pattern`, with a message a person
     understands: `Templated[Annotated[str, *matching(pattern, message)]]`."""
     return (Field(**field_constraints), AfterValidator(_pattern_check(pattern, message)),
-            JsonPattern(pattern))
+            JsonPattern(pattern, message))
 
 
 URL_PATTERN = r"^[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#]+[^\s]*$"
@@ -128,7 +137,9 @@ HttpUrl = Templated[Annotated[str, *matching(
 
 EnvReference = Annotated[
     str,
-    Field(pattern="^" + REFERENCE_PATTERN + "$"),
+    # errorMessage: editors show it for a wrong type too (a number, a list).
+    Field(pattern="^" + REFERENCE_PATTERN + "$", json_schema_extra={
+        "patternErrorMessage": SECRET_MESSAGE, "errorMessage": SECRET_MESSAGE}),
     WrapValidator(lambda v, handler: _check_reference(v, handler)),
 ]
 
@@ -269,6 +280,12 @@ class ProviderModels:
     # declared with the models so outputs need no adapter (nor httpx) to know them.
     sensitive_fields: frozenset[str] = frozenset()
 
+    def locators(self) -> list[str]:
+        """The account settings that say where its rooms live (a SignalWire space, a
+        Metered app, a Kaleyra region): the required ones besides the credentials."""
+        return [name for name, info in self.account.model_fields.items()
+                if info.is_required() and name not in ("type", "credentials")]
+
 
 def defaults_model(name: str, *room_models: type[Room]) -> type[StrictModel]:
     """A model of `defaults:`: every field of the room kinds, all optional, no key field."""
@@ -296,6 +313,9 @@ def only_key_required(schema: dict[str, Any], key: str) -> None:
         field = schema.get("properties", {}).get(name)
         if field is not None and "not" not in field:  # a key with a pattern of its own
             field["not"] = {"pattern": UNPRINTABLE_PATTERN}
+            # What editors show when `not` matches (yaml-language-server), not the pattern.
+            field["errorMessage"] = ("a room key may hold only printable characters: no"
+                                     " control, invisible or bidi character")
 
 
 @functools.cache

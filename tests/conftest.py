@@ -9,6 +9,7 @@ import os
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
 import httpx
@@ -20,8 +21,10 @@ from reconcile.engine import provider as provider_module
 from reconcile.engine.http import HttpClient, HttpSettings
 from reconcile.engine.plan import AccountPlan
 from reconcile.engine.provider import Provider
+from reconcile.sandbox.app import emulator_module
 from reconcile.sandbox.core import DEFAULT_CREDENTIALS, PROVIDERS, Sandbox
 from reconcile.sandbox.server import SandboxServer
+from reconcile.starter import credential_variables, locators
 
 ROOT = Path(__file__).resolve().parent.parent
 P = TypeVar("P", bound=Provider)
@@ -121,17 +124,19 @@ SANDBOX_ENVIRON: dict[str, str] = {
 SANDBOX_ACCOUNTS: dict[str, str] = {
     "twilio": DEFAULT_CREDENTIALS["twilio"][0], "telnyx": DEFAULT_CREDENTIALS["telnyx"][0],
     "signalwire": "acme", "metered": "acme", "kaleyra": DEFAULT_CREDENTIALS["kaleyra"][0]}
-# Per provider: the locator lines, the endpoint's path after the emulator's mount, and the
-# credentials (flow mappings, so each reference is quoted).
-_ACCOUNT_LINES: dict[str, tuple[str, str, str]] = {
-    "twilio": ("", "", '{account_sid: "${TWILIO_ACCOUNT_SID}",'
-                       ' auth_token: "${TWILIO_AUTH_TOKEN}"}'),
-    "telnyx": ("", "", '{api_key: "${TELNYX_API_KEY}"}'),
-    "signalwire": ("    space: acme\n", "/acme",
-                   '{project_id: "${SIGNALWIRE_PROJECT_ID}", token: "${SIGNALWIRE_TOKEN}"}'),
-    "metered": ("    app: acme\n", "/acme", '{secret_key: "${METERED_SECRET_KEY}"}'),
-    "kaleyra": ("    region: eu\n", "/eu", '{api_key: "${KALEYRA_API_KEY}"}'),
-}
+
+
+def _account_lines(provider: str) -> tuple[str, str, str]:
+    """The locator lines, the endpoint's path after the emulator's mount, and the
+    credentials (a flow mapping, so each reference is quoted) of a provider's account,
+    derived as `sandbox serve` derives them (reconcile.starter)."""
+    values = locators(provider)
+    path = emulator_module(provider).sandbox_connection(provider, SimpleNamespace(**values)).path
+    credentials = ", ".join(f'{name}: "${{{variable}}}"' for name, variable
+                            in credential_variables(provider, provider).items())
+    return "".join(f"    {k}: {v}\n" for k, v in values.items()), path, f"{{{credentials}}}"
+
+
 # Where a Kaleyra account of `rooms_file` keeps its state, beside the rooms file.
 KALEYRA_STATE = "kaleyra-state.json"
 # Where an account of such a file points: the server's emulator, a URL, or nowhere (None).
@@ -141,13 +146,13 @@ Endpoint = SandboxServer | str | None
 def _account(server: Endpoint, provider: str, rooms: str | Mapping[str, str], extra: str,
              state: str | None) -> str:
     """One account's lines under `providers:` (see `rooms_file`)."""
-    locators, path_after, credentials = _ACCOUNT_LINES[provider]
+    locator_lines, path_after, credentials = _account_lines(provider)
     if provider == "kaleyra" and state:
-        locators += f"    state: {state}\n"
+        locator_lines += f"    state: {state}\n"
     endpoint = f"{server.url(provider)}{path_after}" if isinstance(server, SandboxServer) \
         else server
     kinds = {"rooms": rooms} if isinstance(rooms, str) else rooms
-    return (f"  {provider}:\n{locators}"
+    return (f"  {provider}:\n{locator_lines}"
             + (f"    endpoint: {endpoint}\n" if endpoint else "")
             + f"    credentials: {credentials}\n{extra}"
             + "".join(f"    {kind}:\n{lines}" for kind, lines in kinds.items()))

@@ -57,3 +57,17 @@ def test_resolution_keeps_a_malformed_reference_verbatim() -> None:
     # load() validates first; resolve() on its own never guesses what was meant.
     assert envref.resolve("${1A} ${B", {"B": "x"}) == "${1A} ${B"
     assert envref.resolve("${A}${A}$${A}${A}", {"A": "v"}) == "vv${A}v"
+
+
+@pytest.mark.parametrize(("account", "field", "variable"), [
+    ("telnyx", "api_key", "TELNYX_API_KEY"),
+    ("telnyx-eu", "api_key", "TELNYX_EU_API_KEY"),
+    ("signalwire", "project_id", "SIGNALWIRE_PROJECT_ID"),
+])
+def test_variable_for_names_a_shell_variable(account: str, field: str, variable: str) -> None:
+    assert envref.variable_for(account, field) == variable
+
+
+def test_names_lists_references_not_escapes() -> None:
+    assert envref.names("${A}-$${B}-${C_1}") == ["A", "C_1"]
+    assert envref.names("plain") == []

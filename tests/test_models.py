@@ -5,11 +5,12 @@ from __future__ import annotations
 import typing
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from reconcile.models import INT32_MAX, MAX_UNIX_SECONDS, Room
 from reconcile.providers import PROVIDER_PACKAGES, provider_models
+from reconcile.providers.metered.model import MeteredRoom
 
 
 class Misdeclared(Room):
@@ -56,3 +57,12 @@ def test_every_integer_field_of_every_provider_has_an_upper_bound() -> None:
                if not name.endswith("_unix_sec")), bounds
     assert bounds["MeteredRoom.max_participants"] == INT32_MAX  # no documented maximum
     assert bounds["MeteredRoom.expire_unix_sec"] == MAX_UNIX_SECONDS  # past 2038, not 10**40
+
+
+@pytest.mark.parametrize("name", ["room\n", "room\n\n", "\nroom"])
+def test_a_pattern_matches_the_whole_key_not_up_to_a_final_newline(name: str) -> None:
+    """`$` also matches before a final newline: "room\\n" passed `validate`, then every
+    provider refused it at apply (the JSON Schema's pattern refuses it too)."""
+    with pytest.raises(ValidationError, match="may contain only letters"):
+        MeteredRoom.model_validate({"roomName": name})
+    assert MeteredRoom.model_validate({"roomName": "room"}).key == "room"

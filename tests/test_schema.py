@@ -9,19 +9,23 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import subprocess
 import sys
+import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from reconcile.cli import cli
 from reconcile.config import check
 from reconcile.loader import load_file, load_text
-from reconcile.schema import render_schema
+from reconcile.schema import SCHEMA_ID, SHIPPED, render_schema, shipped_schema
 
 from .test_corpus import EXAMPLES, INVALID, VALID, read_header
 
@@ -72,12 +76,58 @@ def test_schema_is_valid_draft_2020_12(schema: dict[str, Any]) -> None:
 
 def test_schema_declares_its_draft_and_a_stable_id(schema: dict[str, Any]) -> None:
     assert schema["$schema"] == DRAFT_2020_12
-    assert schema["$id"] == "urn:reconcile:schema:rooms-file:1"
+    assert schema["$id"] == "https://reconcile-rooms.dev/schemas/rooms.schema.json"
+    plan = json.loads(shipped_schema("plan"))
+    assert plan["$id"] == "https://reconcile-rooms.dev/schemas/plan.schema.json"
 
 
 def test_committed_schema_is_fresh() -> None:
     assert SCHEMA_PATH.read_text(encoding="utf-8") == render_schema(), (
         "schemas/rooms.schema.json is stale: run `reconcile schema`")
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_shipped_schemas_are_the_committed_ones(name: str) -> None:
+    """schemas/ is what editors and readers of the repository see; the package ships the
+    same bytes (reconcile/schemas/, read through importlib.resources)."""
+    committed = (ROOT / "schemas" / SHIPPED[name]).read_text(encoding="utf-8")
+    assert shipped_schema(name) == committed, (
+        f"reconcile/schemas/{SHIPPED[name]} differs from schemas/{SHIPPED[name]}: after"
+        " `reconcile schema`, copy schemas/*.schema.json to reconcile/schemas/")
+
+
+def _patterns(node: Any, parent: dict[str, Any] | None = None) -> Iterator[
+        tuple[dict[str, Any], dict[str, Any] | None]]:
+    if isinstance(node, dict):
+        if isinstance(node.get("pattern"), str):
+            yield node, parent
+        for value in node.values():
+            yield from _patterns(value, node)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _patterns(value, parent)
+
+
+def test_every_pattern_has_a_human_message(schema: dict[str, Any]) -> None:
+    """yaml-language-server shows patternErrorMessage (or, for `not`, the parent's
+    errorMessage) instead of 'String does not match the pattern of "^…$"'."""
+    found = list(_patterns(schema))
+    assert len(found) > 20
+    for node, parent in found:
+        if parent is not None and parent.get("not") is node:
+            assert parent.get("errorMessage"), parent
+        else:
+            assert node.get("patternErrorMessage"), node
+            assert "^" not in node["patternErrorMessage"], node
+
+
+def test_literal_secret_message_names_the_variable(schema: dict[str, Any]) -> None:
+    secret = schema["$defs"]["TelnyxCredentials"]["properties"]["api_key"]
+    assert secret["patternErrorMessage"] == secret["errorMessage"] == (
+        "`api_key` must be a ${VARIABLE} reference such as ${TELNYX_API_KEY}, set in the"
+        " environment: a literal secret is refused")
+    assert jsonschema.Draft202012Validator(schema).is_valid(
+        {"version": 1, "providers": {"telnyx": {"credentials": {"api_key": "${K}"}}}})
 
 
 # -- the corpus ------------------------------------------------------------------------
@@ -175,6 +225,36 @@ def test_room_fields_are_checked_per_provider(
     data = rooms_file(twilio=TWILIO)
     data["providers"]["twilio"]["rooms"][0]["max_participants"] = 51
     assert errors(validator, data)
+
+
+# -- the documented catalog entry agrees with the hook ---------------------------------
+
+DOCS = ROOT / "docs" / "editors-and-hooks.md"
+NAMES = ["rooms.yaml", "rooms.yml", "ops/rooms.yaml", "rooms.prod.yaml", "rooms-eu.yml",
+         "rooms/a.yaml", "rooms/eu/b.yml", "infra/rooms/x.yaml", ".pre-commit-config.yaml",
+         "classrooms.yaml", "docker-compose.yml", ".github/workflows/reconcile.yml",
+         "rooms.yaml.bak", "myrooms/x.yaml", "rooms/notes.txt", "schemas/rooms.schema.json"]
+
+
+def _glob(pattern: str) -> re.Pattern[str]:
+    """A catalog's fileMatch glob: `**/` any folders, `*` within a name; a pattern with no
+    folder matches the file's name wherever it is."""
+    body = "".join("(.*/)?" if part == "**/" else "[^/]*" if part == "*" else re.escape(part)
+                   for part in re.split(r"(\*\*/|\*)", pattern))
+    return re.compile(("(.*/)?" if "/" not in pattern else "") + body + "$")
+
+
+def test_the_documented_catalog_entry_matches_what_the_hook_matches() -> None:
+    block = re.search(r"```json\n(.*?)```", DOCS.read_text(encoding="utf-8"), re.S)
+    assert block is not None
+    entry = json.loads(textwrap.dedent(block[1]))
+    assert entry["url"] == SCHEMA_ID
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    files = re.compile(hooks[0]["files"])
+    globs = [_glob(pattern) for pattern in entry["fileMatch"]]
+    for name in NAMES:
+        assert bool(files.search(name)) == any(g.match(name) for g in globs), name
+    assert hooks[0]["files"] in DOCS.read_text(encoding="utf-8")  # the page quotes it
 
 
 # -- validate and the schema judge every scalar alike (issue 11) ---------------------------

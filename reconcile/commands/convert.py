@@ -10,24 +10,22 @@ checks it before it replaces anything.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import click
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from reconcile import exitcodes
 from reconcile.commands.engine import fail, write_atomically
-from reconcile.config import ALIAS_PATTERN, check
+from reconcile.config import ALIAS_PATTERN, check_document
 from reconcile.convert.account import Conversion, Target, convert_account, credential_references
 from reconcile.convert.mapping import Outcome
 from reconcile.convert.render import CannotInsert, account_lines, with_account
 from reconcile.exitcodes import ERROR, OK
 from reconcile.files import FileRefused, read_regular
-from reconcile.loader import MAX_FILE_BYTES, Document, load_file
+from reconcile.loader import MAX_FILE_BYTES, Document, load_file, load_text
 from reconcile.messages import describe, message_for, printable, suggest
 from reconcile.providers import PROVIDER_PACKAGES, crosswalk, provider_models
 
@@ -37,6 +35,8 @@ EXIT_CODES = ((OK, "the converted file was written (with --allow-lossy: whatever
                       " --allow-lossy accepts approximations, never a refused room)"))
 # Account settings --set may not give: convert writes them itself.
 NOT_SETTABLE = ("type", "credentials", "defaults", "prune")
+# Settings of a type --set cannot give (its values are text), by pydantic's error type.
+TYPED = {"int_type": "a whole number", "float_type": "a number", "bool_type": "true or false"}
 
 
 @click.command(epilog=exitcodes.epilog(EXIT_CODES))
@@ -69,8 +69,9 @@ def convert(file: str, alias: str, to: str, new_alias: str | None, settings: tup
     document = _valid(file)
     source_type = _source_type(document, alias)
     if source_type == provider_type and len(crosswalk(source_type)) == 1:
-        fail(f"--to {to}: account `{alias}` is a {source_type} account already")
-    target = Target(provider_type, kind, _new_alias(document, new_alias or provider_type),
+        fail(f"--to {printable(to)}: account `{alias}` is a {source_type} account already")
+    alias_given = provider_type if new_alias is None else new_alias  # --as '' is refused
+    target = Target(provider_type, kind, _new_alias(document, alias_given),
                     _settings(provider_type, settings))
     conversion = convert_account(document, alias, target, int(time.time()))
     for finding in sorted(conversion.findings, key=lambda f: (f.location.line,
@@ -79,7 +80,7 @@ def convert(file: str, alias: str, to: str, new_alias: str | None, settings: tup
     _refuse_losses(conversion, allow_lossy)
     header = (f"converted by `reconcile convert` from account `{alias}` ({source_type});"
               " review the comments below")
-    try:  # read again, as the loader read it: a regular file, under its cap
+    try:  # read again, as the loader read it (a regular file, under its cap), CRLF kept
         text = read_regular(file, MAX_FILE_BYTES, "rooms file").data.decode("utf-8-sig")
     except FileRefused as refused:
         fail(str(refused))
@@ -87,7 +88,7 @@ def convert(file: str, alias: str, to: str, new_alias: str | None, settings: tup
         written = with_account(text, lambda indent: account_lines(
             target.alias, kind, conversion, indent, header))
     except CannotInsert as exc:
-        fail(f"{file}: {exc}")
+        fail(f"{printable(file)}: {exc}")
     _check_output(written, out or file)
     if out is None:
         click.echo(written, nl=False)
@@ -98,26 +99,28 @@ def convert(file: str, alias: str, to: str, new_alias: str | None, settings: tup
 
 def _target_kind(to: str) -> tuple[str, str]:
     provider_type, _, kind = to.partition(":")
+    option = f"--to {printable(to)}"  # as typed, escaped: it may hold any character
     if provider_type not in PROVIDER_PACKAGES:
-        fail(f"--to {to}: unknown provider type {describe(provider_type)}: use one of"
+        fail(f"{option}: unknown provider type {describe(provider_type)}: use one of"
              f" {', '.join(PROVIDER_PACKAGES)}{suggest(provider_type, PROVIDER_PACKAGES)}")
     kinds = list(crosswalk(provider_type))
     if not kind and len(kinds) > 1:
-        fail(f"--to {to}: {provider_type} has several room kinds: write "
+        fail(f"{option}: {provider_type} has several room kinds: write "
              + " or ".join(f"--to {provider_type}:{k}" for k in kinds))
     if kind and kind not in kinds:
-        fail(f"--to {to}: {provider_type} has no room kind {describe(kind)}: use one of"
+        fail(f"{option}: {provider_type} has no room kind {describe(kind)}: use one of"
              f" {', '.join(kinds)}")
     return provider_type, kind or kinds[0]
 
 
 def _valid(file: str) -> Document:
-    diagnostics = check(file)
+    document = load_file(file)
+    diagnostics = [d for d in check_document(document) if not d.warning]
     if diagnostics:
         for diagnostic in diagnostics:
             click.echo(str(diagnostic), err=True)
-        fail(f"{file} is not valid: nothing was written")
-    return load_file(file)
+        fail(f"{printable(file)} is not valid: nothing was written")
+    return document
 
 
 def _source_type(document: Document, alias: str) -> str:
@@ -154,7 +157,9 @@ def _settings(provider_type: str, pairs: tuple[str, ...]) -> dict[str, Any]:
     for pair in pairs:
         name, equals, value = pair.partition("=")
         if not equals or name in NOT_SETTABLE or name in {k.name for k in models.kinds}:
-            fail(f"--set {describe(pair)}: write NAME=VALUE for a setting of a"
+            # The value is never echoed: --set credentials=… may well hold a secret.
+            shown = f"{describe(name)}=…" if equals else "without `=`"
+            fail(f"--set {shown}: write NAME=VALUE for a setting of a"
                  f" {provider_type} account (not {', '.join(NOT_SETTABLE)}, which convert"
                  " writes itself)")
         settings[name] = value
@@ -164,17 +169,25 @@ def _settings(provider_type: str, pairs: tuple[str, ...]) -> dict[str, Any]:
         models.account.model_validate(candidate, context={"resolved": False})
     except ValidationError as exc:
         for error in exc.errors():
-            name = str(error["loc"][0]) if error["loc"] else "?"
-            info = models.account.model_fields.get(name)
-            hint = f" ({info.description})" if info is not None and info.description else ""
-            if error["type"] == "missing":
-                click.echo(f"reconcile: --to {provider_type} needs --set {name}=…{hint}",
-                           err=True)
-            else:
-                click.echo(f"reconcile: --set {name}: {message_for(error, models.account)}",
-                           err=True)
+            # printable: a name or value from the command line may hold any character
+            click.echo(printable(f"reconcile: {_set_error(error, provider_type, models.account)}"),
+                       err=True)
         fail("nothing was written")
     return settings
+
+
+def _set_error(error: ErrorDetails, provider_type: str, account: type[BaseModel]) -> str:
+    """One problem of the --set values, said in the command line's terms."""
+    name = str(error["loc"][0]) if error["loc"] else "?"
+    info = account.model_fields.get(name)
+    hint = f" ({info.description})" if info is not None and info.description else ""
+    if error["type"] == "missing":
+        return f"--to {provider_type} needs --set {name}=…{hint}"
+    if error["type"] in TYPED and isinstance(error["input"], str):
+        # The YAML hint ("remove the quotes") would be wrong here: --set gives text only.
+        return (f"--set {name}: takes {TYPED[error['type']]}, and --set values are text:"
+                " set it in the written file")
+    return f"--set {name}: {message_for(error, account)}"
 
 
 def _refuse_losses(conversion: Conversion, allow_lossy: bool) -> None:
@@ -188,13 +201,10 @@ def _refuse_losses(conversion: Conversion, allow_lossy: bool) -> None:
 
 def _check_output(text: str, beside: str) -> None:
     """The converted file validates as `validate` sees it, or nothing is written."""
-    with tempfile.TemporaryDirectory() as scratch:
-        path = os.path.join(scratch, Path(beside).name)
-        Path(path).write_text(text, encoding="utf-8")
-        diagnostics = check(path)
+    diagnostics = [d for d in check_document(load_text(text, beside)) if not d.warning]
     if diagnostics:
         for diagnostic in diagnostics:
-            click.echo(str(diagnostic).replace(path, beside), err=True)
+            click.echo(str(diagnostic), err=True)
         fail("internal error: the converted file does not validate: nothing was written")
 
 

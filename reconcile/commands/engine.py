@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
@@ -95,7 +96,7 @@ def run_engine(ctx: click.Context, file: str, accounts: tuple[str, ...], *,
             stack.callback(server.stop)
             attach.attach(config, server)
             context = RunContext(str(file), lock_timeout=lock_timeout,
-                                 state_dir=attach.state_dir(db))
+                                 state_dir=attach.state_dir(db), sandbox=True)
 
         results: list[T] = []
 
@@ -242,14 +243,23 @@ class Report:
 
 
 def write_atomically(path: str, text: str) -> None:
-    """Write a file whole or not at all: a pipeline never reads half a plan."""
-    target = Path(path)
+    """Write a file whole or not at all: a pipeline never reads half a plan. A file that
+    exists keeps its permissions and a link its target (`convert --out` may be the rooms
+    file itself); what is not a regular file (a FIFO, /dev/stdout) cannot be swapped for a
+    new one, so it is written as it is."""
+    target = Path(os.path.realpath(path))
     temporary: str | None = None
     try:
+        existing = target.stat() if target.exists() else None
+        if existing is not None and not stat.S_ISREG(existing.st_mode):
+            target.write_text(text, encoding="utf-8")
+            return
         with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=target.parent,
                                          prefix=f".{target.name}.", delete=False) as handle:
             temporary = handle.name
             handle.write(text)
+        if existing is not None:
+            os.chmod(temporary, stat.S_IMODE(existing.st_mode))
         os.replace(temporary, target)
     except OSError as exc:
         if temporary is not None:

@@ -1,4 +1,4 @@
-"""`reconcile schema`: write or check the committed JSON Schema."""
+"""`reconcile schema`: write or check the committed JSON Schema, or print a shipped one."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import click
 
 from reconcile import exitcodes
 from reconcile.exitcodes import ERROR, OK
+from reconcile.schema import SHIPPED, shipped_schema
 
-EXIT_CODES = ((OK, "the schema was written (with --check: it is up to date)"),
+EXIT_CODES = ((OK, "the schema was written or printed (with --check: it is up to date)"),
               (ERROR, "with --check: the file is stale or missing; or an invalid option"))
 
 
@@ -22,8 +23,14 @@ MAX_SCHEMA_BYTES = 16 * 1024 * 1024  # the generated schema is ~100 KB
               help="Where the schema lives.")
 @click.option("--check", is_flag=True,
               help="Exit 1 when the file differs from what the models generate.")
-def schema(output: Path, check: bool) -> None:
+@click.option("--print", "printed", type=click.Choice(SHIPPED),
+              help="Print a schema shipped with this version to stdout instead: the rooms"
+                   " file's, or the JSON plan's (`plan --format json`).")
+def schema(output: Path, check: bool, printed: str | None) -> None:
     """Write the JSON Schema (draft 2020-12) of the rooms file, generated from the models."""
+    if printed:
+        click.echo(shipped_schema(printed), nl=False)
+        return
     from reconcile.files import FileRefused, read_regular
     from reconcile.schema import render_schema
 

@@ -201,13 +201,13 @@ def _finish(conversion: Conversion, report: _Reporter, rooms: list[_Room],
 def _free_references(document: Document, alias: str, target: Target
                      ) -> tuple[dict[str, str], str | None]:
     """The new account's credential references: the target's own names (TELNYX_API_KEY)
-    unless another account reads them, then names of the new account's own; and the
-    account that reads the usual ones, if any. Two accounts reading the same references
-    would be refused as one provider account declared twice."""
+    unless another account (the source included) reads them, then names of the new
+    account's own; and the account that reads the usual ones, if any. Two accounts reading
+    the same references would be refused as one provider account declared twice."""
     used: dict[str, str] = {}  # reference -> the account reading it
     for name, other in document.data["providers"].items():
         credentials = other.get("credentials") if isinstance(other, LMap) else None
-        if name != alias and isinstance(credentials, LMap):
+        if isinstance(credentials, LMap):
             used.update({str(value): name for value in credentials.values()})
     usual = credential_references(target.type)
     holder = next((used[ref] for ref in usual.values() if ref in used), None)

@@ -4,14 +4,30 @@ when it does not. The target's model decides, so this cannot drift from `validat
 from __future__ import annotations
 
 import functools
+import re
 from typing import Annotated, Any
 
+from annotated_types import MaxLen
 from pydantic import TypeAdapter, ValidationError
 
 from reconcile import envref
 from reconcile.convert.mapping import Issue, KeyRule, Outcome
 from reconcile.messages import message_for
-from reconcile.models import Room
+from reconcile.models import JsonPattern, Room
+
+CHARACTER_CLASS = re.compile(r"\^\[([^\]]+)\]\+\$")  # a key pattern such as ^[A-Za-z0-9_-]+$
+
+
+def key_rule(model: type[Room]) -> KeyRule:
+    """The model's own rule for its key, read from the model so that it cannot drift from
+    validation: its field, its pattern's character class and its maximum length."""
+    allowed = max_length = None
+    for item in model.model_fields[model.key_attribute()].metadata:
+        if isinstance(item, JsonPattern) and (found := CHARACTER_CLASS.fullmatch(item.pattern)):
+            allowed = found[1]
+        elif isinstance(item, MaxLen):
+            max_length = item.max_length
+    return KeyRule(model.KEY_FIELD, allowed, max_length)
 
 
 @functools.cache
@@ -36,14 +52,14 @@ def target_key(key: Any, rule: KeyRule, model: type[Room], taken: set[str], fiel
     """The key the converted room gets (None: refused), and what to report about it at
     the source's key `field`."""
     text = str(key)
+    if text in taken:  # two kinds of the source may share a key (a reference too)
+        return None, Issue(Outcome.REFUSED, f"key `{text}` is used twice at the target",
+                           field)
     if envref.has_reference(text):
         return text, Issue(Outcome.NOTE, f"key {text} is a reference: check that its value"
                                          " suits the target", field)
     problem = refusal(model, text)
     if not problem:
-        if text in taken:
-            return None, Issue(Outcome.REFUSED, f"key `{text}` is used twice at the target",
-                               field)
         return text, None
     suggested = rule.suggest(text)
     if not suggested or refusal(model, suggested) or suggested in taken:

@@ -246,8 +246,8 @@ class Url(Codec):
 @dataclass(frozen=True)
 class KeyRule:
     """The room key at one provider: its field, and how to suggest a key it accepts
-    (a regex character class and a length). Whether a key is accepted is
-    the model's call, so the rule cannot drift from validation."""
+    (a regex character class and a length), read from the model by `keys.key_rule`.
+    Whether a key is accepted is the model's call, so the rule cannot drift from it."""
 
     field: str
     allowed: str | None = None  # None: any character

@@ -41,7 +41,9 @@ def with_account(text: str, lines_for: Callable[[int], list[str]]) -> str:
         raise CannotInsert("`providers:` must be a block mapping (an account per indented"
                            " block) for convert to add an account to it")
     indent = providers.value[0][0].start_mark.column
-    end = providers.value[-1][1].end_mark
+    # Where the block ends, not where its last value does: a value that is an alias
+    # (`tel: *acct`) ends where its anchor does, maybe in another part of the file.
+    end = providers.end_mark
     existing = text.splitlines(keepends=True)
     at = end.line if end.column == 0 else end.line + 1
     # Blank lines and comments left of the accounts belong to what follows.

@@ -124,7 +124,8 @@ def _implied(concept: Concept, value: Any, source: Codec, target: Codec | None,
         kept = target.value if target is not None else concept.neutral
         if value == kept or (target is not None and value in target.close):
             return
-        there = concept.lost if concept.lost else f"always {show(kept)}"
+        there = concept.lost or ("it has no equivalent" if kept is None
+                                 else f"always {show(kept)}")
         out.implied.append(Issue(Outcome.NOTE, f"{concept.title}:"
                                                f" {show(value, concept.unit)} by default on"
                                                f" {ctx.source}; on {ctx.target} {there}"))

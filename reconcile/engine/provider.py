@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from reconcile import redact
+from reconcile import envref, redact
 from reconcile.declared import AccountConfig, DeclaredRoom
 from reconcile.engine.http import HttpClient, HttpError, RateLimiter, TransportError
 from reconcile.engine.plan import (
@@ -55,6 +55,7 @@ class RunContext:
     state_dir: Path | None = None  # keep provider state here (the sandbox keeps its own)
     # The clock dated notices and errors read; looked up at call time, so tests can set it.
     today: Callable[[], date] = field(default=lambda: utc_today())
+    sandbox: bool = False  # `--sandbox`: provider state starts empty there, as expected
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,8 +170,37 @@ class Provider(ABC):
         control character escaped (it is the provider's text)."""
         message = str(exc) if isinstance(exc, TransportError) else \
             f"{exc.status}: {_message_in(exc.body) or 'no message'}"
+        if isinstance(exc, HttpError) and exc.status in (401, 403):
+            message += f"; {self.credentials_hint()}"
+        if isinstance(exc, HttpError) and exc.status == 404:
+            message += self.missing_segment()
         forms = redact.secret_forms(self.account.secrets.values())
         return printable(redact.scrub(message, forms))
+
+    def missing_segment(self) -> str:
+        """After a 404: whether `endpoint` lacks the segment that stands for a locator, as
+        `http://127.0.0.1:8787/signalwire` lacks the space of `…/signalwire/acme`."""
+        endpoint = (self.account.settings.endpoint or "").rstrip("/")
+        for name in provider_models(self.type).locators() if endpoint else ():
+            value = getattr(self.account.settings, name)
+            if not endpoint.endswith(f"/{value}"):
+                return (f"; the endpoint {endpoint} lacks the account's /<{name}> segment:"
+                        f" write `endpoint: {endpoint}/{value}`")
+        return ""
+
+    def credentials_hint(self) -> str:
+        """After a 401 or 403: the account refused, where it is declared, and the
+        environment variables its credentials come from, to check."""
+        credentials = getattr(self.account.settings, "credentials", None)
+        values = credentials.model_dump().values() if credentials is not None else ()
+        variables = [name for value in values if isinstance(value, str)
+                     for name in envref.names(value)]
+        unique = list(dict.fromkeys(variables))
+        where = f"the credentials of account `{self.account.alias}` ({self.account.location})"
+        if not unique:
+            return f"check {where}"
+        what = " and ".join([", ".join(unique[:-1]), unique[-1]] if len(unique) > 1 else unique)
+        return f"check {what}, {where}"
 
     def desired_fields(self, room: Room) -> dict[str, Any]:
         """The provider fields a room declares, normalised as `list_rooms` normalises."""

@@ -139,11 +139,8 @@ async def _read_one(provider: Provider, read: Callable[[Provider], Awaitable[T]]
     try:
         return await read(provider)
     except (HttpError, TransportError) as exc:
-        hint = ""
-        if isinstance(exc, HttpError) and exc.status in (401, 403):
-            hint = "; check the account's credentials"
         raise ReconcileError(f"{provider.account.alias}: reading the live rooms failed:"
-                             f" {provider.error_message(exc)}{hint}") from None
+                             f" {provider.error_message(exc)}") from None
 
 
 def targeted(key: str, patterns: Iterable[str] = ()) -> bool:

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import importlib
+import shlex
 import signal
 import sqlite3
 import sys
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import TYPE_CHECKING
 
 import click
 
 from reconcile.engine.http import is_loopback
-from reconcile.sandbox.core import DEFAULT_CREDENTIALS, PROVIDERS
+from reconcile.sandbox.core import PROVIDERS
 
 if TYPE_CHECKING:
     from reconcile.sandbox.server import SandboxServer
@@ -20,25 +21,28 @@ if TYPE_CHECKING:
 # Fixed by default, so the endpoints in a rooms file keep working from run to run.
 DEFAULT_PORT = 8787
 
-# How each provider names its two credentials in the rooms file.
-_CREDENTIAL_NAMES: dict[str, tuple[str, str]] = {
-    "twilio": ("account_sid", "auth_token"),
-    "telnyx": ("api_key", "api_key"),
-    "signalwire": ("project_id", "token"),
-    "metered": ("app", "secret_key"),
-    "kaleyra": ("api_key", "api_key"),
-}
 
 
+def pasteable(server: SandboxServer, providers: tuple[str, ...]) -> tuple[list[str], str]:
+    """For the served providers: the shell lines that set the sandbox's credentials, and
+    a rooms file whose accounts use them, each as `--sandbox` would point it (the same
+    endpoint segment, the same credentials, so both see the same rooms)."""
+    from reconcile.sandbox.app import emulator_module
+    from reconcile.starter import account_yaml, credential_variables, locators
 
-
-def credential_line(provider: str) -> str:
-    principal, secret = DEFAULT_CREDENTIALS[provider]
-    first, second = _CREDENTIAL_NAMES.get(provider, ("principal", "secret"))
-    if first == second:  # one key is both principal and secret
-        return f"{first}={secret}"
-    shown = "(any)" if principal == "*" else principal
-    return f"{first}={shown} {second}={secret}"
+    exports: list[str] = []
+    accounts: list[str] = []
+    for provider in providers:
+        values = locators(provider)
+        connection = emulator_module(provider).sandbox_connection(
+            provider, SimpleNamespace(**values))
+        server.sandbox.register(provider, connection.principal, connection.secret)
+        variables = credential_variables(provider, provider)
+        exports += [f"export {variables[name]}={shlex.quote(value)}"
+                    for name, value in connection.secrets.items()]
+        accounts.append(account_yaml(provider, endpoint=server.url(provider) + connection.path,
+                                     values=values))
+    return exports, "version: 1\nproviders:\n" + "".join(accounts)
 
 
 def _emulators(specs: tuple[str, ...]) -> dict[str, ModuleType]:
@@ -124,11 +128,13 @@ def _announce(server: SandboxServer, providers: tuple[str, ...]) -> None:
     width = max(map(len, providers), default=0) + 2
     lines = [f"reconcile sandbox listening on {server.base_url}",
              f"control API: {server.control_url}", "",
-             "endpoints (use as `endpoint:` in the rooms file):"]
+             "emulators (an account's `endpoint:` adds its /<space>, /<app> or /<region>):"]
     lines += [f"  {p:<{width}}{server.url(p)}" for p in providers]
-    lines += ["", "default credentials:"]
-    lines += [f"  {p:<{width}}{credential_line(p)}" for p in providers
-              if p in DEFAULT_CREDENTIALS]
+    exports, rooms_file = pasteable(server, tuple(p for p in providers if p in PROVIDERS))
+    if exports:
+        lines += ["", "# 1. In your shell: credentials the sandbox accepts", *exports, "",
+                  "# 2. A rooms file for it (keep the accounts you want):",
+                  rooms_file.rstrip("\n")]
     lines += ["", "Press Ctrl+C to stop."]
     click.echo("\n".join(lines))
     sys.stdout.flush()

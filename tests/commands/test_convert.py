@@ -5,7 +5,9 @@ input that must leave every file as it was."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import stat
 from dataclasses import replace
 from pathlib import Path
 
@@ -121,12 +123,17 @@ HOSTILE = [
      "rooms.yaml:88:3: account `metered` already exists: name the new one with --as NAME"),
     ("bad-alias", None, ("--account", "twilio", "--to", "telnyx", "--as", "a b"),
      "--as 'a b': an account name may contain only letters"),
+    ("empty-alias", None, ("--account", "twilio", "--to", "telnyx", "--as", ""),
+     "--as '': an account name may contain only letters"),
     ("missing-locator", None, ("--account", "twilio", "--to", "metered", "--as", "m2"),
      "--to metered needs --set app=… (The app name: <app>.metered.live.)"),
     ("bad-locator", None, ("--account", "twilio", "--to", "metered", "--as", "m2", "--set",
                            "app=Not An App"), "--set app: may contain only lowercase"),
     ("unsettable", None, ("--account", "twilio", "--to", "telnyx", "--as", "t2", "--set",
-                          "credentials=x"), "--set 'credentials=x': write NAME=VALUE"),
+                          "credentials=x"), "--set 'credentials'=…: write NAME=VALUE"),
+    ("typed-setting", None, ("--account", "twilio", "--to", "telnyx", "--as", "t2", "--set",
+                             "concurrency=4"),
+     "--set concurrency: takes a whole number, and --set values are text"),
     ("flow-accounts", 'version: 1\nproviders: {t: {type: twilio, credentials:'
                       ' {account_sid: "${A}", auth_token: "${B}"}, rooms: []}}\n',
      ("--account", "t", "--to", "telnyx"), "`providers:` must be a block mapping"),
@@ -154,6 +161,32 @@ def test_hostile_input_is_located_and_writes_nothing(workdir: Path, text: str | 
     fresh = run("convert", source, *args, "--allow-lossy", "--out", "new.yaml")
     assert fresh.exit_code == ERROR
     assert not (workdir / "new.yaml").exists()
+
+
+@pytest.mark.parametrize(("option", "value"), [
+    ("--to", "\x1b[31mzoom"), ("--to", "signalwire:\x1b[31m"), ("--to", "\x1b[2Jtelnyx:x"),
+    ("--set", "\x1b[31m=x"), ("--set", "space\x1b[31m=x")])
+def test_hostile_options_are_escaped_before_the_terminal(workdir: Path, option: str,
+                                                         value: str) -> None:
+    """Escape sequences in options reach the terminal as text, never as commands
+    (color=True: click strips them otherwise, hiding what a terminal would get)."""
+    args = ["--to", "telnyx", "--as", "t2"] if option == "--set" else []
+    result = CliRunner().invoke(cli, ["convert", "rooms.yaml", "--account", "twilio",
+                                      *args, option, value], color=True)
+    assert result.exit_code == ERROR
+    assert "\x1b" not in result.stderr
+    assert "\\x1b[" in result.stderr
+
+
+@pytest.mark.parametrize("pair", ["credentials=sk_live_s3cret", "sk_live_s3cret",
+                                  "rooms=sk_live_s3cret"])
+def test_a_refused_set_never_echoes_its_value(workdir: Path, pair: str) -> None:
+    """A user who tries to pass a credential with --set does not see it printed back."""
+    result = run("convert", "rooms.yaml", "--account", "twilio", "--to", "telnyx", "--as",
+                 "t2", "--set", pair)
+    assert result.exit_code == ERROR
+    assert "write NAME=VALUE" in result.stderr
+    assert "s3cret" not in result.output
 
 
 def test_a_clean_move_needs_no_consent_and_goes_to_stdout(tmp_path: Path) -> None:
@@ -213,6 +246,19 @@ def test_a_refused_key_is_suggested_never_renamed_silently(tmp_path: Path) -> No
     assert "nothing was written: 1 room cannot be converted" in collided.stderr
 
 
+def test_a_crlf_file_stays_crlf(tmp_path: Path) -> None:
+    """The file as written, line endings included: a Windows checkout is not rewritten."""
+    source = tmp_path / "rooms.yaml"
+    original = KEYS.replace("Daily Standup!", "daily").replace("\n", "\r\n").encode()
+    source.write_bytes(original)
+    result = run("convert", str(source), "--account", "twilio", "--to", "telnyx",
+                 "--out", str(source))
+    assert result.exit_code == OK, result.output
+    written = source.read_bytes()
+    assert written.startswith(original)
+    assert written.count(b"\n") == written.count(b"\r\n") > original.count(b"\n")
+
+
 def test_an_out_file_that_cannot_be_written(tmp_path: Path) -> None:
     source = tmp_path / "rooms.yaml"
     source.write_text(KEYS.replace("Daily Standup!", "daily"))
@@ -221,6 +267,38 @@ def test_an_out_file_that_cannot_be_written(tmp_path: Path) -> None:
     assert result.exit_code == ERROR
     assert "out.yaml: cannot write: No such file or directory" in result.stderr
     assert not (tmp_path / "missing").exists()
+
+
+def test_out_keeps_the_rooms_files_link_and_permissions(workdir: Path) -> None:
+    """`--out rooms.yaml` as the guide says, where rooms.yaml is a link to a shared file:
+    the link stays a link, and the file keeps its permissions (not a private 0600)."""
+    real = workdir / "shared.yaml"
+    (workdir / "rooms.yaml").rename(real)
+    real.chmod(0o644)
+    (workdir / "rooms.yaml").symlink_to(real.name)
+    result = run("convert", "rooms.yaml", "--account", "twilio", "--to", "telnyx",
+                 "--allow-lossy", "--out", "rooms.yaml")
+    assert result.exit_code == OK, result.output
+    assert (workdir / "rooms.yaml").is_symlink()
+    assert "\n  telnyx:\n" in real.read_text()
+    assert stat.S_IMODE(real.stat().st_mode) == 0o644
+    assert [p.name for p in workdir.iterdir() if p.name.startswith(".")] == []
+
+
+def test_out_may_be_a_fifo(workdir: Path) -> None:
+    """A FIFO is written into, not replaced by a regular file."""
+    fifo = workdir / "pipe"
+    os.mkfifo(fifo)
+    # A reader that never blocks: the file (~6 kB) fits in the pipe's buffer.
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        result = run("convert", "rooms.yaml", "--account", "twilio", "--to", "telnyx",
+                     "--allow-lossy", "--out", str(fifo))
+        assert result.exit_code == OK, result.output
+        assert stat.S_ISFIFO(fifo.stat().st_mode)
+        assert "\n  telnyx:\n" in os.read(reader, 1 << 16).decode()
+    finally:
+        os.close(reader)
 
 
 # The example's other accounts, each to a provider of another shape.

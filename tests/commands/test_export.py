@@ -314,7 +314,7 @@ def test_refused_credentials_name_the_account(tmp_path: Path, server: SandboxSer
     result = CliRunner(env=wrong).invoke(cli, ["export", str(source)])
     assert result.exit_code == ERROR
     assert "telnyx: reading the live rooms failed: 401" in result.stderr
-    assert "check the account's credentials" in result.stderr
+    assert "check TELNYX_API_KEY, the credentials of account `telnyx` (" in result.stderr
     assert "KEY-wrong-0123456789" not in result.output
     assert result.stdout == ""
 

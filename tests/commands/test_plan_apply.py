@@ -21,6 +21,9 @@ from click.testing import CliRunner, Result
 from reconcile.cli import cli
 from reconcile.engine import provider
 from reconcile.exitcodes import BLOCKED, CHANGES, ERROR, OK
+from reconcile.sandbox.server import SandboxServer
+
+from ..conftest import KALEYRA_STATE, SANDBOX_ENVIRON, accounts_file, rooms_file
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -304,6 +307,87 @@ def test_on_a_terminal_yes_applies(workdir: Path) -> None:
     assert code == OK
     assert "Apply: 14 applied, 0 failed, 0 skipped." in (workdir / "stdout.txt").read_text()
     assert run("plan", "--detailed-exitcode").exit_code == OK
+
+
+WRONG = "wrong-secret-value"
+# Per provider: the variables its rooms_file credentials come from, and the one made wrong.
+REFUSED = {
+    "twilio": ("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN", "TWILIO_AUTH_TOKEN"),
+    "telnyx": ("TELNYX_API_KEY", "TELNYX_API_KEY"),
+    "signalwire": ("SIGNALWIRE_PROJECT_ID and SIGNALWIRE_TOKEN", "SIGNALWIRE_TOKEN"),
+    "metered": ("METERED_SECRET_KEY", "METERED_SECRET_KEY"),
+    "kaleyra": ("KALEYRA_API_KEY", "KALEYRA_API_KEY"),
+}
+ONE_ROOM = {"twilio": "      - {unique_name: a}\n", "telnyx": "      - {unique_name: a}\n",
+            "signalwire": "      - {name: a}\n", "metered": "      - {roomName: a}\n",
+            "kaleyra": "      - {name: a, participants: [{user_id: u, is_admin: true},"
+                       " {user_id: v}]}\n"}
+
+
+def test_a_first_sandbox_run_warns_of_no_missing_state(workdir: Path) -> None:
+    """A fresh sandbox has no Kaleyra state by definition: nothing to warn about."""
+    first = run("plan", "rooms.yaml")
+    assert first.exit_code == OK, first.output
+    assert "kaleyra" in first.stdout
+    assert first.stderr.startswith("Plan checksum:") and first.stderr.count("\n") == 1
+
+
+def test_a_missing_state_file_is_one_plain_warning(tmp_path: Path, server: SandboxServer
+                                                   ) -> None:
+    path = rooms_file(tmp_path, server, "kaleyra", ONE_ROOM["kaleyra"])
+    result = CliRunner().invoke(cli, ["plan", str(path)], env=SANDBOX_ENVIRON)
+    assert result.exit_code == OK, result.output
+    state = tmp_path / KALEYRA_STATE
+    assert result.stderr.split("Plan checksum:")[0] == (
+        f"reconcile: warning: there is no Kaleyra state file at {state}, so every room of"
+        " account kaleyra is planned as a create: if this account was applied before"
+        " (perhaps under another alias or state path), restore that file first, or apply"
+        " will make duplicate rooms.\n")
+    verbose = CliRunner().invoke(cli, ["-v", "plan", str(path)], env=SANDBOX_ENVIRON)
+    assert "WARNING reconcile.providers.kaleyra.adapter: there is no" in verbose.stderr
+
+
+@pytest.mark.parametrize("provider", sorted(REFUSED))
+def test_refused_credentials_name_the_account_and_the_variables(
+        tmp_path: Path, server: SandboxServer, provider: str) -> None:
+    path = rooms_file(tmp_path, server, provider, ONE_ROOM[provider])
+    variables, wrong = REFUSED[provider]
+    env = {**SANDBOX_ENVIRON, wrong: WRONG}
+    # Kaleyra has no list call: without a state file nothing is read, and the create fails.
+    args = ["apply", "--auto-approve", str(path)] if provider == "kaleyra" else ["plan", str(path)]
+    result = CliRunner().invoke(cli, args, env=env)
+    assert result.exit_code == ERROR
+    where = f"the credentials of account `{provider}` ({path}:"
+    assert f"check {variables}, {where}" in result.output, result.output
+    assert WRONG not in result.output
+
+
+@pytest.mark.parametrize(("provider", "segment"), [
+    ("signalwire", "space"), ("metered", "app"), ("kaleyra", "region")])
+def test_an_endpoint_without_its_segment_is_named(
+        tmp_path: Path, server: SandboxServer, provider: str, segment: str) -> None:
+    bare = server.url(provider)  # no /acme, /eu: the emulator answers a bare 404
+    path = rooms_file(tmp_path, bare, provider, ONE_ROOM[provider])
+    args = ["apply", "--auto-approve", str(path)] if provider == "kaleyra" else ["plan", str(path)]
+    result = CliRunner().invoke(cli, args, env=SANDBOX_ENVIRON)
+    assert result.exit_code == ERROR
+    value = "eu" if provider == "kaleyra" else "acme"
+    assert "404: " in result.output
+    assert (f"; the endpoint {bare} lacks the account's /<{segment}> segment:"
+            f" write `endpoint: {bare}/{value}`") in result.output, result.output
+
+
+def test_a_404_with_the_segment_in_place_adds_no_hint(tmp_path: Path, server: SandboxServer
+                                                      ) -> None:
+    elsewhere = server.base_url + "/nothing"
+    path = accounts_file(tmp_path, elsewhere, {"telnyx": ONE_ROOM["telnyx"]})
+    path.write_text(path.read_text() + "  signalwire:\n    space: acme\n"
+                    f"    endpoint: {elsewhere}/acme\n"
+                    '    credentials: {project_id: "${SIGNALWIRE_PROJECT_ID}",'
+                    ' token: "${SIGNALWIRE_TOKEN}"}\n')
+    result = CliRunner().invoke(cli, ["plan", str(path)], env=SANDBOX_ENVIRON)
+    assert result.exit_code == ERROR
+    assert result.output.count("404") == 2 and "segment" not in result.output
 
 
 # -- Twilio's end of service: one notice per run ---------------------------------------------

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from reconcile.cli import cli
-from reconcile.schema import SCHEMA_ID, render_schema
+from reconcile.schema import SCHEMA_ID, render_schema, shipped_schema
 
 
 def test_writes_then_checks(tmp_path: Path) -> None:
@@ -45,3 +46,18 @@ def test_default_path_is_the_committed_schema(monkeypatch: object) -> None:
     finally:
         os.chdir(cwd)
     assert result.exit_code == 0, result.stderr
+
+
+@pytest.mark.parametrize("name", ["rooms", "plan"])
+def test_print_writes_a_shipped_schema(name: str) -> None:
+    result = CliRunner().invoke(cli, ["schema", "--print", name])
+    assert result.exit_code == 0, result.stderr
+    printed = json.loads(result.stdout)
+    assert printed["$id"] == f"https://reconcile-rooms.dev/schemas/{name}.schema.json"
+    assert result.stdout == shipped_schema(name)
+
+
+def test_print_refuses_an_unknown_schema() -> None:
+    result = CliRunner().invoke(cli, ["schema", "--print", "room"])
+    assert result.exit_code == 1
+    assert "'room' is not one of 'rooms', 'plan'" in result.stderr

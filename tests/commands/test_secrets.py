@@ -71,8 +71,8 @@ def test_refused_credentials_do_not_show_either(tmp_path: Path, server: SandboxS
     # Kaleyra reads nothing without a state file; the four others each say why they failed.
     for alias in ("twilio", "telnyx", "signalwire", "metered"):
         assert any(alias in line for line in lines), result.stderr
-    assert "twilio: reading the live rooms failed: 401: Authenticate; check the account's" \
-           " credentials" in result.stderr
+    assert "twilio: reading the live rooms failed: 401: Authenticate; check TWILIO_ACCOUNT_SID" \
+           " and TWILIO_AUTH_TOKEN, the credentials of account `twilio` (" in result.stderr
     assert SENTINEL not in result.output + result.stderr
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import Field
 
-from reconcile.convert.keys import refusal, target_key
+from reconcile.convert.keys import key_rule, refusal, target_key
 from reconcile.convert.mapping import KeyRule, Outcome
-from reconcile.models import Room
+from reconcile.models import Pattern, Room
 from reconcile.providers import crosswalk, provider_models
 
 
@@ -55,3 +56,29 @@ def test_a_reference_is_carried_with_a_note() -> None:
     rule, model = kind("metered")
     key, issue = target_key("${ROOM}", rule, model, set())
     assert key == "${ROOM}" and issue is not None and issue.outcome is Outcome.NOTE
+
+
+def test_a_reference_used_twice_is_refused() -> None:
+    """SignalWire rooms and conferences may share a key; moved into one kind, they may not,
+    a reference included (it was carried twice, and the file failed its own check)."""
+    rule, model = kind("telnyx")
+    key, issue = target_key("${ROOM}", rule, model, {"${ROOM}"})
+    assert key is None and issue is not None and issue.outcome is Outcome.REFUSED
+    assert "used twice" in issue.message
+
+
+class Desk(Room):
+    """A made-up kind: its key rule comes from its model, whatever the model says."""
+
+    KEY_FIELD = "deskName"
+    desk_name: Pattern(r"^[a-z.-]+$", "may contain only a-z, `.` and `-`", min_length=1,
+                       max_length=7) = Field(alias="deskName")
+
+
+def test_the_key_rule_is_read_from_the_model() -> None:
+    """Characters and length come from the model: a crosswalk cannot hold a copy that
+    drifts from it (Metered's lowercase rule once did)."""
+    rule = key_rule(Desk)
+    assert rule == KeyRule("deskName", "a-z.-", 7)
+    assert target_key("Big Desk 2", rule, Desk, set())[0] == "ig-esk"
+    assert key_rule(provider_models("twilio").kinds[0].model).allowed is None

@@ -40,3 +40,15 @@ def test_a_file_without_a_final_newline_or_with_crlf() -> None:
 def test_a_flow_mapping_of_accounts_is_refused() -> None:
     with pytest.raises(CannotInsert):
         with_account("version: 1\nproviders: {old: {rooms: []}}\n", lines)
+
+
+def test_an_alias_as_the_last_account_does_not_move_the_new_one() -> None:
+    """The last account is `*acct`, anchored above `providers:`: the new account still goes
+    at the end of `providers:` (it went under the anchor, out of `providers:`)."""
+    text = ("version: 1\nx-shared:\n  acct: &acct\n    type: telnyx\n    rooms: []\n"
+            "providers:\n  old:\n    rooms: []\n  tel: *acct\n")
+    out = with_account(text, lines)
+    assert out.startswith(text)
+    document = yaml.safe_load(out)
+    assert list(document["providers"]) == ["old", "tel", "new"]
+    assert list(document["x-shared"]) == ["acct"]

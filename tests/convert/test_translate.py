@@ -256,6 +256,15 @@ def test_source_defaults_are_written_where_the_target_would_differ() -> None:
     assert any("no longer end by themselves" in i.message for i in telnyx.implied)
 
 
+def test_an_implied_default_without_an_equivalent_says_so() -> None:
+    """SignalWire's default layout has no Telnyx counterpart: said in words, not as the
+    concept's empty neutral value ("always None")."""
+    telnyx = convert("signalwire:rooms", "telnyx:rooms", {"name": "x"})
+    [layout] = [i.message for i in telnyx.implied if i.message.startswith("layout")]
+    assert layout == ("layout: grid-responsive by default on signalwire:rooms; on telnyx:rooms it"
+                      " has no equivalent")
+
+
 def test_every_mapping_speaks_the_shared_vocabulary() -> None:
     """Concepts are the shared ones, and regions their neutral names: a new provider meets
     the others without knowing their ids."""

@@ -16,10 +16,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
+from reconcile.cli import cli
 from reconcile.providers import PROVIDER_PACKAGES
 from reconcile.sandbox.client import SandboxControl
-from reconcile.sandbox.core import DEFAULT_CREDENTIALS, PROVIDERS
+from reconcile.sandbox.core import PROVIDERS
+
+from ..conftest import SANDBOX_ENVIRON
 
 ROOT = Path(__file__).resolve().parents[2]
 FAKE = ("--emulator", "fake=tests.sandbox.fake_emulator")
@@ -207,14 +211,28 @@ def _real_emulators_present() -> bool:
 
 
 @pytest.mark.skipif(not _real_emulators_present(), reason="the five emulators are not all here")
-def test_serve_all_providers_prints_urls_and_default_credentials(
-        servers: list[Served]) -> None:
+def test_serve_prints_credentials_and_a_rooms_file_that_work_as_pasted(
+        servers: list[Served], tmp_path: Path) -> None:
     served = start()
     servers.append(served)
     assert served.urls == {p: f"{served.base_url}/{p}" for p in PROVIDERS}
-    text = "\n".join(served.lines)
-    for provider, (_, secret) in DEFAULT_CREDENTIALS.items():
-        assert secret in text, provider
+    lines = served.lines
+    exports = dict(line.removeprefix("export ").split("=", 1) for line in lines
+                   if line.startswith("export "))
+    assert sorted(exports) == sorted(SANDBOX_ENVIRON)  # one variable per credential
+    begin = lines.index("version: 1")
+    pasted = "\n".join(lines[begin:lines.index("", begin)]) + "\n"
+    for provider, segment in [("signalwire", "/acme"), ("metered", "/acme"), ("kaleyra", "/eu"),
+                              ("twilio", "")]:
+        assert f"    endpoint: {served.base_url}/{provider}{segment}\n" in pasted
+    rooms = tmp_path / "rooms.yaml"
+    rooms.write_text(pasted)
+    runner = CliRunner(env=exports)
+    applied = runner.invoke(cli, ["apply", "--auto-approve", str(rooms)])
+    assert applied.exit_code == 0, applied.output
+    assert f"Apply: {len(PROVIDERS)} applied, 0 failed" in applied.stdout
+    again = runner.invoke(cli, ["plan", "--detailed-exitcode", str(rooms)])
+    assert again.exit_code == 0, again.output
     with SandboxControl(served.base_url) as control:
         assert control.health()["providers"] == list(PROVIDERS)
     assert served.stop()[0] == 0

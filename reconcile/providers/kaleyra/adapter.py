@@ -137,7 +137,8 @@ class KaleyraProvider(Provider):
     def open(cls, account: AccountConfig, http: HttpClient, context: RunContext
              ) -> KaleyraProvider:
         return cls(account, http, state=load_state(account, context.config_path,
-                                                   state_dir=context.state_dir))
+                                                   state_dir=context.state_dir),
+                   warn_missing=not context.sandbox)
 
     @classmethod
     def lock(cls, account: AccountConfig, context: RunContext) -> AbstractContextManager[None]:
@@ -145,14 +146,14 @@ class KaleyraProvider(Provider):
         return locked(path, context.lock_timeout)
 
     def __init__(self, account: AccountConfig, http: HttpClient, *,
-                 state: KaleyraState) -> None:
+                 state: KaleyraState, warn_missing: bool = True) -> None:
         super().__init__(account, http)
         self.state = state
         self._gone: dict[str, str] = {}  # name -> room_id that answered 404
         self._declared = frozenset(room.key for room in account.rooms.get(KIND, ()))
         self._users = Users(http, self.error_message, account.alias)
         self._plus = {p.user_id for p in _participants(account) if _role(p) == "plus"}
-        self._warned = False
+        self._warned = not warn_missing  # a fresh sandbox has no state, by definition
         self._saving = asyncio.Lock()
         self._recorded = self._saved = 0  # changes to the state: recorded, and written
 

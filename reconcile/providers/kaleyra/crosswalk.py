@@ -7,16 +7,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from reconcile.convert.keys import key_rule
 from reconcile.convert.mapping import (
     Codec,
     Context,
     Inherent,
     Issue,
-    KeyRule,
     KindMapping,
     Outcome,
     Read,
 )
+from reconcile.providers.kaleyra.model import KaleyraRoom
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ class Capacity(Codec):
 
 
 CROSSWALK = {"rooms": KindMapping(
-    KeyRule("name", "A-Za-z0-9_.-", 128),
+    key_rule(KaleyraRoom),
     {
         "capacity": Capacity(),
         "record_on_start": Reading("recording", {"automatic": True, "none": False,

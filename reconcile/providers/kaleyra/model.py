@@ -86,8 +86,9 @@ class KaleyraRoom(Room):
     no_ringing: bool | None = None
     description: Templated[Annotated[str, Field(max_length=10000)]] | None = Field(
         None, description="Treated as PII/PHI: masked in every output.")
-    participants: list[Participant] = Field(min_length=MIN_PARTICIPANTS,
-                                            max_length=MAX_PARTICIPANTS)
+    participants: list[Participant] = Field(
+        min_length=MIN_PARTICIPANTS, max_length=MAX_PARTICIPANTS,
+        examples=[[{"user_id": "host", "is_admin": True}, {"user_id": "guest"}]])
     offline_transcription: bool | None = None
     summarization: bool | None = None
 

@@ -558,10 +558,10 @@ class KaleyraState:
         """The warning to show when there was no file to load, else None."""
         if not self.missing:
             return None
-        return (f"no Kaleyra state file at {self.path}: every declared room of account "
-                f"{self.account} is planned as a create. If this account was applied "
-                "before (perhaps under another alias or state path), restore its state file "
-                "first, or apply creates duplicate rooms.")
+        return (f"there is no Kaleyra state file at {self.path}, so every room of account"
+                f" {self.account} is planned as a create: if this account was applied before"
+                " (perhaps under another alias or state path), restore that file first, or"
+                " apply will make duplicate rooms.")
 
     # -- writing
 

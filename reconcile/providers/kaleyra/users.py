@@ -46,7 +46,7 @@ class Users:
             await self._http.request("POST", USERS, json={"user_id": user_id, "role": role})
         except BaseException as exc:
             if isinstance(exc, HttpError) and exc.status == 400 and \
-                    (_says_it_exists(exc.body) or user_id in await self._existing()):
+                    (_says_it_exists(exc.body) or await self._listed_user(user_id)):
                 return
             self._made.pop(user_id, None)  # a later create tries again
             if isinstance(exc, HttpError) and exc.status == 400:
@@ -54,6 +54,14 @@ class Users:
                     f"kaleyra account {self._alias!r}: creating user {user_id!r} failed:"
                     f" {self._describe(exc)}") from None
             raise
+
+    async def _listed_user(self, user_id: str) -> bool:
+        """Whether the user list names the user; a list that cannot be read names nobody,
+        so the user step's own 400 is what gets reported."""
+        try:
+            return user_id in await self._existing()
+        except HttpError:
+            return False
 
     async def _existing(self) -> frozenset[str]:
         """Every user id of the company, read once, page by page to an empty page."""

@@ -185,7 +185,8 @@ class MeteredProvider(Provider):
             if _auth_refused(exc):
                 raise MeteredAuthError(self._scrub(
                     f"metered account {self.account.alias!r}: the secret key was refused"
-                    f" ({exc.status} {_message(exc.body) or 'with no message'})")) from exc
+                    f" ({exc.status} {_message(exc.body) or 'with no message'});"
+                    f" {self.credentials_hint()}")) from exc
             raise
 
     async def _returned(self, response: httpx.Response, name: str) -> LiveRoom:

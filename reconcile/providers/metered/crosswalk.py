@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from reconcile.convert.keys import key_rule
 from reconcile.convert.mapping import (
     Choice,
     Codec,
@@ -14,12 +15,12 @@ from reconcile.convert.mapping import (
     Hook,
     Instant,
     Issue,
-    KeyRule,
     KindMapping,
     Number,
     Outcome,
     Read,
 )
+from reconcile.providers.metered.model import MeteredRoom
 
 # Started first: it is the hook kept when the four differ.
 HOOKS = ("meetingStartedWebhook", "meetingEndedWebhook", "meetingJoinWebhook",
@@ -78,7 +79,7 @@ class Privacy(Codec):
 
 
 CROSSWALK = {"rooms": KindMapping(
-    KeyRule("roomName", "A-Za-z0-9_-", 100),
+    key_rule(MeteredRoom),
     {
         "capacity": Number("maxParticipants", 1, confirmed=False),
         "record_on_start": Flag("recordRoom", default=False, confirmed=False),

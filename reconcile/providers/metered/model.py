@@ -124,7 +124,8 @@ class MeteredAccount(Account):
     type: Literal["metered"] = "metered"
     app: Templated[Annotated[str, *matching(
         r"^[a-z0-9][a-z0-9-]*$", "may contain only lowercase letters, digits and `-`",
-        max_length=63)]] = Field(description="The app name: <app>.metered.live.")
+        max_length=63)]] = Field(examples=["acme"],
+                                 description="The app name: <app>.metered.live.")
     credentials: MeteredCredentials
     defaults: MeteredDefaults | None = None  # type: ignore[valid-type]  # built by defaults_model()
     rooms: list[MeteredRoom] = Field(default_factory=list)

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, get_args
 
+from reconcile.convert.keys import key_rule
 from reconcile.convert.mapping import (
     TOKEN_ONLY,
     Choice,
@@ -14,15 +15,18 @@ from reconcile.convert.mapping import (
     Flag,
     Instant,
     Issue,
-    KeyRule,
     KindMapping,
     Number,
     Outcome,
     Read,
 )
-from reconcile.providers.signalwire.model import Layout, parse_timestamp
+from reconcile.providers.signalwire.model import (
+    Layout,
+    SignalWireConference,
+    SignalWireRoom,
+    parse_timestamp,
+)
 
-KEY = KeyRule("name", "A-Za-z0-9_-", 100)
 SIZES = {"small": 10, "medium": 50, "large": 300}
 # A live room's layout, against a recording's elsewhere: never the same thing.
 LIVE_LAYOUT = "the layout of the live room"
@@ -93,12 +97,12 @@ def _shared(**concepts: Codec) -> dict[str, Codec]:
 
 
 CROSSWALK = {
-    "rooms": KindMapping(KEY, _shared(
+    "rooms": KindMapping(key_rule(SignalWireRoom), _shared(
         capacity=Number("max_members", 1, 300, default=20),
         eject_at_expiry=RemoveAtExpiry(),
         participant_limit=Number("remove_after_seconds_elapsed", 1, 200000),
     )),
-    "conferences": KindMapping(KEY, _shared(
+    "conferences": KindMapping(key_rule(SignalWireConference), _shared(
         capacity=Size(),
         chat=Flag("enable_chat", default=True),
         camera_off=Flag("user_join_video_off", confirmed=False),

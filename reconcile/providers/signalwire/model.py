@@ -39,17 +39,18 @@ Colour = Templated[Annotated[str, *matching(
 def _not_uuid(value: str) -> str:
     if re.fullmatch(UUID_PATTERN, value):
         # GET /rooms/{x} reads a UUID-shaped segment as an id, so such a name is unreachable.
-        raise PydanticCustomError("uuid_name", "a name shaped like a UUID cannot be looked up"
-                                               " by name; choose another name")
+        raise PydanticCustomError("uuid_name", UUID_NAME_MESSAGE)
     return value
 
 
+UUID_NAME_MESSAGE = "a name shaped like a UUID cannot be looked up by name; choose another name"
 Name = Annotated[
     Templated[Annotated[str, *matching(
         NAME_PATTERN, "may contain only letters, digits, `_` and `-`", min_length=1,
         max_length=100)]],
     AfterValidator(_not_uuid),
-    WithJsonSchemaExtra({"not": {"pattern": UUID_PATTERN}}),
+    # Editors show errorMessage when `not` matches (yaml-language-server).
+    WithJsonSchemaExtra({"not": {"pattern": UUID_PATTERN}, "errorMessage": UUID_NAME_MESSAGE}),
 ]
 
 
@@ -64,20 +65,22 @@ def parse_timestamp(value: str) -> datetime:
     return parsed
 
 
+TIMESTAMP_MESSAGE = ("must be an RFC 3339 date-time such as 2026-01-31T09:00:00Z,"
+                     " or a date such as 2026-01-31")
+
+
 def _timestamp(value: str) -> str:
     try:
         parse_timestamp(value)
     except ValueError:
-        raise PydanticCustomError(
-            "timestamp", "must be an RFC 3339 date-time such as 2026-01-31T09:00:00Z,"
-                         " or a date such as 2026-01-31") from None
+        raise PydanticCustomError("timestamp", TIMESTAMP_MESSAGE) from None
     return value
 
 
 TIMESTAMP_PATTERN = (r"^\d{4}-\d{2}-\d{2}"
                      r"([Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2}))?$")
 Timestamp = Templated[Annotated[str, AfterValidator(_timestamp),
-                                 JsonPattern(TIMESTAMP_PATTERN)]]
+                                 JsonPattern(TIMESTAMP_PATTERN, TIMESTAMP_MESSAGE)]]
 
 
 def _meta_size(value: dict[str, Any]) -> dict[str, Any]:
@@ -152,7 +155,8 @@ class SignalWireAccount(Account):
     type: Literal["signalwire"] = "signalwire"
     space: Templated[Annotated[str, *matching(
         r"^[A-Za-z0-9-]+$", "may contain only letters, digits and `-`",
-        max_length=63)]] = Field(description="The space name: <space>.signalwire.com.")
+        max_length=63)]] = Field(examples=["acme"],
+                                 description="The space name: <space>.signalwire.com.")
     credentials: SignalWireCredentials
     defaults: SignalWireDefaults | None = None  # type: ignore[valid-type]  # built by defaults_model()
     rooms: list[SignalWireRoom] = Field(default_factory=list)

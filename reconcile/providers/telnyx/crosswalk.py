@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from reconcile.convert.mapping import TOKEN_ONLY, Flag, KeyRule, KindMapping, Number, Url
+from reconcile.convert.keys import key_rule
+from reconcile.convert.mapping import TOKEN_ONLY, Flag, KindMapping, Number, Url
+from reconcile.providers.telnyx.model import TelnyxRoom
 
 CROSSWALK = {"rooms": KindMapping(
-    KeyRule("unique_name", max_length=255),
+    key_rule(TelnyxRoom),
     {
         "capacity": Number("max_participants", 2, 50, default=10),
         "record_on_start": Flag("enable_recording", default=False),

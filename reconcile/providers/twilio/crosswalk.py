@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from reconcile.convert.keys import key_rule
 from reconcile.convert.mapping import (
     TOKEN_ONLY,
     Choice,
     Flag,
-    KeyRule,
     KindMapping,
     Number,
     Url,
 )
+from reconcile.providers.twilio.model import TwilioRoom
 
 # Twilio's media regions against neutral region names (where each data centre is).
 REGIONS = {"us-east": "us1", "us-west": "us2", "eu-ireland": "ie1", "eu-frankfurt": "de1",
@@ -18,7 +19,7 @@ REGIONS = {"us-east": "us1", "us-west": "us2", "eu-ireland": "ie1", "eu-frankfur
            "india": "in1", "global": "gll"}
 
 CROSSWALK = {"rooms": KindMapping(
-    KeyRule("unique_name", max_length=128),
+    key_rule(TwilioRoom),
     {
         "capacity": Number("max_participants", 1, 50, confirmed=False),
         "record_on_start": Flag("record_participants_on_connect", default=False),

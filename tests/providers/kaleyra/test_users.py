@@ -128,3 +128,23 @@ def test_a_user_list_of_odd_shapes_counts_only_text_ids() -> None:
 
     users = Users(Listing("http://127.0.0.1:9"), str, "kaleyra")
     assert asyncio.run(users._existing()) == frozenset({"doctor"})
+
+
+def test_a_user_list_that_cannot_be_read_leaves_the_user_steps_own_400(
+        tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
+    """The list is only a second opinion: when it fails too, the 400 of the user step is
+    reported in Kaleyra's words, not the list's error."""
+    path = kaleyra_file(tmp_path, server, f"      - {{name: a, {PAIR}}}\n")
+
+    def refused_list(original: Rewrite) -> Rewrite:
+        async def request(method: str, where: str, **kwargs: Any) -> Any:
+            if method == "GET":  # the list: a real 404, raised as HttpError
+                return await original("GET", "/v2/rooms/nope", **kwargs)
+            kwargs["json"] = {"user_id": kwargs["json"]["user_id"]}  # no role: 400
+            return await original(method, where, **kwargs)
+        return request
+
+    with pytest.raises(UserStepError) as caught:
+        _create_with(path, refused_list)
+    assert "failed: 400: role must be one of basic, plus" in str(caught.value)
+    assert room_ids(sandbox) == set()

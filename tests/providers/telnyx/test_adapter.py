@@ -172,7 +172,9 @@ def test_both_error_shapes_are_read(tmp_path: Path, server: SandboxServer) -> No
         return provider.error_message(caught.value)
 
     assert connected(TelnyxProvider, account, missing) == f"404: Room {MISSING} not found"
-    assert connected(TelnyxProvider, refused, listing) == "401: Authentication failed"
+    assert connected(TelnyxProvider, refused, listing) == (
+        "401: Authentication failed; check TELNYX_API_KEY, the credentials of account"
+        f" `telnyx` ({path}:4:5)")
 
 
 @pytest.mark.parametrize("body", [
