@@ -54,14 +54,15 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except click.UsageError as exc:
-            exc.exit_code = ERROR
+            # click types exit_code as a ClassVar, but reads it from the instance.
+            exc.exit_code = ERROR  # type: ignore[misc]
             raise
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         try:
             return super().parse_args(ctx, self._hoist_global_options(ctx, args))
         except click.UsageError as exc:
-            exc.exit_code = ERROR
+            exc.exit_code = ERROR  # type: ignore[misc]  # as in invoke() above
             raise
 
     def _hoist_global_options(self, ctx: click.Context, args: list[str]) -> list[str]:

@@ -18,7 +18,7 @@ from reconcile.loader import LMap, Mark
 from reconcile.providers import provider_models
 
 if TYPE_CHECKING:
-    from reconcile.config import AccountConfig
+    from reconcile.declared import AccountConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +84,7 @@ def _locators(account: AccountConfig, kinds: set[str], resolve: Callable[[str], 
     settings = account.settings
     excluded = settings.NOT_LOCATORS | kinds
     locators: list[tuple[str, Any]] = []
-    for name, value in settings.model_dump(exclude=excluded).items():
+    for name, value in settings.model_dump(exclude=set(excluded)).items():
         if isinstance(value, str) and "${" in value:
             # `app: ${APP}` is compared as it will be used; unset, as written.
             with contextlib.suppress(envref.MissingVariable):

@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from reconcile import envref, redact
 from reconcile.collisions import KeyPlace, duplicate, same_accounts
+
+# The validated file's types live a layer down (the engine reads them without the
+# validator); they are re-exported here, where the commands have always found them.
+from reconcile.declared import AccountConfig as AccountConfig
+from reconcile.declared import Config as Config
+from reconcile.declared import DeclaredRoom as DeclaredRoom
 from reconcile.errors import ConfigError, Diagnostic, Location
 from reconcile.loader import Document, LList, LMap, Mark, load_file
 from reconcile.messages import (
@@ -34,40 +39,6 @@ FILE_VERSION = 1
 TOP_LEVEL_KEYS = ("version", "providers")
 EXTENSION_PREFIX = "x-"  # top-level keys for anchors and tooling, ignored (as in Compose)
 ALIAS_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
-
-
-@dataclass(frozen=True)
-class DeclaredRoom:
-    account: str
-    kind: str
-    model: Room
-    location: Location
-    path: str
-
-    @property
-    def key(self) -> str:
-        return self.model.key
-
-
-@dataclass
-class AccountConfig:
-    alias: str
-    type: str
-    settings: Account
-    location: Location
-    rooms: dict[str, list[DeclaredRoom]] = field(default_factory=dict)
-    secrets: dict[str, str] = field(default_factory=dict, repr=False)
-
-    def all_rooms(self) -> Iterator[DeclaredRoom]:
-        for rooms in self.rooms.values():
-            yield from rooms
-
-
-@dataclass
-class Config:
-    path: str
-    checksum: str  # sha256 of the file's bytes; saved plans are tied to it
-    accounts: dict[str, AccountConfig]
 
 
 def check(path: str | os.PathLike[str]) -> list[Diagnostic]:
@@ -152,7 +123,7 @@ class _Validator:
             else:
                 shown = not secret or isinstance(error.get("input"), (dict, list))
                 message = message_for(error, model, show_input=shown)
-            if inherited and loc and loc[0] in inherited:
+            if inherited and loc and isinstance(loc[0], str) and loc[0] in inherited:
                 message += f" (set in {inherited[loc[0]]})"
             self.report(mark, message, parts + loc)
         return failed
@@ -221,6 +192,7 @@ class _Validator:
             if id(current) in visited:
                 continue
             visited.add(id(current))
+            items: list[tuple[str | int, Any, Mark]]
             if isinstance(current, LMap):
                 items = [(k, v, current.value_marks[k]) for k, v in current.items()]
             else:
@@ -262,6 +234,7 @@ class _Validator:
             settings = None
             failed = self.report_pydantic(exc, models.account, settings_input, parts)
         defaults = _usable_defaults(settings_input, failed, _path((*parts, "defaults")))
+        # An invalid account keeps settings None only until the file is refused.
         result = AccountConfig(alias, provider_type, settings,  # type: ignore[arg-type]
                                self.document.location(account.mark))
         if settings is not None and self.resolve_credentials:

@@ -355,9 +355,9 @@ class _Builder:
     def _add(self, frame: _Frame, value: Any, size: int, mark: Mark) -> None:
         frame.size += size
         container = frame.container
-        if container.__class__ is LList:
-            container.append(value)  # type: ignore[union-attr]
-            container.item_marks.append(mark)  # type: ignore[union-attr]
+        if isinstance(container, LList):
+            container.append(value)
+            container.item_marks.append(mark)
             return
         key, key_mark = frame.key, frame.key_mark
         frame.key = None
@@ -371,14 +371,14 @@ class _Builder:
             frame.merges.append((mark, value))
             return
         if key in container:
-            first = container.key_marks[key]  # type: ignore[union-attr]
+            first = container.key_marks[key]
             self.error(key_mark, f"duplicate key `{key}` (first defined at line"
                                  f" {first.line + 1}); YAML would silently keep only the"
                                  " last one")
             return
-        container[key] = value  # type: ignore[index]
-        container.key_marks[key] = key_mark  # type: ignore[union-attr]
-        container.value_marks[key] = mark  # type: ignore[union-attr]
+        container[key] = value
+        container.key_marks[key] = key_mark
+        container.value_marks[key] = mark
 
     def _apply_merges(self, frame: _Frame) -> None:
         container = frame.container
@@ -449,8 +449,10 @@ def _count_nodes(text: str, lines: _EditorLines | None) -> None:
             if cls in _COUNTED:
                 count += 1
                 if count > MAX_NODES:
-                    mark = event.start_mark
-                    raise LoadError(lines.editor(mark) if lines else mark,
+                    mark = event.start_mark if event is not None else None
+                    assert mark is not None  # the _COUNTED events all carry one
+                    raise LoadError(lines.editor(mark) if lines
+                                    else Mark(mark.line, mark.column),
                                     f"the file holds more than {MAX_NODES:,} YAML nodes (keys"
                                     " and values as written, no alias expanded); refusing"
                                     " to load it")

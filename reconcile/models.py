@@ -7,11 +7,12 @@ the field it concerns, with its own message.
 
 from __future__ import annotations
 
+import builtins
 import functools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -73,10 +74,11 @@ class _TemplatedJsonSchema:
                                   "patternErrorMessage": REFERENCE_MESSAGE}]}
 
 
-def Templated(*constraints: Any) -> Any:
-    """A constrained string that may instead be built from ${…} references."""
-    return Annotated[str, *constraints, WrapValidator(_defer_when_templated),
-                     _TemplatedJsonSchema()]
+_T = TypeVar("_T")
+# A constrained string that may instead be built from ${…} references:
+# `Templated[Annotated[str, Field(max_length=200)]]`. The inner constraints are skipped
+# while a value holds a reference (a generic alias, so type checkers read it as a `str`).
+Templated = Annotated[_T, WrapValidator(_defer_when_templated), _TemplatedJsonSchema()]
 
 
 class JsonPattern:
@@ -120,16 +122,18 @@ def _pattern_check(pattern: str, message: str) -> Callable[[str], str]:
     return check
 
 
-def Pattern(pattern: str, message: str, **field_constraints: Any) -> Any:
-    """A templatable string matching `pattern`, with a message a person understands."""
-    return Templated(Field(**field_constraints),
-                     AfterValidator(_pattern_check(pattern, message)),
-                     JsonPattern(pattern, message))
+def matching(pattern: str, message: str, **field_constraints: Any) -> tuple[Any, ...]:
+    """The constraints of a string matching `pattern`, with a message a person
+    understands: `Templated[Annotated[str, *matching(pattern, message)]]`."""
+    return (Field(**field_constraints), AfterValidator(_pattern_check(pattern, message)),
+            JsonPattern(pattern, message))
 
 
 URL_PATTERN = r"^[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#]+[^\s]*$"
-Url = Pattern(URL_PATTERN, "must be an absolute URL with a scheme, such as https://…")
-HttpUrl = Pattern(r"^https?://[^\s/?#]+[^\s]*$", "must be an http:// or https:// URL")
+Url = Templated[Annotated[str, *matching(
+    URL_PATTERN, "must be an absolute URL with a scheme, such as https://…")]]
+HttpUrl = Templated[Annotated[str, *matching(
+    r"^https?://[^\s/?#]+[^\s]*$", "must be an http:// or https:// URL")]]
 
 EnvReference = Annotated[
     str,
@@ -172,9 +176,9 @@ class Account(StrictModel):
     PER_ALIAS_DEFAULTS: ClassVar[frozenset[str]] = frozenset()
 
     type: str
-    endpoint: Pattern(r"^https?://[^\s/?#]+[^\s?#]*$",
-                      "must be an http:// or https:// URL without a query, such as"
-                      " https://proxy.example.com/telnyx") | None = Field(None, description=(
+    endpoint: Templated[Annotated[str, *matching(
+        r"^https?://[^\s/?#]+[^\s?#]*$", "must be an http:// or https:// URL without a"
+        " query, such as https://proxy.example.com/telnyx")]] | None = Field(None, description=(
         "Overrides the provider's base URL (scheme and host), e.g. the sandbox or a proxy."))
     concurrency: int = Field(8, ge=1, le=64, description="Writes run at most this many at once.")
     prune: Prune | None = None
@@ -213,7 +217,7 @@ class Room(StrictModel):
 
     prevent_destroy: bool | None = Field(None, description=(
         "Refuse any plan that deletes or replaces this room."))
-    renamed_from: Templated(Field(min_length=1)) | None = Field(None, description=(
+    renamed_from: Templated[Annotated[str, Field(min_length=1)]] | None = Field(None, description=(
         "The room's previous key: a live room of that name is renamed (in place where the"
         " provider can, else replaced) instead of left behind."))
 
@@ -270,8 +274,11 @@ class ProviderModels:
     """What the config layer needs to know about a provider's file format."""
 
     type: str
-    account: type[Account]
+    account: builtins.type[Account]  # `type` here is the field above
     kinds: tuple[RoomKind, ...]
+    # Fields whose values every output masks unless --show-sensitive (PII, stream keys):
+    # declared with the models so outputs need no adapter (nor httpx) to know them.
+    sensitive_fields: frozenset[str] = frozenset()
 
     def locators(self) -> list[str]:
         """The account settings that say where its rooms live (a SignalWire space, a
@@ -288,7 +295,7 @@ def defaults_model(name: str, *room_models: type[Room]) -> type[StrictModel]:
         for attribute, info in model.model_fields.items():
             if attribute == key or attribute in fields:
                 continue
-            annotation = Annotated[info.annotation, *info.metadata] if info.metadata \
+            annotation: Any = Annotated[info.annotation, *info.metadata] if info.metadata \
                 else info.annotation
             fields[attribute] = (annotation | None, Field(
                 None, alias=info.alias, description=info.description))

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 
 from reconcile.config import AccountConfig, Config, load
+from reconcile.engine.adapters import adapter_class
 from reconcile.engine.provider import RunContext
 from reconcile.engine.run import Run, open_accounts, select
 from reconcile.errors import ConfigError, ReconcileError
 from reconcile.escape import printable_lines
 from reconcile.exitcodes import ERROR
-from reconcile.providers import adapter_class
 
 if TYPE_CHECKING:
     from reconcile.engine.apply import Outcome

@@ -13,9 +13,10 @@ from typing import Any
 import click
 
 from reconcile import exitcodes
+from reconcile.engine.adapters import adapter_class
 from reconcile.engine.provider import Provider
 from reconcile.exitcodes import ERROR, OK
-from reconcile.providers import PROVIDER_PACKAGES, adapter_class
+from reconcile.providers import PROVIDER_PACKAGES
 
 FORMAT_VERSION = 1
 EXIT_CODES = ((OK, "the table was printed"), (ERROR, "an invalid option"))

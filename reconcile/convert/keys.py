@@ -33,7 +33,7 @@ def key_rule(model: type[Room]) -> KeyRule:
 @functools.cache
 def _key_type(model: type[Room]) -> TypeAdapter[Any]:
     info = model.model_fields[model.key_attribute()]
-    annotation = Annotated[info.annotation, *info.metadata] if info.metadata \
+    annotation: Any = Annotated[info.annotation, *info.metadata] if info.metadata \
         else info.annotation
     return TypeAdapter(annotation)
 

@@ -34,7 +34,8 @@ def account_lines(alias: str, kind: str, conversion: Conversion, indent: int,
 def with_account(text: str, lines_for: Callable[[int], list[str]]) -> str:
     """`text` with the lines `lines_for(indent)` gives added as the last account."""
     root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    providers = next(value for key, value in root.value if key.value == "providers")
+    providers = next(value for key, value in root.value if key.value == "providers") \
+        if root is not None else None  # an empty file has no node at all
     if not isinstance(providers, yaml.MappingNode) or providers.flow_style \
             or not providers.value:
         raise CannotInsert("`providers:` must be a block mapping (an account per indented"

@@ -232,12 +232,13 @@ class Answer:
             return room
         if not _fits(room, OBJECT):
             raise self._wrong(path, room, OBJECT)
+        checked: dict[str, Any] = room  # an object, as _fits said
         key = room.get(shape.key_field) if shape.key_field else None
         about = f" (of room {key!r})" if isinstance(key, str) else ""  # to find it by
         for name, types, required in shape.checks:
             if required or name in room:
                 self._check(room, path, (name,), types, required, about)
-        return room
+        return checked
 
 
 def distinct(rooms: Iterable[LiveRoom], provider: str | None) -> list[LiveRoom]:

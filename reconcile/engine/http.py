@@ -33,6 +33,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 from tenacity.wait import wait_exponential_jitter
 
 from reconcile import __version__
+from reconcile.engine.invalid_http import InvalidHttp
 from reconcile.errors import ReconcileError
 from reconcile.escape import printable
 
@@ -103,11 +104,6 @@ class TransportError(ReconcileError):
         detail = detail or _EXPLAINED.get(type(cause))
         super().__init__(f"{method} {self.url} failed: {type(cause).__name__}"
                          + (f" ({detail})" if detail else ""))
-
-
-class InvalidHttp(httpx.RemoteProtocolError):
-    """An answer that is not valid HTTP/1.1 (a Content-Length beside chunked framing, a
-    malformed header), as the transport reports it: the answer's fault, never retried."""
 
 
 # Causes whose class name alone says little to someone reading a failed plan.

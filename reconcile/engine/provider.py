@@ -9,6 +9,7 @@ and turns the differences into changes with reasons.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import fnmatch
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -20,8 +21,8 @@ from typing import Any, ClassVar
 
 import httpx
 
-from reconcile import envref
-from reconcile.config import AccountConfig, DeclaredRoom
+from reconcile import envref, redact
+from reconcile.declared import AccountConfig, DeclaredRoom
 from reconcile.engine.http import HttpClient, HttpError, RateLimiter, TransportError
 from reconcile.engine.plan import (
     ABSENT,
@@ -74,8 +75,6 @@ class Provider(ABC):
     type: ClassVar[str]
     capabilities: ClassVar[Capabilities]
     read_concurrency: ClassVar[int] = PLAN_READS  # reads a plan keeps in flight at once
-    # Fields whose values every output masks unless --show-sensitive (PII, stream keys).
-    sensitive_fields: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, account: AccountConfig, http: HttpClient) -> None:
         self.account = account
@@ -169,15 +168,14 @@ class Provider(ABC):
         """The provider's own words for a failure, read from the common error shapes, with
         the account's credentials masked (an API may quote the key it refused) and every
         control character escaped (it is the provider's text)."""
-        from reconcile.outputs.mask import Masker
-
         message = str(exc) if isinstance(exc, TransportError) else \
             f"{exc.status}: {_message_in(exc.body) or 'no message'}"
         if isinstance(exc, HttpError) and exc.status in (401, 403):
             message += f"; {self.credentials_hint()}"
         if isinstance(exc, HttpError) and exc.status == 404:
             message += self.missing_segment()
-        return printable(Masker.of(secrets=self.account.secrets.values()).scrub(message))
+        forms = redact.secret_forms(self.account.secrets.values())
+        return printable(redact.scrub(message, forms))
 
     def missing_segment(self) -> str:
         """After a 404: whether `endpoint` lacks the segment that stands for a locator, as
@@ -229,7 +227,7 @@ class Provider(ABC):
         return settings
 
     @classmethod
-    def room_models(cls) -> dict[str, type[Room]]:
+    def room_models(cls) -> dict[str, builtins.type[Room]]:  # `type` is the ClassVar
         """The room model of each kind this provider has (`rooms`, `conferences`)."""
         return {kind.name: kind.model for kind in provider_models(cls.type).kinds}
 
@@ -361,8 +359,9 @@ def _message_in(body: Any) -> str:
     if isinstance(errors, list) and errors and isinstance(errors[0], dict):
         body = errors[0]
     for key in ("detail", "message", "title", "error"):
-        if isinstance(body.get(key), str) and body[key]:
-            return body[key]
+        value = body.get(key)
+        if isinstance(value, str) and value:
+            return value
     return ""
 
 

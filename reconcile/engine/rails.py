@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from reconcile.engine.plan import AccountPlan, Action, Plan
+from reconcile.models import Account
 
 DESTROYING = (Action.DELETE, Action.REPLACE)
 
@@ -15,7 +17,7 @@ class Block:
     message: str  # says what is blocked and how to proceed
 
 
-def check(plan: Plan, settings: dict[str, object], *, force: bool,
+def check(plan: Plan, settings: Mapping[str, Account], *, force: bool,
           allow_disruption: bool) -> list[Block]:
     """Every rail the plan trips. `settings` maps an account alias to its Account model."""
     blocks: list[Block] = []
@@ -27,8 +29,8 @@ def check(plan: Plan, settings: dict[str, object], *, force: bool,
     return blocks
 
 
-def _threshold(account: AccountPlan, settings: object, force: bool) -> list[Block]:
-    safety = settings.safety  # type: ignore[attr-defined]
+def _threshold(account: AccountPlan, settings: Account, force: bool) -> list[Block]:
+    safety = settings.safety
     destroying = sum(1 for c in account.changes if c.action in DESTROYING)
     managed = account.managed
     if force or not destroying or managed < safety.min_managed_rooms:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from reconcile.config import AccountConfig, Config, DeclaredRoom
+from reconcile.engine.adapters import adapter_class
 from reconcile.engine.apply import Listener, Outcome, apply_changes
 from reconcile.engine.http import HttpError, HttpSettings, Sleep, TransportError
 from reconcile.engine.plan import (
@@ -30,7 +31,6 @@ from reconcile.engine.plan import (
 )
 from reconcile.engine.provider import Provider, RunContext
 from reconcile.errors import ReconcileError
-from reconcile.providers import adapter_class
 
 T = TypeVar("T")
 

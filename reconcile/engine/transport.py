@@ -25,7 +25,7 @@ import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
-from reconcile.engine.http import InvalidHttp
+from reconcile.engine.invalid_http import InvalidHttp
 
 # Most specific first: the first class the failure is an instance of wins.
 _MAPPED: tuple[tuple[type[BaseException], type[httpx.TransportError]], ...] = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 
 import click
 
@@ -78,7 +79,8 @@ def _read_body(path: str) -> str:
     would block), either read only up to the cap and as UTF-8."""
     what = "comment body"
     try:
-        raw = read_stream(click.get_binary_stream("stdin"), path, MAX_BODY_BYTES, what) \
+        # sys.stdin.buffer: click.get_binary_stream is deprecated (removed in click 9).
+        raw = read_stream(sys.stdin.buffer, path, MAX_BODY_BYTES, what) \
             if path == "-" else read_regular(path, MAX_BODY_BYTES, what).data
         return raw.decode("utf-8-sig")
     except FileRefused as refused:

@@ -1,6 +1,6 @@
 """What every output hides: sensitive values unless asked, and secrets always.
 
-Which fields are sensitive is each provider's to say (`Provider.sensitive_fields`: Kaleyra
+Which fields are sensitive is each provider's to say (`ProviderModels.sensitive_fields`: Kaleyra
 descriptions and participants, Metered's RTMP URL); join URLs are sensitive everywhere.
 Every format masks through one `Masker`, so they cannot disagree.
 """
@@ -20,9 +20,9 @@ MASK = "(sensitive)"
 
 @functools.cache
 def sensitive_fields(provider: str) -> frozenset[str]:
-    from reconcile.providers import adapter_class
+    from reconcile.providers import provider_models
 
-    return adapter_class(provider).sensitive_fields
+    return provider_models(provider).sensitive_fields
 
 
 @dataclass(frozen=True)

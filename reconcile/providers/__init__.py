@@ -1,4 +1,7 @@
-"""The provider registry: adding a provider touches its folder and one line here."""
+"""The provider registry: adding a provider touches its folder and one line here.
+
+It sits below the engine: the adapters load through `reconcile.engine.adapters`.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,6 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from reconcile.convert.mapping import KindMapping
-    from reconcile.engine.provider import Provider
     from reconcile.models import ProviderModels
 
 # provider type -> the package that holds its model, adapter, emulator and crosswalk
@@ -23,16 +25,12 @@ PROVIDER_PACKAGES: dict[str, str] = {
 def provider_models(provider_type: str) -> ProviderModels:
     """The file-format models of one provider (imports pydantic: keep out of start-up)."""
     module = importlib.import_module(f"{PROVIDER_PACKAGES[provider_type]}.model")
-    return module.MODELS
-
-
-def adapter_class(provider_type: str) -> type[Provider]:
-    """The engine adapter of one provider (imports httpx: keep out of start-up)."""
-    module = importlib.import_module(f"{PROVIDER_PACKAGES[provider_type]}.adapter")
-    return module.ADAPTER
+    models: ProviderModels = module.MODELS
+    return models
 
 
 def crosswalk(provider_type: str) -> dict[str, KindMapping]:
     """Each room kind's mapping to the shared concepts, for `convert`."""
     module = importlib.import_module(f"{PROVIDER_PACKAGES[provider_type]}.crosswalk")
-    return module.CROSSWALK
+    mappings: dict[str, KindMapping] = module.CROSSWALK
+    return mappings

@@ -73,7 +73,7 @@ def _types(kind: type | tuple[type, ...]) -> tuple[type, ...]:
 
 
 def _strings(body: dict[str, Any], name: str) -> list[str]:
-    values = _get(body, name, list, required=False, default=[])
+    values: list[str] = _get(body, name, list, required=False, default=[])
     if not all(isinstance(v, str) for v in values):
         raise ControlError(400, f"field '{name}' must be a list of strings")
     return values

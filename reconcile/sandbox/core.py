@@ -18,6 +18,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -149,8 +150,8 @@ class Sandbox:
         return (self.store.get(provider, account, kind, key)
                 or self.store.find_live(provider, account, kind, key))
 
-    def set_participants(self, record: Record, *, add: list[str] = (),  # type: ignore[assignment]
-                         remove: list[str] = ()) -> Record:  # type: ignore[assignment]
+    def set_participants(self, record: Record, *, add: Sequence[str] = (),
+                         remove: Sequence[str] = ()) -> Record:
         """Connect or disconnect participants, keeping the session bookkeeping."""
         data = dict(record.data)
         before = list(data.get("_participants", []))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.requests import Request
@@ -36,7 +37,7 @@ def bearer_token(request: Request) -> str | None:
     return value.strip() or None if scheme.lower() == "bearer" else None
 
 
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None
+def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None
                   ) -> Response:
     return JSONResponse(body, status_code=status, headers=headers)
 

@@ -34,7 +34,8 @@ from reconcile.sandbox.core import Sandbox
 from reconcile.sandbox.hostile import Hostile
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-ERROR_STATUSES = (500, 502, 503)
+ErrorStatus = Literal[500, 502, 503]
+ERROR_STATUSES: tuple[ErrorStatus, ...] = (500, 502, 503)
 # Statuses whose responses carry no body: a dropped reply must promise one to be noticed.
 _BODYLESS = frozenset({204, 304})
 _DROP_LOG_MESSAGE = "ASGI callable returned without completing response."
@@ -76,7 +77,7 @@ class FaultConfig(_Strict):
     latency_ms: float = Field(default=0, ge=0, le=60_000)
     jitter_ms: float = Field(default=0, ge=0, le=60_000)
     error_rate: float = Field(default=0, ge=0, le=1)
-    error_statuses: tuple[Literal[500, 502, 503], ...] = ERROR_STATUSES
+    error_statuses: tuple[ErrorStatus, ...] = ERROR_STATUSES
     burst_429: Burst429 | None = None
     rate_limit: RateLimit | None = None
     commit_then_fail: CommitThenFail | None = None

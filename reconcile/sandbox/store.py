@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
+from types import EllipsisType
 from typing import Any
 
 from reconcile.files import check_regular
@@ -156,8 +157,8 @@ class Store:
             ).fetchone()
         return _record(row)
 
-    def update(self, record: Record, data: dict[str, Any], *, name: str | None = ...,  # type: ignore[assignment]
-               live: bool | None = None) -> Record:
+    def update(self, record: Record, data: dict[str, Any], *,
+               name: str | EllipsisType | None = ..., live: bool | None = None) -> Record:
         """Store new data (and optionally a new name or liveness) for an existing record."""
         new_name = record.name if name is ... else name
         new_live = record.live if live is None else live

@@ -15,8 +15,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from reconcile.cli import cli
+from reconcile.engine.adapters import adapter_class
 from reconcile.exitcodes import ERROR, OK
-from reconcile.providers import PROVIDER_PACKAGES, adapter_class, provider_models
+from reconcile.providers import PROVIDER_PACKAGES, provider_models
 
 
 @pytest.fixture(autouse=True)

@@ -17,10 +17,11 @@ from typing import Any
 import jsonschema
 import pytest
 
+from reconcile.engine.adapters import adapter_class
 from reconcile.engine.provider import Provider
 from reconcile.exitcodes import BLOCKED, ERROR, OK
 from reconcile.outputs.text import uncertain_title
-from reconcile.providers import PROVIDER_PACKAGES, adapter_class
+from reconcile.providers import PROVIDER_PACKAGES
 from reconcile.sandbox.client import SandboxControl
 from reconcile.sandbox.core import Sandbox
 from reconcile.sandbox.server import SandboxServer

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import pytest
 from pydantic import Field
 
 from reconcile.convert.keys import key_rule, refusal, target_key
 from reconcile.convert.mapping import KeyRule, Outcome
-from reconcile.models import Pattern, Room
+from reconcile.models import Room, Templated, matching
 from reconcile.providers import crosswalk, provider_models
 
 
@@ -71,8 +73,9 @@ class Desk(Room):
     """A made-up kind: its key rule comes from its model, whatever the model says."""
 
     KEY_FIELD = "deskName"
-    desk_name: Pattern(r"^[a-z.-]+$", "may contain only a-z, `.` and `-`", min_length=1,
-                       max_length=7) = Field(alias="deskName")
+    desk_name: Templated[Annotated[str, *matching(
+        r"^[a-z.-]+$", "may contain only a-z, `.` and `-`", min_length=1,
+        max_length=7)]] = Field(alias="deskName")
 
 
 def test_the_key_rule_is_read_from_the_model() -> None:

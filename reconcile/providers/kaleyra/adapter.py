@@ -116,7 +116,6 @@ class KaleyraProvider(Provider):
         in_place=frozenset(), replace_order="create-first",
         delete="DELETE /v2/rooms/{room_id} (permanent; every join URL stops working)",
         sessions=False)
-    sensitive_fields = frozenset({"description", "participants"})  # PII/PHI
     # One GET per room (there is no list): at 20 ms a round trip, 16 in flight would take
     # 2.5 s for 2,000 rooms.
     read_concurrency = 64
@@ -448,8 +447,9 @@ def _participant(item: Mapping[str, Any]) -> dict[str, Any]:
 
 def _room(body: Any) -> dict[str, Any]:
     """U2: the room at the top level or under "room"."""
-    if isinstance(body, dict) and isinstance(body.get("room"), dict):
-        return body["room"]
+    room = body.get("room") if isinstance(body, dict) else None
+    if isinstance(room, dict):
+        return room
     return body if isinstance(body, dict) else {}
 
 

@@ -30,7 +30,7 @@ class Reading(Codec):
     consumes: bool = True
 
     @property
-    def fields(self) -> tuple[str, ...]:  # type: ignore[override]
+    def fields(self) -> tuple[str, ...]:  # type: ignore[override]  # derived: a property
         return (self.field_name,) if self.consumes else ()
 
     def read(self, room: Mapping[str, Any], ctx: Context) -> Read | None:

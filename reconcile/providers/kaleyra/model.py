@@ -4,7 +4,7 @@ in a state file with the room_id."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
 
@@ -12,7 +12,6 @@ from reconcile.models import (
     INT32_MAX,
     Account,
     EnvReference,
-    Pattern,
     ProviderModels,
     Room,
     RoomKind,
@@ -20,6 +19,7 @@ from reconcile.models import (
     Templated,
     Violation,
     defaults_model,
+    matching,
     only_key_required,
 )
 
@@ -45,8 +45,9 @@ class Participant(StrictModel):
         "if": {"properties": {"is_admin": {"const": True}}, "required": ["is_admin"]},
         "then": {"properties": {"role": {"not": {"const": "basic"}}}}})
 
-    user_id: Pattern(r"^[A-Za-z0-9_.@-]+$", "may contain only letters, digits and `_.@-`",
-                     min_length=1, max_length=128)
+    user_id: Templated[Annotated[str, *matching(
+        r"^[A-Za-z0-9_.@-]+$", "may contain only letters, digits and `_.@-`",
+        min_length=1, max_length=128)]]
     is_admin: bool = False
     role: Literal["basic", "plus"] | None = Field(None, description=(
         "The role the user is created with when missing (admins default to plus)."))
@@ -73,17 +74,18 @@ class KaleyraRoom(Room):
     # schema cannot see, so rules constrain values only when a field is present.
     model_config = ConfigDict(json_schema_extra=lambda schema: _schema_rules(schema))
 
-    name: Pattern(r"^[A-Za-z0-9_.-]+$", "may contain only letters, digits and `_.-`",
-                  min_length=1, max_length=128) = Field(description=(
-                      "The room's identity in the state file (Kaleyra rooms have no name)."))
+    name: Templated[Annotated[str, *matching(
+        r"^[A-Za-z0-9_.-]+$", "may contain only letters, digits and `_.-`",
+        min_length=1, max_length=128)]] = Field(description=(
+            "The room's identity in the state file (Kaleyra rooms have no name)."))
     recording: Literal["none", "automatic", "manual"] | None = Field(None, description=(
         "Default none."))
     duration: int | None = Field(None, ge=60, le=INT32_MAX, description=(
         "Seconds of effective call time the room allows (unlimited when unset)."))
     call_type: Literal["audio_video", "audio_upgradable", "audio_only"] | None = None
     no_ringing: bool | None = None
-    description: Templated(Field(max_length=10000)) | None = Field(None, description=(
-        "Treated as PII/PHI: masked in every output."))
+    description: Templated[Annotated[str, Field(max_length=10000)]] | None = Field(
+        None, description="Treated as PII/PHI: masked in every output.")
     participants: list[Participant] = Field(
         min_length=MIN_PARTICIPANTS, max_length=MAX_PARTICIPANTS,
         examples=[[{"user_id": "host", "is_admin": True}, {"user_id": "guest"}]])
@@ -128,12 +130,13 @@ class KaleyraAccount(Account):
     region: Literal["eu", "in", "us"] = Field(description="The region of the account.")
     environment: Literal["sandbox", "production"] = Field("production", description=(
         "sandbox uses api.sandbox.<region>.bandyer.com."))
-    state: Templated(Field(min_length=1)) | None = Field(None, description=(
+    state: Templated[Annotated[str, Field(min_length=1)]] | None = Field(None, description=(
         "Where the name-to-room_id state lives, relative to the rooms file"
         " (default .reconcile/kaleyra-<account>.json)."))
     credentials: KaleyraCredentials
-    defaults: KaleyraDefaults | None = None  # type: ignore[valid-type]
+    defaults: KaleyraDefaults | None = None  # type: ignore[valid-type]  # built by defaults_model()
     rooms: list[KaleyraRoom] = Field(default_factory=list)
 
 
-MODELS = ProviderModels("kaleyra", KaleyraAccount, (RoomKind("rooms", KaleyraRoom),))
+MODELS = ProviderModels("kaleyra", KaleyraAccount, (RoomKind("rooms", KaleyraRoom),),
+                        sensitive_fields=frozenset({"description", "participants"}))  # PII/PHI

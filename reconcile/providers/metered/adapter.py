@@ -82,7 +82,6 @@ class MeteredProvider(Provider):
         replace_order="create-first",  # U8: a rename creates the new room, then archives the old
         delete="DELETE (archives the room; its name is free again)",
         sessions=False)
-    sensitive_fields = frozenset({"rtmpOutURL"})  # an RTMP URL carries the stream key
 
     # -- connection: what the core needs to build this account's HttpClient ---------------
 

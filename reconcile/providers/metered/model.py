@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
 
@@ -12,7 +12,6 @@ from reconcile.models import (
     MAX_UNIX_SECONDS,
     Account,
     EnvReference,
-    Pattern,
     ProviderModels,
     Room,
     RoomKind,
@@ -21,6 +20,7 @@ from reconcile.models import (
     Url,
     Violation,
     defaults_model,
+    matching,
     only_key_required,
 )
 
@@ -47,11 +47,12 @@ class MeteredRoom(Room):
 
     # U12: Metered asks only for a URL-friendly name without spaces, and makes mixed-case
     # names itself (6kpYYvYj75): letters of either case, digits, `_` and `-`.
-    room_name: Pattern(NAME_PATTERN, "may contain only letters, digits, `_` and `-` (it is"
-                                     " part of the room's URL, so no spaces)",
-                       min_length=1, max_length=100) = Field(alias="roomName", description=(
-                           "The room's name, the last part of its URL: letters of either"
-                           " case, digits, `_` and `-`, no spaces. Case matters."))
+    room_name: Templated[Annotated[str, *matching(
+        NAME_PATTERN, "may contain only letters, digits, `_` and `-` (it is part of the"
+        " room's URL, so no spaces)", min_length=1, max_length=100)]] = Field(
+            alias="roomName", description=(
+                "The room's name, the last part of its URL: letters of either"
+                " case, digits, `_` and `-`, no spaces. Case matters."))
     privacy: Literal["public", "private"] | None = Field(None, description=(
         "public: anyone can join; private: joining needs a token (sent as public when unset)."))
     expire_unix_sec: int | None = Field(None, alias="expireUnixSec", ge=0, le=MAX_UNIX_SECONDS)
@@ -85,11 +86,12 @@ class MeteredRoom(Room):
         None, alias="compositionLayout")
     record_composition: bool | None = Field(None, alias="recordComposition")
     enable_rtmp_out: bool | None = Field(None, alias="enableRTMPOut")
-    rtmp_out_url: Pattern(r"^rtmps?://\S+$", "must be an rtmp:// or rtmps:// URL") | None = (
-        Field(None, alias="rtmpOutURL"))
+    rtmp_out_url: Templated[Annotated[str, *matching(
+        r"^rtmps?://\S+$", "must be an rtmp:// or rtmps:// URL")]] | None = Field(
+            None, alias="rtmpOutURL")
     enable_live_streaming: bool | None = Field(None, alias="enableLiveStreaming")
-    lang: Templated(Field(min_length=2, max_length=16)) | None = Field(None, description=(
-        "Language of the meeting UI, such as en."))
+    lang: Templated[Annotated[str, Field(min_length=2, max_length=16)]] | None = Field(
+        None, description="Language of the meeting UI, such as en.")
 
     def rule_violations(self) -> Iterator[Violation]:
         if self.enable_rtmp_out and not self.rtmp_out_url:
@@ -120,12 +122,15 @@ MeteredDefaults = defaults_model("MeteredDefaults", MeteredRoom)
 
 class MeteredAccount(Account):
     type: Literal["metered"] = "metered"
-    app: Pattern(r"^[a-z0-9][a-z0-9-]*$", "may contain only lowercase letters, digits and `-`",
-                 max_length=63) = Field(examples=["acme"],
-                                        description="The app name: <app>.metered.live.")
+    app: Templated[Annotated[str, *matching(
+        r"^[a-z0-9][a-z0-9-]*$", "may contain only lowercase letters, digits and `-`",
+        max_length=63)]] = Field(examples=["acme"],
+                                 description="The app name: <app>.metered.live.")
     credentials: MeteredCredentials
-    defaults: MeteredDefaults | None = None  # type: ignore[valid-type]
+    defaults: MeteredDefaults | None = None  # type: ignore[valid-type]  # built by defaults_model()
     rooms: list[MeteredRoom] = Field(default_factory=list)
 
 
-MODELS = ProviderModels("metered", MeteredAccount, (RoomKind("rooms", MeteredRoom),))
+# An RTMP URL carries the stream key.
+MODELS = ProviderModels("metered", MeteredAccount, (RoomKind("rooms", MeteredRoom),),
+                        sensitive_fields=frozenset({"rtmpOutURL"}))

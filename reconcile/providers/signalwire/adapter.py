@@ -205,7 +205,7 @@ class SignalWireProvider(Provider):
             name: self.normalize(name, room.get(name)) for name in SETTINGS[kind]})
         if sessions:  # asked for: an absent or null session means nobody is in
             session = room.get("active_session")
-            active = bool(session) and session.get("status") != "completed"
+            active = bool(session and session.get("status") != "completed")
         return LiveRoom(kind, room.get("name"), str(room["id"]), fields,
                         active_session=active)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -153,7 +153,7 @@ def _route(sandbox: Sandbox, kind: Kind, path: str, handlers: dict[str, Handler]
     return Route(path, endpoint, methods=list(handlers))
 
 
-def _status(status: int, headers: dict[str, str] | None = None) -> Response:
+def _status(status: int, headers: Mapping[str, str] | None = None) -> Response:
     """The declared body of a non-422 error (U8): `{"error": "Not Found"}` and so on."""
     try:
         phrase = HTTPStatus(status).phrase
@@ -390,7 +390,7 @@ def _remember_token(call: Call, after_seq: int, current: str | None) -> str:
 
 def _saved_token(call: Call, token: str) -> dict[str, Any] | None:
     raw = call.sandbox.store.get_meta(_TOKEN_KEY + token)
-    saved = json.loads(raw) if raw else None
+    saved: dict[str, Any] | None = json.loads(raw) if raw else None
     if saved and saved["account"] == call.space and saved["kind"] == call.kind.kind:
         return saved
     return None

@@ -231,7 +231,7 @@ def build(kind: Kind, body: dict[str, Any], base: dict[str, Any] | None = None
             values[field] = rule.check(value)
         except ValueError as exc:
             errors.append(error("invalid_parameter", f"{label(field)} {exc}", field))
-    merged = {**(kind.defaults if creating else base), **values}
+    merged = {**(kind.defaults if base is None else base), **values}
     if creating:
         merged["name"] = body.get("name") or None
         if merged["display_name"] is None and not kind.display_name_required:
@@ -246,7 +246,7 @@ def build(kind: Kind, body: dict[str, Any], base: dict[str, Any] | None = None
 def _join_window(data: dict[str, Any]) -> list[dict[str, str]]:
     start, end = data.get("join_from"), data.get("join_until")
     try:
-        backwards = bool(start and end) and parse_timestamp(end) < parse_timestamp(start)
+        backwards = parse_timestamp(end) < parse_timestamp(start) if start and end else False
     except (TypeError, ValueError):  # stored out of band in another shape: nothing to compare
         backwards = False
     if backwards:

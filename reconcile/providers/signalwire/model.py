@@ -15,7 +15,6 @@ from reconcile.models import (
     Account,
     EnvReference,
     JsonPattern,
-    Pattern,
     ProviderModels,
     Room,
     RoomKind,
@@ -24,6 +23,7 @@ from reconcile.models import (
     Violation,
     WithJsonSchemaExtra,
     defaults_model,
+    matching,
     only_key_required,
 )
 
@@ -32,7 +32,8 @@ UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0
 Layout = Literal["grid-responsive", "grid-responsive-mobile", "highlight-1-responsive", "1x1",
                  "2x1", "2x2", "5up", "3x3", "4x4", "5x5", "6x6", "8x8", "10x10"]
 Quality = Literal["720p", "1080p"]
-Colour = Pattern(r"^#[0-9a-fA-F]{6}$", "must be a colour written #RRGGBB, such as #044EF4")
+Colour = Templated[Annotated[str, *matching(
+    r"^#[0-9a-fA-F]{6}$", "must be a colour written #RRGGBB, such as #044EF4")]]
 
 
 def _not_uuid(value: str) -> str:
@@ -44,8 +45,9 @@ def _not_uuid(value: str) -> str:
 
 UUID_NAME_MESSAGE = "a name shaped like a UUID cannot be looked up by name; choose another name"
 Name = Annotated[
-    Pattern(NAME_PATTERN, "may contain only letters, digits, `_` and `-`", min_length=1,
-            max_length=100),
+    Templated[Annotated[str, *matching(
+        NAME_PATTERN, "may contain only letters, digits, `_` and `-`", min_length=1,
+        max_length=100)]],
     AfterValidator(_not_uuid),
     # Editors show errorMessage when `not` matches (yaml-language-server).
     WithJsonSchemaExtra({"not": {"pattern": UUID_PATTERN}, "errorMessage": UUID_NAME_MESSAGE}),
@@ -77,7 +79,8 @@ def _timestamp(value: str) -> str:
 
 TIMESTAMP_PATTERN = (r"^\d{4}-\d{2}-\d{2}"
                      r"([Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2}))?$")
-Timestamp = Templated(AfterValidator(_timestamp), JsonPattern(TIMESTAMP_PATTERN, TIMESTAMP_MESSAGE))
+Timestamp = Templated[Annotated[str, AfterValidator(_timestamp),
+                                 JsonPattern(TIMESTAMP_PATTERN, TIMESTAMP_MESSAGE)]]
 
 
 def _meta_size(value: dict[str, Any]) -> dict[str, Any]:
@@ -93,9 +96,9 @@ class _Shared(Room):
     model_config = ConfigDict(json_schema_extra=lambda schema: only_key_required(schema, "name"))
 
     name: Name = Field(description="The identity of the room; it cannot change in place.")
-    display_name: Templated(Field(max_length=200)) | None = Field(None, description=(
-        "Defaults to name."))
-    description: Templated(Field(max_length=3000)) | None = None
+    display_name: Templated[Annotated[str, Field(max_length=200)]] | None = Field(
+        None, description="Defaults to name.")
+    description: Templated[Annotated[str, Field(max_length=3000)]] | None = None
     quality: Quality | None = Field(None, description="Default 720p.")
     layout: Layout | None = Field(None, description="Default grid-responsive.")
     join_from: Timestamp | None = Field(None, description=(
@@ -150,11 +153,12 @@ SignalWireDefaults = defaults_model("SignalWireDefaults", SignalWireRoom, Signal
 
 class SignalWireAccount(Account):
     type: Literal["signalwire"] = "signalwire"
-    space: Pattern(r"^[A-Za-z0-9-]+$", "may contain only letters, digits and `-`",
-                   max_length=63) = Field(examples=["acme"], description=(
-        "The space name: <space>.signalwire.com."))
+    space: Templated[Annotated[str, *matching(
+        r"^[A-Za-z0-9-]+$", "may contain only letters, digits and `-`",
+        max_length=63)]] = Field(examples=["acme"],
+                                 description="The space name: <space>.signalwire.com.")
     credentials: SignalWireCredentials
-    defaults: SignalWireDefaults | None = None  # type: ignore[valid-type]
+    defaults: SignalWireDefaults | None = None  # type: ignore[valid-type]  # built by defaults_model()
     rooms: list[SignalWireRoom] = Field(default_factory=list)
     conferences: list[SignalWireConference] = Field(default_factory=list)
 

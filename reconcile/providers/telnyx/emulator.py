@@ -135,7 +135,7 @@ def _url(name: str) -> Callable[[Any], str | None]:
         if value is None:
             return unset
         if value == "":  # U8: taken, and echoed as "" (seed 001)
-            return value
+            return ""
         if isinstance(value, str):
             parts = urlsplit(value)
             if parts.scheme and parts.netloc:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
 
@@ -25,8 +25,8 @@ class TelnyxRoom(Room):
     model_config = ConfigDict(
         json_schema_extra=lambda schema: only_key_required(schema, "unique_name"))
 
-    unique_name: Templated(Field(min_length=1, max_length=255)) = Field(description=(
-        "The room's identity, unique within the Telnyx account."))
+    unique_name: Templated[Annotated[str, Field(min_length=1, max_length=255)]] = Field(
+        description="The room's identity, unique within the Telnyx account.")
     max_participants: int | None = Field(None, ge=2, le=50, description="2 to 50 (default 10).")
     enable_recording: bool | None = None
     webhook_event_url: Url | None = None
@@ -44,7 +44,7 @@ TelnyxDefaults = defaults_model("TelnyxDefaults", TelnyxRoom)
 class TelnyxAccount(Account):
     type: Literal["telnyx"] = "telnyx"
     credentials: TelnyxCredentials
-    defaults: TelnyxDefaults | None = None  # type: ignore[valid-type]
+    defaults: TelnyxDefaults | None = None  # type: ignore[valid-type]  # built by defaults_model()
     rooms: list[TelnyxRoom] = Field(default_factory=list)
 
 

@@ -234,7 +234,8 @@ class TwilioProvider(Provider):
             if exc.status == 404:
                 return False
             raise
-        return Answer.of(response, self.type).at(("status",), STRING, required=False) == LIVE
+        status = Answer.of(response, self.type).at(("status",), STRING, required=False)
+        return bool(status == LIVE)
 
     # -- comparison ---------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -135,7 +135,7 @@ def _seed_room(sandbox: Sandbox, account: str, item: dict[str, Any], now: float,
 
 # -- errors -------------------------------------------------------------------------------
 
-def error_response(error: TwilioError, headers: dict[str, str] | None = None) -> Response:
+def error_response(error: TwilioError, headers: Mapping[str, str] | None = None) -> Response:
     return json_response(error.body(), error.status, headers)
 
 

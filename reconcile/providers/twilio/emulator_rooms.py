@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import parse_qsl, urlsplit
 
 from reconcile.sandbox.core import public
@@ -194,8 +194,8 @@ def _callback(url: Any) -> str | None:
     if url is None:
         return None
     parts = urlsplit(url) if isinstance(url, str) else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc \
-            or len(url) > MAX_CALLBACK_LENGTH:
+    if parts is None or not isinstance(url, str) or parts.scheme not in ("http", "https") \
+            or not parts.netloc or len(url) > MAX_CALLBACK_LENGTH:
         raise invalid("StatusCallback must be an absolute http(s) URL of less than 1024"
                       " characters", 53111)
     return url
@@ -203,7 +203,7 @@ def _callback(url: Any) -> str | None:
 
 def _choice(field: str, value: Any, allowed: tuple[str, ...],
             code: int = INVALID_PARAMETER) -> str:
-    if value not in allowed:
+    if not isinstance(value, str) or value not in allowed:
         raise invalid(f"{pascal(field)} must be one of {', '.join(allowed)}, got {value!r}",
                       code)
     return value
@@ -216,7 +216,7 @@ def _bool(given: dict[str, Any], field: str, default: bool) -> bool:
     return value
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
 
@@ -58,8 +58,8 @@ class TwilioRoom(Room):
     KEY_FIELD = "unique_name"
     model_config = ConfigDict(json_schema_extra=lambda schema: _schema_rules(schema))
 
-    unique_name: Templated(Field(min_length=1, max_length=128)) = Field(description=(
-        "The room's identity; unique among in-progress rooms."))
+    unique_name: Templated[Annotated[str, Field(min_length=1, max_length=128)]] = Field(
+        description="The room's identity; unique among in-progress rooms.")
     type: RoomType | None = Field(None, description=(
         "Legacy: Twilio's current docs say `group` is the only room type (the default);"
         " go, peer-to-peer and group-small are accepted with a warning."))
@@ -114,7 +114,7 @@ TwilioDefaults = defaults_model("TwilioDefaults", TwilioRoom)
 class TwilioAccount(Account):
     type: Literal["twilio"] = "twilio"
     credentials: TwilioCredentials
-    defaults: TwilioDefaults | None = None  # type: ignore[valid-type]
+    defaults: TwilioDefaults | None = None  # type: ignore[valid-type]  # built by defaults_model()
     rooms: list[TwilioRoom] = Field(default_factory=list)
 
 
