@@ -282,11 +282,9 @@ def test_list_is_a_bare_array_of_live_rooms_of_this_app(client: httpx.Client, ro
 
 def test_list_returns_thousands_of_seeded_rooms_in_one_response(
         client: httpx.Client, sandbox: Sandbox) -> None:
-    started = time.perf_counter()
     seeded = emulator.seed(sandbox, APP, "rooms",
                            [{"roomName": f"room-{i:05d}", "maxParticipants": i % 50}
                             for i in range(10_000)])
-    assert time.perf_counter() - started < 3  # "well under a second" on a quiet machine
     listed = client.get("/rooms").json()  # no pagination (U5)
     assert listed == seeded
     assert len({r["_id"] for r in listed}) == 10_000

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -554,11 +553,11 @@ def test_seed_rejects_what_create_rejects(sandbox: Sandbox, kind: str,
     assert stored_names(sandbox) == ["taken"]
 
 
-def test_seeding_ten_thousand_rooms_is_fast(sandbox: Sandbox) -> None:
-    started = time.perf_counter()
+def test_seeding_ten_thousand_rooms_stores_each_once(sandbox: Sandbox) -> None:
+    # How fast is for bench/sandbox.py to say ("seeded ... in ... s"), not a timed assertion.
     rooms = seed(sandbox, 10_000)
     assert len(rooms) == 10_000 and sandbox.store.count("telnyx", KEY, "rooms") == 10_000
-    assert time.perf_counter() - started < 2  # typically ~0.2 s; loose for shared CPUs
+    assert len({room["id"] for room in rooms}) == 10_000
 
 
 def test_restarted_sandbox_does_not_reuse_seeded_ids(tmp_path: Path) -> None:
