@@ -26,7 +26,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
@@ -187,6 +187,12 @@ def _context_for(scheme: str) -> ssl.SSLContext:
     if scheme == "https":
         return _tls_context()
     return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies, with no CA: refuses all
+
+
+def segment(value: object) -> str:
+    """A value (an id an answer gave) as one path segment: percent-encoded whole, so that
+    no `/`, `..`, `?` or control character in it can change the request's target."""
+    return quote(str(value), safe="")
 
 
 def is_loopback(host: str) -> bool:
@@ -373,10 +379,14 @@ class HttpClient:
         """The request for `path` under the base URL, with this client's headers and
         timeouts: the URL parsed once (httpx's build_request merges it into the base URL
         and the client's settings anew each time, twice the CPU). No cookies are kept."""
-        url = self.base_url + path if path.startswith("/") else \
-            httpx.URL(self.base_url + "/").join(path)  # absolute: refused by _send
-        return httpx.Request(method, url, headers=self._headers,
-                             extensions={"timeout": self._timeout}, **kwargs)
+        try:
+            url = self.base_url + path if path.startswith("/") else \
+                httpx.URL(self.base_url + "/").join(path)  # absolute: refused by _send
+            return httpx.Request(method, url, headers=self._headers,
+                                 extensions={"timeout": self._timeout}, **kwargs)
+        except httpx.InvalidURL as exc:  # a value from an answer, not put through segment()
+            raise TransportRefused(f"refusing to send {method} to an invalid address under"
+                                   f" {self.base_url}: {exc}") from None
 
     async def request(self, method: str, path: str, *,
                       retry: Callable[[BaseException], bool] = transient,

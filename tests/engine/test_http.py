@@ -25,6 +25,7 @@ from reconcile.engine.http import (
     UnusableAnswer,
     check_endpoint,
     redact_url,
+    segment,
 )
 from reconcile.sandbox.core import Sandbox
 from reconcile.sandbox.faults import set_faults
@@ -406,3 +407,18 @@ def test_a_declared_length_beside_chunks_is_refused(canned: Canned) -> None:
         asyncio.run(run())
     assert "chunked" not in str(caught.value)  # the parser's quote of the bytes stays out
     assert len(canned.got) == 1  # never retried
+
+
+def test_an_id_from_an_answer_is_one_path_segment(canned: Canned) -> None:
+    """Found by the answer fuzzer: a Twilio sid of "\\t" made httpx raise InvalidURL out of
+    plan. An id goes into a path percent-encoded whole, so that no `/`, `..`, `?` or
+    control character in it can change the request's target."""
+    assert segment("a/../b?c=1\t") == "a%2F..%2Fb%3Fc%3D1%09"
+    fetch(canned, path=f"/v1/Rooms/{segment('../../users/x')}/Participants")
+    assert canned.got[-1][1] == "/v1/Rooms/..%2F..%2Fusers%2Fx/Participants"
+
+
+def test_an_address_httpx_cannot_parse_is_refused_as_a_reconcile_error() -> None:
+    http = HttpClient("http://127.0.0.1:9")
+    with pytest.raises(TransportRefused, match="refusing to send GET to an invalid address"):
+        http.build("GET", "/v1/Rooms/\t/Participants")

@@ -45,7 +45,7 @@ import httpx
 from reconcile import envref
 from reconcile.config import AccountConfig
 from reconcile.engine.answers import ARRAY, NULL, Answer, RoomShape
-from reconcile.engine.http import HttpClient, HttpError, TransportError, unprocessed
+from reconcile.engine.http import HttpClient, HttpError, TransportError, segment, unprocessed
 from reconcile.engine.plan import ABSENT, AccountPlan, Action, Change, LiveRoom, UncertainCreate
 from reconcile.engine.provider import Capabilities, Provider, RunContext
 from reconcile.errors import ReconcileError
@@ -193,7 +193,7 @@ class KaleyraProvider(Provider):
             return None
         async with reads or contextlib.nullcontext():
             try:
-                response = await self.http.request("GET", f"{ROOMS}/{entry.room_id}")
+                response = await self.http.request("GET", f"{ROOMS}/{segment(entry.room_id)}")
             except HttpError as exc:
                 if exc.status != 404:
                     raise
@@ -329,7 +329,7 @@ class KaleyraProvider(Provider):
 
     async def delete(self, kind: str, live: LiveRoom) -> None:
         try:
-            await self.http.request("DELETE", f"{ROOMS}/{live.id}")
+            await self.http.request("DELETE", f"{ROOMS}/{segment(live.id)}")
         except HttpError as exc:
             if exc.status != 404:  # U4: already deleted is what we wanted
                 raise

@@ -14,14 +14,13 @@ import time
 from collections.abc import Generator
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
 from reconcile import redact
 from reconcile.config import AccountConfig, DeclaredRoom
 from reconcile.engine.answers import BOOLEAN, NULL, STRING, Answer, RoomShape, distinct
-from reconcile.engine.http import HttpError
+from reconcile.engine.http import HttpError, segment
 from reconcile.engine.plan import Action, Change, FieldChange, LiveRoom
 from reconcile.engine.provider import Capabilities, NameTaken, Provider
 from reconcile.errors import ReconcileError
@@ -207,7 +206,7 @@ class MeteredProvider(Provider):
         key = name if isinstance(name, str) else None
         return LiveRoom(KIND, key, str(room.get("_id") or key), fields,
                         status=EXPIRED if _expired(fields.get("expireUnixSec")) else None,
-                        join_urls=(f"{self.base_url(self.account)}/{quote(key, safe='')}",)
+                        join_urls=(f"{self.base_url(self.account)}/{segment(key)}",)
                         if key else ())
 
     def _scrub(self, text: str) -> str:
@@ -232,7 +231,7 @@ def room_list(body: Any, answer: Answer | None = None) -> list[dict[str, Any]]:
 
 
 def _room_path(name: str) -> str:
-    return f"{ROOM_PATH}/{quote(name, safe='')}"
+    return f"{ROOM_PATH}/{segment(name)}"
 
 
 def _name(live: LiveRoom) -> str:

@@ -12,13 +12,12 @@ from __future__ import annotations
 import re
 from datetime import UTC
 from typing import Any, ClassVar
-from urllib.parse import quote
 
 import httpx
 
 from reconcile.config import AccountConfig
 from reconcile.engine.answers import NULL, OBJECT, STRING, Answer, RoomShape, distinct
-from reconcile.engine.http import HttpError, RateLimiter
+from reconcile.engine.http import HttpError, RateLimiter, segment
 from reconcile.engine.plan import ABSENT, FieldChange, LiveRoom
 from reconcile.engine.provider import Capabilities, NameTaken, Provider
 from reconcile.models import Room
@@ -231,7 +230,7 @@ def _defaulted(kind: str, name: str | None, fields: dict[str, Any]) -> dict[str,
 def _path(kind: str, key: str | None = None) -> str:
     if kind not in MODELS:
         raise ValueError(f"signalwire has no kind {kind!r}; use one of {', '.join(MODELS)}")
-    return f"{API_PATH}/{kind}" + (f"/{quote(key, safe='')}" if key is not None else "")
+    return f"{API_PATH}/{kind}" + (f"/{segment(key)}" if key is not None else "")
 
 
 def _instant(value: str) -> str:

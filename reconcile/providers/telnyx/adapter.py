@@ -7,7 +7,7 @@ from typing import Any
 
 from reconcile.config import AccountConfig
 from reconcile.engine.answers import INTEGER, NULL, STRING, Answer, RoomShape, distinct
-from reconcile.engine.http import HttpError, PaginationError
+from reconcile.engine.http import HttpError, PaginationError, segment
 from reconcile.engine.plan import ABSENT, FieldChange, LiveRoom
 from reconcile.engine.provider import Capabilities, NameTaken, Provider
 from reconcile.models import Room
@@ -79,12 +79,12 @@ class TelnyxProvider(Provider):
         # U10: the live settings overlaid with the declared ones, so a server that resets
         # what a PATCH leaves out still keeps every undeclared field as it was.
         body = {**live.fields, **self.desired_fields(room)}
-        response = await self.http.request("PATCH", f"{BASE_PATH}/{live.id}", json=body)
+        response = await self.http.request("PATCH", f"{BASE_PATH}/{segment(live.id)}", json=body)
         return _live(Answer.of(response, self.type).room(("data",), ROOM))
 
     async def delete(self, kind: str, live: LiveRoom) -> None:
         try:
-            await self.http.request("DELETE", f"{BASE_PATH}/{live.id}")
+            await self.http.request("DELETE", f"{BASE_PATH}/{segment(live.id)}")
         except HttpError as exc:
             if exc.status != 404:  # already gone is what we wanted
                 raise

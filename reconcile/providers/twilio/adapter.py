@@ -24,7 +24,7 @@ import httpx
 from reconcile.config import AccountConfig
 from reconcile.engine import provider as engine_provider
 from reconcile.engine.answers import ARRAY, NULL, STRING, Answer, RoomShape, distinct
-from reconcile.engine.http import HttpClient, HttpError
+from reconcile.engine.http import HttpClient, HttpError, segment
 from reconcile.engine.plan import ABSENT, FieldChange, LiveRoom
 from reconcile.engine.provider import Capabilities, NameTaken, Provider, RunContext
 from reconcile.errors import ReconcileError
@@ -149,7 +149,7 @@ class TwilioProvider(Provider):
     async def session_active(self, kind: str, live: LiveRoom) -> bool | None:
         try:
             response = await self._request(
-                "GET", f"{BASE_PATH}/{live.id}/Participants",
+                "GET", f"{BASE_PATH}/{segment(live.id)}/Participants",
                 params={"Status": "connected", "PageSize": 1})
         except HttpError as exc:
             if exc.status == 404:  # gone: nobody is in it
@@ -196,7 +196,7 @@ class TwilioProvider(Provider):
         return rooms
 
     async def _recording_rules(self, live: LiveRoom) -> Any:
-        response = await self._request("GET", f"{BASE_PATH}/{live.id}/RecordingRules")
+        response = await self._request("GET", f"{BASE_PATH}/{segment(live.id)}/RecordingRules")
         rules = Answer.of(response, self.type).at(("rules",), ARRAY | NULL, required=False)
         return self.normalize("recording_rules", rules or [])
 
@@ -216,7 +216,7 @@ class TwilioProvider(Provider):
     async def delete(self, kind: str, live: LiveRoom) -> None:
         """End the room (Twilio has no DELETE, U11); an ended or unknown room is done."""
         try:
-            await self._request("POST", f"{BASE_PATH}/{live.id}",
+            await self._request("POST", f"{BASE_PATH}/{segment(live.id)}",
                                 data={"Status": "completed"})
         except HttpError as exc:
             if exc.status == 404:
@@ -229,7 +229,7 @@ class TwilioProvider(Provider):
 
     async def _in_progress(self, sid: str) -> bool:
         try:
-            response = await self._request("GET", f"{BASE_PATH}/{sid}")
+            response = await self._request("GET", f"{BASE_PATH}/{segment(sid)}")
         except HttpError as exc:
             if exc.status == 404:
                 return False
