@@ -35,9 +35,12 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reconcile.sandbox import hostile_bodies as bodies
+from reconcile.sandbox.declaration import BodyShape
 
 HostileMode = Literal["malformed_json", "truncated", "wrong_type", "missing_field", "loop",
                       "endless", "foreign_link", "huge", "redirect", "moved", "slow_drip"]
+# the modes that rewrite the JSON body, where the provider's answer shape says how
+SHAPED_MODES = frozenset({"wrong_type", "missing_field", "loop", "endless", "foreign_link"})
 HUGE_CHUNK = 64 * 1024
 Drop = Callable[[Message, bytes, Send], Awaitable[None]]
 MOVED_MARK = "sandbox_moved=1"  # in the query of the request a `moved` redirect asks for
@@ -73,7 +76,12 @@ async def answer(config: Hostile, provider: str, app: ASGIApp, scope: Scope,
         marked = own_url + ("&" if request.url.query else "?") + MOVED_MARK
         await _send(send, config.redirect_status, b"", [(b"location", marked.encode())])
         return
-    shape = bodies.SHAPES.get(provider)
+    shape = bodies.SHAPES.get(provider)  # every registered provider declares one
+    if shape is None and config.mode in SHAPED_MODES:  # an unregistered emulator's
+        message = (f"hostile mode {config.mode} needs {provider}'s answer shape, which it"
+                   " does not declare (see reconcile/sandbox/declaration.py)")
+        await _send(send, 500, message.encode(), [(b"content-type", b"text/plain")])
+        return
     page, query = bodies.hostile_page(scope.get("query_string", b"").decode("latin-1"))
     if shape is not None and shape.paging == "numbered" and config.mode == "loop" \
             and bodies.telnyx_page(query) > 1:
@@ -94,7 +102,7 @@ async def answer(config: Hostile, provider: str, app: ASGIApp, scope: Scope,
         await _replay(start, rewritten, send)
 
 
-def _rewrite(config: Hostile, shape: bodies.BodyShape, raw: bytes, own_url: str,
+def _rewrite(config: Hostile, shape: BodyShape, raw: bytes, own_url: str,
              page: int) -> bytes:
     """The JSON modes: the body as parsed, broken as the mode says, encoded again."""
     try:

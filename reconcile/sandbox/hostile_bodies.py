@@ -8,40 +8,20 @@ the fields to break differ per provider.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-Paging = Literal["link", "numbered", "none"]
+from reconcile.sandbox.declaration import BodyShape
+from reconcile.sandbox.registry import DECLARATIONS
+
 PAGE_PARAM = "_hostile_page"  # the endless chain's own page counter (hidden from emulators)
 TELNYX_PAGE = "page[number]"
 ENDLESS_PAGES = 10**9  # what a numbered list claims in `endless` mode
 
 
-@dataclass(frozen=True)
-class BodyShape:
-    """How one provider shapes its answers."""
-
-    id_field: str
-    key_field: str | None
-    paging: Paging
-    next_link: tuple[str, ...] = ()  # where a link-paged body names the next page
-    wrong_field: str | None = None  # what `wrong_type` breaks: default, the key
-    needed_field: str | None = None  # what `missing_field` drops: default, the id
-
-    @property
-    def broken_field(self) -> str:
-        return self.wrong_field or self.key_field or self.id_field
-
-
+# provider -> how it shapes its answers, as its folder declares (see `registry.py`)
 SHAPES: dict[str, BodyShape] = {
-    "twilio": BodyShape("sid", "unique_name", "link", ("meta", "next_page_url")),
-    "telnyx": BodyShape("id", "unique_name", "numbered"),
-    "signalwire": BodyShape("id", "name", "link", ("links", "next")),
-    # One bare list of every room; a room's name stands in for a missing `_id`.
-    "metered": BodyShape("_id", "roomName", "none", needed_field="roomName"),
-    "kaleyra": BodyShape("room_id", None, "none", wrong_field="participants"),  # no list
-}
+    provider: declared.hostile for provider, declared in DECLARATIONS.items()}
 
 
 def rooms_in(body: Any, id_field: str) -> list[dict[str, Any]]:

@@ -1,0 +1,8 @@
+"""SignalWire's sandbox declaration: default credentials and the shape of its answers."""
+
+from reconcile.sandbox.declaration import BodyShape, SandboxDeclaration
+
+SANDBOX = SandboxDeclaration(
+    credentials=("*", "PTsandbox"),  # any project
+    hostile=BodyShape("id", "name", "link", ("links", "next")),
+)

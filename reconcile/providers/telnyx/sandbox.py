@@ -1,0 +1,8 @@
+"""Telnyx's sandbox declaration: default credentials and the shape of its answers."""
+
+from reconcile.sandbox.declaration import BodyShape, SandboxDeclaration
+
+SANDBOX = SandboxDeclaration(
+    credentials=("KEYsandbox", "KEYsandbox"),
+    hostile=BodyShape("id", "unique_name", "numbered"),
+)
