@@ -33,4 +33,7 @@ class SandboxDeclaration:
     # (principal, secret) accepted by default and printed by `sandbox serve`; a principal
     # of "*" accepts any (a SignalWire project, a Metered app)
     credentials: tuple[str, str]
+    # the same, by the rooms file's credential names: what a file's variables are set to
+    # to use them (a principal of "*" becomes a name of the declaration's choosing)
+    secrets: dict[str, str]
     hostile: BodyShape

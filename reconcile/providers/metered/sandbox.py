@@ -4,6 +4,7 @@ from reconcile.sandbox.declaration import BodyShape, SandboxDeclaration
 
 SANDBOX = SandboxDeclaration(
     credentials=("*", "sandbox-secret-key"),  # any app
+    secrets={"secret_key": "sandbox-secret-key"},
     # One bare list of every room; a room's name stands in for a missing `_id`.
     hostile=BodyShape("_id", "roomName", "none", needed_field="roomName"),
 )

@@ -4,5 +4,6 @@ from reconcile.sandbox.declaration import BodyShape, SandboxDeclaration
 
 SANDBOX = SandboxDeclaration(
     credentials=("*", "PTsandbox"),  # any project
+    secrets={"project_id": "sandbox-project", "token": "PTsandbox"},
     hostile=BodyShape("id", "name", "link", ("links", "next")),
 )

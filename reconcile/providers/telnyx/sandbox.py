@@ -4,5 +4,6 @@ from reconcile.sandbox.declaration import BodyShape, SandboxDeclaration
 
 SANDBOX = SandboxDeclaration(
     credentials=("KEYsandbox", "KEYsandbox"),
+    secrets={"api_key": "KEYsandbox"},
     hostile=BodyShape("id", "unique_name", "numbered"),
 )

@@ -2,7 +2,10 @@
 
 from reconcile.sandbox.declaration import BodyShape, SandboxDeclaration
 
+ACCOUNT_SID, AUTH_TOKEN = "AC00000000000000000000000000000001", "sandbox-auth-token"
+
 SANDBOX = SandboxDeclaration(
-    credentials=("AC00000000000000000000000000000001", "sandbox-auth-token"),
+    credentials=(ACCOUNT_SID, AUTH_TOKEN),
+    secrets={"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN},
     hostile=BodyShape("sid", "unique_name", "link", ("meta", "next_page_url")),
 )
