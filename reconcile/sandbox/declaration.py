@@ -20,6 +20,8 @@ class BodyShape:
     next_link: tuple[str, ...] = ()  # where a link-paged body names the next page
     wrong_field: str | None = None  # what `wrong_type` breaks: default, the key
     needed_field: str | None = None  # what `missing_field` drops: default, the id
+    page_param: str = ""  # the query parameter a numbered list's page is asked by
+    page_count: tuple[str, ...] = ()  # where a numbered body says how many pages there are
 
     @property
     def broken_field(self) -> str:

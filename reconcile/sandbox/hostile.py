@@ -84,8 +84,8 @@ async def answer(config: Hostile, provider: str, app: ASGIApp, scope: Scope,
         return
     page, query = bodies.hostile_page(scope.get("query_string", b"").decode("latin-1"))
     if shape is not None and shape.paging == "numbered" and config.mode == "loop" \
-            and bodies.telnyx_page(query) > 1:
-        query = bodies.first_telnyx_page(query)
+            and bodies.page_number(query, shape.page_param) > 1:
+        query = bodies.first_page(query, shape.page_param)
     start, body = await _capture(app, {**scope, "query_string": query.encode()}, receive)
     if not 200 <= start["status"] < 300:
         await _replay(start, body, send)
@@ -115,7 +115,8 @@ def _rewrite(config: Hostile, shape: BodyShape, raw: bytes, own_url: str,
     elif mode == "missing_field":
         body = bodies.drop_field(body, shape, config.field)
     elif shape.paging == "numbered" and mode in ("loop", "endless"):
-        body = bodies.claim_pages(body, 2 if mode == "loop" else bodies.ENDLESS_PAGES)
+        body = bodies.claim_pages(body, shape.page_count,
+                                  2 if mode == "loop" else bodies.ENDLESS_PAGES)
     elif shape.paging == "none" and mode == "loop" and isinstance(body, list):
         body = body + body
     elif shape.paging == "link" and mode == "loop":
