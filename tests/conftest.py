@@ -21,6 +21,7 @@ from reconcile.engine import provider as provider_module
 from reconcile.engine.http import HttpClient, HttpSettings
 from reconcile.engine.plan import AccountPlan
 from reconcile.engine.provider import Provider
+from reconcile.providers import provider_models
 from reconcile.sandbox.app import emulator_module
 from reconcile.sandbox.core import DEFAULT_CREDENTIALS, PROVIDERS, Sandbox
 from reconcile.sandbox.registry import DECLARATIONS
@@ -115,6 +116,13 @@ def provider_specs() -> Path:
 SANDBOX_ENVIRON: dict[str, str] = {
     variable: DECLARATIONS[provider].secrets[name] for provider in PROVIDERS
     for name, variable in credential_variables(provider, provider).items()}
+
+
+def key_field(provider: str) -> str:
+    """The field the provider's first room kind is keyed by, as a rooms file spells it."""
+    room = provider_models(provider).kinds[0].model
+    name = room.key_attribute()
+    return room.model_fields[name].alias or name
 
 
 def _stored_under(provider: str) -> str:
