@@ -153,6 +153,10 @@ def test_a_folder_without_a_declaration_is_an_error(monkeypatch: pytest.MonkeyPa
     monkeypatch.setitem(PROVIDER_PACKAGES, "undeclared", "reconcile")
     with pytest.raises(TypeError, match="must define SANDBOX"):
         registry.declaration("undeclared")
+    # and a folder without a `sandbox.py` at all
+    monkeypatch.setitem(PROVIDER_PACKAGES, "missing", "reconcile.providers")
+    with pytest.raises(TypeError, match=r"reconcile\.providers\.sandbox must define SANDBOX"):
+        registry.declaration("missing")
     assert isinstance(registry.declaration("twilio"), SandboxDeclaration)
 
 

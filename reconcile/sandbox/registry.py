@@ -11,10 +11,16 @@ from reconcile.sandbox.declaration import SandboxDeclaration
 
 def declaration(provider: str) -> SandboxDeclaration:
     """The provider's `SANDBOX`; a registered provider without one is an error."""
-    module = importlib.import_module(f"{PROVIDER_PACKAGES[provider]}.sandbox")
+    name = f"{PROVIDER_PACKAGES[provider]}.sandbox"
+    try:
+        module = importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:
+            raise
+        module = None
     found = getattr(module, "SANDBOX", None)
     if not isinstance(found, SandboxDeclaration):
-        raise TypeError(f"{module.__name__} must define SANDBOX, a SandboxDeclaration "
+        raise TypeError(f"{name} must define SANDBOX, a SandboxDeclaration "
                         f"(the {provider} emulator's credentials and hostile answer shape)")
     return found
 
