@@ -19,6 +19,7 @@ import click
 from reconcile import __version__, redact
 from reconcile.escape import printable, printable_lines
 from reconcile.exitcodes import ERROR
+from reconcile.providers import PROVIDER_PACKAGES
 
 # name -> (module:attribute, one-line help shown by `reconcile --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -34,7 +35,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
               "Make the providers' rooms match the file, idempotently."),
     "github-comment": ("reconcile.gitops.cli:comment", "Post or update the plan comment on a PR."),
     "sandbox": ("reconcile.sandbox.cli:sandbox",
-                "Run the built-in emulators of the five providers' room APIs."),
+                f"Run the built-in emulators of the {len(PROVIDER_PACKAGES)} providers'"
+                " room APIs."),
     "export": ("reconcile.commands.export:export",
                "Write the live rooms of the file's accounts as a starter rooms file."),
     "show": ("reconcile.commands.show:show",

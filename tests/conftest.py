@@ -21,8 +21,10 @@ from reconcile.engine import provider as provider_module
 from reconcile.engine.http import HttpClient, HttpSettings
 from reconcile.engine.plan import AccountPlan
 from reconcile.engine.provider import Provider
+from reconcile.providers import provider_models
 from reconcile.sandbox.app import emulator_module
 from reconcile.sandbox.core import DEFAULT_CREDENTIALS, PROVIDERS, Sandbox
+from reconcile.sandbox.registry import DECLARATIONS
 from reconcile.sandbox.server import SandboxServer
 from reconcile.starter import credential_variables, locators
 
@@ -110,20 +112,28 @@ def provider_specs() -> Path:
 
 
 # The environment variables a rooms file from `rooms_file` reads, set to credentials the
-# sandbox accepts out of the box (a SignalWire project or Metered app may be any name).
+# sandbox accepts out of the box, as each provider's folder declares them.
 SANDBOX_ENVIRON: dict[str, str] = {
-    "TWILIO_ACCOUNT_SID": DEFAULT_CREDENTIALS["twilio"][0],
-    "TWILIO_AUTH_TOKEN": DEFAULT_CREDENTIALS["twilio"][1],
-    "TELNYX_API_KEY": DEFAULT_CREDENTIALS["telnyx"][1],
-    "SIGNALWIRE_PROJECT_ID": "sandbox-project",
-    "SIGNALWIRE_TOKEN": DEFAULT_CREDENTIALS["signalwire"][1],
-    "METERED_SECRET_KEY": DEFAULT_CREDENTIALS["metered"][1],
-    "KALEYRA_API_KEY": DEFAULT_CREDENTIALS["kaleyra"][1],
-}
-# What each emulator stores the rooms of such a file under (the control API's `account`).
-SANDBOX_ACCOUNTS: dict[str, str] = {
-    "twilio": DEFAULT_CREDENTIALS["twilio"][0], "telnyx": DEFAULT_CREDENTIALS["telnyx"][0],
-    "signalwire": "acme", "metered": "acme", "kaleyra": DEFAULT_CREDENTIALS["kaleyra"][0]}
+    variable: DECLARATIONS[provider].secrets[name] for provider in PROVIDERS
+    for name, variable in credential_variables(provider, provider).items()}
+
+
+def key_field(provider: str) -> str:
+    """The field the provider's first room kind is keyed by, as a rooms file spells it."""
+    room = provider_models(provider).kinds[0].model
+    name = room.key_attribute()
+    return room.model_fields[name].alias or name
+
+
+def _stored_under(provider: str) -> str:
+    """The account an emulator keeps such a file's rooms under (the control API's
+    `account`): the default principal, or where any is accepted, the file's locator (a
+    SignalWire space, a Metered app)."""
+    principal = DEFAULT_CREDENTIALS[provider][0]
+    return principal if principal != "*" else "".join(locators(provider).values())
+
+
+SANDBOX_ACCOUNTS: dict[str, str] = {provider: _stored_under(provider) for provider in PROVIDERS}
 
 
 def _account_lines(provider: str) -> tuple[str, str, str]:

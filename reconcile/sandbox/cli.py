@@ -1,4 +1,5 @@
-"""`reconcile sandbox serve`: the five emulators and the control API over real HTTP."""
+"""`reconcile sandbox serve`: every registered provider's emulator and the control API over
+real HTTP."""
 
 from __future__ import annotations
 
@@ -57,9 +58,10 @@ def _emulators(specs: tuple[str, ...]) -> dict[str, ModuleType]:
     return modules
 
 
-@click.group()
+@click.group(help=f"Run the built-in emulators of the {len(PROVIDERS)} providers' room APIs"
+                  f" ({', '.join(PROVIDERS)}).")
 def sandbox() -> None:
-    """Run the built-in emulators of the five providers' room APIs."""
+    pass
 
 
 @sandbox.command()

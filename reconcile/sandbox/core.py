@@ -23,19 +23,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconcile.providers import PROVIDER_PACKAGES
+from reconcile.sandbox.registry import DECLARATIONS
 from reconcile.sandbox.store import Record, Store
 
 PROVIDERS = tuple(PROVIDER_PACKAGES)
 
-# Credentials the sandbox accepts out of the box; `sandbox serve` prints them.
-# A principal of "*" accepts any principal (a SignalWire project, a Metered app).
+# Credentials the sandbox accepts out of the box (each provider's folder declares its
+# own, in its `sandbox.py`); `sandbox serve` prints them.
 DEFAULT_CREDENTIALS: dict[str, tuple[str, str]] = {
-    "twilio": ("AC00000000000000000000000000000001", "sandbox-auth-token"),
-    "telnyx": ("KEYsandbox", "KEYsandbox"),
-    "signalwire": ("*", "PTsandbox"),
-    "metered": ("*", "sandbox-secret-key"),
-    "kaleyra": ("ak_live_sandbox", "ak_live_sandbox"),
-}
+    provider: declared.credentials for provider, declared in DECLARATIONS.items()}
 
 
 @dataclass(frozen=True, slots=True)

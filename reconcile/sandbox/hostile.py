@@ -35,9 +35,12 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reconcile.sandbox import hostile_bodies as bodies
+from reconcile.sandbox.declaration import BodyShape
 
 HostileMode = Literal["malformed_json", "truncated", "wrong_type", "missing_field", "loop",
                       "endless", "foreign_link", "huge", "redirect", "moved", "slow_drip"]
+# the modes that rewrite the JSON body, where the provider's answer shape says how
+SHAPED_MODES = frozenset({"wrong_type", "missing_field", "loop", "endless", "foreign_link"})
 HUGE_CHUNK = 64 * 1024
 Drop = Callable[[Message, bytes, Send], Awaitable[None]]
 MOVED_MARK = "sandbox_moved=1"  # in the query of the request a `moved` redirect asks for
@@ -73,11 +76,16 @@ async def answer(config: Hostile, provider: str, app: ASGIApp, scope: Scope,
         marked = own_url + ("&" if request.url.query else "?") + MOVED_MARK
         await _send(send, config.redirect_status, b"", [(b"location", marked.encode())])
         return
-    shape = bodies.SHAPES.get(provider)
+    shape = bodies.SHAPES.get(provider)  # every registered provider declares one
+    if shape is None and config.mode in SHAPED_MODES:  # an unregistered emulator's
+        message = (f"hostile mode {config.mode} needs {provider}'s answer shape, which it"
+                   " does not declare (see reconcile/sandbox/declaration.py)")
+        await _send(send, 500, message.encode(), [(b"content-type", b"text/plain")])
+        return
     page, query = bodies.hostile_page(scope.get("query_string", b"").decode("latin-1"))
     if shape is not None and shape.paging == "numbered" and config.mode == "loop" \
-            and bodies.telnyx_page(query) > 1:
-        query = bodies.first_telnyx_page(query)
+            and bodies.page_number(query, shape.page_param) > 1:
+        query = bodies.first_page(query, shape.page_param)
     start, body = await _capture(app, {**scope, "query_string": query.encode()}, receive)
     if not 200 <= start["status"] < 300:
         await _replay(start, body, send)
@@ -94,7 +102,7 @@ async def answer(config: Hostile, provider: str, app: ASGIApp, scope: Scope,
         await _replay(start, rewritten, send)
 
 
-def _rewrite(config: Hostile, shape: bodies.BodyShape, raw: bytes, own_url: str,
+def _rewrite(config: Hostile, shape: BodyShape, raw: bytes, own_url: str,
              page: int) -> bytes:
     """The JSON modes: the body as parsed, broken as the mode says, encoded again."""
     try:
@@ -107,7 +115,8 @@ def _rewrite(config: Hostile, shape: bodies.BodyShape, raw: bytes, own_url: str,
     elif mode == "missing_field":
         body = bodies.drop_field(body, shape, config.field)
     elif shape.paging == "numbered" and mode in ("loop", "endless"):
-        body = bodies.claim_pages(body, 2 if mode == "loop" else bodies.ENDLESS_PAGES)
+        body = bodies.claim_pages(body, shape.page_count,
+                                  2 if mode == "loop" else bodies.ENDLESS_PAGES)
     elif shape.paging == "none" and mode == "loop" and isinstance(body, list):
         body = body + body
     elif shape.paging == "link" and mode == "loop":

@@ -8,40 +8,19 @@ the fields to break differ per provider.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-Paging = Literal["link", "numbered", "none"]
+from reconcile.sandbox.declaration import BodyShape
+from reconcile.sandbox.registry import DECLARATIONS
+
 PAGE_PARAM = "_hostile_page"  # the endless chain's own page counter (hidden from emulators)
-TELNYX_PAGE = "page[number]"
 ENDLESS_PAGES = 10**9  # what a numbered list claims in `endless` mode
 
 
-@dataclass(frozen=True)
-class BodyShape:
-    """How one provider shapes its answers."""
-
-    id_field: str
-    key_field: str | None
-    paging: Paging
-    next_link: tuple[str, ...] = ()  # where a link-paged body names the next page
-    wrong_field: str | None = None  # what `wrong_type` breaks: default, the key
-    needed_field: str | None = None  # what `missing_field` drops: default, the id
-
-    @property
-    def broken_field(self) -> str:
-        return self.wrong_field or self.key_field or self.id_field
-
-
+# provider -> how it shapes its answers, as its folder declares (see `registry.py`)
 SHAPES: dict[str, BodyShape] = {
-    "twilio": BodyShape("sid", "unique_name", "link", ("meta", "next_page_url")),
-    "telnyx": BodyShape("id", "unique_name", "numbered"),
-    "signalwire": BodyShape("id", "name", "link", ("links", "next")),
-    # One bare list of every room; a room's name stands in for a missing `_id`.
-    "metered": BodyShape("_id", "roomName", "none", needed_field="roomName"),
-    "kaleyra": BodyShape("room_id", None, "none", wrong_field="participants"),  # no list
-}
+    provider: declared.hostile for provider, declared in DECLARATIONS.items()}
 
 
 def rooms_in(body: Any, id_field: str) -> list[dict[str, Any]]:
@@ -134,19 +113,23 @@ def elsewhere(location: str, url: str) -> str:
     return location + parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def telnyx_page(query: str) -> int:
+def page_number(query: str, param: str) -> int:
+    """The page a numbered list's query asks for (1 when absent)."""
     pairs = parse_qsl(query, keep_blank_values=True)
-    return next((int(v) for k, v in pairs if k == TELNYX_PAGE and v.isdigit()), 1)
+    return next((int(v) for k, v in pairs if k == param and v.isdigit()), 1)
 
 
-def first_telnyx_page(query: str) -> str:
+def first_page(query: str, param: str) -> str:
     """The query asking for page 1 instead (a loop answers every page with the first)."""
-    pairs = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k != TELNYX_PAGE]
-    return urlencode([*pairs, (TELNYX_PAGE, "1")])
+    pairs = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k != param]
+    return urlencode([*pairs, (param, "1")])
 
 
-def claim_pages(body: Any, pages: int) -> Any:
-    """A numbered page that says there are `pages` of them."""
-    if isinstance(body, dict) and isinstance(body.get("meta"), dict):
-        body["meta"]["total_pages"] = pages
+def claim_pages(body: Any, path: tuple[str, ...], pages: int) -> Any:
+    """A numbered page that says (at `path`) there are `pages` of them."""
+    node = body
+    for step in path[:-1]:
+        node = node.get(step) if isinstance(node, dict) else None
+    if path and isinstance(node, dict):
+        node[path[-1]] = pages
     return body

@@ -40,15 +40,21 @@ from reconcile.providers.kaleyra.state import KaleyraState
 from reconcile.sandbox.core import Sandbox
 from reconcile.sandbox.server import SandboxServer
 
-from ..conftest import KALEYRA_STATE, SANDBOX_ACCOUNTS, SANDBOX_ENVIRON, accounts_file
+from ..conftest import (
+    KALEYRA_STATE,
+    SANDBOX_ACCOUNTS,
+    SANDBOX_ENVIRON,
+    accounts_file,
+    key_field,
+)
 from .wrapped import wrapped
 
 Mode = Literal["before", "after"]
 KALEYRA_CONCURRENCY = 3  # at most this many Kaleyra creates in flight at once
 # Every account deletes what it no longer declares, so kills land in deletes too.
 EXTRA = f"    prune: {{match: '*'}}\n    concurrency: {KALEYRA_CONCURRENCY}\n"
-NAME_FIELD = {"twilio": "unique_name", "telnyx": "unique_name", "metered": "roomName",
-              "kaleyra": "name"}
+NAME_FIELD = {provider: key_field(provider) for provider in ("twilio", "telnyx", "metered",
+                                                            "kaleyra")}
 
 
 def _kaleyra_rooms(versions: dict[str, int]) -> str:

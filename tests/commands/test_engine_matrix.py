@@ -1,6 +1,6 @@
 """`plan` and `apply` through the real CLI, against each provider's emulator over loopback.
 
-One table holds what differs between the five providers (the key field, fields to declare
+One table holds what differs between the providers (the key field, fields to declare
 and drift, what changes in place, whether the API shows who is in a room); every test is
 written once and runs for each provider it applies to. The rooms file points `endpoint:`
 at the module's server, with credentials from `${…}` variables (`SANDBOX_ENVIRON`); the
@@ -20,6 +20,7 @@ from click.testing import CliRunner, Result
 
 from reconcile.cli import cli
 from reconcile.exitcodes import BLOCKED, CHANGES, OK
+from reconcile.providers import PROVIDER_PACKAGES
 from reconcile.sandbox.client import RoomView, SandboxControl
 from reconcile.sandbox.core import Sandbox
 from reconcile.sandbox.server import SandboxServer
@@ -87,8 +88,9 @@ BY_NAME = {facts.provider: facts for facts in FACTS}
 
 
 def providers(*names: str) -> list[Any]:
-    """`parametrize` values: the named providers' facts (all five when none is named)."""
-    return [pytest.param(BY_NAME[name], id=name) for name in names or BY_NAME]
+    """`parametrize` values: the named providers' facts (every registered provider's when
+    none is named: one without facts fails the module's collection)."""
+    return [pytest.param(BY_NAME[name], id=name) for name in names or PROVIDER_PACKAGES]
 
 
 def value(data: Any) -> str:

@@ -24,7 +24,7 @@ from reconcile.sandbox.client import SandboxControl
 from reconcile.sandbox.core import Sandbox
 from reconcile.sandbox.server import SandboxServer
 
-from ..conftest import SANDBOX_ACCOUNTS, SANDBOX_ENVIRON, rooms_file
+from ..conftest import SANDBOX_ACCOUNTS, SANDBOX_ENVIRON, key_field, rooms_file
 
 
 @dataclass(frozen=True)
@@ -212,8 +212,7 @@ def test_the_export_round_trip(tmp_path: Path, server: SandboxServer, case: Case
     document = yaml.safe_load(text)
     account = document["providers"][case.provider]
     for kind, rooms in case.exported.items():
-        key = {"twilio": "unique_name", "telnyx": "unique_name", "metered": "roomName"}.get(
-            case.provider, "name")
+        key = key_field(case.provider)
         written = {room.pop(key): room for room in account[kind]}
         # the file's literal `${`, read back as the provider's text
         assert {k: json.loads(json.dumps(v).replace("$${", "${")) for k, v in written.items()

@@ -41,7 +41,7 @@ from reconcile.sandbox.core import PROVIDERS, Sandbox
 from reconcile.sandbox.faults import set_faults
 from reconcile.sandbox.server import SandboxServer
 
-from ..conftest import SANDBOX_ENVIRON, rooms_file
+from ..conftest import SANDBOX_ENVIRON, key_field, rooms_file
 
 T = TypeVar("T")
 # Short enough that the slow drip and the endless chain end in a second or two; the
@@ -49,8 +49,6 @@ T = TypeVar("T")
 FAST = HttpSettings(timeout=2.0, connect_timeout=2.0, total_timeout=0.6, attempts=2,
                     backoff_initial=0.01, backoff_max=0.02, max_pages=20)
 BOUND_S = 10.0  # generous: each case takes well under 2 s
-KEY = {"twilio": "unique_name", "telnyx": "unique_name", "signalwire": "name",
-       "metered": "roomName", "kaleyra": "name"}
 EXTRA = {"kaleyra": ", participants: [{user_id: dr-lee, is_admin: true}, {user_id: pat}]"}
 NAME = "hostile-a"
 SECRETS = [value for name, value in SANDBOX_ENVIRON.items()
@@ -151,7 +149,7 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 def live_file(tmp_path: Path, server: SandboxServer, provider: str) -> Path:
     """A rooms file declaring one room, which exists live (made through the adapter)."""
     path = rooms_file(tmp_path, server, provider,
-                      f"      - {{{KEY[provider]}: {NAME}{EXTRA.get(provider, '')}}}\n")
+                      f"      - {{{key_field(provider)}: {NAME}{EXTRA.get(provider, '')}}}\n")
 
     async def create(adapter: Provider) -> Any:
         room = next(adapter.account.all_rooms())

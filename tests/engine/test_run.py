@@ -21,7 +21,13 @@ from reconcile.sandbox.core import PROVIDERS, Sandbox
 from reconcile.sandbox.faults import set_faults
 from reconcile.sandbox.server import SandboxServer
 
-from ..conftest import KALEYRA_STATE, SANDBOX_ACCOUNTS, SANDBOX_ENVIRON, accounts_file
+from ..conftest import (
+    KALEYRA_STATE,
+    SANDBOX_ACCOUNTS,
+    SANDBOX_ENVIRON,
+    accounts_file,
+    key_field,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "rooms.yaml"
@@ -118,8 +124,7 @@ def test_apply_converges_within_two_runs_under_faults(tmp_path: Path, server: Sa
     assert all(o.message for o in outcomes if o.status == "failed")
 
 
-NAME_FIELD = {"twilio": "unique_name", "telnyx": "unique_name", "signalwire": "name",
-              "metered": "roomName", "kaleyra": "name"}
+NAME_FIELD = {provider: key_field(provider) for provider in PROVIDERS}
 NAMED = ("twilio", "telnyx", "signalwire", "metered")
 ROOMS_EACH = 20
 

@@ -32,7 +32,7 @@ from reconcile.sandbox.client import SandboxControl, SandboxControlError
 from reconcile.sandbox.core import PROVIDERS, Sandbox
 from reconcile.sandbox.server import SandboxServer
 
-from ..conftest import SANDBOX_ACCOUNTS, SANDBOX_ENVIRON, accounts_file
+from ..conftest import SANDBOX_ACCOUNTS, SANDBOX_ENVIRON, accounts_file, key_field
 from .conftest import budget
 
 FAST = HttpSettings(attempts=2, backoff_initial=0.001, backoff_max=0.002)
@@ -54,8 +54,8 @@ KINDS = {provider: tuple(kinds) if isinstance(kinds, dict) else ("rooms",)
          for provider, kinds in ROOMS.items()}
 DECLARED = {(p, kind, key) for p in PROVIDERS for kind in KINDS[p] for key in ("a", "b")
             if not (p == "signalwire" and kind == "conferences" and key == "b")}
-NAME_FIELD = {"twilio": "unique_name", "telnyx": "unique_name", "signalwire": "name",
-              "metered": "roomName"}
+# Kaleyra's rooms have no name: the others can be renamed behind the tool's back.
+NAME_FIELD = {p: key_field(p) for p in PROVIDERS if p != "kaleyra"}
 # Values an out-of-band edit may set: valid ones, as a dashboard or another tool would.
 PATCHES: dict[tuple[str, str], dict[str, list[Any]]] = {
     ("twilio", "rooms"): {"max_participants": [2, 10, 50], "unused_room_timeout": [5, 10]},

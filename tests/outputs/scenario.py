@@ -16,11 +16,11 @@ from click.testing import CliRunner, Result
 
 from reconcile.cli import cli
 from reconcile.sandbox.client import SandboxControl
+from reconcile.sandbox.core import PROVIDERS
 from reconcile.sandbox.server import SandboxServer
 
 from ..conftest import SANDBOX_ACCOUNTS, SANDBOX_ENVIRON, rooms_file
 
-PROVIDERS = ("twilio", "telnyx", "signalwire", "metered", "kaleyra")
 PRUNE = '    prune: {match: "x-*"}\n'
 KALEYRA_DEFAULTS = ("    defaults: {participants: [{user_id: dr-lee, is_admin: true},"
                     " {user_id: patient-42}]}\n")
@@ -63,7 +63,7 @@ def _file(tmp_path: Path, server: SandboxServer, rooms: dict[str, list[str]], gu
           ) -> Path:
     """One file with an account per provider (each named after it), on `server`."""
     blocks = []
-    for provider in PROVIDERS:
+    for provider in PROVIDERS:  # every registered one: FIRST and SECOND must name it
         lines = "".join(f"      - {line.replace('GUARD', str(guard).lower())}\n"
                         for line in rooms[provider])
         extra = PRUNE if provider in ("twilio", "telnyx") else ""

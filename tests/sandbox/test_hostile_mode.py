@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from reconcile.sandbox.client import SandboxControl, SandboxControlError
 from reconcile.sandbox.core import Sandbox
 from reconcile.sandbox.faults import FaultConfig, get_faults, set_faults
+from reconcile.sandbox.hostile import SHAPED_MODES
 from reconcile.sandbox.hostile_bodies import SHAPES, break_type, drop_field, rooms_in
 from reconcile.sandbox.server import SandboxServer
 
@@ -144,3 +145,15 @@ def test_set_faults_in_process(sandbox: Sandbox, fake_server: SandboxServer) -> 
     config = get_faults(sandbox, "fake")
     assert config.hostile is not None and config.hostile.mode == "loop"
     assert not config.is_noop
+
+
+@pytest.mark.parametrize("mode", sorted(SHAPED_MODES))
+def test_a_json_mode_on_an_emulator_without_a_shape_is_an_error(
+        api: httpx.Client, control: SandboxControl, mode: str) -> None:
+    # The fake is served but not registered: it declares no answer shape, so a mode that
+    # needs one says so instead of answering the real body as if nothing were wrong.
+    seed_two(api)
+    control.set_faults("fake", hostile={"mode": mode})
+    response = api.get("/v1/rooms")
+    assert response.status_code == 500
+    assert f"hostile mode {mode} needs fake's answer shape" in response.text

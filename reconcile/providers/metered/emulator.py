@@ -19,7 +19,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from reconcile.providers.metered.model import NAME_PATTERN
-from reconcile.sandbox.core import DEFAULT_CREDENTIALS, Sandbox, SandboxConnection
+from reconcile.providers.metered.sandbox import SANDBOX
+from reconcile.sandbox.core import Sandbox, SandboxConnection
 from reconcile.sandbox.emulation import iso_millis, json_body, json_response
 from reconcile.sandbox.store import DuplicateName, Record
 from reconcile.sandbox.update_mode import update_base
@@ -300,5 +301,5 @@ def is_live(kind: str, data: dict[str, Any]) -> bool:
 
 def sandbox_connection(alias: str, settings: Any) -> SandboxConnection:
     """`--sandbox`: the app is the account; any app with the sandbox secret key."""
-    principal, secret = DEFAULT_CREDENTIALS[PROVIDER]
+    principal, secret = SANDBOX.credentials
     return SandboxConnection(f"/{settings.app}", {"secret_key": secret}, principal, secret)

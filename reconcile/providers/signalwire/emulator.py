@@ -34,7 +34,8 @@ from reconcile.providers.signalwire.fields import (
     timestamp,
 )
 from reconcile.providers.signalwire.model import UUID_PATTERN
-from reconcile.sandbox.core import DEFAULT_CREDENTIALS, Sandbox, SandboxConnection, public
+from reconcile.providers.signalwire.sandbox import SANDBOX
+from reconcile.sandbox.core import Sandbox, SandboxConnection, public
 from reconcile.sandbox.emulation import basic_auth, iso_micros, json_body, json_response
 from reconcile.sandbox.store import DuplicateName, Record
 from reconcile.sandbox.update_mode import update_base
@@ -418,6 +419,6 @@ def _links(request: Request, page: Page, next_token: str | None) -> dict[str, st
 
 def sandbox_connection(alias: str, settings: Any) -> SandboxConnection:
     """`--sandbox`: the space is the account; any project with the sandbox token."""
-    principal, token = DEFAULT_CREDENTIALS[PROVIDER]
+    principal, token = SANDBOX.credentials
     return SandboxConnection(f"/{settings.space}", {"project_id": "sandbox", "token": token},
                              principal, token)
