@@ -1,7 +1,9 @@
-"""The hooks in .pre-commit-hooks.yaml, run by the real pre-commit (`try-repo`).
+"""The hooks in .pre-commit-hooks.yaml, run by the real pre-commit.
 
 pre-commit builds the hook's environment from this repository, as a user's machine
-would; that takes a while the first time, so both hooks share one PRE_COMMIT_HOME.
+would. `pre-commit try-repo` would build it anew on every call (it keeps a store of its
+own), so the module snapshots this working tree as a commit once, as try-repo does, and
+every run names that commit: the environment is built once, in a shared PRE_COMMIT_HOME.
 """
 
 from __future__ import annotations
@@ -36,9 +38,32 @@ pytestmark = [
 ]
 
 
+GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@t"}
+
+
 @pytest.fixture(scope="module")
 def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("pre-commit-home")
+    """A PRE_COMMIT_HOME, and beside it `hooks.yaml`: a configuration naming a commit of
+    this working tree (tracked and untracked files, as `git` sees them), made once."""
+    home = tmp_path_factory.mktemp("pre-commit-home")
+    snapshot = tmp_path_factory.mktemp("hooks-repository")
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT,
+                            capture_output=True, check=True).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        if (ROOT / name).is_file():
+            (snapshot / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, snapshot / name)
+    env = {**os.environ, **GIT_ENV}
+    subprocess.run(["git", "init", "-q", str(snapshot)], check=True)
+    subprocess.run(["git", "add", "-A"], cwd=snapshot, check=True, env=env)
+    subprocess.run(["git", "commit", "-qm", "snapshot"], cwd=snapshot, check=True, env=env)
+    rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=snapshot, capture_output=True,
+                         text=True, check=True).stdout.strip()
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    (home / "hooks.yaml").write_text(yaml.safe_dump({"repos": [
+        {"repo": str(snapshot), "rev": rev, "hooks": [{"id": h["id"]} for h in hooks]}]}))
+    return home
 
 
 def repository(root: Path, files: dict[str, str]) -> Path:
@@ -58,10 +83,10 @@ def user_repo(tmp_path: Path) -> Iterator[Path]:
 
 
 def try_repo(repo: Path, home: Path, hook: str, *files: str) -> subprocess.CompletedProcess[str]:
+    """`hook` of this repository run in `repo`, as try-repo runs it."""
     env = {**os.environ, "PRE_COMMIT_HOME": str(home), "PRE_COMMIT_COLOR": "never",
-           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@t"}
-    args = ["pre-commit", "try-repo", str(ROOT), hook, "--verbose"]
+           **GIT_ENV}
+    args = ["pre-commit", "run", "-c", str(home / "hooks.yaml"), hook, "--verbose"]
     args += ["--files", *files] if files else ["--all-files"]
     return subprocess.run(args, cwd=repo, env=env, capture_output=True, text=True,
                           timeout=900, check=False)
