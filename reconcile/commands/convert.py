@@ -25,7 +25,7 @@ from reconcile.convert.mapping import Outcome
 from reconcile.convert.render import CannotInsert, account_lines, with_account
 from reconcile.exitcodes import ERROR, OK
 from reconcile.files import FileRefused, read_regular
-from reconcile.loader import MAX_FILE_BYTES, Document, load_file, load_text
+from reconcile.loader import MAX_FILE_BYTES, Document, load_bytes, load_file, load_text
 from reconcile.messages import describe, message_for, printable, suggest
 from reconcile.providers import PROVIDER_PACKAGES, crosswalk, provider_models
 
@@ -66,7 +66,7 @@ def convert(file: str, alias: str, to: str, new_alias: str | None, settings: tup
     along where they mean the same.
     """
     provider_type, kind = _target_kind(to)
-    document = _valid(file)
+    document, text = _valid(file)
     source_type = _source_type(document, alias)
     if source_type == provider_type and len(crosswalk(source_type)) == 1:
         fail(f"--to {printable(to)}: account `{alias}` is a {source_type} account already")
@@ -80,10 +80,6 @@ def convert(file: str, alias: str, to: str, new_alias: str | None, settings: tup
     _refuse_losses(conversion, allow_lossy)
     header = (f"converted by `reconcile convert` from account `{alias}` ({source_type});"
               " review the comments below")
-    try:  # read again, as the loader read it (a regular file, under its cap), CRLF kept
-        text = read_regular(file, MAX_FILE_BYTES, "rooms file").data.decode("utf-8-sig")
-    except FileRefused as refused:
-        fail(str(refused))
     try:
         written = with_account(text, lambda indent: account_lines(
             target.alias, kind, conversion, indent, header))
@@ -113,14 +109,20 @@ def _target_kind(to: str) -> tuple[str, str]:
     return provider_type, kind or kinds[0]
 
 
-def _valid(file: str) -> Document:
-    document = load_file(file)
+def _valid(file: str) -> tuple[Document, str]:
+    """The file, valid, and its text as written (CRLF kept), from one read: what is
+    converted is what is written back."""
+    try:
+        raw: bytes | None = read_regular(file, MAX_FILE_BYTES, "rooms file").data
+    except FileRefused:
+        raw = None  # the loader says why, located
+    document = load_file(file) if raw is None else load_bytes(raw, file)
     diagnostics = [d for d in check_document(document) if not d.warning]
-    if diagnostics:
+    if diagnostics or raw is None:
         for diagnostic in diagnostics:
             click.echo(str(diagnostic), err=True)
         fail(f"{printable(file)} is not valid: nothing was written")
-    return document
+    return document, raw.decode("utf-8-sig")
 
 
 def _source_type(document: Document, alias: str) -> str:
