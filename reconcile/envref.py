@@ -34,7 +34,8 @@ class MissingVariable(Exception):
 def variable_for(account: str, field: str) -> str:
     """The environment variable a credential is suggested to come from: TELNYX_API_KEY for
     `api_key` of the account `telnyx` (messages, `init`, `sandbox serve`)."""
-    return re.sub(r"[^A-Za-z0-9]+", "_", f"{account}_{field}").upper()
+    name = re.sub(r"[^A-Za-z0-9]+", "_", f"{account}_{field}").upper()
+    return name if name[:1].isalpha() or name[:1] == "_" else f"_{name}"  # no digit first
 
 
 def names(value: str) -> list[str]:

@@ -71,3 +71,13 @@ def test_variable_for_names_a_shell_variable(account: str, field: str, variable:
 def test_names_lists_references_not_escapes() -> None:
     assert envref.names("${A}-$${B}-${C_1}") == ["A", "C_1"]
     assert envref.names("plain") == []
+
+
+def test_a_suggested_variable_is_a_valid_name_whatever_the_account() -> None:
+    """An account named `1st` (a digit first) would have suggested 1ST_API_KEY, which no
+    shell or `${…}` reference accepts."""
+    from reconcile.envref import variable_for
+
+    assert variable_for("telnyx-eu", "api_key") == "TELNYX_EU_API_KEY"
+    assert variable_for("1st", "api_key") == "_1ST_API_KEY"
+    assert variable_for("-a", "token") == "_A_TOKEN"

@@ -20,6 +20,7 @@ from reconcile.errors import Location
 from reconcile.loader import Document, LMap, Mark
 from reconcile.models import Room
 from reconcile.providers import crosswalk, provider_models
+from reconcile.starter import credential_variables
 
 # Account settings that mean the same on every provider.
 PORTABLE_SETTINGS = ("concurrency", "safety")
@@ -258,12 +259,8 @@ def _settings(account: LMap, target: Target, references: dict[str, str]) -> dict
 
 
 def credential_references(provider_type: str, prefix: str | None = None) -> dict[str, str]:
-    """`${PREFIX_FIELD}` for each credential of the provider; the prefix is the provider
-    type unless given (TELNYX_API_KEY; telnyx-video: TELNYX_VIDEO_API_KEY)."""
-    account = provider_models(provider_type).account
-    credentials = account.model_fields["credentials"].annotation
-    names = list(getattr(credentials, "model_fields", {}))
-    stem = re.sub(r"[^A-Za-z0-9]+", "_", prefix or provider_type).strip("_").upper()
-    if not stem[:1].isalpha():  # a variable's name starts with a letter
-        stem = f"{provider_type.upper()}_{stem}"
-    return {name: f"${{{stem}_{name.upper()}}}" for name in names}
+    """`${PREFIX_FIELD}` for each credential of the provider, named as `init` and the
+    messages name them; the prefix is the provider type unless given (TELNYX_API_KEY;
+    telnyx-video: TELNYX_VIDEO_API_KEY)."""
+    return {name: f"${{{variable}}}" for name, variable
+            in credential_variables(provider_type, prefix or provider_type).items()}
