@@ -22,7 +22,7 @@ from reconcile.engine.http import HttpClient, HttpSettings
 from reconcile.engine.plan import AccountPlan
 from reconcile.engine.provider import Provider
 from reconcile.providers import provider_models
-from reconcile.sandbox.app import emulator_module
+from reconcile.sandbox.app import load_emulator
 from reconcile.sandbox.core import DEFAULT_CREDENTIALS, PROVIDERS, Sandbox
 from reconcile.sandbox.registry import DECLARATIONS
 from reconcile.sandbox.server import SandboxServer
@@ -141,7 +141,7 @@ def _account_lines(provider: str) -> tuple[str, str, str]:
     credentials (a flow mapping, so each reference is quoted) of a provider's account,
     derived as `sandbox serve` derives them (reconcile.starter)."""
     values = locators(provider)
-    path = emulator_module(provider).sandbox_connection(provider, SimpleNamespace(**values)).path
+    path = load_emulator(provider).sandbox_connection(provider, SimpleNamespace(**values)).path
     credentials = ", ".join(f'{name}: "${{{variable}}}"' for name, variable
                             in credential_variables(provider, provider).items())
     return "".join(f"    {k}: {v}\n" for k, v in values.items()), path, f"{{{credentials}}}"

@@ -43,7 +43,8 @@ def fake() -> ModuleType:
 def _shared_server() -> Iterator[SandboxServer]:
     """One server per test module (starting and stopping one takes ~0.2 s)."""
     box = Sandbox(seed=1234)
-    with SandboxServer(box, providers=("fake",), modules={"fake": load_fake()}) as server:
+    emulators = {"fake": load_fake().EMULATOR}
+    with SandboxServer(box, providers=("fake",), emulators=emulators) as server:
         yield server
     box.close()
 
