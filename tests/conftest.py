@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import io
 import logging
 import os
+import sys
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from datetime import date
 from pathlib import Path
-from types import SimpleNamespace
+from types import ModuleType, SimpleNamespace
 from typing import Any, TypeVar
 
 import httpx
 import pytest
+import yaml
 
 from reconcile import redact
 from reconcile.config import AccountConfig, load
@@ -26,7 +29,7 @@ from reconcile.sandbox.app import load_emulator
 from reconcile.sandbox.core import DEFAULT_CREDENTIALS, PROVIDERS, Sandbox
 from reconcile.sandbox.registry import DECLARATIONS
 from reconcile.sandbox.server import SandboxServer
-from reconcile.starter import credential_variables, locators
+from reconcile.starter import credential_variables, locators, starter_room
 
 ROOT = Path(__file__).resolve().parent.parent
 P = TypeVar("P", bound=Provider)
@@ -109,6 +112,45 @@ def provider_specs() -> Path:
     if not path.is_dir():
         pytest.skip(f"RECONCILE_PROVIDER_SPECS={folder} is not a directory")
     return path
+
+
+# -- each provider's test data, in tests/providers/<name>/cases.py ----------------------------
+
+def cases(provider: str) -> ModuleType:
+    """The provider's test data (`tests/providers/<provider>/cases.py`): what the shared
+    tests' per-provider tables are built from, so a new provider adds a file, not entries."""
+    name = f"tests.providers.{provider}.cases"
+    if name not in sys.modules:  # loaded by path: tests/providers/<name>/ is no package
+        path = ROOT / "tests" / "providers" / provider / "cases.py"
+        if not path.is_file():
+            raise LookupError(f"{path.relative_to(ROOT)} is missing: every registered"
+                              " provider has one (see tests/providers/twilio/cases.py)")
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def per_provider(name: str) -> dict[str, Any]:
+    """{provider: its cases.py's `name`} for every registered provider; one without it
+    fails the collection of the module that asks, naming the file."""
+    table = {}
+    for provider in PROVIDERS:
+        module = cases(provider)
+        if not hasattr(module, name):
+            raise LookupError(f"tests/providers/{provider}/cases.py defines no {name}")
+        table[provider] = getattr(module, name)
+    return table
+
+
+def one_room(provider: str, key: str) -> str:
+    """A room line of the provider's first kind keyed `key`, with only what it requires
+    (as `init` writes a starter room)."""
+    room = {**starter_room(provider_models(provider)), key_field(provider): key}
+    flow = yaml.safe_dump(room, default_flow_style=True, sort_keys=False, width=1_000_000)
+    return f"      - {flow.strip()}\n"
 
 
 # The environment variables a rooms file from `rooms_file` reads, set to credentials the

@@ -38,7 +38,7 @@ from reconcile.sandbox.server import SandboxServer
 from reconcile.sandbox.store import Record
 
 from ..commands.wrapped import wrapped
-from ..conftest import SANDBOX_ENVIRON, accounts_file
+from ..conftest import SANDBOX_ENVIRON, accounts_file, per_provider
 from .conftest import budget
 from .strategies import HUGE_NUMBERS, ODD_STRINGS, json_values
 
@@ -278,32 +278,10 @@ ROUTES = routes()
 
 # -- the accounts: a file applied once, then one that changes every kind of thing --------------
 
-KALEYRA_PAIR = "participants: [{user_id: doc, is_admin: true}, {user_id: pat}]"
-BEFORE = {
-    "twilio": "      - {unique_name: a, max_participants: 10}\n      - {unique_name: b}\n"
-              "      - {unique_name: old-1}\n",
-    "telnyx": "      - {unique_name: a, max_participants: 10}\n      - {unique_name: b}\n"
-              "      - {unique_name: old-1}\n",
-    "signalwire": {"rooms": "      - {name: a, max_members: 10}\n      - {name: old-1}\n",
-                   "conferences": "      - {name: b, display_name: B}\n"},
-    "metered": "      - {roomName: a, maxParticipants: 10}\n      - {roomName: b}\n"
-               "      - {roomName: old-1}\n",
-    "kaleyra": f"      - {{name: a, {KALEYRA_PAIR}}}\n      - {{name: b, {KALEYRA_PAIR}}}\n"
-               f"      - {{name: old-1, {KALEYRA_PAIR}}}\n",
-}
-# a changes (an update, or a replace), b stays, c is new, old-1 is pruned.
-AFTER = {
-    "twilio": "      - {unique_name: a, max_participants: 12}\n      - {unique_name: b}\n"
-              "      - {unique_name: c}\n",
-    "telnyx": "      - {unique_name: a, max_participants: 12}\n      - {unique_name: b}\n"
-              "      - {unique_name: c}\n",
-    "signalwire": {"rooms": "      - {name: a, max_members: 12}\n      - {name: c}\n",
-                   "conferences": "      - {name: b, display_name: Bee}\n"},
-    "metered": "      - {roomName: a, maxParticipants: 12}\n      - {roomName: b}\n"
-               "      - {roomName: c}\n",
-    "kaleyra": f"      - {{name: a, recording: manual, {KALEYRA_PAIR}}}\n"
-               f"      - {{name: b, {KALEYRA_PAIR}}}\n      - {{name: c, {KALEYRA_PAIR}}}\n",
-}
+# Each provider's file as applied first, then as changed: a changes (an update, or a
+# replace), b stays, c is new, old-1 is pruned (its tests/providers/<name>/cases.py).
+BEFORE = per_provider("RESPONSES_BEFORE")
+AFTER = per_provider("RESPONSES_AFTER")
 PRUNE = {provider: "    prune: {match: 'old-*'}\n" for provider in PROVIDERS}
 
 

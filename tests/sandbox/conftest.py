@@ -16,8 +16,10 @@ import pytest
 
 from reconcile.providers import PROVIDER_PACKAGES
 from reconcile.sandbox.client import SandboxControl
-from reconcile.sandbox.core import DEFAULT_CREDENTIALS, Sandbox
+from reconcile.sandbox.core import Sandbox
 from reconcile.sandbox.server import SandboxServer
+
+from ..conftest import per_provider
 
 FAKE_TOKEN = "KEYfake"
 FAKE_PATH = Path(__file__).with_name("fake_emulator.py")
@@ -94,33 +96,12 @@ class Probe:
     register: tuple[str, str] | None = None  # credentials to register first, if not default
 
 
-PROBES: dict[str, Probe] = {
-    "twilio": Probe(DEFAULT_CREDENTIALS["twilio"][0], "rooms", {"unique_name": "seeded"},
-                    "/v1/Rooms", auth=DEFAULT_CREDENTIALS["twilio"]),
-    "telnyx": Probe("KEYsandbox", "rooms", {"unique_name": "seeded"}, "/v2/rooms",
-                    headers={"Authorization": "Bearer KEYsandbox"}),
-    "signalwire": Probe("acme", "rooms", {"name": "seeded"}, "/acme/api/video/rooms",
-                        auth=("project", DEFAULT_CREDENTIALS["signalwire"][1])),
-    "metered": Probe("acme", "rooms", {"roomName": "seeded"},
-                     "/acme/api/v1/rooms?secretKey=" + DEFAULT_CREDENTIALS["metered"][1]),
-    "kaleyra": Probe("ak_live_sandbox", "users", {"user_id": "seeded", "role": "basic"},
-                     "/eu/v2/users", headers={"apikey": "ak_live_sandbox"}),
-}
-
-
+# Each provider's, from its tests/providers/<name>/cases.py `PROBE`.
+PROBES: dict[str, Probe] = {provider: Probe(**probe)
+                            for provider, probe in per_provider("PROBE").items()}
 # A second account of each provider, to check that budgets are per account.
-OTHER_PROBES: dict[str, Probe] = {
-    "twilio": Probe("AC2", "rooms", {}, "/v1/Rooms", auth=("AC2", "t2"),
-                    register=("AC2", "t2")),
-    "telnyx": Probe("KEY2", "rooms", {}, "/v2/rooms", headers={"Authorization": "Bearer KEY2"},
-                    register=("KEY2", "KEY2")),
-    "signalwire": Probe("other", "rooms", {}, "/other/api/video/rooms",
-                        auth=("project", DEFAULT_CREDENTIALS["signalwire"][1])),
-    "metered": Probe("other", "rooms", {},
-                     "/other/api/v1/rooms?secretKey=" + DEFAULT_CREDENTIALS["metered"][1]),
-    "kaleyra": Probe("ak_2", "users", {}, "/eu/v2/users", headers={"apikey": "ak_2"},
-                     register=("ak_2", "ak_2")),
-}
+OTHER_PROBES: dict[str, Probe] = {provider: Probe(**probe)
+                                  for provider, probe in per_provider("OTHER_PROBE").items()}
 
 
 def real_emulators_present() -> bool:
