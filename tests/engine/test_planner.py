@@ -34,7 +34,6 @@ from reconcile.sandbox.server import SandboxServer
 from ..conftest import SANDBOX_ENVIRON, connected, load_account, plan_file, rooms_file
 from ..providers.kaleyra.test_adapter import DOCTOR, PAIR, PATIENT, apply, record, seed_users
 
-SANDBOX_PROVIDERS = ("kaleyra", "metered", "twilio")
 PAST = 1_600_000_000  # 2020-09-13T12:26:40Z
 EXPIRED = "expired at 2020-09-13T12:26:40Z"
 

@@ -1,4 +1,4 @@
-"""The Metered adapter and the planning template, against the Metered emulator."""
+"""The Metered adapter and the planner, against the Metered emulator."""
 
 from __future__ import annotations
 

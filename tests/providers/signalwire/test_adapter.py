@@ -1,4 +1,4 @@
-"""The SignalWire adapter and the planning template, against the SignalWire emulator.
+"""The SignalWire adapter and the planner, against the SignalWire emulator.
 
 Both kinds are planned everywhere: rooms and conferences are separate resources, and the same
 name in each is two different rooms.

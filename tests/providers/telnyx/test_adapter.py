@@ -1,4 +1,4 @@
-"""The Telnyx adapter and the planning template, against the Telnyx emulator."""
+"""The Telnyx adapter and the planner, against the Telnyx emulator."""
 
 from __future__ import annotations
 

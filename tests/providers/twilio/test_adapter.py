@@ -1,4 +1,4 @@
-"""The Twilio adapter and the planning template, against the Twilio emulator over HTTP."""
+"""The Twilio adapter and the planner, against the Twilio emulator over HTTP."""
 
 from __future__ import annotations
 
