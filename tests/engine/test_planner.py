@@ -93,15 +93,24 @@ def test_twilio_is_drift_drops_a_field_no_read_shows(
 
 # -- Kaleyra: `annotate` marks new join URLs, `extra_deletions` plans its leftovers ---------
 
-def test_kaleyra_marks_a_replace_and_plans_the_leftover_of_one_cut_short(
-        tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
+def replace_cut_short(tmp_path: Path, server: SandboxServer, sandbox: Sandbox
+                      ) -> tuple[Path, dict[str, str]]:
+    """Rooms a and b replaced with their old rooms left (the process "died" before the
+    deletes), then b drifted again: a plans nothing, b a replace, both old rooms a
+    deletion. Returns the rooms file and the old rooms' ids."""
     seed_users(sandbox)
     path = kaleyra_file(tmp_path, server, f"      - {{name: a, recording: automatic, {PAIR}}}\n"
                                           f"      - {{name: b, recording: manual, {PAIR}}}\n")
     body = {"participants": [DOCTOR, PATIENT]}
     ids = record(path, sandbox, {"a": body, "b": body})
-    apply(path)  # creates a's and b's successors, then "dies" before deleting the old ones
-    record(path, sandbox, {"b": body})  # b drifts again: a replace to plan
+    apply(path)
+    record(path, sandbox, {"b": body})
+    return path, ids
+
+
+def test_kaleyra_marks_a_replace_and_plans_the_leftover_of_one_cut_short(
+        tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
+    path, ids = replace_cut_short(tmp_path, server, sandbox)
     account = on_kaleyra(path)
     assert [(c.key, c.action, c.reason, c.new_join_urls) for c in account.changes] == [
         ("a", Action.NOOP, "up to date", False),
@@ -116,13 +125,7 @@ def test_kaleyra_marks_a_replace_and_plans_the_leftover_of_one_cut_short(
 
 def test_replan_plans_a_saved_plan_with_the_same_planner_and_hooks(
         tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
-    seed_users(sandbox)
-    path = kaleyra_file(tmp_path, server, f"      - {{name: a, recording: automatic, {PAIR}}}\n"
-                                          f"      - {{name: b, recording: manual, {PAIR}}}\n")
-    body = {"participants": [DOCTOR, PATIENT]}
-    ids = record(path, sandbox, {"a": body, "b": body})
-    apply(path)
-    record(path, sandbox, {"b": body})
+    path, ids = replace_cut_short(tmp_path, server, sandbox)
     config = load(path, SANDBOX_ENVIRON)
 
     async def plan_then_replan() -> tuple[Plan, Plan]:
