@@ -14,7 +14,7 @@ import importlib
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,14 +94,15 @@ BLOCKS: dict[str, Render] = {
 }
 
 
-def render(text: str, target: Path) -> str:
-    """`text` with every generated span rendered anew; an unknown span is an error."""
+def render(text: str, target: Path, blocks: Mapping[str, Render] = BLOCKS) -> str:
+    """`text` with every generated span rendered anew (by `blocks`, the spans this module
+    knows by default); an unknown span is an error."""
     def one(match: re.Match[str]) -> str:
         opening, name, old, closing = match.groups()
-        if name not in BLOCKS:
+        if name not in blocks:
             raise KeyError(f"{target}: unknown generated span {name!r}"
-                           f" (known: {', '.join(BLOCKS)})")
-        body = BLOCKS[name](target)
+                           f" (known: {', '.join(blocks)})")
+        body = blocks[name](target)
         if "\n" in old:  # around whole lines: keep them on lines of their own
             body = f"\n{body}\n"
         return opening + body + closing
@@ -109,15 +110,21 @@ def render(text: str, target: Path) -> str:
     return SPAN.sub(one, text)
 
 
-def rewrite(target: Path) -> bool:
+def rewrite(target: Path, blocks: Mapping[str, Render] = BLOCKS) -> bool:
     """Render `target`'s spans in place; True when it changed."""
     text = target.read_text(encoding="utf-8")
-    updated = render(text, target)
+    updated = render(text, target, blocks)
     if updated != text:
         target.write_text(updated, encoding="utf-8")
     return updated != text
 
 
+def main(arguments: list[str], files: tuple[str, ...] = FILES,
+         blocks: Mapping[str, Render] = BLOCKS) -> None:
+    """`python -m …`: rewrite the files named (else `files`) and say which changed."""
+    for name in arguments or files:
+        print(f"{name}: {'updated' if rewrite(Path(name), blocks) else 'up to date'}")
+
+
 if __name__ == "__main__":
-    for name in sys.argv[1:] or FILES:
-        print(f"{name}: {'updated' if rewrite(Path(name)) else 'up to date'}")
+    main(sys.argv[1:])
