@@ -14,11 +14,16 @@ import importlib
 import os
 import re
 import sys
+import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reconcile.providers import PROVIDER_PACKAGES, provider_models
+
+if TYPE_CHECKING:  # pydantic loads only to render the docs: the CLI's help stays quick
+    from pydantic.fields import FieldInfo
 
 # The files with generated spans, from the repository's root.
 FILES = ("README.md", "docs/rooms-file.md")
@@ -86,7 +91,42 @@ def _key_fields(target: Path) -> str:
                             for field, by in owners.items()], "or")
 
 
+def _cell(text: str) -> str:
+    """Text for a Markdown table cell: no column break, no tag (`<space>` stays visible)."""
+    return text.replace("|", "\\|").replace("<", "\\<")
+
+
+def _setting(name: str, info: FieldInfo) -> str:
+    """One account setting: its name, the values it allows (a Literal), its description."""
+    values = typing.get_args(info.annotation) \
+        if typing.get_origin(info.annotation) is typing.Literal else ()
+    allowed = f" ({', '.join(f'`{v}`' for v in values)})" if values else ""
+    described = f": {_cell(info.description.rstrip('.'))}" if info.description else ""
+    return f"`{name}`{allowed}{described}"
+
+
+def _accounts(target: Path) -> str:
+    """Each provider's credentials and its own account settings (its locators)."""
+    from pydantic import BaseModel
+
+    from reconcile.models import Account
+
+    rows = ["| provider | credentials | its own settings |", "| --- | --- | --- |"]
+    for provider in PROVIDER_PACKAGES:
+        models = provider_models(provider)
+        fields = models.account.model_fields
+        credentials = typing.cast(type[BaseModel], fields["credentials"].annotation)
+        shared = {*Account.model_fields, "credentials", "defaults",
+                  *(kind.name for kind in models.kinds)}
+        own = [_setting(n, info) for n, info in fields.items() if n not in shared]
+        rows.append(f"| {about(provider).name} | "
+                    + "; ".join(_setting(n, i) for n, i in credentials.model_fields.items())
+                    + f" | {'; '.join(own) or '—'} |")
+    return "\n".join(rows)
+
+
 BLOCKS: dict[str, Render] = {
+    "accounts": _accounts,
     "provider-names": lambda target: provider_names(),
     "provider-references": _references,
     "provider-types": _types,

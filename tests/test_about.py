@@ -3,6 +3,7 @@ docs' generated spans are current (`python -m reconcile.about`)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,9 +11,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from reconcile.about import BLOCKS, FILES, about, provider_names, render, rewrite
+from reconcile.about import BLOCKS, FILES, SPAN, about, provider_names, render, rewrite
 from reconcile.cli import cli
 from reconcile.providers import PROVIDER_PACKAGES
+from reconcile.starter import credential_variables, locators
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -89,3 +91,51 @@ def test_a_new_provider_appears_in_the_help_and_the_readme(
 def test_the_help_names_the_providers_as_their_folders_do() -> None:
     output = " ".join(CliRunner().invoke(cli, ["--help"]).output.split())
     assert f"Video-conferencing rooms as code, on {provider_names()}." in output
+
+
+@pytest.mark.parametrize("provider", sorted(PROVIDER_PACKAGES))
+def test_the_accounts_table_names_each_credential_and_setting(provider: str) -> None:
+    table = BLOCKS["accounts"](ROOT / "docs" / "rooms-file.md")
+    (row,) = [line for line in table.splitlines() if line.startswith(f"| {about(provider).name} |")]
+    _, credentials, settings = row.strip("| ").split(" | ")
+    assert re.findall(r"`(\w+)`(?::|;|$)", credentials) == list(
+        credential_variables(provider, provider))
+    for locator in locators(provider):  # the required settings, at least
+        assert f"`{locator}`" in settings
+
+
+# Paragraphs of the README and the docs that name every provider outside a generated span:
+# prose about how each behaves, which a new provider's page completes, by (file, start).
+DESCRIBED: dict[tuple[str, str], str] = {
+    ("docs/commands.md", "- `status` is the provider's own"): "statuses where they differ",
+    ("docs/migration.md", "Twilio's documentation says"): "the migration off Twilio",
+    ("docs/migration.md", "- **Defaults.**"): "examples of defaults",
+    ("docs/plan-and-apply.md", "Who is in a room"): "where each API shows sessions",
+    ("docs/rooms-file.md", "**Rooms are written"): "each API's naming style",
+    ("docs/rooms-file.md", "Beyond each field's type"): "examples of cross-field rules",
+    ("docs/sandbox.md", "The package ships an emulator"): "each emulator's semantics",
+    ("docs/sandbox.md", "| call | body | does |"): "the control API, by call",
+}
+
+
+def _listing_paragraphs() -> list[tuple[str, str]]:
+    names = [about(p).name for p in PROVIDER_PACKAGES]
+    found = []
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        text = SPAN.sub("", path.read_text(encoding="utf-8"))
+        text = re.sub(r"<!-- (\w+):start.*?<!-- \1:end -->", "", text, flags=re.DOTALL)
+        text = re.sub(r"```.*?```", "", text, flags=re.DOTALL)
+        for paragraph in re.split(r"\n\s*\n", text):
+            if all(name in paragraph for name in names):
+                found.append((path.relative_to(ROOT).as_posix(), paragraph.strip()))
+    return found
+
+
+def test_no_hand_written_list_of_every_provider_in_the_docs() -> None:
+    unlisted = [f"{name}: {paragraph[:60]!r}" for name, paragraph in _listing_paragraphs()
+                if not any(name == file and paragraph.startswith(start)
+                           for file, start in DESCRIBED)]
+    assert unlisted == [], "make it a generated span (reconcile/about.py), or list it"
+    found = {(name, start) for name, paragraph in _listing_paragraphs()
+             for _, start in DESCRIBED if paragraph.startswith(start)}
+    assert set(DESCRIBED) - found == set()  # no stale entry

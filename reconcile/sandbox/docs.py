@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from reconcile.about import Render, about, main
+from reconcile.about import Render, about, enumerate_words, main
 from reconcile.providers import PROVIDER_PACKAGES
 from reconcile.sandbox.registry import DECLARATIONS
 from reconcile.starter import locators
@@ -39,7 +39,20 @@ def _defaults(target: Path) -> str:
     return "\n".join(rows)
 
 
-BLOCKS: dict[str, Render] = {"sandbox-defaults": _defaults}
+def _stored_under(target: Path) -> str:
+    """What each emulator keeps an account's rooms under: the principal's credential, or
+    where it takes any principal, the locator."""
+    said = []
+    for provider in PROVIDER_PACKAGES:
+        declared = DECLARATIONS[provider]
+        principal = declared.credentials[0]
+        names = [name for name, value in declared.secrets.items() if value == principal] \
+            if principal != "*" else list(locators(provider))
+        said.append(f"{about(provider).name} `{names[0]}`")
+    return enumerate_words(said)
+
+
+BLOCKS: dict[str, Render] = {"sandbox-defaults": _defaults, "sandbox-accounts": _stored_under}
 
 if __name__ == "__main__":
     main(sys.argv[1:], FILES, BLOCKS)

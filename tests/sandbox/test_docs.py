@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,10 @@ from reconcile.about import about, render
 from reconcile.providers import PROVIDER_PACKAGES
 from reconcile.sandbox.core import DEFAULT_CREDENTIALS, Sandbox
 from reconcile.sandbox.docs import BLOCKS, FILES
+from reconcile.sandbox.registry import DECLARATIONS
+from reconcile.starter import locators
+
+from ..conftest import SANDBOX_ACCOUNTS
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -34,3 +39,11 @@ def test_each_row_shows_credentials_the_sandbox_accepts(provider: str) -> None:
         assert box.authenticate(provider, "anything" if principal == "*" else principal, secret)
     finally:
         box.close()
+
+
+@pytest.mark.parametrize("provider", sorted(PROVIDER_PACKAGES))
+def test_the_account_named_is_what_the_emulator_stores_rooms_under(provider: str) -> None:
+    said = BLOCKS["sandbox-accounts"](ROOT / "docs" / "sandbox.md")
+    (name,) = re.findall(rf"{about(provider).name} `(\w+)`", said)
+    values = {**DECLARATIONS[provider].secrets, **locators(provider)}
+    assert values[name] == SANDBOX_ACCOUNTS[provider]  # as the tests find the rooms
