@@ -117,21 +117,26 @@ def provider_specs() -> Path:
 
 # -- each provider's test data, in tests/providers/<name>/cases.py ----------------------------
 
-def cases(provider: str) -> ModuleType:
-    """The provider's test data (`tests/providers/<provider>/cases.py`): what the shared
-    tests' per-provider tables are built from, so a new provider adds a file, not entries."""
-    name = f"tests.providers.{provider}.cases"
-    if name not in sys.modules:  # loaded by path: tests/providers/<name>/ is no package
-        path = ROOT / "tests" / "providers" / provider / "cases.py"
-        if not path.is_file():
-            raise LookupError(f"{path.relative_to(ROOT)} is missing: every registered"
-                              " provider has one (see tests/providers/twilio/cases.py)")
+def load_by_path(name: str, path: Path) -> ModuleType:
+    """The module at `path`, as `name` (once): the tests' folders are no packages, so
+    their helper modules are importable by name only when the root is on sys.path."""
+    if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(name, path)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
     return sys.modules[name]
+
+
+def cases(provider: str) -> ModuleType:
+    """The provider's test data (`tests/providers/<provider>/cases.py`): what the shared
+    tests' per-provider tables are built from, so a new provider adds a file, not entries."""
+    path = ROOT / "tests" / "providers" / provider / "cases.py"
+    if not path.is_file():
+        raise LookupError(f"{path.relative_to(ROOT)} is missing: every registered"
+                          " provider has one (see tests/providers/twilio/cases.py)")
+    return load_by_path(f"tests.providers.{provider}.cases", path)
 
 
 def per_provider(name: str) -> dict[str, Any]:

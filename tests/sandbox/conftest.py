@@ -4,7 +4,6 @@ the control API, and a control client."""
 from __future__ import annotations
 
 import importlib.util
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,21 +18,14 @@ from reconcile.sandbox.client import SandboxControl
 from reconcile.sandbox.core import Sandbox
 from reconcile.sandbox.server import SandboxServer
 
-from ..conftest import per_provider
+from ..conftest import load_by_path, per_provider
 
 FAKE_TOKEN = "KEYfake"
 FAKE_PATH = Path(__file__).with_name("fake_emulator.py")
 
 
 def load_fake() -> ModuleType:
-    name = "tests.sandbox.fake_emulator"
-    if name not in sys.modules:  # importable by name only when the root is on sys.path
-        spec = importlib.util.spec_from_file_location(name, FAKE_PATH)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    return load_by_path("tests.sandbox.fake_emulator", FAKE_PATH)
 
 
 @pytest.fixture
