@@ -102,7 +102,8 @@ def run_engine(ctx: click.Context, file: str, accounts: tuple[str, ...], *,
             except ReconcileError as exc:  # --sandbox-db names no regular file
                 fail(str(exc))
             stack.callback(server.stop)
-            attach.attach(config, server)
+            config = attach.attach(config, server)
+            chosen = select(config, accounts)
             context = RunContext(str(file), lock_timeout=lock_timeout,
                                  state_dir=attach.state_dir(db), sandbox=True)
 
