@@ -60,6 +60,8 @@ def test_plan_file_returns_the_plan_and_prints_nothing(
     assert result.checksum == hashlib.sha256(path.read_bytes()).hexdigest()
     assert result.exit_status == CHANGES
     assert capsys.readouterr() == ("", "")  # data, not output: the commands render it
+    assert not any(secret in repr(result) for secret in SANDBOX_ENVIRON.values()
+                   if len(secret) >= 8)
     narrowed = plan_file(path, targets=["*-b"], environ=SANDBOX_ENVIRON)
     assert [c.key for c in narrowed.plan.changes()] == ["api-b"]
 
