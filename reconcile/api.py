@@ -200,23 +200,23 @@ def apply_saved(saved: FilePath | SavedPlan, *, force: bool = False,
         from reconcile.outputs.document import read_saved
 
         saved = read_saved(os.fspath(saved))
-    plan = saved
-    if not Path(plan.config).is_file():
-        raise ReconcileError(f"{plan.path}: the plan was made from {printable(plan.config)},"
+    kept = saved  # narrowed, for the closure
+    if not Path(kept.config).is_file():
+        raise ReconcileError(f"{kept.path}: the plan was made from {printable(kept.config)},"
                              " which is not there; apply from the directory the plan was"
                              " made in")
     steps = _Steps(force, allow_disruption, auto_approve, checksum, confirm, on_plan,
                    on_progress)
 
     async def work(run: Run, config: Config) -> ApplyResult:
-        if config.checksum != plan.checksum:
-            raise ReconcileError(f"{plan.path}: the plan was made from another version of"
-                                 f" {plan.config} (sha256 {plan.checksum}, now"
+        if config.checksum != kept.checksum:
+            raise ReconcileError(f"{kept.path}: the plan was made from another version of"
+                                 f" {kept.config} (sha256 {kept.checksum}, now"
                                  f" {config.checksum}): nothing applied; plan again")
-        changes, skipped = await run.replan(plan, config)
-        return await steps.apply(run, changes, skipped, config.checksum, plan.plan_checksum)
+        changes, skipped = await run.replan(kept, config)
+        return await steps.apply(run, changes, skipped, config.checksum, kept.plan_checksum)
 
-    return run_file(plan.config, work, accounts=sorted({c.account for c in plan.changes}),
+    return run_file(kept.config, work, accounts=sorted({c.account for c in kept.changes}),
                     sandbox=sandbox, environ=environ, hold_locks=True,
                     lock_timeout=lock_timeout, on_notice=on_notice or _log_notice)
 
