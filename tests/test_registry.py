@@ -78,6 +78,7 @@ SUBSETS: dict[tuple[str, str], str] = {
     ("tests/sandbox/test_store.py", "test_counters"): SAMPLE,
     ("tests/sandbox/test_switches.py", "SANDBOX_PROVIDERS"): SAMPLE,
     ("tests/test_config.py", "test_example_is_clean_and_loads_every_account"): SAMPLE,
+    ("tests/test_api.py", "test_notices_go_to_the_callback_once_per_run"): SAMPLE,
     ("tests/test_envref.py", "test_variable_for_names_a_shell_variable"): SAMPLE,
     ("tests/test_escape.py", "PROVIDERS"): SAMPLE,
     ("tests/test_files.py", "test_a_named_pipe_as_the_rooms_file_or_saved_plan_never_blocks"):
