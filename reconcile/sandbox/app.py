@@ -36,7 +36,6 @@ def load_emulator(provider: str) -> Emulator:
     return found_in(f"{PROVIDER_PACKAGES[provider]}.emulator")
 
 
-
 def provider_prefix(provider: str) -> str:
     return f"/{provider}"
 
