@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import stat
 import sys
-import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -16,6 +14,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
+from reconcile import files
 from reconcile.config import AccountConfig, Config, load
 from reconcile.engine.adapters import adapter_class
 from reconcile.engine.provider import RunContext
@@ -251,25 +250,9 @@ class Report:
 
 
 def write_atomically(path: str, text: str) -> None:
-    """Write a file whole or not at all: a pipeline never reads half a plan. A file that
-    exists keeps its permissions and a link its target (`convert --out` may be the rooms
-    file itself); what is not a regular file (a FIFO, /dev/stdout) cannot be swapped for a
-    new one, so it is written as it is."""
-    target = Path(os.path.realpath(path))
-    temporary: str | None = None
+    """Write an output file whole or not at all (a pipeline never reads half a plan), or
+    fail the command saying why; `convert --out` may be the rooms file itself."""
     try:
-        existing = target.stat() if target.exists() else None
-        if existing is not None and not stat.S_ISREG(existing.st_mode):
-            target.write_text(text, encoding="utf-8")
-            return
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=target.parent,
-                                         prefix=f".{target.name}.", delete=False) as handle:
-            temporary = handle.name
-            handle.write(text)
-        if existing is not None:
-            os.chmod(temporary, stat.S_IMODE(existing.st_mode))
-        os.replace(temporary, target)
-    except OSError as exc:
-        if temporary is not None:
-            Path(temporary).unlink(missing_ok=True)
-        fail(f"{path}: cannot write: {exc.strerror or exc}")
+        files.write_atomically(path, text)
+    except files.FileNotWritten as exc:
+        fail(str(exc))
