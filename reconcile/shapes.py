@@ -77,6 +77,16 @@ def check_json(model: type[M], text: str | bytes) -> M:
         raise shape_error(exc.errors(include_url=False)[0]) from None
 
 
+def check(model: type[M], data: Any) -> M:
+    """`model` read from JSON data already decoded, strictly; ShapeError for the first
+    problem. (Only for models of JSON's own types: strict Python mode wants enum members
+    and dataclass instances where JSON has strings and objects; use check_json.)"""
+    try:
+        return model.model_validate(data, strict=True)
+    except ValidationError as exc:
+        raise shape_error(exc.errors(include_url=False)[0]) from None
+
+
 def where_of(loc: tuple[int | str, ...]) -> str:
     """`("rooms", "a", "participants", 0)` -> `rooms.a.participants[0]`."""
     text = ""

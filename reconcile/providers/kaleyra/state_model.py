@@ -18,11 +18,11 @@ from collections.abc import Mapping
 from dataclasses import field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.dataclasses import dataclass
 
 from reconcile.errors import ReconcileError
-from reconcile.shapes import STRICT, ShapeError, Text, Time, check_json, shape_error
+from reconcile.shapes import STRICT, ShapeError, Text, Time, check, check_json
 
 FORMAT_VERSION = 1
 TOOL = "reconcile"
@@ -137,7 +137,7 @@ def parse(raw: bytes, account: str, name: str) -> StateDocument:
                     "lost entry orphans its room), or restore the file from git, then rerun.")
     try:
         document = json.loads(text, object_pairs_hook=_no_duplicate_keys)
-        version = _version(document)
+        version = check(_Versioned, document).format_version
         if version != FORMAT_VERSION:
             raise error(f"has format_version {version}, and this reconcile reads only "
                         f"{FORMAT_VERSION}", "Upgrade reconcile to the version that wrote it."
@@ -157,13 +157,6 @@ def parse(raw: bytes, account: str, name: str) -> StateDocument:
                     f"account, set \"account\" in the file to {json.dumps(account)}, then "
                     "rerun.")
     return state
-
-
-def _version(document: JsonValue) -> int:
-    try:
-        return _Versioned.model_validate(document, strict=True).format_version
-    except ValidationError as exc:
-        raise shape_error(exc.errors(include_url=False)[0]) from None
 
 
 def _check_rooms(state: StateDocument) -> None:
