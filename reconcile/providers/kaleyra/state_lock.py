@@ -13,10 +13,14 @@ import stat
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reconcile.errors import ReconcileError
 from reconcile.files import remove_temp_files
 from reconcile.providers.kaleyra.state_model import StateError
+
+if TYPE_CHECKING:
+    from filelock import BaseFileLock
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +60,6 @@ def locked(path: str | os.PathLike[str], timeout: float | None) -> Iterator[None
     StateLockedError when another process keeps it. The kernel drops the lock of a killed
     process, so a crashed apply never leaves a stale lock. Re-entrant in one thread.
     """
-    import filelock  # only apply locks: a plan never pays for the import
-
     if timeout is not None and timeout < 0:
         raise ValueError("lock timeout must be >= 0 seconds, or None to wait forever")
     state = Path(path)
@@ -75,6 +77,24 @@ def locked(path: str | os.PathLike[str], timeout: float | None) -> Iterator[None
             with _held_guard:
                 _held[key][1] -= 1
         return
+
+    lock = _acquire(state, key, timeout)
+    try:
+        with _held_guard:
+            _held[key] = [me, 1]
+        # Only lock holders write, so temp files found now are a killed apply's; they may
+        # hold join URLs, so do not leave them lying around.
+        remove_temp_files(key)
+        yield
+    finally:
+        with _held_guard:
+            _held.pop(key, None)
+        lock.release()
+
+
+def _acquire(state: Path, key: Path, timeout: float | None) -> BaseFileLock:
+    """The lock on `key`'s lock file, taken; it logs a wait, and says why it failed."""
+    import filelock  # only apply locks: a plan never pays for the import
 
     try:
         state.parent.mkdir(parents=True, exist_ok=True)
@@ -105,17 +125,7 @@ def locked(path: str | os.PathLike[str], timeout: float | None) -> Iterator[None
     except OSError as exc:
         raise StateError(f"cannot lock Kaleyra state file {state} (lock file "
                          f"{_lock_path(key)}): {exc.strerror or exc}") from None
-    try:
-        with _held_guard:
-            _held[key] = [me, 1]
-        # Only lock holders write, so temp files found now are a killed apply's; they may
-        # hold join URLs, so do not leave them lying around.
-        remove_temp_files(key)
-        yield
-    finally:
-        with _held_guard:
-            _held.pop(key, None)
-        lock.release()
+    return lock
 
 
 def _create_lock_file(state: Path, lock_path: Path) -> None:
