@@ -251,8 +251,9 @@ class Report:
 
 def write_atomically(path: str, text: str) -> None:
     """Write an output file whole or not at all (a pipeline never reads half a plan), or
-    fail the command saying why; `convert --out` may be the rooms file itself."""
+    fail the command saying why; `convert --out` may be the rooms file itself. A new file
+    is private (0600): with --show-sensitive an output holds secrets and join URLs."""
     try:
-        files.write_atomically(path, text)
+        files.write_atomically(path, text, mode=0o600)
     except files.FileNotWritten as exc:
         fail(str(exc))
