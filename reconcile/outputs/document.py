@@ -36,11 +36,11 @@ from reconcile.engine.rails import Block
 from reconcile.errors import ReconcileError
 from reconcile.escape import json_printable
 from reconcile.files import FileRefused, read_regular
-from reconcile.outputs.document_model import ChangeDoc, PlanDoc, SavedDoc, Versioned
+from reconcile.outputs.document_model import ChangeDoc, Head, PlanDoc, SavedDoc
 from reconcile.outputs.mask import MASK, Masker
 from reconcile.shapes import ShapeError, check, check_json
 
-D = TypeVar("D", bound=Versioned)
+D = TypeVar("D", bound=Head)
 FORMAT_VERSION = "1.1"  # 1.1: uncertain_creates, summary.uncertain
 MAJOR = FORMAT_VERSION.split(".")[0]
 SNIFF_BYTES = 4096  # how much of a file `is_saved_plan` looks at
@@ -108,8 +108,6 @@ def is_saved_plan(path: str | Path) -> bool:
 def read_saved(path: str | Path) -> SavedPlan:
     """A saved plan to apply; a clear `file: message` error for anything else."""
     data = _read(path, SavedDoc)
-    if data.errors:
-        raise _not_ours(path, "the plan failed: it holds errors, not changes")
     return SavedPlan(
         path=str(path), config=data.config, checksum=data.checksum,
         plan_checksum=data.plan_checksum,
@@ -135,9 +133,12 @@ def _read(path: str | Path, model: type[D]) -> D:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ReconcileError(f"{path}: cannot read the saved plan: {exc}") from None
     try:
-        version = check(Versioned, data).format_version
-        if version.split(".")[0] != MAJOR:
-            raise _not_ours(path, f"format_version {version}, this tool reads {MAJOR}.x")
+        head = check(Head, data)
+        if head.format_version.split(".")[0] != MAJOR:
+            raise _not_ours(path, f"format_version {head.format_version}, this tool reads"
+                                  f" {MAJOR}.x")
+        if model is SavedDoc and head.errors:
+            raise _not_ours(path, "the plan failed: it holds errors, not changes")
         return check_json(model, text)
     except ShapeError as exc:
         raise _not_ours(path, str(exc)) from None

@@ -72,13 +72,15 @@ class ErrorDoc(_Part):
     message: str
 
 
-class Versioned(_Part):
-    """What is read first: a newer major version is told apart from a broken document."""
+class Head(_Part):
+    """What is read first: a newer major version, or a failed plan, is told apart from a
+    broken document."""
 
     format_version: str
+    errors: list[ErrorDoc] = Field(default_factory=list)
 
 
-class PlanDoc(Versioned):
+class PlanDoc(Head):
     """A plan document as `plan --format json` writes it (a failed plan's too)."""
 
     accounts: list[AccountDoc]
@@ -89,11 +91,11 @@ class PlanDoc(Versioned):
     summary: dict[str, int] = Field(default_factory=dict)
     uncertain_creates: list[UncertainDoc] = Field(default_factory=list)  # 1.1
     blocked: list[BlockDoc] = Field(default_factory=list)
-    errors: list[ErrorDoc] = Field(default_factory=list)
 
 
 class SavedDoc(PlanDoc):
-    """A plan to apply: it planned (it has a checksum), and its changes say what they saw."""
+    """A plan to apply: it planned (it has a checksum, and no errors: Head), and its changes
+    say what they saw."""
 
     changes: list[SavedChangeDoc]  # type: ignore[assignment]
     checksum: str
