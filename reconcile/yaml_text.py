@@ -44,7 +44,9 @@ def syntax_error(text: str, exc: yaml.MarkedYAMLError) -> tuple[Mark, str]:
     if "maximum nesting depth" in problem:  # libyaml's own limit, met while scanning ahead
         return where, TOO_DEEP
     hint = ""
-    if "\t" in problem or "tab" in problem:
+    # libyaml names the tab only where it breaks indentation; a tab that starts a line
+    # is "a character that cannot start any token".
+    if "\t" in problem or "tab" in problem or line[where.column:where.column + 1] == "\t":
         hint = "; indent with spaces, not tabs"
     elif "mapping values are not allowed" in problem:
         hint = ("; a value cannot contain `: ` unless it is quoted, and a key must line up"
