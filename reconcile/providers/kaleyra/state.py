@@ -109,6 +109,9 @@ class KaleyraState:
         self.account = account
         self.missing = missing  # no file at load time: every declared room plans a create
         self._rooms: dict[str, StateEntry] = {}
+        # room_id -> name: put() refuses a room_id recorded for another name without
+        # scanning every entry (apply puts once a create: a scan made it quadratic).
+        self._owners: dict[str, str] = {}
         self._saved: dict[str, StateEntry] = {}
         self._texts: dict[str, tuple[StateEntry, str]] = {}  # each entry's JSON, made once
         self._uncertain: list[CreateIntent] = []
@@ -135,6 +138,7 @@ class KaleyraState:
         document = parse(read.data, account, str(state.path))
         state._rooms, state._uncertain = dict(document.rooms), list(document.uncertain_creates)
         state._saved = dict(state._rooms)
+        state._owners = {entry.room_id: name for name, entry in state._rooms.items()}
         state._identity = _Identity.of(read.info)
         return state
 
@@ -164,18 +168,23 @@ class KaleyraState:
         """Record the room `name` (replacing its entry). Call save() next, at once."""
         if not name or not room_id:
             raise ValueError("a state entry needs a name and a room_id")
-        for other, entry in self._rooms.items():
-            if other != name and entry.room_id == room_id:
-                raise ValueError(f"room_id {room_id} is already recorded for {other}")
+        other = self._owners.get(room_id)
+        if other is not None and other != name:
+            raise ValueError(f"room_id {room_id} is already recorded for {other}")
         stored = stored_settings(settings)
         json.dumps(stored)  # fail here, not in save() after the room exists
         entry = StateEntry(room_id, stored, tuple(participants), created_at or _now())
+        self.remove(name)
         self._rooms[name] = entry
+        self._owners[room_id] = name
         return entry
 
     def remove(self, name: str) -> StateEntry | None:
         """Forget the room `name` (after it was deleted). Call save() next, at once."""
-        return self._rooms.pop(name, None)
+        entry = self._rooms.pop(name, None)
+        if entry is not None:
+            self._owners.pop(entry.room_id, None)
+        return entry
 
     # -- creates whose outcome is not known (see CreateIntent)
 

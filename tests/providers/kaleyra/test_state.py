@@ -156,6 +156,22 @@ def test_put_refuses_what_would_corrupt_the_file(path: Path) -> None:
     assert "x" not in state
 
 
+def test_a_room_id_is_free_again_once_its_entry_is_removed_or_replaced(path: Path) -> None:
+    """put() finds a room_id's owner in an index kept by put and remove (it scanned every
+    entry: applying n creates was quadratic), so the index must follow both."""
+    with locked(path, 0):
+        state = KaleyraState.load(saved_state(path).path, "kaleyra")
+    state.put("consult-42", room_id="room_new", settings={}, participants=[])  # a replace
+    state.put("retired", room_id="room_0123456789ab", settings={}, participants=[])
+    with pytest.raises(ValueError, match="already recorded for consult-42"):
+        state.put("x", room_id="room_new", settings={}, participants=[])
+    state.remove("b-room")
+    state.put("x", room_id="room_ba9876543210", settings={}, participants=[])
+    state.put("x", room_id="room_ba9876543210", settings={"a": 1}, participants=[])  # again
+    assert {n: e.room_id for n, e in state.items()} == {
+        "consult-42": "room_new", "retired": "room_0123456789ab", "x": "room_ba9876543210"}
+
+
 def test_missing_file_is_an_empty_state_with_a_warning(path: Path) -> None:
     state = KaleyraState.load(path, "kaleyra")
     assert state.missing and len(state) == 0
