@@ -3,18 +3,20 @@ applies through the real adapters, compared with what the CLI does with the same
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import shutil
 import subprocess
 import sys
+import warnings
 from datetime import date
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
-from reconcile.api import ApplyResult, apply_file, apply_saved, plan_file
+from reconcile.api import ApplyResult, InEventLoop, apply_file, apply_saved, plan_file
 from reconcile.cli import cli
 from reconcile.config import load
 from reconcile.engine import provider
@@ -235,6 +237,35 @@ def test_attach_returns_a_new_config_and_leaves_the_loaded_one_alone(
         assert account.settings.endpoint.startswith(server.url(account.type))
         assert account.secrets and account.secrets != config.accounts[alias].secrets
         assert account.rooms == config.accounts[alias].rooms
+
+
+def test_a_call_from_a_running_loop_is_refused_clearly_before_anything_starts(
+        tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
+    path = telnyx_rooms_file(tmp_path, server, ROOMS)
+    saved = tmp_path / "nothing-read.json"  # refused before it is read
+
+    async def app() -> list[str]:
+        refused = []
+        for call in (lambda: plan_file(path, environ=SANDBOX_ENVIRON),
+                     lambda: apply_file(path, environ=SANDBOX_ENVIRON, auto_approve=True),
+                     lambda: apply_saved(saved, environ=SANDBOX_ENVIRON),
+                     lambda: plan_file(path, sandbox=tmp_path / "box.db")):
+            with pytest.raises(InEventLoop) as raised:
+                call()
+            refused.append(str(raised.value))
+        # The way the message gives works from the loop.
+        planned = await asyncio.to_thread(plan_file, path, environ=SANDBOX_ENVIRON)
+        assert planned.plan.has_changes
+        return refused
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no coroutine left never awaited
+        refused = asyncio.run(app())
+    assert "plan_file cannot be called from a running event loop" in refused[0]
+    assert "asyncio.to_thread(apply_saved" in refused[2]
+    assert isinstance(InEventLoop("x"), ReconcileError | RuntimeError)
+    assert sandbox.counter_table()["telnyx"]["GET"] > 0 and writes(sandbox) == {}
+    assert not (tmp_path / "box.db").exists()  # no sandbox was started
 
 
 # -- the README's example ------------------------------------------------------------------
