@@ -29,7 +29,14 @@ from reconcile.sandbox.client import SandboxControl
 from reconcile.sandbox.core import Sandbox
 from reconcile.sandbox.server import SandboxServer
 
-from .conftest import SANDBOX_ACCOUNTS, SANDBOX_ENVIRON, accounts_file, telnyx_rooms_file
+from .conftest import (
+    SANDBOX_ACCOUNTS,
+    SANDBOX_ENVIRON,
+    accounts_file,
+    one_room,
+    rooms_file,
+    telnyx_rooms_file,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "rooms.yaml"
@@ -237,6 +244,50 @@ def test_attach_returns_a_new_config_and_leaves_the_loaded_one_alone(
         assert account.settings.endpoint.startswith(server.url(account.type))
         assert account.secrets and account.secrets != config.accounts[alias].secrets
         assert account.rooms == config.accounts[alias].rooms
+
+
+class Hangup(Exception):
+    """The caller's own failure, in a callback."""
+
+
+def test_a_progress_callback_that_raises_stops_apply_safely_and_is_raised(
+        tmp_path: Path, server: SandboxServer) -> None:
+    # Kaleyra: its state file must record every room made, or the next plan orphans it.
+    rooms = "".join(one_room("kaleyra", f"hang-{n}") for n in range(5))
+    path = rooms_file(tmp_path, server, "kaleyra", rooms, "    concurrency: 2\n")
+    heard: list[Outcome] = []
+
+    def progress(outcome: Outcome) -> None:
+        heard.append(outcome)
+        raise Hangup("the caller's screen is gone")
+
+    with pytest.raises(Hangup) as raised:
+        apply_file(path, environ=SANDBOX_ENVIRON, auto_approve=True, on_progress=progress)
+    # Heard once; the two changes under way finished, none started after: said in a note.
+    assert len(heard) == 1
+    assert raised.value.__notes__ == ["apply stopped because on_progress raised: 2 applied,"
+                                      " 0 failed, 3 not started; plan again"]
+    again = plan_file(path, environ=SANDBOX_ENVIRON)
+    assert [c.action for c in again.plan.changes()].count(Action.CREATE) == 3
+    assert [a.uncertain for a in again.plan.accounts] == [[]]
+    assert apply_file(path, environ=SANDBOX_ENVIRON, auto_approve=True).exit_status == OK
+    assert not plan_file(path, environ=SANDBOX_ENVIRON).plan.has_changes
+
+
+def test_a_confirm_or_on_plan_that_raises_sends_nothing(
+        tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
+    path = rooms_file(tmp_path, server, "kaleyra", one_room("kaleyra", "never"))
+
+    def fail(*args: object) -> bool:
+        raise Hangup("no")
+
+    for options in ({"confirm": fail}, {"on_plan": fail, "auto_approve": True}):
+        with pytest.raises(Hangup):
+            apply_file(path, environ=SANDBOX_ENVIRON, **options)  # type: ignore[arg-type]
+    assert writes(sandbox) == {}
+    # The state lock was let go: an apply can run now.
+    assert apply_file(path, environ=SANDBOX_ENVIRON, auto_approve=True,
+                      lock_timeout=5).exit_status == OK
 
 
 def test_a_call_from_a_running_loop_is_refused_clearly_before_anything_starts(
