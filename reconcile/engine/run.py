@@ -112,6 +112,8 @@ class Run:
             assert live is not None
             if room is not None:  # a plan deletes only rooms the file leaves undeclared
                 return _skipped(saved, "the rooms file declares it")
+            if not await planner.deletes(provider, saved.kind, live):  # nor unmanaged ones
+                return _skipped(saved, "a plan of the rooms file leaves it alone")
             change = await planner.deletion(provider, saved.kind, live, saved.reason)
         elif room is None:
             return _skipped(saved, "the rooms file no longer declares it")
