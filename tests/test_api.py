@@ -230,6 +230,23 @@ def test_the_sandbox_option_runs_on_a_database_of_its_own(tmp_path: Path) -> Non
     assert db.is_file()
 
 
+def test_no_results_repr_shows_a_sensitive_value_or_a_join_url(tmp_path: Path) -> None:
+    # The example declares a Metered stream key and a Kaleyra description (PII), which
+    # every output masks; a result printed or logged whole must not show them either.
+    db = tmp_path / "sandbox.db"
+    planned = plan_file(EXAMPLE, sandbox=db, on_notice=lambda notice: None)
+    applied = apply_file(EXAMPLE, sandbox=db, auto_approve=True, on_notice=lambda n: None)
+    join_urls = [url for o in applied.outcomes if o.live for url in o.live.join_urls]
+    assert join_urls and applied.exit_status == OK
+    secrets = ["rtmps://live.example.com/app/launch-2026", "Follow-up consultation",
+               *join_urls]
+    for text in (repr(planned), str(planned), repr(applied), repr(list(applied.outcomes))):
+        assert [secret for secret in secrets if secret in text] == []
+    # What the repr still says: which room, what is done, why.
+    assert "action=<Action.CREATE: 'create'>" in repr(planned)
+    assert "key='consult-42'" in repr(applied)
+
+
 def test_attach_returns_a_new_config_and_leaves_the_loaded_one_alone(
         server: SandboxServer) -> None:
     config = load(EXAMPLE, credentials=False)
