@@ -42,6 +42,8 @@ __all__ = ["ApplyResult", "InEventLoop", "PlanResult", "apply_file", "apply_save
 
 T = TypeVar("T")
 FilePath = str | os.PathLike[str]
+# Globs, as --account and --target take them: a list, or one pattern as a string.
+Patterns = str | Iterable[str]
 # The sandbox to run on: None (or False) for the real providers, True for the default
 # database (.reconcile/sandbox.db), or the path of a database (its rooms kept across calls).
 SandboxOption = bool | FilePath | None
@@ -99,18 +101,19 @@ class ApplyResult:
         return OK
 
 
-def plan_file(path: FilePath, *, accounts: Iterable[str] = (), targets: Iterable[str] = (),
+def plan_file(path: FilePath, *, accounts: Patterns = (), targets: Patterns = (),
               force: bool = False, sandbox: SandboxOption = None,
               environ: Mapping[str, str] | None = None,
               on_notice: Notices | None = None) -> PlanResult:
     """What `apply_file` would change, read from the providers (`reconcile plan`).
 
     `accounts` and `targets` narrow the plan to accounts and room keys matching these
-    globs. `force` plans for `apply --force` (the destroy threshold blocks nothing).
+    globs (a list, or one glob as a string). `force` plans for `apply --force` (the
+    destroy threshold blocks nothing).
     Credentials are read from `environ` (default: os.environ); the sandbox needs none.
     `on_notice(text)` hears each provider's notice for today (default: logged)."""
     _refuse_running_loop("plan_file")
-    wanted = tuple(targets)
+    wanted = _patterns(targets)
 
     async def work(run: Run, config: Config) -> PlanResult:
         plan = narrow(await run.plan(), wanted)
@@ -160,7 +163,7 @@ class _Steps:
         return ApplyResult(plan, checksum, outcomes=tuple(outcomes))
 
 
-def apply_file(path: FilePath, *, accounts: Iterable[str] = (), targets: Iterable[str] = (),
+def apply_file(path: FilePath, *, accounts: Patterns = (), targets: Patterns = (),
                force: bool = False, allow_disruption: bool = False,
                auto_approve: bool = False, confirm: Confirm | None = None,
                checksum: str | None = None, on_plan: OnPlan | None = None,
@@ -179,7 +182,7 @@ def apply_file(path: FilePath, *, accounts: Iterable[str] = (), targets: Iterabl
     `allow_disruption` are apply's options; `lock_timeout` is how many seconds to wait
     for another apply's state lock (None: wait). The rest is as for `plan_file`."""
     _refuse_running_loop("apply_file")
-    wanted = tuple(targets)
+    wanted = _patterns(targets)
     steps = _Steps(force, allow_disruption, auto_approve, checksum, confirm, on_plan,
                    on_progress)
 
@@ -233,7 +236,7 @@ def apply_saved(saved: FilePath | SavedPlan, *, force: bool = False,
 # -- the run: load, open the accounts (on the sandbox when asked), work ------------------
 
 def run_file(path: FilePath, work: Callable[[Run, Config], Awaitable[T]], *,
-             accounts: Iterable[str] = (), sandbox: SandboxOption = None,
+             accounts: Patterns = (), sandbox: SandboxOption = None,
              environ: Mapping[str, str] | None = None, hold_locks: bool = False,
              lock_timeout: float | None = None, on_notice: Notices | None = None) -> T:
     """Load `path`, open the accounts matching `accounts` (all when empty) and run
@@ -242,7 +245,7 @@ def run_file(path: FilePath, work: Callable[[Run, Config], Awaitable[T]], *,
     _refuse_running_loop("run_file")
     sandboxed = sandbox is not None and sandbox is not False
     config = load(path, environ, credentials=not sandboxed)
-    patterns = tuple(accounts)
+    patterns = _patterns(accounts)
     try:
         aliases = [account.alias for account in select(config, patterns)]
         if patterns and not aliases:
@@ -287,6 +290,11 @@ def _run(config: Config, aliases: Sequence[str], context: RunContext, hold_locks
     # handler, main task and result included (~0.3 s for 10,000 changes).
     asyncio.run(main())
     return results[0]
+
+
+def _patterns(value: Patterns) -> tuple[str, ...]:
+    """One pattern given as a string is that pattern (tuple() would make one a letter)."""
+    return (value,) if isinstance(value, str) else tuple(value)
 
 
 def _refuse_running_loop(name: str) -> None:

@@ -73,6 +73,10 @@ def test_plan_file_returns_the_plan_and_prints_nothing(
                    if len(secret) >= 8)
     narrowed = plan_file(path, targets=["*-b"], environ=SANDBOX_ENVIRON)
     assert [c.key for c in narrowed.plan.changes()] == ["api-b"]
+    # One pattern given as a string is that pattern, not one per character (which
+    # matched no room: an empty plan, exit status 0).
+    alone = plan_file(path, accounts="telnyx", targets="*-b", environ=SANDBOX_ENVIRON)
+    assert [c.key for c in alone.plan.changes()] == ["api-b"]
 
 
 def test_apply_file_sends_nothing_unless_approved(tmp_path: Path, server: SandboxServer,
