@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -222,6 +223,25 @@ def test_notices_go_to_the_callback_once_per_run(tmp_path: Path, server: Sandbox
     heard: list[str] = []
     plan_file(path, environ=SANDBOX_ENVIRON, on_notice=heard.append)
     assert len(heard) == 1 and "December 5, 2026" in heard[0]
+
+
+def test_a_program_that_configures_no_logging_sees_nothing_on_stderr(
+        tmp_path: Path, server: SandboxServer) -> None:
+    # No Kaleyra state file: the adapter warns, on the `reconcile` logger. Logging is the
+    # program's to configure; left alone, Python's last-resort handler printed it.
+    path = rooms_file(tmp_path, server, "kaleyra", one_room("kaleyra", "quiet"),
+                      state="nowhere.json")
+    code = ("import logging, sys\n"
+            "from reconcile.api import plan_file\n"
+            f"print(len(list(plan_file({str(path)!r}).plan.changes())))\n"
+            "logging.basicConfig(stream=sys.stdout)\n"  # configured, they are heard
+            f"plan_file({str(path)!r})\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=False, env={**os.environ, **SANDBOX_ENVIRON})
+    assert (done.returncode, done.stderr) == (0, "")
+    first, *logged = done.stdout.splitlines()
+    assert first == "1"
+    assert any("there is no Kaleyra state file" in line for line in logged)
 
 
 def test_the_sandbox_option_runs_on_a_database_of_its_own(tmp_path: Path) -> None:
