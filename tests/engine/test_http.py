@@ -271,6 +271,7 @@ class Canned:
     raw: dict[str, bytes] = field(default_factory=dict)  # whole answers, sent as they are
     port: int = 0
     got: list[tuple[str, str, str]] = field(default_factory=list)  # method, path, auth
+    cookies: list[str] = field(default_factory=list)  # each request's Cookie header
 
     @property
     def url(self) -> str:
@@ -283,6 +284,7 @@ class Canned:
         headers = {name.lower(): value for name, value in
                    (line.split(": ", 1) for line in lines[1:] if ": " in line)}
         self.got.append((method, path, headers.get("authorization", "")))
+        self.cookies.append(headers.get("cookie", ""))
         if path in self.raw:
             return self.raw[path]
         status, extra = self.answers.get(path, (200, {}))
@@ -342,6 +344,23 @@ def test_a_read_follows_a_redirect_on_the_same_origin(canned: Canned,
     assert str(response.request.url) == f"{canned.url}/end"
     assert canned.got == [("GET", path, "Bearer S3CR3T")
                               for path in ("/start", "/moved?page=2", "/end")]
+
+
+def test_a_cookie_an_answer_sets_is_never_sent_back_not_even_on_its_redirect(
+        canned: Canned) -> None:
+    """The client keeps no cookies: requests are built without them, and a provider's
+    Set-Cookie is not carried to the redirect it asks for either."""
+    canned.answers = {"/start": (302, {"Location": "/end", "Set-Cookie": "session=abc"})}
+
+    async def run() -> None:
+        async with HttpClient(canned.url, settings=HttpSettings(attempts=1)) as http:
+            for _ in range(2):
+                await http.request("GET", "/start")
+            assert not list(http.client.cookies.jar)
+
+    asyncio.run(run())
+    assert [path for _, path, _ in canned.got] == ["/start", "/end"] * 2
+    assert canned.cookies == [""] * 4
 
 
 @pytest.mark.parametrize(("location", "problem"), [
