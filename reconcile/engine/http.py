@@ -197,6 +197,10 @@ class HttpClient:
                                       self.provider)
                 finally:
                     await response.aclose()
+                # httpx's stream (and the cap's check) refers back to the response: a cycle
+                # that kept every answer, body and all, until the collector ran. Read
+                # whole, the body needs no stream but a plain one.
+                response.stream = httpx.ByteStream(response.content)
         except InvalidHttp:
             raise UnusableAnswer("it is not valid HTTP/1.1 (its framing or a header is"
                                  " malformed)", url=str(request.url), provider=self.provider,
