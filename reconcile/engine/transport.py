@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from types import TracebackType
 
 import httpx
 
+from reconcile import process
 from reconcile.engine.invalid_http import InvalidHttp
 
 
@@ -33,7 +35,12 @@ def _no_default_tls_contexts() -> Iterator[None]:
     import, each loading the system's CA store (about 30 ms of CPU apiece, and their
     memory), though reconcile always hands it a context of its own (`Transport`). Built
     here without loading any CA, aiohttp's verifying default trusts nothing, so any other
-    use of it in this process fails closed; its non-verifying one needs no CA anyway."""
+    use of it in this process fails closed; its non-verifying one needs no CA anyway.
+    Only in the `reconcile` command's own process: a program using reconcile as a library
+    may use aiohttp's defaults itself, and keeps them as aiohttp builds them."""
+    if not process.OWNED_BY_THE_COMMAND or "aiohttp" in sys.modules:
+        yield
+        return
     create_default_context = ssl.create_default_context
     ssl.create_default_context = lambda *args, **kwargs: ssl.SSLContext(
         ssl.PROTOCOL_TLS_CLIENT)  # verifies (hostname and chain) with no CA: refuses all
