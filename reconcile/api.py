@@ -140,7 +140,10 @@ class _Steps:
     async def apply(self, run: Run, plan: Plan, skipped: list[Outcome], checksum: str,
                     plan_checksum: str | None = None) -> ApplyResult:
         if self.reviewed is not None:
-            actual = plan_checksum or plan.checksum()
+            # A saved plan's plan_checksum is only what its document claims; planned again,
+            # an untouched one is that very plan, so that is what is compared. With changes
+            # skipped (changed since) nothing whole is left to compare but the claim.
+            actual = plan_checksum if plan_checksum and skipped else plan.checksum()
             if actual != self.reviewed.strip().lower():
                 raise ReconcileError(
                     f"the plan differs from the reviewed one: its checksum is {actual}, the"

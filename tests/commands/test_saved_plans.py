@@ -198,6 +198,25 @@ def test_apply_checksum_applies_only_the_reviewed_plan(scenario: Scenario,
     assert cli_run("plan", "rooms.yaml").stdout == NO_CHANGES
 
 
+def test_apply_checksum_of_a_saved_plan_checks_what_is_applied_not_what_it_claims(
+        scenario: Scenario) -> None:
+    document = save_plan()
+    reviewed = document["plan_checksum"]
+    # One change taken out by hand: the plan_checksum it still claims is the reviewed one.
+    document["changes"] = [c for c in document["changes"]
+                           if c["address"] != "telnyx.rooms[n-new]"]
+    Path("cut.json").write_text(json.dumps(document))
+    refused = cli_run("apply", "--allow-disruption", "--checksum", reviewed, "cut.json")
+    assert refused.exit_code == ERROR, refused.output
+    assert "the plan differs from the reviewed one" in refused.stderr
+    assert "n-new" not in {room["name"] for room in scenario.control.rooms(
+        "telnyx", SANDBOX_ACCOUNTS["telnyx"], "rooms", live=True)}
+    # The untouched document, planned again, is the reviewed plan to the byte.
+    accepted = cli_run("apply", "--allow-disruption", "--checksum", reviewed, "plan.json")
+    assert accepted.exit_code == OK, accepted.output
+    assert cli_run("plan", "rooms.yaml").stdout == NO_CHANGES
+
+
 def test_the_checksum_is_stable_and_every_output_shows_it(scenario: Scenario) -> None:
     first = json.loads(cli_run("plan", "--format", "json", "rooms.yaml").stdout)
     second = json.loads(cli_run("plan", "--format", "json", "rooms.yaml").stdout)
