@@ -1,0 +1,92 @@
+"""Daily's room properties as data: what a key missing from a room's `config` means, and
+the closed value lists. Shared by the model, the adapter and the emulator, and free of
+pydantic, httpx and starlette so that any of them can load it cheaply.
+
+Daily's `GET /rooms/{name}` returns in `config` only the properties whose value differs
+from the default (docs/providers/daily.md, "What GET returns"). `ABSENT_MEANS` is how the
+reconciler reads a missing key: the documented default, or, for a property the domain
+can set, the domain's documented default (a domain left at its defaults). None stands
+for "not set".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PRIVACY = ("public", "private")
+DEFAULT_PRIVACY = "public"
+RECORDING_TYPES = ("cloud", "local", "raw-tracks")
+LANGUAGES = ("da", "de", "en", "es", "fi", "fr", "it", "jp", "ka", "nl", "no", "pt", "pt-BR",
+             "pl", "ru", "sv", "tr", "user")
+GEO_REGIONS = ("af-south-1", "ap-northeast-2", "ap-southeast-1", "ap-southeast-2",
+               "ap-south-1", "eu-central-1", "eu-west-2", "sa-east-1", "us-east-1",
+               "us-west-2")
+RTMP_REGIONS = ("us-west-2", "eu-central-1", "ap-south-1")
+CAN_SEND = ("video", "audio", "screenVideo", "screenAudio")
+CAN_ADMIN = ("participants", "streaming", "transcription")
+STORAGE_PROVIDERS = ("aws", "oci")
+STREAM_TYPES = ("rtmp", "hls")
+
+NAME_PATTERN = r"^[A-Za-z0-9_-]+$"
+NAME_MAX = 128  # U6: the newer pages' limit (older ones: domain + name <= 41)
+OLD_NAME_BUDGET = 41  # U6: the older pages' limit on domain and name together
+PARTICIPANT_CAP = 200  # U11: above this only after contacting Daily
+HOOK_MAX = 255
+TEMPLATE_MAX = 1024
+EPOCH_TAG = "{epoch_time}"
+
+# A missing `config` key, read as this (U5). Unset properties read as None.
+ABSENT_MEANS: dict[str, Any] = {
+    "max_participants": PARTICIPANT_CAP,
+    # Prebuilt flags the domain also sets: its documented defaults
+    "enable_people_ui": True,
+    "enable_pip_ui": False,
+    "enable_emoji_reactions": False,
+    "enable_hand_raising": False,
+    "enable_prejoin_ui": True,
+    "enable_live_captions_ui": False,
+    "enable_network_ui": False,
+    "enable_noise_cancellation_ui": True,
+    "enable_breakout_rooms": False,
+    "enable_knocking": False,
+    "enable_screenshare": True,
+    "enable_video_processing_ui": True,
+    "enable_chat": False,
+    "enable_shared_chat_history": True,
+    "start_video_off": False,
+    "start_audio_off": False,
+    "owner_only_broadcast": False,
+    "eject_at_room_exp": False,
+    "enable_advanced_chat": False,
+    "enable_hidden_participants": False,
+    "enable_mesh_sfu": False,
+    "sfu_switchover": 0.5,
+    "enable_adaptive_simulcast": True,
+    "enable_multiparty_adaptive_simulcast": False,
+    "enforce_unique_user_ids": False,
+    "experimental_optimize_large_calls": False,
+    "lang": "en",
+    "disable_rtmp_geo_fallback": False,
+    "enable_terse_logging": False,
+    "enable_transcription_storage": False,
+    "enable_dialout": False,
+    "enable_cpu_warning_notifications": False,
+}
+
+# Properties with no default value: absent means not set.
+UNSET_WHEN_ABSENT = ("nbf", "exp", "enable_recording", "eject_after_elapsed",
+                     "meeting_join_hook", "geo", "rtmp_geo", "recordings_bucket",
+                     "auto_transcription_settings", "transcription_bucket",
+                     "recordings_template", "transcription_template", "dialout_config",
+                     "streaming_endpoints", "permissions")
+
+# Keys Daily is seen to accept or return beyond the documented table (daily.md section 3,
+# "also seen"): the emulator takes them, the model does not declare them, the adapter
+# ignores them in answers.
+ALSO_SEEN = ("enable_cpu_warning_notifications", "sip", "sip_uri", "autojoin",
+             "signaling_impl")
+
+
+def absent_value(name: str) -> Any:
+    """What a property missing from `config` stands for (None: not set)."""
+    return ABSENT_MEANS.get(name)
