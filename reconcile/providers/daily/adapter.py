@@ -124,7 +124,8 @@ class DailyProvider(Provider):
     def error_message(self, exc: HttpError | TransportError) -> str:
         # Daily says what went wrong in `info`, under the stable type in `error`.
         body = exc.body if isinstance(exc, HttpError) else None
-        if isinstance(body, dict) and isinstance(body.get("info"), str):
+        if isinstance(exc, HttpError) and isinstance(body, dict) \
+                and isinstance(body.get("info"), str):
             exc = copy.copy(exc)
             exc.body = {"message": f"{body.get('error')}: {body['info']}"}
         return super().error_message(exc)
