@@ -2,8 +2,10 @@
 
 The mount root stands in for `https://api.daily.co`. The Bearer key names the account and
 its domain (the domain is the key written as a host label). Rooms are stored as `GET
-/rooms/{name}` returns them, with `config` holding every property set; rendering leaves
-out the ones at their default (U5). A room whose `exp` has passed is invisible (U9).
+/rooms/{name}` returns them except that every property set sits beside `name` and
+`privacy` rather than under `config` (so the control API can read and change each one);
+rendering nests them and leaves out the ones at their default (U5). A room whose `exp`
+has passed is invisible (U9).
 """
 
 from __future__ import annotations
@@ -66,9 +68,17 @@ def domain_of(key: str) -> str:
     return _HOST_LABEL.sub("-", key.lower()).strip("-")[:40] or "sandbox"
 
 
+ROOM_FIELDS = ("id", "name", "api_created", "privacy", "url", "created_at")
+
+
+def is_property(key: str) -> bool:
+    return key not in ROOM_FIELDS and not key.startswith("_")
+
+
 def render(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in data.items() if not k.startswith("_")} | {
-        "config": shown_config(data.get("config", {}))}
+    room = {k: data[k] for k in ROOM_FIELDS if k in data}
+    room["config"] = shown_config({k: v for k, v in data.items() if is_property(k)})
+    return room
 
 
 def new_room(sandbox: Sandbox, key: str, checked: dict[str, Any]) -> dict[str, Any]:
@@ -77,7 +87,7 @@ def new_room(sandbox: Sandbox, key: str, checked: dict[str, Any]) -> dict[str, A
     return {"id": sandbox.random_uuid(), "name": name, "api_created": True,
             "privacy": checked.get("privacy", p.DEFAULT_PRIVACY),
             "url": f"https://{domain_of(key)}.daily.co/{name}",
-            "created_at": iso_millis(now), "config": checked["properties"], "_created": now}
+            "created_at": iso_millis(now), "_created": now, **checked["properties"]}
 
 
 # -- HTTP ------------------------------------------------------------------------------
@@ -159,10 +169,10 @@ class _Api:
             checked = check_body(body, create=False, cap=self.cap)
             # U3: merge, or under the control API's switch replace privacy and properties
             base = update_base(self.sandbox, PROVIDER, record.data,
-                               {"privacy": p.DEFAULT_PRIVACY, "config": {}},
-                               lambda field: field in ("privacy", "config"))
-            data = {**base, "privacy": checked.get("privacy", base["privacy"]),
-                    "config": apply_properties(base["config"], checked["properties"])}
+                               {"privacy": p.DEFAULT_PRIVACY},
+                               lambda field: field == "privacy" or is_property(field))
+            data = {**apply_properties(base, checked["properties"]),
+                    "privacy": checked.get("privacy", base["privacy"])}
             self.store.update(record, data)
         return json_response(render(data))
 

@@ -144,10 +144,10 @@ def check_body(body: Any, *, create: bool, cap: int) -> dict[str, Any]:
     return checked
 
 
-def apply_properties(config: Mapping[str, Any], properties: Mapping[str, Any]
+def apply_properties(room: Mapping[str, Any], properties: Mapping[str, Any]
                      ) -> dict[str, Any]:
-    """`config` with `properties` merged in; a null removes the key (U4)."""
-    merged = dict(config)
+    """The stored room with `properties` merged in; a null removes the key (U4)."""
+    merged = dict(room)
     for name, value in properties.items():
         if value is None:
             merged.pop(name, None)
@@ -168,5 +168,5 @@ def shown_config(config: Mapping[str, Any]) -> dict[str, Any]:
 
 def expired(data: Mapping[str, Any], now: float) -> bool:
     """U9: a room whose `exp` has passed is invisible."""
-    exp = data.get("config", {}).get("exp")
+    exp = data.get("exp")
     return isinstance(exp, int) and exp <= now
