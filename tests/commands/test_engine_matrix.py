@@ -83,6 +83,9 @@ FACTS = (
           gone_reason="missing: room_id {id} not found",
           extra="    defaults: {participants: [{user_id: dr-lee, is_admin: true},"
                 " {user_id: patient-42}]}\n"),
+    Facts("daily", "name", {"max_participants": (20, 8), "enable_chat": (True, False)},
+          change=("max_participants", 30), in_place=True, rename_in_place=False,
+          sessions=False),
 )
 BY_NAME = {facts.provider: facts for facts in FACTS}
 
