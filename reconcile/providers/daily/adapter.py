@@ -5,14 +5,15 @@ room plus a delete. U-numbers refer to docs/providers/daily.md."""
 from __future__ import annotations
 
 import asyncio
-import copy
 from typing import Any
 
+from reconcile import redact
 from reconcile.config import AccountConfig
 from reconcile.engine.answers import BOOLEAN, STRING, Answer, RoomShape, distinct
 from reconcile.engine.http import HttpError, PaginationError, RateLimiter, TransportError, segment
 from reconcile.engine.plan import FieldChange, LiveRoom
 from reconcile.engine.provider import Capabilities, NameTaken, Provider
+from reconcile.escape import printable
 from reconcile.models import Room
 from reconcile.providers.daily import properties as p
 from reconcile.providers.daily.model import DailyRoom
@@ -122,13 +123,16 @@ class DailyProvider(Provider):
         return p.DEFAULT_PRIVACY if field == "privacy" else p.absent_value(field)
 
     def error_message(self, exc: HttpError | TransportError) -> str:
-        # Daily says what went wrong in `info`, under the stable type in `error`.
+        """The common message, with Daily's `info` after its stable `error` type."""
+        message = super().error_message(exc)
         body = exc.body if isinstance(exc, HttpError) else None
         if isinstance(exc, HttpError) and isinstance(body, dict) \
-                and isinstance(body.get("info"), str):
-            exc = copy.copy(exc)
-            exc.body = {"message": f"{body.get('error')}: {body['info']}"}
-        return super().error_message(exc)
+                and isinstance(body.get("error"), str) and isinstance(body.get("info"), str):
+            head = f"{exc.status}: {body['error']}"
+            forms = redact.secret_forms(self.account.secrets.values())
+            info = printable(redact.scrub(body["info"], forms))[:300]
+            message = message.replace(head, f"{head}: {info}", 1)
+        return message
 
     # -- helpers -------------------------------------------------------------------------
 
