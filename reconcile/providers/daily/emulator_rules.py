@@ -6,9 +6,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, get_args
 
 from reconcile.providers.daily import properties as p
+from reconcile.providers.daily.model import (
+    AdminRight,
+    Language,
+    Media,
+    Privacy,
+    Recording,
+    Region,
+    RtmpRegion,
+)
 
 NAME_RE = re.compile(p.NAME_PATTERN)
 
@@ -56,8 +65,8 @@ def _media_rights(values: tuple[str, ...]) -> Callable[[Any], bool]:
 
 def _permissions(value: Any) -> bool:
     checks: dict[str, Callable[[Any], bool]] = {
-        "hasPresence": _boolean, "canSend": _media_rights(p.CAN_SEND),
-        "canReceive": _object, "canAdmin": _media_rights(p.CAN_ADMIN)}
+        "hasPresence": _boolean, "canSend": _media_rights(get_args(Media)),
+        "canReceive": _object, "canAdmin": _media_rights(get_args(AdminRight))}
     return isinstance(value, dict) and all(
         key in checks and checks[key](item) for key, item in value.items())
 
@@ -72,10 +81,10 @@ PROPERTY_CHECKS: dict[str, Callable[[Any], bool]] = {
     "nbf": _integer(0), "exp": _integer(0),
     "eject_after_elapsed": _integer(0),
     "sfu_switchover": _number,
-    "enable_recording": _one_of(p.RECORDING_TYPES),
-    "lang": _one_of(p.LANGUAGES),
-    "geo": _one_of(p.GEO_REGIONS),
-    "rtmp_geo": _one_of(p.RTMP_REGIONS),
+    "enable_recording": _one_of(get_args(Recording)),
+    "lang": _one_of(get_args(Language)),
+    "geo": _one_of(get_args(Region)),
+    "rtmp_geo": _one_of(get_args(RtmpRegion)),
     "meeting_join_hook": _text(p.HOOK_MAX),
     "recordings_template": _text(p.TEMPLATE_MAX, p.EPOCH_TAG),
     "transcription_template": _text(p.TEMPLATE_MAX, p.EPOCH_TAG),
@@ -122,8 +131,8 @@ def check_name(name: Any) -> str:
 
 
 def check_privacy(privacy: Any) -> str:
-    if privacy not in p.PRIVACY:  # U15
-        raise Invalid(f"privacy must be one of {', '.join(p.PRIVACY)}")
+    if privacy not in get_args(Privacy):  # U15
+        raise Invalid(f"privacy must be one of {', '.join(get_args(Privacy))}")
     return str(privacy)
 
 

@@ -1,6 +1,7 @@
 """Daily's room properties as data: what a key missing from a room's `config` means, and
-the closed value lists. Shared by the model, the adapter and the emulator, and free of
-pydantic, httpx and starlette so that any of them can load it cheaply.
+limits. Shared by the model, the adapter and the emulator, and free of pydantic, httpx
+and starlette so that any of them can load it cheaply (the closed value lists are the
+model's Literal types).
 
 Daily's `GET /rooms/{name}` returns in `config` only the properties whose value differs
 from the default (docs/providers/daily.md, "What GET returns"). `ABSENT_MEANS` is how the
@@ -13,19 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-PRIVACY = ("public", "private")
 DEFAULT_PRIVACY = "public"
-RECORDING_TYPES = ("cloud", "local", "raw-tracks")
-LANGUAGES = ("da", "de", "en", "es", "fi", "fr", "it", "jp", "ka", "nl", "no", "pt", "pt-BR",
-             "pl", "ru", "sv", "tr", "user")
-GEO_REGIONS = ("af-south-1", "ap-northeast-2", "ap-southeast-1", "ap-southeast-2",
-               "ap-south-1", "eu-central-1", "eu-west-2", "sa-east-1", "us-east-1",
-               "us-west-2")
-RTMP_REGIONS = ("us-west-2", "eu-central-1", "ap-south-1")
-CAN_SEND = ("video", "audio", "screenVideo", "screenAudio")
-CAN_ADMIN = ("participants", "streaming", "transcription")
-STORAGE_PROVIDERS = ("aws", "oci")
-STREAM_TYPES = ("rtmp", "hls")
 
 NAME_PATTERN = r"^[A-Za-z0-9_-]+$"
 NAME_MAX = 128  # U6: the newer pages' limit (older ones: domain + name <= 41)
