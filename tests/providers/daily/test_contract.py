@@ -255,8 +255,8 @@ def test_every_room_answer_of_the_emulator_validates(spec: dict[str, Any],
     check_answer(spec, "/rooms/{room_name}", "delete", client.delete("/rooms/full"))
 
 
-def test_the_adapter_sends_bodies_the_spec_accepts_but_for_declared_nulls(spec: dict[str, Any], tmp_path: Path,
-                                                   server: SandboxServer) -> None:
+def test_the_adapter_sends_bodies_the_spec_accepts_but_for_declared_nulls(
+        spec: dict[str, Any], tmp_path: Path, server: SandboxServer) -> None:
     rooms = ("      - {name: a, privacy: private, max_participants: 12, lang: de,"
              " enable_recording: null, permissions: {canSend: [audio]},"
              " recordings_bucket: {bucket_name: b}}\n      - {name: b}\n")
@@ -274,9 +274,9 @@ def test_the_adapter_sends_bodies_the_spec_accepts_but_for_declared_nulls(spec: 
                                                         live.fields), room, ())
             return sent(provider)
 
-    bodies = [(method, path, body) for method, path, body in asyncio.run(main())]
+    bodies = asyncio.run(main())
     closed = {**json_schema(spec, room_properties(spec)), "additionalProperties": False}
-    for method, path, body in bodies:
+    for _, path, body in bodies:
         route = ("/rooms", "post") if path == "/v1/rooms" else ("/rooms/{room_name}", "post")
         resets = {k for k, v in body["properties"].items() if v is None}  # U4
         assert resets <= {"enable_recording"}, resets  # only what the file declares null
