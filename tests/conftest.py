@@ -17,6 +17,7 @@ import pytest
 
 from reconcile import redact
 from reconcile.config import AccountConfig, load
+from reconcile.engine import planner
 from reconcile.engine import provider as provider_module
 from reconcile.engine.http import HttpClient, HttpSettings
 from reconcile.engine.plan import AccountPlan
@@ -221,7 +222,7 @@ def connected(adapter: type[P], account: AccountConfig, use: Callable[[P], Await
 def plan_file(adapter: type[Provider], path: Path) -> AccountPlan:
     """What `adapter` plans, on the core's client, for the rooms file's account named after
     its type (credentials from SANDBOX_ENVIRON)."""
-    return connected(adapter, load_account(path, adapter.type), lambda provider: provider.plan())
+    return connected(adapter, load_account(path, adapter.type), planner.plan)
 
 
 Sent = tuple[str, str, Any]  # a request's method, path and JSON body

@@ -30,6 +30,7 @@ from reconcile.commands.engine import (
     write_atomically,
 )
 from reconcile.config import Config
+from reconcile.engine import planner
 from reconcile.engine.plan import LiveRoom
 from reconcile.engine.provider import Provider
 from reconcile.engine.run import Run, targeted
@@ -133,7 +134,7 @@ def _room(provider: Provider, kind: str, model: type[Room], live: LiveRoom, mask
                      " write it with a ${…} reference")
         _warn(f"{address}: {notes[-1]}")
     room, problem = _checked(model, fields)
-    drifted = [change.name for change in provider.diff(kind, live, room)] if room else []
+    drifted = [change.name for change in planner.diff(provider, kind, live, room)] if room else []
     if drifted:
         # A value that does not read back as written would plan a change on every run.
         for name in drifted:

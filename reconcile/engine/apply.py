@@ -16,9 +16,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from reconcile.engine import planner
+from reconcile.engine.contract import NameTaken, ProviderContract
 from reconcile.engine.http import HttpError, TransportError
 from reconcile.engine.plan import Action, Change, LiveRoom
-from reconcile.engine.provider import NameTaken, Provider
 from reconcile.errors import ReconcileError
 from reconcile.models import Room
 
@@ -37,7 +38,7 @@ class Outcome:
 Listener = Callable[[Outcome], None]
 
 
-async def apply_changes(provider: Provider, changes: Iterable[Change], *, concurrency: int,
+async def apply_changes(provider: ProviderContract, changes: Iterable[Change], *, concurrency: int,
                         on_outcome: Listener | None = None) -> list[Outcome]:
     """Run every change of one account; outcomes come back in the plan's order."""
     todo = [c for c in changes if c.action is not Action.NOOP]
@@ -59,7 +60,7 @@ async def apply_changes(provider: Provider, changes: Iterable[Change], *, concur
     return [o for o in outcomes if o is not None]
 
 
-async def _run(provider: Provider, change: Change) -> Outcome:
+async def _run(provider: ProviderContract, change: Change) -> Outcome:
     try:
         live, note = await _execute(provider, change)
     except NameTaken:
@@ -72,7 +73,7 @@ async def _run(provider: Provider, change: Change) -> Outcome:
     return Outcome(change, "applied", note, live)
 
 
-async def _execute(provider: Provider, change: Change) -> tuple[LiveRoom | None, str]:
+async def _execute(provider: ProviderContract, change: Change) -> tuple[LiveRoom | None, str]:
     kind = change.kind
     if change.action is Action.CREATE:
         return await _create_or_adopt(provider, kind, change.desired)
@@ -92,7 +93,7 @@ async def _execute(provider: Provider, change: Change) -> tuple[LiveRoom | None,
     return await _create_or_adopt(provider, kind, change.desired)
 
 
-async def _create_or_adopt(provider: Provider, kind: str, room: Room
+async def _create_or_adopt(provider: ProviderContract, kind: str, room: Room
                            ) -> tuple[LiveRoom, str]:
     try:
         return await provider.create(kind, room), ""
@@ -100,7 +101,7 @@ async def _create_or_adopt(provider: Provider, kind: str, room: Room
         existing = await provider.find(kind, room.key)
         if existing is None:
             raise
-    differences = provider.diff(kind, existing, room)
+    differences = planner.diff(provider, kind, existing, room)
     if not differences:
         return existing, "adopted the existing room of that name"
     if not any(d.forces_replacement for d in differences):

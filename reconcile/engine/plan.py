@@ -142,6 +142,15 @@ class Change:
 
 
 @dataclass(frozen=True, slots=True)
+class Leftover:
+    """A live room a provider says to delete though nothing declares or prunes it, and
+    why (Kaleyra: an old room a replace did not finish deleting)."""
+
+    live: LiveRoom
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class UncertainCreate:
     """A create sent whose outcome stays unknown, where the provider gives no way to find
     the room again (Kaleyra's rooms have no name and no list): a room may exist that

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from reconcile.config import AccountConfig, Config, DeclaredRoom
+from reconcile.engine import planner
 from reconcile.engine.adapters import adapter_class
 from reconcile.engine.apply import Listener, Outcome, apply_changes
 from reconcile.engine.http import HttpError, HttpSettings, Sleep, TransportError
@@ -42,7 +43,7 @@ class Run:
 
     async def plan(self) -> Plan:
         """Every account's plan (see `each_account` for failures)."""
-        plans = await self.each_account(lambda provider: provider.plan())
+        plans = await self.each_account(planner.plan)
         return Plan(list(plans.values()))
 
     async def each_account(self, read: Callable[[Provider], Awaitable[T]]) -> dict[str, T]:
@@ -111,16 +112,15 @@ class Run:
             assert live is not None
             if room is not None:  # a plan deletes only rooms the file leaves undeclared
                 return _skipped(saved, "the rooms file declares it")
-            change = await provider._deletion(saved.kind, live, saved.reason)
+            change = await planner.deletion(provider, saved.kind, live, saved.reason)
         elif room is None:
             return _skipped(saved, "the rooms file no longer declares it")
         else:
-            change = await provider._plan_room(saved.kind, room, live)
+            change = await planner.plan_room(provider, saved.kind, room, live)
         if change.action is not saved.action:
             return _skipped(saved, f"a plan now would {change.action.value} it")
-        # Both come from the whole-account plan (Kaleyra marks its replaces there).
-        return dataclasses.replace(change, reason=saved.reason,
-                                   new_join_urls=saved.new_join_urls)
+        # The reason the plan gave, which a deletion's caller chose (pruned, leftover).
+        return dataclasses.replace(change, reason=saved.reason)
 
     async def apply(self, plan: Plan, on_outcome: Listener | None = None) -> list[Outcome]:
         async def one(account: AccountPlan) -> list[Outcome]:

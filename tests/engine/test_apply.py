@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from reconcile.config import AccountConfig
+from reconcile.engine import planner
 from reconcile.engine.apply import Outcome, apply_changes
 from reconcile.engine.http import HttpClient, HttpSettings
 from reconcile.engine.plan import AccountPlan, Action, LiveRoom
@@ -39,7 +40,7 @@ def plan_and_apply(path: Path, *, apply: bool = True, attempts: int = 5,
                           settings=HttpSettings(attempts=attempts, timeout=2), sleep=sleep)
 
     async def run(provider: TelnyxProvider) -> tuple[AccountPlan, list[Outcome]]:
-        plan = await provider.plan()
+        plan = await planner.plan(provider)
         outcomes = await apply_changes(provider, plan.changes,
                                        concurrency=provider.account.settings.concurrency) \
             if apply else []
@@ -101,7 +102,7 @@ def test_transport_failures_are_reported_and_others_continue(
 
     async def run(provider: TelnyxProvider) -> list[Outcome]:
         set_faults(sandbox, "telnyx", {})
-        plan = await provider.plan()
+        plan = await planner.plan(provider)
         set_faults(sandbox, "telnyx", {"error_rate": 1, "error_statuses": [503]})
         return await apply_changes(provider, plan.changes, concurrency=2)
 
@@ -114,7 +115,7 @@ def apply_after(adapter: type[Provider], path: Path, meanwhile: Callable[[], Non
                 ) -> list[Outcome]:
     """Plan the file's account, run `meanwhile` (someone else's change), then apply."""
     async def run(provider: Provider) -> list[Outcome]:
-        plan = await provider.plan()
+        plan = await planner.plan(provider)
         meanwhile()
         return await apply_changes(provider, plan.changes, concurrency=2)
 

@@ -20,6 +20,7 @@ from click.testing import CliRunner
 
 from reconcile.cli import cli
 from reconcile.config import load
+from reconcile.engine import planner
 from reconcile.engine.answers import MalformedAnswer
 from reconcile.engine.http import (
     BodyTooLarge,
@@ -192,13 +193,13 @@ def test_every_adapter_refuses_each_hostile_answer(
     want = expected(provider, mode)
     started = time.monotonic()
     if want is None:  # nothing of the kind in this API: the plan is as usual
-        plan: AccountPlan = on(path, provider, lambda adapter: adapter.plan())
+        plan: AccountPlan = on(path, provider, planner.plan)
         assert time.monotonic() - started < BOUND_S
         assert [c.action for c in plan.changes] == [Action.NOOP]
         assert gets(sandbox, provider) == 1  # no page or link followed
         return
     with pytest.raises(ReconcileError) as caught:
-        on(path, provider, lambda adapter: adapter.plan())
+        on(path, provider, planner.plan)
     elapsed = time.monotonic() - started
     error = caught.value
     assert elapsed < BOUND_S, f"{mode} took {elapsed:.1f} s"
@@ -220,12 +221,12 @@ def test_every_adapter_follows_a_redirect_on_its_own_origin(
     followed (credentials and all: it is the same origin), and the plan is as usual."""
     path = live_file(tmp_path, server, provider)
     sandbox.counters.clear()
-    assert [c.action for c in on(path, provider, lambda adapter: adapter.plan()).changes] \
+    assert [c.action for c in on(path, provider, planner.plan).changes] \
         == [Action.NOOP]
     direct = gets(sandbox, provider)
     set_faults(sandbox, provider, {"hostile": {"mode": "moved", "redirect_status": status}})
     sandbox.counters.clear()
-    plan: AccountPlan = on(path, provider, lambda adapter: adapter.plan())
+    plan: AccountPlan = on(path, provider, planner.plan)
     assert [c.action for c in plan.changes] == [Action.NOOP]
     assert gets(sandbox, provider) == 2 * direct
 
@@ -239,7 +240,7 @@ def test_a_redirect_back_to_the_same_address_is_a_loop(
     sandbox.counters.clear()
     with pytest.raises(RedirectRefused, match=r"302, a redirect that loops back to an address"
                                               r" already asked for"):
-        on(path, provider, lambda adapter: adapter.plan())
+        on(path, provider, planner.plan)
     assert gets(sandbox, provider) == 1
 
 
@@ -250,10 +251,10 @@ def test_the_size_cap_is_what_bounds_memory(tmp_path: Path, server: SandboxServe
     set_faults(sandbox, "telnyx", {"hostile": {"mode": "huge", "size_bytes": 300_000}})
     small = dataclasses.replace(FAST, max_body_bytes=100_000)
     with pytest.raises(BodyTooLarge, match=r"goes on past the 100,000 bytes cap"):
-        on(path, "telnyx", lambda adapter: adapter.plan(), small)
+        on(path, "telnyx", planner.plan, small)
     # Under the cap, the same padding is read (and ignored): the cap, not the mode, refuses.
     set_faults(sandbox, "telnyx", {"hostile": {"mode": "huge", "size_bytes": 50_000}})
-    plan = on(path, "telnyx", lambda adapter: adapter.plan(), small)
+    plan = on(path, "telnyx", planner.plan, small)
     assert [c.action for c in plan.changes] == [Action.NOOP]
 
 

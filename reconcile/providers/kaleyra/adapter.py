@@ -4,7 +4,8 @@ The state file (`state.py`) is the only link between a declared name and its `ro
 
 - `list_rooms` GETs each room the state file records (concurrently, bounded); a 404 means
   the room is missing and plans a create. The fields compared are the settings the state
-  entry recorded at creation: rooms are immutable, so that is what the room has.
+  entry recorded at creation: rooms are immutable, so that is what the room has. The
+  planning, export and show hooks are in `planning.py`, this class's base.
 - Nothing changes in place: any drift is a replace that creates the new room before
   deleting the old, and is disruptive (every join URL changes). Kaleyra shows no sessions,
   so the live-session guard never blocks it: the plan marks the new join URLs instead.
@@ -32,7 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import os
 from collections.abc import Iterable, Mapping
@@ -46,13 +46,19 @@ from reconcile import envref
 from reconcile.config import AccountConfig
 from reconcile.engine.answers import ARRAY, NULL, Answer, RoomShape
 from reconcile.engine.http import HttpClient, HttpError, TransportError, segment, unprocessed
-from reconcile.engine.plan import ABSENT, AccountPlan, Action, Change, LiveRoom, UncertainCreate
-from reconcile.engine.provider import Capabilities, Provider, RunContext
+from reconcile.engine.plan import LiveRoom, UncertainCreate
+from reconcile.engine.provider import Capabilities, RunContext
 from reconcile.errors import ReconcileError
 from reconcile.models import Room
-from reconcile.providers.kaleyra.model import KaleyraAccount, KaleyraRoom, Participant
+from reconcile.providers.kaleyra.model import KaleyraAccount, Participant
+from reconcile.providers.kaleyra.planning import (
+    KIND,
+    RETIRED,
+    KaleyraPlanning,
+    kaleyra_room,
+    post_body,
+)
 from reconcile.providers.kaleyra.state import (
-    DESCRIPTION_DIGEST_KEY,
     UNCERTAIN,
     CreateIntent,
     KaleyraState,
@@ -61,20 +67,13 @@ from reconcile.providers.kaleyra.state import (
     StateError,
     locked,
     state_path,
-    stored_settings,
 )
 from reconcile.providers.kaleyra.users import Users
 
 log = logging.getLogger(__name__)
 
-KIND = "rooms"
 ROOMS = "/v2/rooms"
-DIGEST_PREFIX = "sha256:"  # descriptions are PII/PHI: compared and shown as digests
-RETIRED = "@"  # "<name>@<room_id>": a replaced room not yet deleted (names cannot hold @)
-# What Kaleyra gives a field nobody set (U2 echoes them; `duration` unset is unlimited).
-DEFAULTS: dict[str, Any] = {"recording": "none", "duration": None, "call_type": "audio_video",
-                            "no_ringing": False, "description": None,
-                            "offline_transcription": False, "summarization": False}
+
 # What a GET of a room must hold (U3): its room_id (which must be the one asked for), and
 # join URLs, if any, in a list.
 ROOM = RoomShape("room_id", None, extra={"participants": ARRAY | NULL, "user_urls": ARRAY | NULL})
@@ -110,7 +109,7 @@ def load_state(account: AccountConfig, rooms_file: str | os.PathLike[str], *,
     return KaleyraState.load(path, account.alias)
 
 
-class KaleyraProvider(Provider):
+class KaleyraProvider(KaleyraPlanning):
     type = "kaleyra"
     capabilities = Capabilities(
         in_place=frozenset(), replace_order="create-first",
@@ -149,7 +148,7 @@ class KaleyraProvider(Provider):
                  state: KaleyraState, warn_missing: bool = True) -> None:
         super().__init__(account, http)
         self.state = state
-        self._gone: dict[str, str] = {}  # name -> room_id that answered 404
+        self._gone = {}
         self._declared = frozenset(room.key for room in account.rooms.get(KIND, ()))
         self._users = Users(http, self.error_message, account.alias)
         self._plus = {p.user_id for p in _participants(account) if _role(p) == "plus"}
@@ -169,7 +168,7 @@ class KaleyraProvider(Provider):
         return [room for room in rooms if room is not None]
 
     async def find(self, kind: str, key: str) -> LiveRoom | None:
-        if RETIRED in key:  # planned from the state alone (_leftovers), and so found
+        if RETIRED in key:  # planned from the state alone (extra_deletions), and so found
             entry = self._retired(key)
             return self._live(key, entry) if entry is not None else None
         return await self._fetch(key)
@@ -208,104 +207,12 @@ class KaleyraProvider(Provider):
             raise answer.malformed(f"it holds room {room['room_id']}, not {entry.room_id}")
         return self._live(name, entry, _join_urls(room))
 
-    async def missing_reason(self, kind: str, key: str) -> str:
-        if key in self._gone:
-            return f"missing: room_id {self._gone[key]} not found"
-        return "not found (no state file)" if self.state.missing else "not found"
-
-    # -- planning -----------------------------------------------------------------------
-
-    async def plan(self, kinds: Iterable[str] | None = None) -> AccountPlan:
-        account = await super().plan(kinds)
-        # Section 10.2: a replace gives a new room_id and new join URLs to everyone.
-        account.changes = [dataclasses.replace(
-            c, new_join_urls=True, reason=f"{c.reason}; the new room has new join URLs")
-            if c.action is Action.REPLACE else c for c in account.changes]
-        if kinds is None or KIND in kinds:
-            account.changes.extend(await self._leftovers())
-        account.uncertain = self.uncertain()
-        return account
-
-    async def _leftovers(self) -> list[Change]:
-        """Deletions the state file alone calls for (no GET: delete() takes an
-        already-gone room in its stride): old rooms that a replace created a successor
-        for, then did not delete; and undeclared rooms found gone, whose entries only a
-        deletion clears."""
-        changes = []
-        for name, entry in self.state.items():
-            if RETIRED in name:
-                reason = f"replaced: the old room of {name.partition(RETIRED)[0]}"
-            elif name in self._gone and name not in self._declared:
-                reason = f"missing: room_id {entry.room_id} not found; its state entry" \
-                         " is forgotten"
-                name = f"{name}{RETIRED}{entry.room_id}"
-            else:
-                continue
-            changes.append(await self._deletion(KIND, self._live(name, entry), reason))
-        return changes
-
-    def desired_fields(self, room: Room) -> dict[str, Any]:
-        return self._fields(room.key, stored_settings(_body(_kaleyra(room))))
-
-    def normalize(self, field: str, value: Any) -> Any:
-        if field == "participants":  # each gets its own link: the order means nothing
-            return sorted((_participant(p) for p in value), key=lambda p: p["user_id"])
-        return value
-
-    def provider_default(self, kind: str, field: str) -> Any:
-        return DEFAULTS.get(field, ABSENT)
-
-    # -- export and show ----------------------------------------------------------------
-
-    export_omits = {"description": "the state file keeps only its digest (it may hold"
-                                   " PII/PHI): write it again by hand"}
-
-    def exportable_fields(self, kind: str, live: LiveRoom) -> dict[str, Any]:
-        fields = super().exportable_fields(kind, live)
-        if "participants" in fields:  # is_admin: false is the default
-            fields["participants"] = [
-                {k: v for k, v in p.items() if (k, v) != ("is_admin", False)}
-                for p in fields["participants"]]
-        return fields
-
-    @classmethod
-    def relocated_settings(cls, account: AccountConfig, settings: dict[str, Any],
-                           source: Path, target: Path) -> dict[str, Any]:
-        """`state:` naming the same state file from the folder of `target`."""
-        setting = settings.get("state")
-        same_folder = os.path.abspath(source.parent) == os.path.abspath(target.parent)
-        if same_folder or (isinstance(setting, str) and envref.has_reference(setting)):
-            return settings  # a ${…} path is the environment's to set
-        path = os.path.abspath(state_path(source, account.alias, setting))
-        return {**settings, "state": os.path.relpath(path, os.path.abspath(target.parent))}
-
-    def join_links(self, kind: str, live: LiveRoom) -> list[tuple[str | None, str]]:
-        """Each participant's own link, named by the user it was issued to."""
-        entry = self.state.get(live.key) if live.key is not None else None
-        users = {p.url: p.user_id for p in entry.participants} if entry else {}
-        return [(users.get(url), url) for url in live.join_urls]
-
-    def _fields(self, name: str, settings: Mapping[str, Any]) -> dict[str, Any]:
-        """Stored-form settings (as the state file keeps them) as comparable fields."""
-        fields: dict[str, Any] = {"name": name}
-        for field, value in settings.items():
-            if field == DESCRIPTION_DIGEST_KEY:
-                fields["description"] = DIGEST_PREFIX + str(value)
-            else:
-                fields[field] = self.normalize(field, value)
-        return fields
-
-    def _live(self, name: str, entry: StateEntry,
-              urls: tuple[ParticipantUrl, ...] = ()) -> LiveRoom:
-        return LiveRoom(KIND, name, entry.room_id, self._fields(name, entry.settings),
-                        join_urls=tuple(p.url for p in urls or entry.participants))
-
     # -- writing ------------------------------------------------------------------------
 
     async def create(self, kind: str, room: Room) -> LiveRoom:
-        declared = _kaleyra(room)
+        declared = kaleyra_room(room)
         await asyncio.gather(*(self._ensure_user(p) for p in declared.participants))
-        body = _body(declared)
+        body = post_body(declared)
         # The intent is on disk before the POST goes: if its answer never comes (lost,
         # timed out, or this process killed), the file still says a room may exist.
         intent = self.state.intend(declared.key)
@@ -409,40 +316,13 @@ def _made_nothing(exc: Exception) -> bool:
     return isinstance(exc, TransportError) and unprocessed(exc)
 
 
-def _kaleyra(room: Room) -> KaleyraRoom:
-    if not isinstance(room, KaleyraRoom):
-        raise TypeError(f"expected a Kaleyra room, got {type(room).__name__}")
-    return room
-
-
 def _participants(account: AccountConfig) -> Iterable[Participant]:
     for declared in account.all_rooms():
-        yield from _kaleyra(declared.model).participants
+        yield from kaleyra_room(declared.model).participants
 
 
 def _role(participant: Participant) -> str:
     return participant.role or ("plus" if participant.is_admin else "basic")
-
-
-def _body(room: KaleyraRoom) -> dict[str, Any]:
-    """The POST /v2/rooms body, also what the state file records: the declared settings
-    without our `name`, and participants without `role` (it only creates users)."""
-    body = {field: value for field, value in room.declared().items()
-            if field != "name" and value is not None}
-    body["participants"] = [p.model_dump(exclude_unset=True, exclude_none=True,
-                                         exclude={"role"}) for p in room.participants]
-    return body
-
-
-def _participant(item: Mapping[str, Any]) -> dict[str, Any]:
-    """A participant as Kaleyra reads it: is_admin defaults to false; tools, when present,
-    enable exactly those set true (an empty object disables all, U7)."""
-    result: dict[str, Any] = {"user_id": item["user_id"],
-                              "is_admin": bool(item.get("is_admin", False))}
-    tools = item.get("tools")
-    if tools is not None:
-        result["tools"] = {name: True for name, on in sorted(tools.items()) if on}
-    return result
 
 
 def _room(body: Any) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from reconcile import redact
-from reconcile.config import AccountConfig, DeclaredRoom
+from reconcile.config import AccountConfig
 from reconcile.engine.answers import BOOLEAN, NULL, STRING, Answer, RoomShape, distinct
 from reconcile.engine.http import HttpError, segment
 from reconcile.engine.plan import Action, Change, FieldChange, LiveRoom
@@ -164,9 +164,8 @@ class MeteredProvider(Provider):
         return {name: value for name, value in super().exportable_fields(kind, live).items()
                 if name not in SAMPLE_DEFAULTS or value != SAMPLE_DEFAULTS[name]}
 
-    async def _plan_room(self, kind: str, room: DeclaredRoom, live: LiveRoom | None
-                         ) -> Change:
-        change = await super()._plan_room(kind, room, live)
+    def annotate(self, change: Change) -> Change:
+        live = change.live
         if live is None or live.status != EXPIRED:
             return change
         # U16: nobody can join an expired room, but apply cannot fix what the file (or the

@@ -259,9 +259,10 @@ class TwilioProvider(Provider):
                 fields[name] = self.normalize(name, _room_default(room, name))
         return fields
 
-    def diff(self, kind: str, live: LiveRoom, room: Room) -> tuple[FieldChange, ...]:
-        return tuple(change for change in super().diff(kind, live, room)
-                     if change.name not in UNSEEN and not _legacy_read_as_group(change))
+    def is_drift(self, kind: str, live: LiveRoom, change: FieldChange) -> bool:
+        """A field no read shows always reads as unset, and a legacy type reads as
+        `group` (U14): neither is drift, nor a reason to replace."""
+        return change.name not in UNSEEN and not _legacy_read_as_group(change)
 
     def provider_default(self, kind: str, field: str) -> Any:
         return DEFAULTS.get(field, ABSENT)

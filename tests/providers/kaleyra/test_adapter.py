@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
+from reconcile.engine import planner
 from reconcile.engine.http import HttpError, HttpSettings
 from reconcile.engine.plan import ABSENT, AccountPlan, Action
 from reconcile.providers.kaleyra.adapter import (
@@ -65,7 +66,7 @@ def run(path: Path, action: Callable[[KaleyraProvider], Awaitable[T]]) -> T:
 
 
 def plan(path: Path) -> AccountPlan:
-    return run(path, lambda provider: provider.plan())
+    return run(path, planner.plan)
 
 
 def apply(path: Path) -> None:
@@ -236,7 +237,7 @@ def test_a_room_deleted_out_of_band_plans_a_create(
 def apply_one(path: Path, name: str) -> None:
     """Plan, then create `name`, in one adapter (as apply does)."""
     async def go(provider: KaleyraProvider) -> None:
-        account = await provider.plan()
+        account = await planner.plan(provider)
         change = next(c for c in account.changes if c.key == name)
         await provider.create("rooms", change.desired)
 
@@ -281,7 +282,7 @@ def test_a_replace_creates_the_new_room_before_deleting_the_old(
     seen: list[tuple[str, set[str], list[str]]] = []
 
     async def replace(provider: KaleyraProvider) -> None:
-        (change,) = (await provider.plan()).changes
+        (change,) = (await planner.plan(provider)).changes
         assert change.live is not None
         for step in change.actions:  # as apply runs a replace
             if step == "create":
@@ -342,7 +343,7 @@ def test_a_replace_cut_short_plans_the_old_rooms_deletion(
         (f"a@{old}", Action.DELETE, "replaced: the old room of a")]
 
     async def finish(provider: KaleyraProvider) -> None:
-        leftover = (await provider.plan()).changes[1].live
+        leftover = (await planner.plan(provider)).changes[1].live
         assert leftover is not None and leftover.id == old
         await provider.delete("rooms", leftover)
 

@@ -1,4 +1,4 @@
-"""The Metered adapter and the planning template, against the Metered emulator."""
+"""The Metered adapter and the planner, against the Metered emulator."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import pytest
 
 from reconcile.config import AccountConfig
+from reconcile.engine import planner
 from reconcile.engine.apply import apply_changes
 from reconcile.engine.http import HttpError, HttpSettings, TransportError
 from reconcile.engine.plan import ABSENT, AccountPlan, Action, LiveRoom
@@ -55,7 +56,7 @@ def run(account: AccountConfig, action: Callable[[MeteredProvider], Awaitable[T]
 
 
 def plan(path: Path) -> AccountPlan:
-    return run(account_of(path), lambda provider: provider.plan())[0]
+    return run(account_of(path), planner.plan)[0]
 
 
 def declared(account: AccountConfig, key: str) -> Any:
@@ -137,7 +138,7 @@ def test_rooms_just_created_plan_as_noops(tmp_path: Path, server: SandboxServer)
     async def create_then_plan(provider: MeteredProvider) -> AccountPlan:
         for room in account.all_rooms():
             await provider.create("rooms", room.model)
-        return await provider.plan()
+        return await planner.plan(provider)
 
     result, sent = run(account, create_then_plan)
     assert [(c.key, c.action, c.reason) for c in result.changes] == [
@@ -262,7 +263,7 @@ def test_a_rename_is_a_create_first_replacement(tmp_path: Path, server: SandboxS
                                                    " maxParticipants: 8}\n")
 
     async def plan_and_apply(provider: MeteredProvider) -> AccountPlan:
-        account = await provider.plan()
+        account = await planner.plan(provider)
         outcomes = await apply_changes(provider, account.changes, concurrency=4)
         assert [(o.status, o.message) for o in outcomes] == [("applied", "")]
         return account
@@ -312,10 +313,10 @@ def test_update_puts_the_live_room_under_the_declared_set_with_privacy_no_roomna
     account = account_of(path)
 
     async def update(provider: MeteredProvider) -> tuple[LiveRoom, AccountPlan]:
-        (change,) = (await provider.plan()).changes
+        (change,) = (await planner.plan(provider)).changes
         assert change.live is not None and change.desired is not None
         updated = await provider.update("rooms", change.live, change.desired, change.fields)
-        return updated, await provider.plan()
+        return updated, await planner.plan(provider)
 
     (updated, after), sent = run(account, update)
     # U7: the live room with every declared field over it, not just the change; privacy
@@ -436,7 +437,7 @@ def test_a_refused_key_is_an_auth_error_that_never_shows_the_key(
     caplog.set_level(logging.DEBUG, logger="reconcile")
     account = account_of(rooms_file(tmp_path, server, "metered", "      - {roomName: a}\n"),
                          key=WRONG)
-    for action in (lambda p: p.plan(), lambda p: p.find("rooms", "a"),
+    for action in (planner.plan, lambda p: p.find("rooms", "a"),
                    lambda p: p.create("rooms", declared(account, "a"))):
         with pytest.raises(MeteredAuthError, match="secret key was refused") as info:
             run(account, action)
@@ -450,7 +451,7 @@ def test_other_failures_never_show_the_key(tmp_path: Path, server: SandboxServer
     account = account_of(rooms_file(tmp_path, server, "metered", "      - {roomName: a}\n"))
     set_faults(sandbox, "metered", {"error_rate": 1.0, "error_statuses": [503]})
     with pytest.raises(HttpError) as server_error:
-        run(account, lambda p: p.plan(), FAST)
+        run(account, planner.plan, FAST)
     assert server_error.value.status == 503
     with socket.socket() as closed:  # a port nobody listens on
         closed.bind(("127.0.0.1", 0))
@@ -466,6 +467,6 @@ def test_http_logs_never_show_the_key(tmp_path: Path, server: SandboxServer,
                                       caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     account = account_of(rooms_file(tmp_path, server, "metered", "      - {roomName: a}\n"))
-    run(account, lambda p: p.plan())
+    run(account, planner.plan)
     assert caplog.records  # httpx did log the request
     assert leaked(KEY, None, caplog) == []

@@ -1,4 +1,4 @@
-"""The SignalWire adapter and the planning template, against the SignalWire emulator.
+"""The SignalWire adapter and the planner, against the SignalWire emulator.
 
 Both kinds are planned everywhere: rooms and conferences are separate resources, and the same
 name in each is two different rooms.
@@ -13,6 +13,7 @@ from typing import TypeVar
 import httpx
 import pytest
 
+from reconcile.engine import planner
 from reconcile.engine.apply import apply_changes
 from reconcile.engine.http import HttpError
 from reconcile.engine.plan import ABSENT, AccountPlan, Action, LiveRoom
@@ -49,7 +50,7 @@ def run(path: Path, action: Callable[[SignalWireProvider], Awaitable[T]]) -> T:
 
 
 def plan(path: Path) -> AccountPlan:
-    return run(path, lambda provider: provider.plan())
+    return run(path, planner.plan)
 
 
 async def create_all(provider: SignalWireProvider) -> list[LiveRoom]:
@@ -203,7 +204,7 @@ def test_update_in_place_puts_the_live_room_under_the_declared_fields(
                            conferences=["{name: c, size: large, enable_chat: false}"])
 
     async def apply(provider: SignalWireProvider) -> list[Sent]:
-        for change in (await provider.plan()).changes:
+        for change in (await planner.plan(provider)).changes:
             assert change.action is Action.UPDATE and change.live is not None
             await provider.update(change.kind, change.live, change.desired, change.fields)
         return [s for s in sent(provider) if s[0] == "PUT"]
@@ -233,7 +234,7 @@ def test_a_rename_is_a_replace_of_each_kind(tmp_path: Path, server: SandboxServe
                            conferences=["{name: new, renamed_from: old, display_name: old}"])
 
     async def plan_and_apply(provider: SignalWireProvider) -> AccountPlan:
-        account = await provider.plan()
+        account = await planner.plan(provider)
         outcomes = await apply_changes(provider, account.changes, concurrency=4)
         assert [o.status for o in outcomes] == ["applied", "applied"]
         return account
@@ -389,7 +390,7 @@ def test_find_update_delete(tmp_path: Path, server: SandboxServer, sandbox: Sand
             model = provider.account.rooms[declared][0].model
             updated = await provider.update(declared, live, model, ())
             assert updated.id == live.id
-            assert provider.diff(declared, updated, model) == ()
+            assert planner.diff(provider, declared, updated, model) == ()
             await provider.delete(declared, updated)
             await provider.delete(declared, updated)  # already gone: not an error
             assert await provider.find(declared, live.key or "") is None

@@ -1,4 +1,4 @@
-"""The Telnyx adapter and the planning template, against the Telnyx emulator."""
+"""The Telnyx adapter and the planner, against the Telnyx emulator."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from reconcile.engine import planner
 from reconcile.engine.http import HttpError
 from reconcile.engine.plan import ABSENT, Action, LiveRoom
 from reconcile.providers.telnyx.adapter import TelnyxProvider, _live, _name_taken
@@ -132,7 +133,7 @@ def test_null_empty_and_absent_all_read_as_unset(tmp_path: Path, server: Sandbox
              for shape in UNSET_SHAPES]
     assert [live.fields for live in lives] == [{"unique_name": "a", "max_participants": 10}] * 3
     assert [live.active_session for live in lives] == [False] * 3
-    assert [provider.diff("rooms", live, room) for live in lives] == [()] * 3
+    assert [planner.diff(provider, "rooms", live, room) for live in lives] == [()] * 3
 
 
 def test_empty_urls_plan_no_change_and_export_nothing(tmp_path: Path, server: SandboxServer,

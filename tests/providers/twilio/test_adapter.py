@@ -1,4 +1,4 @@
-"""The Twilio adapter and the planning template, against the Twilio emulator over HTTP."""
+"""The Twilio adapter and the planner, against the Twilio emulator over HTTP."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from reconcile.engine import planner
 from reconcile.engine.http import HttpError
 from reconcile.engine.plan import ABSENT, Action, LiveRoom
 from reconcile.engine.provider import NameTaken
@@ -336,7 +337,7 @@ def test_a_retired_product_is_one_clear_error_never_room_not_found(
     live = run(account, lambda provider: provider.find("rooms", "a"), today=END)
     assert live is not None
     switch(server, retired=retired)
-    for use in (lambda p: p.plan(), lambda p: p.delete("rooms", live),
+    for use in (planner.plan, lambda p: p.delete("rooms", live),
                 lambda p: p.session_active("rooms", live),
                 lambda p: p.create("rooms", room(unique_name="b"))):
         with pytest.raises(ProductRetired) as caught:
@@ -358,7 +359,7 @@ def test_before_the_end_date_only_a_gone_room_list_means_retired(
     account = account_of(rooms_file(tmp_path, server, "twilio", "      - {unique_name: a}\n"))
     switch(server, retired=retired)
     with pytest.raises(before_the_date):  # 401/403: the credentials, most likely
-        run(account, lambda provider: provider.plan(), today=END - timedelta(days=1))
+        run(account, planner.plan, today=END - timedelta(days=1))
 
 
 def test_a_room_404_while_the_list_answers_is_an_ordinary_gone_room(
