@@ -60,6 +60,7 @@ class DailyProvider(Provider):
         it ends on a short page, never on `total_count`."""
         rooms: list[dict[str, Any]] = []
         params: dict[str, Any] = {"limit": PAGE_SIZE}
+        cursors: set[str] = set()
         for _ in range(self.http.settings.max_pages):
             response = await self.http.request("GET", ROOMS_PATH, params=params)
             answer = Answer.of(response, self.type)
@@ -67,9 +68,14 @@ class DailyProvider(Provider):
             rooms += page
             if len(page) < PAGE_SIZE:
                 return distinct((self._live(room) for room in rooms), self.type)
-            params = {"limit": PAGE_SIZE, "starting_after": page[-1]["id"]}
-        raise PaginationError(f"more than {self.http.settings.max_pages:,} pages of rooms",
-                              provider=self.type)
+            cursor = page[-1]["id"]
+            if cursor in cursors:  # a page that ends where an earlier one did: a loop
+                raise PaginationError(f"the pages loop: a second page ends at room {cursor}",
+                                      provider=self.type)
+            cursors.add(cursor)
+            params = {"limit": PAGE_SIZE, "starting_after": cursor}
+        raise PaginationError(f"the list goes on past {self.http.settings.max_pages:,} pages;"
+                              " refusing to follow", provider=self.type)
 
     async def find(self, kind: str, key: str) -> LiveRoom | None:
         try:

@@ -7,7 +7,7 @@ API_KEY = "sandbox-api-key"
 SANDBOX = SandboxDeclaration(
     credentials=(API_KEY, API_KEY),  # a Bearer key, which also names the domain
     secrets={"api_key": API_KEY},
-    # Cursor pages (`starting_after`) fit neither the link nor the numbered style: the
-    # paging modes leave Daily's `{total_count, data}` alone.
-    hostile=BodyShape("id", "name", "none"),
+    # Pages of at most 100, each after the last id of the one before.
+    hostile=BodyShape("id", "name", "cursor", cursor_param="starting_after",
+                      limit_param="limit", page_size=100),
 )

@@ -144,7 +144,7 @@ def test_the_page_cap_bounds_the_walk(tmp_path: Path, server: SandboxServer,
     async def listing(provider: DailyProvider) -> None:
         await provider.list_rooms("rooms")
 
-    with pytest.raises(Exception, match="more than 2 pages"):
+    with pytest.raises(Exception, match="the list goes on past 2 pages"):
         connected(DailyProvider, account, listing,
                   http=recording(HttpSettings(max_pages=2)))
 
@@ -300,10 +300,19 @@ def test_rate_limits_and_server_errors_are_retried(tmp_path: Path, server: Sandb
     ("wrong_type", r"data\[0\]\.name is an integer, expected a string"),
     ("missing_field", r"data\[0\]\.id \(of room 'a'\) is missing"),
     ("malformed_json", r"the \d+-byte body is not JSON"),
+    ("loop", r"the pages loop: a second page ends at room hostile-loop-\d+"),
+    ("endless", r"the list goes on past 20 pages; refusing to follow"),
 ])
 def test_hostile_list_answers_are_refused(tmp_path: Path, server: SandboxServer,
                                           sandbox: Sandbox, mode: str, pattern: str) -> None:
     seed(sandbox, KEY, "rooms", [{"name": "a"}])
     set_faults(sandbox, "daily", {"hostile": {"mode": mode}})
+    account = load_account(daily_file(tmp_path, server, "      - {name: a}\n"), "daily")
+
+    async def listing(provider: DailyProvider) -> None:
+        await provider.list_rooms("rooms")
+
+    sandbox.counters.clear()
     with pytest.raises(UnusableAnswer, match=pattern):
-        plan(daily_file(tmp_path, server, "      - {name: a}\n"))
+        connected(DailyProvider, account, listing, http=recording(HttpSettings(max_pages=20)))
+    assert sandbox.counter_table()["daily"]["GET"] <= 20  # refused, never retried
