@@ -41,6 +41,10 @@ class Diagnostic:
 class ReconcileError(Exception):
     """An error the CLI reports as one clear message and a non-zero exit, never a traceback."""
 
+    # The rooms file's sha256 when the error came after it was loaded (reconcile.api sets
+    # it): an error document still names the file it was about.
+    checksum: str | None = None
+
 
 class ConfigError(ReconcileError):
     """A rooms file that cannot be used; holds every problem found in it."""

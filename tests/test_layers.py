@@ -16,10 +16,10 @@ The rules:
   (`reconcile/providers/<p>/emulator*.py`) and their sandbox declarations
   (`reconcile/providers/<p>/sandbox.py`), which are the sandbox's plug-ins. Two doors are
   allowed, both lazy (the sandbox loads starlette and uvicorn):
-  - the global `--sandbox` option: `reconcile.commands.engine` (where every command that
-    talks to providers opens its accounts) imports `reconcile.sandbox.attach` inside the
-    function that opens them, only when the option is given. No other production module
-    may reach the sandbox for `--sandbox`;
+  - the global `--sandbox` option (and the API's `sandbox=`): `reconcile.api` (where every
+    command that talks to providers opens its accounts) imports `reconcile.sandbox.attach`
+    inside the function that points them at the sandbox, only when one is asked for. No
+    other production module may reach the sandbox for `--sandbox`;
   - the `reconcile sandbox ...` command group: `reconcile.cli` names
     `reconcile.sandbox.cli` in its table of commands, loaded by name when it is invoked.
 - The engine (`reconcile.engine.*`) imports no output module (`reconcile.outputs.*`).
@@ -39,7 +39,7 @@ import reconcile
 from reconcile.providers import PROVIDER_PACKAGES
 
 ROOT = Path(reconcile.__file__).parent
-ATTACH_DOOR = ("reconcile.commands.engine", "reconcile.sandbox.attach")
+ATTACH_DOOR = ("reconcile.api", "reconcile.sandbox.attach")
 SANDBOX_DOORS = {ATTACH_DOOR, ("reconcile.cli", "reconcile.sandbox.cli")}
 
 
@@ -135,7 +135,7 @@ def _violations(source: str, forbidden: str) -> list[tuple[str, str]]:
 
 def test_the_graph_is_read_from_every_kind_of_import() -> None:
     # Lazy, typing-only and relative imports all count (guards the reader itself).
-    assert "reconcile.sandbox.attach" in GRAPH["reconcile.commands.engine"]  # in a function
+    assert "reconcile.sandbox.attach" in GRAPH["reconcile.api"]  # in a function
     assert "reconcile.convert.mapping" in GRAPH["reconcile.providers"]  # TYPE_CHECKING
     assert "reconcile.commands.plan" in GRAPH["reconcile.cli"]  # by name, as a string
     assert {f"{p}.model" for p in PROVIDER_PACKAGES.values()} <= GRAPH["reconcile.providers"]

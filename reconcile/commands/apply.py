@@ -3,29 +3,32 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
+from collections.abc import Sequence
+from contextlib import ExitStack
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from reconcile import exitcodes
+from reconcile.api import ApplyResult, apply_file, apply_saved
 from reconcile.commands.engine import (
     Report,
     account_option,
+    call_api,
+    echo_notice,
     fail,
     file_argument,
     output_options,
-    run_engine,
-    secrets_of,
+    sandbox_of,
     target_option,
     whole_plan,
 )
-from reconcile.config import Config
 from reconcile.engine.apply import Outcome
 from reconcile.engine.plan import Plan, SavedPlan
-from reconcile.engine.run import Run
 from reconcile.errors import ReconcileError
-from reconcile.escape import printable
-from reconcile.exitcodes import BLOCKED, ERROR, OK
+
+if TYPE_CHECKING:
+    from reconcile.outputs.progress import ApplyProgress
 
 
 @click.command(epilog=exitcodes.epilog(exitcodes.APPLY))
@@ -63,75 +66,81 @@ def apply(ctx: click.Context, file: str, accounts: tuple[str, ...], targets: tup
             saved = read_saved(file)
         except ReconcileError as exc:
             fail(str(exc))
-        assert saved is not None
-        accounts = tuple(sorted({change.account for change in saved.changes}))
-        if not Path(saved.config).is_file():
-            fail(f"{file}: the plan was made from {printable(saved.config)}, which is not"
-                 " there; apply from the directory the plan was made in")
     config_file = saved.config if saved is not None else file
     report = Report.of(fmt, out, no_color, show_sensitive, config_file)
+    # A saved plan, or a plan that must match a reviewed checksum, was reviewed already.
+    shown = _Shown(report, auto_approve or saved is not None or checksum is not None)
+    options: dict[str, Any] = {
+        "force": force, "allow_disruption": allow_disruption, "checksum": checksum,
+        "lock_timeout": lock_timeout, "sandbox": sandbox_of(ctx), "on_notice": echo_notice,
+        "confirm": shown.confirm, "on_plan": shown.plan, "on_progress": shown.progress}
+    with shown:
+        result = call_api(ctx, config_file, lambda: apply_saved(saved, **options)
+                          if saved is not None
+                          else apply_file(file, accounts=accounts, targets=targets, **options),
+                          report.on_error)
+    raise SystemExit(_show_result(report, result))
 
-    async def work(run: Run, config: Config) -> int:
-        report.scrubbing(secrets_of(ctx, config))
-        plan, skipped = await _plan(run, config, saved, targets)
-        actual = saved.plan_checksum if saved is not None else plan.checksum()
-        if checksum is not None and actual != checksum.strip().lower():
-            raise ReconcileError(f"the plan differs from the reviewed one: its checksum is"
-                                 f" {actual}, the reviewed plan's {printable(checksum.strip())}:"
-                                 " nothing applied; review the new plan")
-        return await _apply(run, plan, skipped, checksum=config.checksum,
-                            confirmed=auto_approve or saved is not None or checksum is not None)
 
-    async def _apply(run: Run, plan: Plan, skipped: list[Outcome], *, checksum: str,
-                     confirmed: bool) -> int:
-        from reconcile.engine.rails import check
-        from reconcile.outputs.progress import ApplyProgress
-        from reconcile.outputs.text import render_blocks, render_summary
+class _Shown:
+    """What a person sees as apply goes: the plan, the question, the progress."""
 
+    def __init__(self, report: Report, confirmed: bool) -> None:
+        self.report = report
+        self.confirmed = confirmed
+        self.total = 0
+        self.stack = ExitStack()
+        self.listener: ApplyProgress | None = None
+
+    def __enter__(self) -> _Shown:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stack.close()  # the progress bar ends, even when the apply is cut short
+
+    def plan(self, plan: Plan, skipped: Sequence[Outcome]) -> None:
         # The person confirming must see the plan, even when stdout carries a document.
-        shown_on_stderr = not report.text_on_stdout and not confirmed
-        if report.text_on_stdout or shown_on_stderr:
-            report.echo(report.plan_text(plan, colour=False if shown_on_stderr else None),
-                        err=shown_on_stderr)
-        if not plan.has_changes and not skipped:
-            report.document(plan, checksum=checksum, outcomes=[])
-            return OK
-        settings = {alias: p.account.settings for alias, p in run.providers.items()}
-        blocks = check(plan, settings, force=force, allow_disruption=allow_disruption)
-        if blocks:
-            report.echo(render_blocks(blocks), err=True)
-            report.document(plan, checksum=checksum, blocks=blocks)
-            return BLOCKED
-        if plan.has_changes and not confirmed and not _confirmed():
-            fail("nothing applied: no terminal to confirm on; pass --auto-approve"
-                 if not sys.stdin.isatty() else "nothing applied")
-        # A progress bar on a terminal, a line per change otherwise.
-        with ApplyProgress(len(skipped) + sum(1 for _ in plan.changes())) as progress:
-            for outcome in skipped:
-                progress(outcome)
-            outcomes = skipped + await run.apply(plan, progress)
-        if report.text_on_stdout:
+        report = self.report
+        on_stderr = not report.text_on_stdout and not self.confirmed
+        if report.text_on_stdout or on_stderr:
+            report.echo(report.plan_text(plan, colour=False if on_stderr else None),
+                        err=on_stderr)
+        self.total = len(skipped) + sum(1 for _ in plan.changes())
+
+    def confirm(self, plan: Plan) -> bool:
+        if not (self.confirmed or _confirmed()):
+            return False
+        self._start()  # the bar is up before the first request goes
+        return True
+
+    def progress(self, outcome: Outcome) -> None:
+        self._start()(outcome)
+
+    def _start(self) -> ApplyProgress:
+        from reconcile.outputs.progress import ApplyProgress
+
+        if self.listener is None:
+            # A progress bar on a terminal, a line per change otherwise.
+            self.listener = self.stack.enter_context(ApplyProgress(self.total))
+        return self.listener
+
+
+def _show_result(report: Report, result: ApplyResult) -> int:
+    """The blocks, the summary and the document; the exit status."""
+    from reconcile.outputs.text import render_blocks, render_summary
+
+    plan, outcomes = result.plan, list(result.outcomes)
+    if result.blocks:
+        report.echo(render_blocks(list(result.blocks)), err=True)
+        report.document(plan, checksum=result.checksum, blocks=result.blocks)
+    elif result.declined:
+        fail("nothing applied: no terminal to confirm on; pass --auto-approve"
+             if not sys.stdin.isatty() else "nothing applied")
+    else:
+        if outcomes and report.text_on_stdout:
             report.echo(render_summary(outcomes, plan.uncertain))
-        report.document(plan, checksum=checksum, outcomes=outcomes)
-        return ERROR if any(o.status != "applied" for o in outcomes) else OK
-
-    code = run_engine(ctx, config_file, accounts, hold_locks=True, lock_timeout=lock_timeout,
-                      work=work, on_error=report.on_error, notices=True)
-    raise SystemExit(code)
-
-
-async def _plan(run: Run, config: Config, saved: SavedPlan | None,
-                targets: tuple[str, ...]) -> tuple[Plan, list[Outcome]]:
-    """A fresh plan of the file, or the saved one re-checked room by room."""
-    from reconcile.engine.run import narrow
-
-    if saved is None:
-        return narrow(await run.plan(), targets), []
-    if config.checksum != saved.checksum:
-        raise ReconcileError(f"{saved.path}: the plan was made from another version of"
-                             f" {saved.config} (sha256 {saved.checksum}, now"
-                             f" {config.checksum}): nothing applied; plan again")
-    return await run.replan(saved, config)
+        report.document(plan, checksum=result.checksum, outcomes=outcomes)
+    return result.exit_status
 
 
 def _confirmed() -> bool:

@@ -1,25 +1,24 @@
-"""What `plan` and `apply` share: load the file, point at the sandbox, open the accounts,
-and put the output where it was asked for, in the format asked for."""
+"""What the commands that talk to providers share: their options, calls to reconcile.api
+with its errors reported as the CLI reports them, and the output where it was asked for,
+in the format asked for."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import stat
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
-from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from reconcile.config import AccountConfig, Config, load
-from reconcile.engine.adapters import adapter_class
-from reconcile.engine.provider import RunContext
-from reconcile.engine.run import Run, open_accounts, select
+from reconcile import redact
+from reconcile.api import run_file
+from reconcile.config import Config
+from reconcile.engine.run import Run
 from reconcile.errors import ConfigError, ReconcileError
 from reconcile.escape import printable_lines
 from reconcile.exitcodes import ERROR
@@ -61,83 +60,56 @@ def whole_plan(file: str, verb: str, accounts: tuple[str, ...],
              " to narrow it")
 
 
-def run_engine(ctx: click.Context, file: str, accounts: tuple[str, ...], *,
-               hold_locks: bool, lock_timeout: float | None,
-               work: Callable[[Run, Config], Awaitable[T]],
-               on_error: OnError | None = None, notices: bool = False) -> T:
-    """Load `file`, open the selected accounts (sandboxed when asked) and run `work`.
-    On an error, `on_error` hears it first (a json or markdown output reports it too).
-    `notices`: print the providers' notices for today first (plan and apply do)."""
-    sandboxed = bool(ctx.obj.get("sandbox"))
-    if not os.path.lexists(file):
-        missing = (f"{file}: no such file (give the rooms file's path: reconcile"
-                   f" {ctx.info_name} path/to/rooms.yaml)")
-        if on_error is not None:
-            on_error([missing], None)
-        fail(missing)
+def sandbox_of(ctx: click.Context) -> str | bool:
+    """The global --sandbox (and --sandbox-db) as the API takes it."""
+    return bool(ctx.obj.get("sandbox")) and (ctx.obj.get("sandbox_db") or True)
+
+
+def call_api(ctx: click.Context, file: str, call: Callable[[], T],
+             on_error: OnError | None = None) -> T:
+    """`call()`, an API call on the rooms file `file`, with its errors reported as the
+    CLI reports them: located, on stderr, and to `on_error` first (a json or markdown
+    output reports them too); then exit 1."""
     try:
-        config = load(file, credentials=not sandboxed)
+        return call()
     except ConfigError as exc:
+        if not os.path.lexists(file):
+            missing = (f"{file}: no such file (give the rooms file's path: reconcile"
+                       f" {ctx.info_name} path/to/rooms.yaml)")
+            if on_error is not None:
+                on_error([missing], None)
+            fail(missing)
         for diagnostic in exc.diagnostics:
             click.echo(str(diagnostic), err=True)
         if on_error is not None:
             on_error([str(d) for d in exc.diagnostics], None)
         done = {"plan": "planned", "apply": "applied"}.get(ctx.info_name or "", "done")
         fail(f"{file} is not valid: nothing was {done}")
-    chosen = select(config, accounts)
-    if accounts and not chosen:
+    except ReconcileError as exc:
         if on_error is not None:
-            on_error([f"no account matches {', '.join(accounts)}"], config.checksum)
-        fail(f"no account matches {', '.join(accounts)}")
-    with ExitStack() as stack:
-        context = RunContext(str(file), lock_timeout=lock_timeout)
-        if notices:
-            _notices(chosen, context)
-        if sandboxed:
-            from reconcile.sandbox import attach
-
-            db = Path(ctx.obj.get("sandbox_db") or attach.DEFAULT_DB)
-            try:
-                server = attach.start(db)
-            except ReconcileError as exc:  # --sandbox-db names no regular file
-                fail(str(exc))
-            stack.callback(server.stop)
-            attach.attach(config, server)
-            context = RunContext(str(file), lock_timeout=lock_timeout,
-                                 state_dir=attach.state_dir(db), sandbox=True)
-
-        results: list[T] = []
-
-        async def main() -> None:
-            async with open_accounts(chosen, context, hold_locks=hold_locks) as run:
-                results.append(await work(run, config))
-
-        try:
-            # The result is kept outside the task: on the way out asyncio.run reprs its
-            # SIGINT handler, main task and result included (~0.3 s for 10,000 changes).
-            asyncio.run(main())
-            return results[0]
-        except ReconcileError as exc:
-            if on_error is not None:
-                on_error(str(exc).splitlines(), config.checksum)
-            fail(str(exc))
-    raise AssertionError("unreachable")  # pragma: no cover - fail() exits
+            on_error(str(exc).splitlines(), exc.checksum)
+        fail(str(exc))
 
 
-def _notices(accounts: Sequence[AccountConfig], context: RunContext) -> None:
-    """Each provider's notices for today, once per run however many accounts use it."""
-    today = context.today()
-    for notice in dict.fromkeys(notice for account in accounts
-                                for notice in adapter_class(account.type).notices(today)):
-        click.echo(f"reconcile: note: {notice}", err=True)
+def echo_notice(notice: str) -> None:
+    click.echo(f"reconcile: note: {notice}", err=True)
 
 
-def secrets_of(ctx: click.Context, config: Config) -> list[str]:
-    """The credentials outputs must scrub: the real ones (the sandbox's are public)."""
-    if ctx.obj.get("sandbox"):
-        return []
-    return [value for account in config.accounts.values()
-            for value in account.secrets.values()]
+def run_engine(ctx: click.Context, file: str, accounts: tuple[str, ...], *,
+               work: Callable[[Run, Config], Awaitable[T]],
+               on_error: OnError | None = None) -> T:
+    """Load `file`, open the selected accounts (sandboxed when asked) and run `work`
+    (reconcile.api.run_file), reporting errors as `call_api` does."""
+    return call_api(ctx, file, lambda: run_file(file, work, accounts=accounts,
+                                                sandbox=sandbox_of(ctx)), on_error)
+
+
+def masker(show_sensitive: bool = False) -> Masker:
+    """What outputs hide: sensitive values unless asked, and the credentials the loader
+    registered (the real ones: the sandbox's are public, and never registered)."""
+    from reconcile.outputs.mask import Masker
+
+    return Masker(show_sensitive, redact.registered_forms())
 
 
 # -- output: the format, where it goes, colour and masking --------------------------------
@@ -185,12 +157,11 @@ class Report:
     colour: bool
     config: str  # the rooms file, as given
     show_sensitive: bool = False
-    mask: Masker = field(init=False)
 
-    def __post_init__(self) -> None:
-        from reconcile.outputs.mask import Masker
-
-        self.mask = Masker.of(show_sensitive=self.show_sensitive)
+    @property
+    def mask(self) -> Masker:
+        # Read when used: the credentials are registered when the file is loaded.
+        return masker(self.show_sensitive)
 
     @classmethod
     def of(cls, fmt: str | None, out: str | None, no_color: bool, show_sensitive: bool,
@@ -198,11 +169,6 @@ class Report:
         if fmt is None:
             fmt = EXTENSIONS.get(Path(out).suffix.lower(), "text") if out else "text"
         return cls(fmt, out, _colour(no_color), config, show_sensitive)
-
-    def scrubbing(self, secrets: Sequence[str]) -> None:
-        from reconcile.outputs.mask import Masker
-
-        self.mask = Masker.of(show_sensitive=self.show_sensitive, secrets=secrets)
 
     @property
     def text_on_stdout(self) -> bool:

@@ -24,8 +24,8 @@ from reconcile.commands.engine import (
     account_option,
     fail,
     file_argument,
+    masker,
     run_engine,
-    secrets_of,
     target_option,
     write_atomically,
 )
@@ -77,13 +77,12 @@ def export(ctx: click.Context, file: str, accounts: tuple[str, ...], targets: tu
         # The accounts as the file writes them: credentials as ${…}, its own endpoint
         # (not the sandbox's). The run has validated the file already.
         raw = load_file(file).data["providers"]
-        mask = Masker.of(secrets=secrets_of(ctx, config))
+        mask = masker()
         read = await run.each_account(lambda provider: _export(provider, targets, mask))
         return [_account(provider, raw[alias], *read[alias], source, target)
                 for alias, provider in run.providers.items()], mask
 
-    exported, mask = run_engine(ctx, file, accounts, hold_locks=False, lock_timeout=None,
-                                work=work)
+    exported, mask = run_engine(ctx, file, accounts, work=work)
     text = mask.scrub(render(exported, source.name))  # a no-op: _room left them out
     if out is None:
         click.echo(text, nl=False)

@@ -9,23 +9,23 @@ import click
 from click.core import ParameterSource
 
 from reconcile import exitcodes
+from reconcile.api import plan_file, plan_status
 from reconcile.commands.engine import (
     Report,
     account_option,
+    call_api,
+    echo_notice,
     fail,
     file_argument,
     output_options,
-    run_engine,
-    secrets_of,
+    sandbox_of,
     target_option,
     whole_plan,
 )
-from reconcile.config import Config
 from reconcile.engine.plan import Plan
 from reconcile.engine.rails import Block
-from reconcile.engine.run import Run
 from reconcile.errors import ReconcileError
-from reconcile.exitcodes import BLOCKED, CHANGES, OK
+from reconcile.exitcodes import OK
 
 
 @click.command(epilog=exitcodes.epilog(exitcodes.PLAN))
@@ -52,9 +52,6 @@ def plan(ctx: click.Context, file: str, accounts: tuple[str, ...], targets: tupl
     `apply plan.json` applies; every output carries the plan's checksum for
     `apply --checksum`.
     """
-    from reconcile.engine.rails import check
-    from reconcile.engine.run import narrow
-
     if saved is not None:
         if ctx.get_parameter_source("file") is ParameterSource.COMMANDLINE:
             fail(f"--from {saved} renders a saved plan, which names its rooms file: give"
@@ -62,51 +59,36 @@ def plan(ctx: click.Context, file: str, accounts: tuple[str, ...], targets: tupl
         if force:
             fail(f"--from {saved}: the plan was saved with or without --force; plan again"
                  " to change that")
-        result, blocks = render_saved(saved, fmt, out, no_color, show_sensitive,
-                                      accounts, targets)
-        raise SystemExit(exit_code(result, blocks, detailed=detailed_exitcode))
+        status = render_saved(saved, fmt, out, no_color, show_sensitive, accounts, targets)
+        raise SystemExit(status if detailed_exitcode else OK)
 
     report = Report.of(fmt, out, no_color, show_sensitive, file)
-
-    async def work(run: Run, config: Config) -> tuple[Plan, list[Block], str]:
-        report.scrubbing(secrets_of(ctx, config))
-        result = narrow(await run.plan(), targets)
-        settings = {alias: p.account.settings for alias, p in run.providers.items()}
-        # People in a room is for apply to judge when it runs: sessions come and go.
-        blocks = check(result, settings, force=force, allow_disruption=True)
-        return result, blocks, config.checksum
-
-    result, blocks, checksum = run_engine(ctx, file, accounts, hold_locks=False,
-                                          lock_timeout=None, work=work,
-                                          on_error=report.on_error, notices=True)
-    show_plan(report, result, blocks, checksum)
-    raise SystemExit(exit_code(result, blocks, detailed=detailed_exitcode))
+    result = call_api(ctx, file, lambda: plan_file(
+        file, accounts=accounts, targets=targets, force=force, sandbox=sandbox_of(ctx),
+        on_notice=echo_notice), report.on_error)
+    show_plan(report, result.plan, result.blocks, result.checksum)
+    raise SystemExit(result.exit_status if detailed_exitcode else OK)
 
 
-def exit_code(result: Plan, blocks: Sequence[Block], *, detailed: bool) -> int:
-    if not detailed:
-        return OK
-    return BLOCKED if blocks else CHANGES if result.has_changes else OK
-
-
-def show_plan(report: Report, result: Plan, blocks: Sequence[Block],
-              checksum: str | None) -> None:
+def show_plan(report: Report, plan: Plan, blocks: Sequence[Block], checksum: str | None
+              ) -> None:
     """The plan in the format asked for, what would block apply on stderr."""
     from reconcile.outputs.text import render_blocks
 
     if report.text_on_stdout:
-        report.echo(report.plan_text(result))
-        if result.has_changes:
-            click.echo(f"Plan checksum: {result.checksum()}", err=True)
+        report.echo(report.plan_text(plan))
+        if plan.has_changes:
+            click.echo(f"Plan checksum: {plan.checksum()}", err=True)
     report.echo(render_blocks(list(blocks), "apply will be blocked"), err=True)
-    report.document(result, checksum=checksum, blocks=blocks)
+    report.document(plan, checksum=checksum, blocks=blocks)
 
 
 def render_saved(path: str, fmt: str | None, out: str | None, no_color: bool,
                  show_sensitive: bool, accounts: tuple[str, ...], targets: tuple[str, ...]
-                 ) -> tuple[Plan, Sequence[Block]]:
+                 ) -> int:
     """Show a saved plan as `plan` showed it, contacting no provider: `plan --from` and
-    `show plan.json`. A failed plan's document is shown as that failure (exit 1)."""
+    `show plan.json`. A failed plan's document is shown as that failure (exit 1). Returns
+    the plan's status, as `PlanResult.exit_status`."""
     from reconcile.outputs.document import read_plan
 
     whole_plan(path, "shown", accounts, targets)
@@ -121,4 +103,4 @@ def render_saved(path: str, fmt: str | None, out: str | None, no_color: bool,
         report.on_error(saved.errors, saved.checksum)
         fail(f"{path}: the plan failed when it was made: nothing was planned")
     show_plan(report, saved.plan, saved.blocks, saved.checksum)
-    return saved.plan, saved.blocks
+    return plan_status(saved.plan, saved.blocks)

@@ -19,8 +19,8 @@ from reconcile.commands.engine import (
     account_option,
     fail,
     file_argument,
+    masker,
     run_engine,
-    secrets_of,
     target_option,
 )
 from reconcile.config import Config, DeclaredRoom
@@ -86,11 +86,10 @@ def show(ctx: click.Context, file: str, accounts: tuple[str, ...], targets: tupl
 
     async def work(run: Run, config: Config) -> tuple[list[Shown], Masker]:
         found = await run.each_account(lambda provider: _managed(provider, targets))
-        mask = Masker.of(show_sensitive=show_sensitive, secrets=secrets_of(ctx, config))
+        mask = masker(show_sensitive)
         return [room for alias in run.providers for room in found[alias]], mask
 
-    rooms, mask = run_engine(ctx, file, accounts, hold_locks=False, lock_timeout=None,
-                             work=work)
+    rooms, mask = run_engine(ctx, file, accounts, work=work)
     rooms = [_masked(room, mask) for room in rooms]
     text = render_json(rooms) if output_format == "json" else render_text(rooms)
     click.echo(mask.scrub(text), nl=False)

@@ -7,9 +7,10 @@ successive commands see each other's work.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
-from reconcile.config import Config
+from reconcile.config import AccountConfig, Config
 from reconcile.sandbox.app import emulator_module
 from reconcile.sandbox.core import Sandbox
 from reconcile.sandbox.server import SandboxServer
@@ -27,12 +28,18 @@ def start(db: Path) -> SandboxServer:
     return SandboxServer(Sandbox(str(db))).start()
 
 
-def attach(config: Config, server: SandboxServer) -> None:
-    """Point every account at the emulators and give it sandbox credentials."""
-    for account in config.accounts.values():
-        connection = emulator_module(account.type).sandbox_connection(account.alias,
-                                                                      account.settings)
-        server.sandbox.register(account.type, connection.principal, connection.secret)
-        endpoint = server.url(account.type) + connection.path
-        account.settings = account.settings.model_copy(update={"endpoint": endpoint})
-        account.secrets = dict(connection.secrets)
+def attach(config: Config, server: SandboxServer) -> Config:
+    """`config` with every account pointed at the emulators and given sandbox credentials,
+    which the sandbox now accepts. `config` itself is left as it was loaded."""
+    accounts = {alias: _attached(account, server) for alias, account in config.accounts.items()}
+    return dataclasses.replace(config, accounts=accounts)
+
+
+def _attached(account: AccountConfig, server: SandboxServer) -> AccountConfig:
+    connection = emulator_module(account.type).sandbox_connection(account.alias,
+                                                                  account.settings)
+    server.sandbox.register(account.type, connection.principal, connection.secret)
+    endpoint = server.url(account.type) + connection.path
+    return dataclasses.replace(
+        account, settings=account.settings.model_copy(update={"endpoint": endpoint}),
+        secrets=dict(connection.secrets))

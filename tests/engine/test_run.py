@@ -48,7 +48,7 @@ def one_run(server: SandboxServer, tmp_path: Path, *, apply: bool = True,
     `path`, a file of accounts that point at `server` (its state beside it)."""
     if path is None:
         config = load(EXAMPLE, credentials=False)
-        attach.attach(config, server)
+        config = attach.attach(config, server)
         context = RunContext(str(EXAMPLE), state_dir=tmp_path / "state")
     else:
         config, context = load(path, SANDBOX_ENVIRON), RunContext(str(path))

@@ -1,0 +1,261 @@
+"""reconcile.api, the library interface, against the loopback emulators: real plans and
+applies through the real adapters, compared with what the CLI does with the same file."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from reconcile.api import ApplyResult, apply_file, apply_saved, plan_file
+from reconcile.cli import cli
+from reconcile.config import load
+from reconcile.engine import provider
+from reconcile.engine.apply import Outcome
+from reconcile.engine.plan import Action, Plan
+from reconcile.errors import ConfigError, ReconcileError
+from reconcile.exitcodes import BLOCKED, CHANGES, ERROR, OK
+from reconcile.sandbox import attach
+from reconcile.sandbox.client import SandboxControl
+from reconcile.sandbox.core import Sandbox
+from reconcile.sandbox.server import SandboxServer
+
+from .conftest import SANDBOX_ACCOUNTS, SANDBOX_ENVIRON, accounts_file, telnyx_rooms_file
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "rooms.yaml"
+ROOMS = "      - {unique_name: api-a, max_participants: 10}\n      - {unique_name: api-b}\n"
+GUARDED = {"twilio": "      - {unique_name: t-1, max_participants: MAX, prevent_destroy: true}\n"}
+
+
+def cli_run(*args: str) -> Result:
+    return CliRunner(env=SANDBOX_ENVIRON).invoke(cli, list(args))
+
+
+def writes(sandbox: Sandbox) -> dict[str, int]:
+    """The requests other than reads the emulators have served, by provider."""
+    return {name: sum(n for method, n in methods.items() if method != "GET")
+            for name, methods in sandbox.counter_table().items()
+            if any(method != "GET" for method in methods)}
+
+
+def approve(plan: Plan) -> bool:
+    return True
+
+
+def test_plan_file_returns_the_plan_and_prints_nothing(
+        tmp_path: Path, server: SandboxServer, capsys: pytest.CaptureFixture[str]) -> None:
+    path = telnyx_rooms_file(tmp_path, server, ROOMS)
+    result = plan_file(path, environ=SANDBOX_ENVIRON)
+    assert [(c.address, c.action) for c in result.plan.changes()] == [
+        ("telnyx.rooms[api-a]", Action.CREATE), ("telnyx.rooms[api-b]", Action.CREATE)]
+    assert result.blocks == ()
+    assert result.checksum == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert result.exit_status == CHANGES
+    assert capsys.readouterr() == ("", "")  # data, not output: the commands render it
+    assert not any(secret in repr(result) for secret in SANDBOX_ENVIRON.values()
+                   if len(secret) >= 8)
+    narrowed = plan_file(path, targets=["*-b"], environ=SANDBOX_ENVIRON)
+    assert [c.key for c in narrowed.plan.changes()] == ["api-b"]
+
+
+def test_apply_file_sends_nothing_unless_approved(tmp_path: Path, server: SandboxServer,
+                                                  sandbox: Sandbox) -> None:
+    path = telnyx_rooms_file(tmp_path, server, ROOMS)
+    asked: list[Plan] = []
+
+    def refuse(plan: Plan) -> bool:
+        asked.append(plan)
+        return False
+
+    for declined in (apply_file(path, environ=SANDBOX_ENVIRON, confirm=refuse),
+                     apply_file(path, environ=SANDBOX_ENVIRON)):  # no confirm: refused
+        assert declined.declined and declined.outcomes == ()
+        assert declined.exit_status == ERROR
+    assert len(asked) == 1 and len(list(asked[0].changes())) == 2
+    assert writes(sandbox) == {}  # only the plan's reads reached the emulator
+    assert sandbox.counter_table()["telnyx"]["GET"] > 0
+
+
+def test_apply_file_reports_each_outcome_as_it_goes(tmp_path: Path, server: SandboxServer,
+                                                    sandbox: Sandbox) -> None:
+    path = telnyx_rooms_file(tmp_path, server, ROOMS)
+    events: list[str] = []
+    seen: list[Outcome] = []
+
+    def confirm(plan: Plan) -> bool:
+        events.append("confirm")
+        return True
+
+    def progress(outcome: Outcome) -> None:
+        # Each outcome arrives once its change is made, while apply goes on.
+        events.append("outcome")
+        seen.append(outcome)
+
+    result = apply_file(path, environ=SANDBOX_ENVIRON, confirm=confirm,
+                        on_plan=lambda plan, skipped: events.append("plan"),
+                        on_progress=progress)
+    assert events == ["plan", "confirm", "outcome", "outcome"]
+    assert seen == list(result.outcomes)
+    assert sorted(o.change.key for o in seen) == ["api-a", "api-b"]
+    assert {o.status for o in seen} == {"applied"}
+    assert result.exit_status == OK
+    assert writes(sandbox) == {"telnyx": 2}
+    again = apply_file(path, environ=SANDBOX_ENVIRON)  # nothing to do: nothing to confirm
+    assert (again.plan.has_changes, again.declined, again.exit_status) == (False, False, OK)
+
+
+@pytest.mark.parametrize("case", ["changes", "blocked", "declined", "done"])
+def test_exit_status_is_the_cli_s(tmp_path: Path, server: SandboxServer, sandbox: Sandbox,
+                                  case: str) -> None:
+    path = accounts_file(tmp_path, server, {k: v.replace("MAX", "10")
+                                            for k, v in GUARDED.items()})
+    if case in ("blocked", "done"):
+        assert apply_file(path, environ=SANDBOX_ENVIRON, auto_approve=True).exit_status == OK
+    if case == "blocked":  # a replace of a room that prevent_destroy guards
+        path.write_text(path.read_text().replace("max_participants: 10", "max_participants: 12"))
+    planned = plan_file(path, environ=SANDBOX_ENVIRON)
+    assert planned.exit_status == cli_run("plan", "--detailed-exitcode", str(path)).exit_code
+    if case == "declined":
+        assert apply_file(path, environ=SANDBOX_ENVIRON).exit_status \
+            == cli_run("apply", str(path)).exit_code == ERROR  # no terminal to confirm on
+        return
+    applied = apply_file(path, environ=SANDBOX_ENVIRON, auto_approve=True)
+    expected = {"changes": OK, "blocked": BLOCKED, "done": OK}[case]
+    assert applied.exit_status == expected
+    if case == "changes":
+        sandbox.reset()  # the CLI from the same state: every room to make again
+    cli_applied = cli_run("apply", "--auto-approve", str(path))
+    assert cli_applied.exit_code == expected
+    if case == "changes":
+        assert len(applied.outcomes) == 1
+        assert "Apply: 1 applied, 0 failed, 0 skipped." in cli_applied.stdout
+    if case == "blocked":
+        assert planned.exit_status == BLOCKED
+        assert [b.account for b in applied.blocks] == ["twilio"]
+        assert "prevent_destroy" in applied.blocks[0].message
+        assert applied.outcomes == ()
+
+
+def test_apply_saved_skips_what_changed_since_the_plan(
+        tmp_path: Path, server: SandboxServer, sandbox: Sandbox,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = telnyx_rooms_file(tmp_path, server, ROOMS)
+    assert apply_file(path, environ=SANDBOX_ENVIRON, auto_approve=True).exit_status == OK
+    path.write_text(path.read_text().replace("api-a, max_participants: 10",
+                                             "api-a, max_participants: 12")
+                    .replace("{unique_name: api-b}", "{unique_name: api-b, max_participants: 5}"))
+    saved = cli_run("plan", "--out", "plan.json", "rooms.yaml")
+    assert saved.exit_code == OK, saved.output
+    with SandboxControl(server.base_url) as control:  # someone changes api-a meanwhile
+        control.patch_room("telnyx", SANDBOX_ACCOUNTS["telnyx"], "rooms", "api-a",
+                           {"max_participants": 30})
+    declined = apply_saved("plan.json", environ=SANDBOX_ENVIRON)
+    assert declined.declined and declined.exit_status == ERROR  # approval is still asked
+    result = apply_saved("plan.json", environ=SANDBOX_ENVIRON, auto_approve=True)
+    by_key = {o.change.key: o for o in result.outcomes}
+    assert by_key["api-a"].status == "skipped"
+    assert "changed since the plan" in by_key["api-a"].message
+    assert by_key["api-b"].status == "applied"
+    assert result.exit_status == ERROR == cli_run("apply", "plan.json").exit_code
+
+
+def test_a_reviewed_checksum_is_enforced(tmp_path: Path, server: SandboxServer,
+                                         sandbox: Sandbox) -> None:
+    path = telnyx_rooms_file(tmp_path, server, ROOMS)
+    reviewed = plan_file(path, environ=SANDBOX_ENVIRON).plan.checksum()
+    with pytest.raises(ReconcileError, match="differs from the reviewed one"):
+        apply_file(path, environ=SANDBOX_ENVIRON, auto_approve=True, checksum="0" * 64)
+    assert writes(sandbox) == {}
+    result = apply_file(path, environ=SANDBOX_ENVIRON, auto_approve=True, checksum=reviewed)
+    assert result.exit_status == OK and len(result.outcomes) == 2
+
+
+def test_bad_input_raises_the_located_error(tmp_path: Path, server: SandboxServer,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    path = telnyx_rooms_file(tmp_path, server, "      - {unique_name: a, max_participants: 60}\n")
+    with pytest.raises(ConfigError) as raised:  # not SystemExit: no CLI in the way
+        apply_file(path, environ=SANDBOX_ENVIRON, auto_approve=True)
+    [diagnostic] = raised.value.diagnostics
+    assert re.match(rf"{re.escape(str(path))}:\d+:\d+: ", str(diagnostic))
+    assert "max_participants" in str(diagnostic)
+    with pytest.raises(ConfigError):
+        plan_file(tmp_path / "missing.yaml")
+    good = telnyx_rooms_file(tmp_path, server, ROOMS)
+    with pytest.raises(ReconcileError, match="no account matches nope") as unmatched:
+        plan_file(good, accounts=["nope"], environ=SANDBOX_ENVIRON)
+    # An error met once the file is loaded names the file's checksum (error documents).
+    assert unmatched.value.checksum == hashlib.sha256(good.read_bytes()).hexdigest()
+    monkeypatch.chdir(tmp_path)
+    assert cli_run("plan", "--out", "plan.json", "rooms.yaml").exit_code == OK
+    good.rename(tmp_path / "moved.yaml")
+    with pytest.raises(ReconcileError, match=re.escape("made from rooms.yaml, which is not there")):
+        apply_saved("plan.json", environ=SANDBOX_ENVIRON, auto_approve=True)
+
+
+def test_notices_go_to_the_callback_once_per_run(tmp_path: Path, server: SandboxServer,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(provider, "utc_today", lambda: date(2026, 12, 5))
+    twice = {"twilio": GUARDED["twilio"].replace("MAX", "10"), "telnyx": ROOMS}
+    path = accounts_file(tmp_path, server, twice)
+    heard: list[str] = []
+    plan_file(path, environ=SANDBOX_ENVIRON, on_notice=heard.append)
+    assert len(heard) == 1 and "December 5, 2026" in heard[0]
+
+
+def test_the_sandbox_option_runs_on_a_database_of_its_own(tmp_path: Path) -> None:
+    db = tmp_path / "box" / "sandbox.db"
+    first = plan_file(EXAMPLE, sandbox=db)
+    assert len(list(first.plan.changes())) == 14
+    applied = apply_file(EXAMPLE, sandbox=db, confirm=approve)
+    assert isinstance(applied, ApplyResult) and applied.exit_status == OK
+    assert not plan_file(EXAMPLE, sandbox=db).plan.has_changes  # kept across calls
+    assert db.is_file()
+
+
+def test_attach_returns_a_new_config_and_leaves_the_loaded_one_alone(
+        server: SandboxServer) -> None:
+    config = load(EXAMPLE, credentials=False)
+    before = {alias: (a.settings.model_dump(), dict(a.secrets))
+              for alias, a in config.accounts.items()}
+    attached = attach.attach(config, server)
+    after = {alias: (a.settings.model_dump(), dict(a.secrets))
+             for alias, a in config.accounts.items()}
+    assert after == before
+    assert attached is not config and attached.checksum == config.checksum
+    for alias, account in attached.accounts.items():
+        assert account.settings.endpoint.startswith(server.url(account.type))
+        assert account.secrets and account.secrets != config.accounts[alias].secrets
+        assert account.rooms == config.accounts[alias].rooms
+
+
+# -- the README's example ------------------------------------------------------------------
+
+def readme_example() -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Use it from Python", 1)[1].split("\n## ", 1)[0]
+    match = re.search(r"```python\n(.*?)```", section, re.S)
+    assert match, "the README's Python section has no example"
+    return match.group(1)
+
+
+def test_the_readme_example_runs(tmp_path: Path) -> None:
+    code = readme_example()
+    assert 10 <= len(code.strip().splitlines()) <= 15
+    (tmp_path / "examples").mkdir()
+    shutil.copy(EXAMPLE, tmp_path / "examples" / "rooms.yaml")
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "14 changes, exit status 2"
+    assert sum(line.startswith("applied ") for line in lines) == 14
+    assert lines[-1] == "exit status 0; a second plan: 0 changes"
