@@ -128,6 +128,11 @@ class DailyProvider(Provider):
         default, or is unset; either way never drift."""
         return p.DEFAULT_PRIVACY if field == "privacy" else p.absent_value(field)
 
+    def is_drift(self, kind: str, live: LiveRoom, change: FieldChange) -> bool:
+        """An object (permissions, a bucket) drifts only in the keys the file declares:
+        keys Daily adds inside it (a default it fills in) are not the file's to judge."""
+        return not _covers(change.before, change.after)
+
     def error_message(self, exc: HttpError | TransportError) -> str:
         """The common message, with Daily's `info` after its stable `error` type."""
         message = super().error_message(exc)
@@ -162,6 +167,14 @@ class DailyProvider(Provider):
         url = room.get("url")
         return LiveRoom(KIND, room[KEY_FIELD], str(room["id"]), fields,
                         join_urls=(url,) if isinstance(url, str) and url else ())
+
+
+def _covers(live: Any, declared: Any) -> bool:
+    """Whether a live object holds every declared key at the declared value (recursively);
+    any other value must be equal."""
+    if isinstance(live, dict) and isinstance(declared, dict):
+        return all(key in live and _covers(live[key], value) for key, value in declared.items())
+    return bool(live == declared)
 
 
 def _room_path(name: str) -> str:

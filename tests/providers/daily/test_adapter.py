@@ -106,6 +106,18 @@ def test_drift_is_reported_field_by_field(tmp_path: Path, server: SandboxServer,
         ("max_participants", 5, 20, False), ("privacy", "public", "private", False)]
 
 
+def test_keys_daily_adds_inside_an_object_are_no_drift(tmp_path: Path, server: SandboxServer,
+                                                        sandbox: Sandbox) -> None:
+    seed(sandbox, KEY, "rooms", [{"name": "a", "properties": {"recordings_bucket": {
+        "bucket_name": "b", "allow_streaming_from_bucket": False}}}])
+    declared = "      - {name: a, recordings_bucket: {bucket_name: %s}}\n"
+    assert [c.action for c in plan(daily_file(tmp_path, server, declared % "b")).changes] == [
+        Action.NOOP]
+    (change,) = plan(daily_file(tmp_path, server, declared % "c")).changes
+    assert [(f.name, f.after) for f in change.fields] == [("recordings_bucket",
+                                                           {"bucket_name": "c"})]
+
+
 def test_a_rename_is_a_create_first_replacement(tmp_path: Path, server: SandboxServer,
                                                 sandbox: Sandbox) -> None:
     seed(sandbox, KEY, "rooms", [{"name": "old"}])
