@@ -5,6 +5,7 @@ room plus a delete. U-numbers refer to docs/providers/daily.md."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any
 
 from reconcile import redact
@@ -90,7 +91,7 @@ class DailyProvider(Provider):
 
     async def create(self, kind: str, room: Room) -> LiveRoom:
         try:
-            response = await self.http.request("POST", ROOMS_PATH, json=self._body(room, {}))
+            response = await self.http.request("POST", ROOMS_PATH, json=self._body(room, None))
         except HttpError as exc:
             # U1: the duplicate name's status is unconfirmed and `info` is never parsed:
             # a refused create whose name now exists is a taken name.
@@ -147,11 +148,12 @@ class DailyProvider(Provider):
 
     # -- helpers -------------------------------------------------------------------------
 
-    def _body(self, room: Room, live: dict[str, Any] | Any) -> dict[str, Any]:
-        """A create (no live fields) or update body: `name` on create only (U14), then
-        `privacy` and `properties`; a declared null is sent as null (U4)."""
-        fields = {**live, **self.desired_fields(room)}
-        body: dict[str, Any] = {} if live else {KEY_FIELD: room.key}
+    def _body(self, room: Room, live: Mapping[str, Any] | None) -> dict[str, Any]:
+        """A create body (`live` None) or an update body over the live fields: `name` on
+        create only (U14), then `privacy` and `properties`; a declared null is sent as
+        null (U4)."""
+        fields = {**(live or {}), **self.desired_fields(room)}
+        body: dict[str, Any] = {KEY_FIELD: room.key} if live is None else {}
         body.update({name: fields[name] for name in TOP_LEVEL if name in fields})
         body["properties"] = {name: fields[name] for name in PROPERTIES if name in fields}
         return body
