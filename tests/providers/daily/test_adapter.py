@@ -40,6 +40,7 @@ from ...conftest import (
 SANDBOX_PROVIDERS = ("daily",)
 KEY = SANDBOX_ACCOUNTS["daily"]  # the API key the rooms file's account uses
 plan = partial(plan_file, DailyProvider)
+SEED = 1
 
 
 def daily_file(tmp_path: Path, server: SandboxServer, rooms: str, extra: str = "") -> Path:
@@ -231,6 +232,22 @@ def test_a_taken_name_is_adopted_after_the_refused_create(
 
     with pytest.raises(NameTaken):  # U1: told by a GET, never by `info`
         connected(DailyProvider, account, create)
+
+
+def test_a_create_whose_reply_is_lost_is_adopted_on_its_retry(
+        tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
+    """The room is stored, the reply lost; the retry meets the taken name (U1), and apply
+    adopts the room instead of failing or making a second one."""
+    # seeded: the first POST is stored and its reply dropped, its retry answered
+    set_faults(sandbox, "daily", {"commit_then_fail": {"rate": 0.5, "mode": "drop"},
+                                  "seed": SEED})
+    path = daily_file(tmp_path, server, "      - {name: a, max_participants: 9}\n")
+    result = run("apply", "--auto-approve", str(path))
+    set_faults(sandbox, "daily", None)
+    assert "adopted the existing room of that name" in result.output, result.output
+    with SandboxControl(server.base_url) as control:
+        assert [r["name"] for r in control.rooms("daily", KEY, "rooms")] == ["a"]
+    assert run("plan", "--detailed-exitcode", str(path)).exit_code == OK
 
 
 def test_an_update_of_a_room_gone_meanwhile_creates_it(tmp_path: Path, server: SandboxServer
