@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from reconcile import __version__, redact
+from reconcile.about import provider_names
 from reconcile.escape import printable, printable_lines
 from reconcile.exitcodes import ERROR
 from reconcile.providers import PROVIDER_PACKAGES
@@ -46,6 +47,21 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "providers": ("reconcile.commands.providers:providers",
                   "Print what each provider updates in place, replaces and deletes."),
 }
+
+
+HELP = f"""Video-conferencing rooms as code, on {provider_names()}.
+
+Declare rooms in YAML, check them with `validate`, see the changes with `plan`,
+make them with `apply`.
+
+\b
+Exit codes: 0 success (plan --detailed-exitcode: no changes), 1 an error,
+a failed or skipped change, or a usage error, 2 plan --detailed-exitcode:
+changes, 3 a safety rail blocked apply (plan --detailed-exitcode: would
+block it). `reconcile COMMAND --help` lists each command's.
+
+The options below work after the command too: `reconcile plan --sandbox FILE`.
+"""
 
 
 class LazyGroup(click.Group):
@@ -141,7 +157,8 @@ def _subcommand_index(args: list[str], ours: dict[str, click.Option]) -> int:
     return index
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, help=HELP,
+             context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="reconcile")
 @click.option("--debug", is_flag=True, envvar="RECONCILE_DEBUG",
               help="Show tracebacks of internal errors (secrets stay redacted).")
@@ -154,19 +171,6 @@ def _subcommand_index(args: list[str], ours: dict[str, click.Option]) -> int:
 @click.pass_context
 def cli(ctx: click.Context, debug: bool, verbose: int, sandbox: bool,
         sandbox_db: str | None) -> None:
-    """Video-conferencing rooms as code, on Twilio, Telnyx, SignalWire, Metered and Kaleyra.
-
-    Declare rooms in YAML, check them with `validate`, see the changes with `plan`,
-    make them with `apply`.
-
-    \b
-    Exit codes: 0 success (plan --detailed-exitcode: no changes), 1 an error,
-    a failed or skipped change, or a usage error, 2 plan --detailed-exitcode:
-    changes, 3 a safety rail blocked apply (plan --detailed-exitcode: would
-    block it). `reconcile COMMAND --help` lists each command's.
-
-    The options below work after the command too: `reconcile plan --sandbox FILE`.
-    """
     ctx.ensure_object(dict)
     ctx.obj.update(debug=debug, sandbox=sandbox, sandbox_db=sandbox_db)
     levels = {0: logging.WARNING, 1: logging.INFO}

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import io
 import logging
 import os
+import sys
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from datetime import date
 from pathlib import Path
-from types import SimpleNamespace
+from types import ModuleType, SimpleNamespace
 from typing import Any, TypeVar
 
 import httpx
 import pytest
+import yaml
 
 from reconcile import redact
 from reconcile.config import AccountConfig, load
@@ -23,11 +26,11 @@ from reconcile.engine.http import HttpClient, HttpSettings
 from reconcile.engine.plan import AccountPlan
 from reconcile.engine.provider import Provider
 from reconcile.providers import provider_models
-from reconcile.sandbox.app import emulator_module
+from reconcile.sandbox.app import load_emulator
 from reconcile.sandbox.core import DEFAULT_CREDENTIALS, PROVIDERS, Sandbox
 from reconcile.sandbox.registry import DECLARATIONS
 from reconcile.sandbox.server import SandboxServer
-from reconcile.starter import credential_variables, locators
+from reconcile.starter import credential_variables, locators, starter_room
 
 ROOT = Path(__file__).resolve().parent.parent
 P = TypeVar("P", bound=Provider)
@@ -112,6 +115,50 @@ def provider_specs() -> Path:
     return path
 
 
+# -- each provider's test data, in tests/providers/<name>/cases.py ----------------------------
+
+def load_by_path(name: str, path: Path) -> ModuleType:
+    """The module at `path`, as `name` (once): the tests' folders are no packages, so
+    their helper modules are importable by name only when the root is on sys.path."""
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def cases(provider: str) -> ModuleType:
+    """The provider's test data (`tests/providers/<provider>/cases.py`): what the shared
+    tests' per-provider tables are built from, so a new provider adds a file, not entries."""
+    path = ROOT / "tests" / "providers" / provider / "cases.py"
+    if not path.is_file():
+        raise LookupError(f"{path.relative_to(ROOT)} is missing: every registered"
+                          " provider has one (see tests/providers/twilio/cases.py)")
+    return load_by_path(f"tests.providers.{provider}.cases", path)
+
+
+def per_provider(name: str) -> dict[str, Any]:
+    """{provider: its cases.py's `name`} for every registered provider; one without it
+    fails the collection of the module that asks, naming the file."""
+    table = {}
+    for provider in PROVIDERS:
+        module = cases(provider)
+        if not hasattr(module, name):
+            raise LookupError(f"tests/providers/{provider}/cases.py defines no {name}")
+        table[provider] = getattr(module, name)
+    return table
+
+
+def one_room(provider: str, key: str) -> str:
+    """A room line of the provider's first kind keyed `key`, with only what it requires
+    (as `init` writes a starter room)."""
+    room = {**starter_room(provider_models(provider)), key_field(provider): key}
+    flow = yaml.safe_dump(room, default_flow_style=True, sort_keys=False, width=1_000_000)
+    return f"      - {flow.strip()}\n"
+
+
 # The environment variables a rooms file from `rooms_file` reads, set to credentials the
 # sandbox accepts out of the box, as each provider's folder declares them.
 SANDBOX_ENVIRON: dict[str, str] = {
@@ -142,7 +189,7 @@ def _account_lines(provider: str) -> tuple[str, str, str]:
     credentials (a flow mapping, so each reference is quoted) of a provider's account,
     derived as `sandbox serve` derives them (reconcile.starter)."""
     values = locators(provider)
-    path = emulator_module(provider).sandbox_connection(provider, SimpleNamespace(**values)).path
+    path = load_emulator(provider).sandbox_connection(provider, SimpleNamespace(**values)).path
     credentials = ", ".join(f'{name}: "${{{variable}}}"' for name, variable
                             in credential_variables(provider, provider).items())
     return "".join(f"    {k}: {v}\n" for k, v in values.items()), path, f"{{{credentials}}}"

@@ -127,8 +127,8 @@ class RefusesWithHostileText:
 @pytest.mark.parametrize("fmt", ["text", "json", "markdown"])
 def test_a_providers_error_text_is_escaped(tmp_path: Path, fmt: str) -> None:
     box = Sandbox()
-    modules = {p: wrapped(p, RefusesWithHostileText) for p in PROVIDERS}
-    with SandboxServer(box, providers=PROVIDERS, modules=modules) as server:
+    emulators = {p: wrapped(p, RefusesWithHostileText) for p in PROVIDERS}
+    with SandboxServer(box, providers=PROVIDERS, emulators=emulators) as server:
         rooms = {provider: "      - {unique_name: ordinary}\n" for provider in PROVIDERS}
         path = accounts_file(tmp_path, server, rooms)
         text = run("-vv", "apply", "--auto-approve", "--format", fmt, str(path), code=1)

@@ -10,6 +10,8 @@ from reconcile.config import check
 from reconcile.providers import PROVIDER_PACKAGES
 from reconcile.starter import account_yaml, credential_variables, locators
 
+from .conftest import per_provider
+
 PROVIDERS = sorted(PROVIDER_PACKAGES)
 
 
@@ -36,9 +38,7 @@ def test_a_starter_under_another_alias_is_valid_and_typed(tmp_path: Path, provid
 
 
 def test_locators_come_from_the_models() -> None:
-    assert {p: locators(p) for p in PROVIDERS} == {
-        "kaleyra": {"region": "eu"}, "metered": {"app": "acme"},
-        "signalwire": {"space": "acme"}, "telnyx": {}, "twilio": {}}
+    assert {p: locators(p) for p in PROVIDERS} == per_provider("LOCATORS")
 
 
 def test_a_starter_room_fills_every_required_field() -> None:

@@ -3,12 +3,11 @@ real HTTP."""
 
 from __future__ import annotations
 
-import importlib
 import shlex
 import signal
 import sqlite3
 import sys
-from types import ModuleType, SimpleNamespace
+from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 import click
@@ -17,6 +16,7 @@ from reconcile.engine.http import is_loopback
 from reconcile.sandbox.core import PROVIDERS
 
 if TYPE_CHECKING:
+    from reconcile.sandbox.emulator import Emulator
     from reconcile.sandbox.server import SandboxServer
 
 # Fixed by default, so the endpoints in a rooms file keep working from run to run.
@@ -28,14 +28,14 @@ def pasteable(server: SandboxServer, providers: tuple[str, ...]) -> tuple[list[s
     """For the served providers: the shell lines that set the sandbox's credentials, and
     a rooms file whose accounts use them, each as `--sandbox` would point it (the same
     endpoint segment, the same credentials, so both see the same rooms)."""
-    from reconcile.sandbox.app import emulator_module
+    from reconcile.sandbox.app import load_emulator
     from reconcile.starter import account_yaml, credential_variables, locators
 
     exports: list[str] = []
     accounts: list[str] = []
     for provider in providers:
         values = locators(provider)
-        connection = emulator_module(provider).sandbox_connection(
+        connection = load_emulator(provider).sandbox_connection(
             provider, SimpleNamespace(**values))
         server.sandbox.register(provider, connection.principal, connection.secret)
         variables = credential_variables(provider, provider)
@@ -46,16 +46,21 @@ def pasteable(server: SandboxServer, providers: tuple[str, ...]) -> tuple[list[s
     return exports, "version: 1\nproviders:\n" + "".join(accounts)
 
 
-def _emulators(specs: tuple[str, ...]) -> dict[str, ModuleType]:
-    """--emulator NAME=MODULE: serve a module of the emulator contract (tests, plugins)."""
-    modules: dict[str, ModuleType] = {}
+def _emulators(specs: tuple[str, ...]) -> dict[str, Emulator]:
+    """--emulator NAME=MODULE: serve the EMULATOR a module exports (tests, plugins)."""
+    from reconcile.sandbox.app import found_in
+
+    emulators: dict[str, Emulator] = {}
     for spec in specs:
         name, sep, module = spec.partition("=")
         if not sep or not name or not module:
             raise click.BadParameter(f"expected NAME=MODULE, got {spec!r}",
                                      param_hint="--emulator")
-        modules[name] = importlib.import_module(module)
-    return modules
+        try:
+            emulators[name] = found_in(module)
+        except TypeError as exc:
+            raise click.BadParameter(str(exc), param_hint="--emulator") from exc
+    return emulators
 
 
 @click.group(help=f"Run the built-in emulators of the {len(PROVIDERS)} providers' room APIs"
@@ -81,7 +86,7 @@ def sandbox() -> None:
 @click.option("--provider", "providers", multiple=True, type=click.Choice(PROVIDERS),
               help="Serve only these providers (repeatable); all by default.")
 @click.option("--emulator", "emulators", multiple=True, hidden=True,
-              help="NAME=MODULE: also serve a module of the emulator contract.")
+              help="NAME=MODULE: also serve the EMULATOR that MODULE exports.")
 def serve(host: str, port: int, db: str | None, latency_ms: float, seed: int,
           allow_remote: bool, providers: tuple[str, ...], emulators: tuple[str, ...]) -> None:
     """Serve the emulators and the control API until interrupted (Ctrl+C)."""
@@ -110,7 +115,7 @@ def serve(host: str, port: int, db: str | None, latency_ms: float, seed: int,
         for provider in served:
             set_faults(box, provider, FaultConfig(latency_ms=latency_ms))
     try:
-        server = SandboxServer(box, host=host, port=port, providers=served, modules=extra)
+        server = SandboxServer(box, host=host, port=port, providers=served, emulators=extra)
     except OSError as exc:
         box.close()
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from exc

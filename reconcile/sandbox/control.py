@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Mapping
-from types import ModuleType
 from typing import Any
 
 from pydantic import ValidationError
@@ -21,14 +20,11 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from reconcile.sandbox.core import Sandbox
 from reconcile.sandbox.emulation import iso_micros
+from reconcile.sandbox.emulator import Emulator
 from reconcile.sandbox.faults import get_faults, set_faults
 from reconcile.sandbox.store import DuplicateName, Record
 from reconcile.sandbox.update_mode import set_update_mode, update_mode
 
-# Optional emulator hooks used by PATCH /rooms/...: `NAME_FIELD` (the field holding a
-# room's name: a field name, or a dict kind -> field name; absent when rooms have none)
-# and `is_live(kind, data) -> bool` (whether stored data counts as live; without it,
-# liveness changes only with ?live=).
 _ADVANCE_UNITS = {"seconds": 1, "minutes": 60, "hours": 3600}
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -98,19 +94,19 @@ def _live_param(request: Request) -> bool | None:
 
 
 class _Control:
-    def __init__(self, sandbox: Sandbox, modules: Mapping[str, ModuleType]) -> None:
+    def __init__(self, sandbox: Sandbox, emulators: Mapping[str, Emulator]) -> None:
         self.sandbox = sandbox
-        self.modules = dict(modules)
+        self.emulators = dict(emulators)
 
-    def _module(self, provider: str) -> ModuleType:
-        if provider not in self.modules:
+    def _emulator(self, provider: str) -> Emulator:
+        if provider not in self.emulators:
             raise ControlError(404, f"unknown provider '{provider}'",
-                               providers=sorted(self.modules))
-        return self.modules[provider]
+                               providers=sorted(self.emulators))
+        return self.emulators[provider]
 
     def _record(self, request: Request) -> Record:
         p = request.path_params
-        self._module(p["provider"])
+        self._emulator(p["provider"])
         record = self.sandbox.find(p["provider"], p["account"], p["kind"], p["key"])
         if record is None:
             raise ControlError(404, f"no {p['kind']} '{p['key']}' in {p['provider']} account"
@@ -118,13 +114,13 @@ class _Control:
         return record
 
     def _name_field(self, provider: str, kind: str) -> str | None:
-        declared = getattr(self.modules[provider], "NAME_FIELD", None)
+        declared = self.emulators[provider].name_field
         return declared.get(kind) if isinstance(declared, dict) else declared
 
     # -- state --------------------------------------------------------------------------
 
     async def health(self, request: Request) -> Response:
-        return _json({"status": "ok", "providers": list(self.modules),
+        return _json({"status": "ok", "providers": list(self.emulators),
                       "seed": self.sandbox.seed})
 
     async def reset(self, request: Request) -> Response:
@@ -171,11 +167,11 @@ class _Control:
 
     async def all_faults(self, request: Request) -> Response:
         return _json({p: get_faults(self.sandbox, p).model_dump(mode="json")
-                      for p in self.modules})
+                      for p in self.emulators})
 
     async def faults(self, request: Request) -> Response:
         provider = request.path_params["provider"]
-        self._module(provider)
+        self._emulator(provider)
         if request.method == "PUT":
             body = await _body(request)
             try:
@@ -193,7 +189,7 @@ class _Control:
     async def update_mode(self, request: Request) -> Response:
         """GET or PUT `{"mode": "merge" | "replace"}` (see reconcile.sandbox.update_mode)."""
         provider = request.path_params["provider"]
-        self._module(provider)
+        self._emulator(provider)
         if request.method == "PUT":
             try:
                 set_update_mode(self.sandbox, provider, _get(await _body(request), "mode", str))
@@ -206,7 +202,7 @@ class _Control:
     async def register(self, request: Request) -> Response:
         body = await _body(request)
         provider = _get(body, "provider", str)
-        self._module(provider)
+        self._emulator(provider)
         principal, secret = _get(body, "principal", str), _get(body, "secret", str)
         if not principal or not secret:
             raise ControlError(400, "principal and secret must not be empty")
@@ -216,13 +212,13 @@ class _Control:
     async def seed(self, request: Request) -> Response:
         body = await _body(request)
         provider = _get(body, "provider", str)
-        module = self._module(provider)
+        emulator = self._emulator(provider)
         account, kind = _get(body, "account", str), _get(body, "kind", str)
         rooms = _get(body, "rooms", list)
         if not all(isinstance(room, dict) for room in rooms):
             raise ControlError(400, "field 'rooms' must be a list of objects")
         try:
-            created = module.seed(self.sandbox, account, kind, rooms)
+            created = emulator.seed(self.sandbox, account, kind, rooms)
         except ValueError as exc:
             raise ControlError(400, str(exc)) from exc
         except DuplicateName as exc:
@@ -232,7 +228,7 @@ class _Control:
 
     async def rooms(self, request: Request) -> Response:
         p = request.path_params
-        self._module(p["provider"])
+        self._emulator(p["provider"])
         records = self.sandbox.store.list(p["provider"], p["account"], p["kind"],
                                           live=_live_param(request))
         return _json({"count": len(records), "rooms": [record_view(r) for r in records]})
@@ -247,9 +243,8 @@ class _Control:
         patch = await _body(request)
         data = {**record.data, **patch}
         live = _live_param(request)
-        is_live = getattr(self.modules[record.provider], "is_live", None)
-        if live is None and is_live is not None:  # e.g. Twilio status, Metered archived
-            live = bool(is_live(record.kind, data))
+        if live is None:  # e.g. Twilio's status, Metered's archive
+            live = self.emulators[record.provider].is_live(record.kind, data)
         field = self._name_field(record.provider, record.kind)
         name = patch[field] if field is not None and field in patch else record.name
         if name is not None and not isinstance(name, str):
@@ -288,8 +283,8 @@ class _Control:
             Route(room + "/{key:path}/participants", self.participants, methods=["POST"]),
             Route(room + "/{key:path}", self.room, methods=["GET", "PATCH", "DELETE"]),
         ]
-        routes += [Mount(f"/providers/{p}", routes=list(module.CONTROL_ROUTES))
-                   for p, module in self.modules.items() if getattr(module, "CONTROL_ROUTES", None)]
+        routes += [Mount(f"/providers/{p}", routes=list(emulator.control_routes))
+                   for p, emulator in self.emulators.items() if emulator.control_routes]
         return routes
 
 
@@ -304,9 +299,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
                         headers=exc.headers)
 
 
-def create_control_app(sandbox: Sandbox, modules: Mapping[str, ModuleType]) -> Starlette:
-    control = _Control(sandbox, modules)
+def create_control_app(sandbox: Sandbox, emulators: Mapping[str, Emulator]) -> Starlette:
+    control = _Control(sandbox, emulators)
     app = Starlette(routes=control.routes(), exception_handlers={
         ControlError: _control_error, HTTPException: _http_error})
-    app.state.sandbox = sandbox  # what providers' CONTROL_ROUTES read (request.app is this)
+    app.state.sandbox = sandbox  # what providers' control_routes read (request.app is this)
     return app

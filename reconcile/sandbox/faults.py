@@ -19,18 +19,16 @@ import logging
 import math
 import random
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.requests import Request
-from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reconcile.sandbox import hostile
 from reconcile.sandbox.core import Sandbox
+from reconcile.sandbox.emulator import Emulator
 from reconcile.sandbox.hostile import Hostile
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -144,13 +142,12 @@ class _State:
 class FaultMiddleware:
     """Counts every request, then injects the provider's configured faults."""
 
-    def __init__(self, app: ASGIApp, sandbox: Sandbox, provider: str, module: ModuleType
-                 ) -> None:
+    def __init__(self, app: ASGIApp, sandbox: Sandbox, provider: str,
+                 emulator: Emulator) -> None:
         self.app = app
         self.sandbox = sandbox
         self.provider = provider
-        self._fault_response: Callable[[int, int | None], Response] = module.fault_response
-        self._account_of: Callable[[Request], str | None] = module.account_of
+        self.emulator = emulator
         self._state = self._new_state(None)
 
     def _new_state(self, config: FaultConfig | None) -> _State:
@@ -225,7 +222,7 @@ class FaultMiddleware:
 
     def _rate_limited(self, state: _State, limit: RateLimit, scope: Scope) -> int | None:
         """Seconds until a slot frees for this request's account, or None if it may pass."""
-        account = self._account_of(Request(scope))
+        account = self.emulator.account_of(Request(scope))
         window = state.windows.setdefault(account, deque())
         now = self.sandbox.clock.now()
         while window and window[0] <= now - limit.per_seconds:
@@ -238,7 +235,7 @@ class FaultMiddleware:
     async def _reject(self, status: int, retry_after: int | None, scope: Scope,
                       receive: Receive, send: Send) -> None:
         """The emulator's own error body; the handler never runs."""
-        response = self._fault_response(status, retry_after)
+        response = self.emulator.fault_response(status, retry_after)
         if status == 429 and "retry-after" not in response.headers:
             response.headers["Retry-After"] = str(retry_after if retry_after is not None else 1)
         await response(scope, receive, send)

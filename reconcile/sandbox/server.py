@@ -7,13 +7,14 @@ import socket
 import threading
 import time
 from collections.abc import Mapping
-from types import ModuleType, TracebackType
+from types import TracebackType
 from typing import Any
 
 import uvicorn
 
 from reconcile.sandbox.app import CONTROL_PREFIX, create_app, provider_prefix
 from reconcile.sandbox.core import PROVIDERS, Sandbox
+from reconcile.sandbox.emulator import Emulator
 
 LOOPBACK = "127.0.0.1"
 
@@ -30,10 +31,10 @@ GRACEFUL_SHUTDOWN_S = 3
 
 
 def _config(sandbox: Sandbox, host: str, port: int, providers: tuple[str, ...],
-            modules: Mapping[str, ModuleType] | None) -> uvicorn.Config:
+            emulators: Mapping[str, Emulator] | None) -> uvicorn.Config:
     # "auto" picks uvloop and httptools when installed (the `fast` extra): several
     # times the throughput of asyncio + h11.
-    return uvicorn.Config(create_app(sandbox, providers, modules), host=host, port=port,
+    return uvicorn.Config(create_app(sandbox, providers, emulators), host=host, port=port,
                           loop="auto", http="auto", log_level="warning", access_log=False,
                           log_config=LOG_CONFIG,
                           lifespan="off", proxy_headers=False, server_header=False,
@@ -49,7 +50,7 @@ class SandboxServer:
 
     def __init__(self, sandbox: Sandbox | None = None, *, host: str = LOOPBACK, port: int = 0,
                  providers: tuple[str, ...] = PROVIDERS,
-                 modules: Mapping[str, ModuleType] | None = None) -> None:
+                 emulators: Mapping[str, Emulator] | None = None) -> None:
         self.sandbox = sandbox or Sandbox()
         self.host = host
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -65,7 +66,7 @@ class SandboxServer:
         self.port: int = self._sock.getsockname()[1]
         self.providers = providers
         self._server = uvicorn.Server(_config(self.sandbox, host, self.port, providers,
-                                              modules))
+                                              emulators))
         self._thread: threading.Thread | None = None
 
     @property

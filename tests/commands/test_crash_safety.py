@@ -183,9 +183,9 @@ def switch() -> KillSwitch:
 @pytest.fixture(scope="module")
 def hooked_server(switch: KillSwitch) -> Iterator[SandboxServer]:
     box = Sandbox(seed=99)
-    modules = {p: wrapped(p, functools.partial(KillAt, switch=switch, provider=p))
+    emulators = {p: wrapped(p, functools.partial(KillAt, switch=switch, provider=p))
                for p in NAME_FIELD}
-    with SandboxServer(box, providers=tuple(NAME_FIELD), modules=modules) as server:
+    with SandboxServer(box, providers=tuple(NAME_FIELD), emulators=emulators) as server:
         yield server
     box.close()
 

@@ -1,8 +1,9 @@
 """`plan` and `apply` through the real CLI, against each provider's emulator over loopback.
 
-One table holds what differs between the providers (the key field, fields to declare
-and drift, what changes in place, whether the API shows who is in a room); every test is
-written once and runs for each provider it applies to. The rooms file points `endpoint:`
+What differs between the providers (the key field, fields to declare and drift, what
+changes in place, whether the API shows who is in a room) comes from each one's
+tests/providers/<name>/cases.py; every test is written once and runs for each provider it
+applies to. The rooms file points `endpoint:`
 at the module's server, with credentials from `${…}` variables (`SANDBOX_ENVIRON`); the
 live state is read back, and changed behind the tool's back, through the control API.
 """
@@ -25,7 +26,7 @@ from reconcile.sandbox.client import RoomView, SandboxControl
 from reconcile.sandbox.core import Sandbox
 from reconcile.sandbox.server import SandboxServer
 
-from ..conftest import SANDBOX_ACCOUNTS, SANDBOX_ENVIRON, rooms_file
+from ..conftest import SANDBOX_ACCOUNTS, SANDBOX_ENVIRON, key_field, per_provider, rooms_file
 
 KIND = "rooms"
 FORCES = "  # forces replacement"
@@ -63,31 +64,9 @@ class Facts:
         return f"{self.provider}.{KIND}[{key}]"
 
 
-FACTS = (
-    Facts("twilio", "unique_name", {"max_participants": (20, 8), "empty_room_timeout": (10, 3)},
-          change=("max_participants", 30), in_place=False, rename_in_place=False,
-          sessions=True),
-    Facts("telnyx", "unique_name",
-          {"max_participants": (20, 8), "enable_recording": (True, False)},
-          change=("max_participants", 30), in_place=True, rename_in_place=True, sessions=True),
-    Facts("signalwire", "name", {"max_members": (20, 8), "description": ("daily", "moved")},
-          change=("max_members", 30), in_place=True, rename_in_place=False, sessions=True),
-    Facts("metered", "roomName", {"maxParticipants": (20, 8), "enableChat": (True, False)},
-          change=("maxParticipants", 30), in_place=True, rename_in_place=False,
-          sessions=False),
-    # Kaleyra rooms are immutable and have no name: the plan compares with what the state
-    # file recorded at creation, so a field patched behind the tool's back cannot show.
-    Facts("kaleyra", "name", {"duration": (3600, 600), "no_ringing": (True, False)},
-          change=("duration", 7200), in_place=False, rename_in_place=False, sessions=False,
-          drift_visible=False, new_join_urls=True, first_reason="not found (no state file)",
-          gone_reason="missing: room_id {id} not found",
-          extra="    defaults: {participants: [{user_id: dr-lee, is_admin: true},"
-                " {user_id: patient-42}]}\n"),
-    Facts("daily", "name", {"max_participants": (20, 8), "enable_chat": (True, False)},
-          change=("max_participants", 30), in_place=True, rename_in_place=False,
-          sessions=False),
-)
-BY_NAME = {facts.provider: facts for facts in FACTS}
+# Each provider's facts: its key field, and its tests/providers/<name>/cases.py `ENGINE`.
+BY_NAME = {provider: Facts(provider, key_field(provider), **facts)
+           for provider, facts in per_provider("ENGINE").items()}
 
 
 def providers(*names: str) -> list[Any]:

@@ -1,9 +1,10 @@
 """`reconcile export` through the real CLI, against each provider's emulator over loopback.
 
-The round trip, for each of the five providers: rooms made behind the tool's back (seeded
-through the control API; Kaleyra's applied, since only its state file knows them) are
-exported, the export validates clean, and planning it against the same account says
-"No changes". Rooms the model would reject are skipped with a comment and a warning.
+The round trip, for each provider (its tests/providers/<name>/cases.py `EXPORT`): rooms
+made behind the tool's back (seeded through the control API; Kaleyra's applied, since only
+its state file knows them) are exported, the export validates clean, and planning it
+against the same account says "No changes". Rooms the model would reject are skipped with
+a comment and a warning.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from reconcile.sandbox.client import SandboxControl
 from reconcile.sandbox.core import Sandbox
 from reconcile.sandbox.server import SandboxServer
 
-from ..conftest import SANDBOX_ACCOUNTS, SANDBOX_ENVIRON, key_field, rooms_file
+from ..conftest import SANDBOX_ACCOUNTS, SANDBOX_ENVIRON, key_field, per_provider, rooms_file
 
 
 @dataclass(frozen=True)
@@ -39,119 +40,7 @@ class Case:
     declared: str = ""  # rooms lines of the input file (Kaleyra's are applied first)
 
 
-KALEYRA_ROOMS = """\
-      - name: consult
-        recording: automatic
-        duration: 3600
-        call_type: audio_upgradable
-        no_ringing: true
-        offline_transcription: true
-        summarization: true
-        description: "Follow-up, patient 42"
-        participants:
-          - {user_id: dr-lee, is_admin: true}
-          - {user_id: patient-42, tools: {chat: true, whiteboard: false}}
-      - name: plain
-        participants: [{user_id: nurse-kim, is_admin: true}, {user_id: patient-7}]
-"""
-
-CASES = [
-    Case("twilio", {"rooms": [
-        {"unique_name": "standup", "max_participants": 12, "empty_room_timeout": 10,
-         "status_callback": "https://hooks.example.com/video", "status_callback_method": "GET",
-         "video_codecs": ["VP8", "H264"], "record_participants_on_connect": True,
-         "recording_rules": [{"type": "include", "all": True}]},
-        {"unique_name": "audio", "audio_only": True, "media_region": "de1"},
-        {"unique_name": "small", "type": "group-small"},  # max_participants 4: its default
-        {"unique_name": "defaults", "max_participants": 50, "media_region": "us1",
-         "status_callback_method": "POST", "video_codecs": ["VP8"]},
-        # No codecs outside an audio-only room: a file cannot say so (an empty list
-        # asks for the default), so the field is left out, with a note.
-        {"unique_name": "no-codecs", "video_codecs": [], "large_room": True},
-        {},  # no name: Twilio names it after its sid, and nothing can declare it
-        {"unique_name": "ended", "status": "completed"},
-    ]}, {"rooms": {
-        "standup": {"max_participants": 12, "empty_room_timeout": 10,
-                    "status_callback": "https://hooks.example.com/video",
-                    "status_callback_method": "GET", "record_participants_on_connect": True,
-                    "recording_rules": [{"type": "include", "all": True}],
-                    "video_codecs": ["H264", "VP8"]},
-        "audio": {"media_region": "de1", "audio_only": True},
-        "small": {"type": "group-small"},
-        "defaults": {},
-        "no-codecs": {"large_room": True},
-    }}, notes=("video_codecs: not exported: the provider's value does not read back as"
-               " written", "unnamed rooms left out: 1 (only a room with a key"
-               " can be declared)", "transcriptions_configuration is"
-               " never exported: no Twilio read shows it")),
-    Case("telnyx", {"rooms": [
-        {"unique_name": "big", "max_participants": 40, "enable_recording": True},
-        {"unique_name": "hooks", "webhook_event_url": "https://hooks.example.com/a",
-         "webhook_event_failover_url": "https://hooks.example.com/b",
-         "webhook_timeout_secs": 20},
-        {"unique_name": "plain", "max_participants": 10, "enable_recording": False},
-    ]}, {"rooms": {
-        "big": {"max_participants": 40, "enable_recording": True},
-        "hooks": {"webhook_event_url": "https://hooks.example.com/a",
-                  "webhook_event_failover_url": "https://hooks.example.com/b",
-                  "webhook_timeout_secs": 20},
-        "plain": {},
-    }}),
-    Case("signalwire", {
-        "rooms": [
-            {"name": "huddle", "display_name": "Huddle", "max_members": 40, "layout": "2x2",
-             "meta": {"team": "platform", "cost": 4711}, "record_on_start": True,
-             # a provider's ${ is text, not a reference: written $${ in the file
-             "description": "Costs ${5} a minute"},
-            {"name": "window", "join_from": "2026-12-01",
-             "join_until": "2026-12-02T10:00:00+02:00", "quality": "1080p"},
-            {"name": "plain", "display_name": "plain", "max_members": 20},
-            {"name": "1b4e28ba-2fa1-11d2-883f-0016d3cca427"},  # unreachable by name
-        ],
-        "conferences": [
-            {"name": "all-hands", "display_name": "All hands", "size": "large",
-             "enable_chat": False, "dark_primary": "#112233"},
-            {"name": "conf-plain", "display_name": "conf-plain"},
-        ]}, {
-        "rooms": {
-            "huddle": {"display_name": "Huddle", "description": "Costs ${5} a minute",
-                       "layout": "2x2", "record_on_start": True, "max_members": 40,
-                       "meta": {"team": "platform", "cost": 4711}},
-            "window": {"quality": "1080p", "join_from": "2026-12-01T00:00:00Z",
-                       "join_until": "2026-12-02T08:00:00Z"},
-            "plain": {},
-        },
-        "conferences": {
-            "all-hands": {"display_name": "All hands", "size": "large",
-                          "enable_chat": False, "dark_primary": "#112233"},
-            "conf-plain": {},
-        }}, skipped={"rooms": ["1b4e28ba-2fa1-11d2-883f-0016d3cca427"]}),
-    Case("metered", {"rooms": [
-        {"roomName": "desk", "privacy": "private", "maxParticipants": 8, "enableChat": True,
-         "enableWatermark": True},  # not in the model: the provider keeps it, unexported
-        {"roomName": "launch", "enableComposition": True, "enableRTMPOut": True,
-         "rtmpOutURL": "rtmps://live.example.com/app/key", "expireUnixSec": 1900000000},
-        {"roomName": "plain", "privacy": "public", "joinVideoOn": True},
-        {"roomName": "TeamSync"},  # mixed case (docs/providers/metered.md U12)
-    ]}, {"rooms": {
-        "TeamSync": {},
-        "desk": {"privacy": "private", "maxParticipants": 8, "enableChat": True},
-        "launch": {"expireUnixSec": 1900000000, "enableComposition": True,
-                   "enableRTMPOut": True, "rtmpOutURL": "rtmps://live.example.com/app/key"},
-        "plain": {},
-    }}),
-    Case("kaleyra", {}, {"rooms": {
-        "consult": {"recording": "automatic", "duration": 3600,
-                    "call_type": "audio_upgradable", "no_ringing": True,
-                    "participants": [{"user_id": "dr-lee", "is_admin": True},
-                                     {"user_id": "patient-42", "tools": {"chat": True}}],
-                    "offline_transcription": True, "summarization": True},
-        "plain": {"participants": [{"user_id": "nurse-kim", "is_admin": True},
-                                   {"user_id": "patient-7"}]},
-    }}, notes=("description: not exported", "description is never exported: the state"
-                                              " file keeps only its digest"),
-         declared=KALEYRA_ROOMS),
-]
+CASES = {provider: Case(provider, **case) for provider, case in per_provider("EXPORT").items()}
 
 
 def cli_run(*args: str) -> Result:
@@ -194,7 +83,7 @@ def assert_round_trip(exported: Path, unmanaged: int = 0) -> None:
         OK, f"No changes. ({unmanaged} unmanaged {rooms} left alone)\n"), planned.output
 
 
-@pytest.mark.parametrize("case", CASES, ids=[case.provider for case in CASES])
+@pytest.mark.parametrize("case", CASES.values(), ids=list(CASES))
 def test_the_export_round_trip(tmp_path: Path, server: SandboxServer, case: Case) -> None:
     source = rooms_file(tmp_path, server, case.provider, case.declared)
     if case.declared:  # Kaleyra: only the state file knows its rooms, so apply makes them
@@ -258,7 +147,7 @@ def test_metered_auto_named_and_mixed_case_rooms_round_trip(tmp_path: Path,
 
 def test_a_provider_dollar_brace_is_written_as_a_literal(tmp_path: Path,
                                                          server: SandboxServer) -> None:
-    case = CASES[2]
+    case = CASES["signalwire"]
     seed(server, case)
     source = rooms_file(tmp_path, server, "signalwire", "")
     result = cli_run("export", str(source))
@@ -269,7 +158,7 @@ def test_a_provider_dollar_brace_is_written_as_a_literal(tmp_path: Path,
 def test_filters_and_relative_state_paths(tmp_path: Path, server: SandboxServer) -> None:
     """--account and --target choose what is exported; a file written to another folder
     still finds the Kaleyra state file the input file names."""
-    kaleyra = CASES[4]
+    kaleyra = CASES["kaleyra"]
     source = rooms_file(tmp_path, server, "kaleyra", kaleyra.declared)
     assert cli_run("apply", "--auto-approve", str(source)).exit_code == OK
     out = tmp_path / "elsewhere" / "only-consult.yaml"
@@ -285,7 +174,7 @@ def test_filters_and_relative_state_paths(tmp_path: Path, server: SandboxServer)
 
 
 def test_defaults_and_prune_are_left_out(tmp_path: Path, server: SandboxServer) -> None:
-    seed(server, CASES[1])
+    seed(server, CASES["telnyx"])
     source = rooms_file(tmp_path, server, "telnyx", "      - {unique_name: big}\n",
                         extra="    defaults: {max_participants: 30}\n"
                               "    prune: {match: \"b*\"}\n")

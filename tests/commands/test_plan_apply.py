@@ -21,9 +21,12 @@ from click.testing import CliRunner, Result
 from reconcile.cli import cli
 from reconcile.engine import provider
 from reconcile.exitcodes import BLOCKED, CHANGES, ERROR, OK
+from reconcile.sandbox.core import DEFAULT_CREDENTIALS, PROVIDERS
+from reconcile.sandbox.registry import DECLARATIONS
 from reconcile.sandbox.server import SandboxServer
+from reconcile.starter import credential_variables, locators
 
-from ..conftest import KALEYRA_STATE, SANDBOX_ENVIRON, accounts_file, rooms_file
+from ..conftest import KALEYRA_STATE, SANDBOX_ENVIRON, accounts_file, one_room, rooms_file
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -310,18 +313,18 @@ def test_on_a_terminal_yes_applies(workdir: Path) -> None:
 
 
 WRONG = "wrong-secret-value"
-# Per provider: the variables its rooms_file credentials come from, and the one made wrong.
-REFUSED = {
-    "twilio": ("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN", "TWILIO_AUTH_TOKEN"),
-    "telnyx": ("TELNYX_API_KEY", "TELNYX_API_KEY"),
-    "signalwire": ("SIGNALWIRE_PROJECT_ID and SIGNALWIRE_TOKEN", "SIGNALWIRE_TOKEN"),
-    "metered": ("METERED_SECRET_KEY", "METERED_SECRET_KEY"),
-    "kaleyra": ("KALEYRA_API_KEY", "KALEYRA_API_KEY"),
-}
-ONE_ROOM = {"twilio": "      - {unique_name: a}\n", "telnyx": "      - {unique_name: a}\n",
-            "signalwire": "      - {name: a}\n", "metered": "      - {roomName: a}\n",
-            "kaleyra": "      - {name: a, participants: [{user_id: u, is_admin: true},"
-                       " {user_id: v}]}\n"}
+
+
+def refused(provider: str) -> tuple[str, str]:
+    """The variables a `rooms_file` account's credentials come from, and the one made
+    wrong: the one holding the secret the sandbox checks."""
+    variables = credential_variables(provider, provider)
+    secret = next(name for name, value in DECLARATIONS[provider].secrets.items()
+                  if value == DEFAULT_CREDENTIALS[provider][1])
+    return " and ".join(variables.values()), variables[secret]
+
+
+ONE_ROOM = {provider: one_room(provider, "a") for provider in PROVIDERS}
 
 
 def test_a_first_sandbox_run_warns_of_no_missing_state(workdir: Path) -> None:
@@ -347,11 +350,11 @@ def test_a_missing_state_file_is_one_plain_warning(tmp_path: Path, server: Sandb
     assert "WARNING reconcile.providers.kaleyra.adapter: there is no" in verbose.stderr
 
 
-@pytest.mark.parametrize("provider", sorted(REFUSED))
+@pytest.mark.parametrize("provider", PROVIDERS)
 def test_refused_credentials_name_the_account_and_the_variables(
         tmp_path: Path, server: SandboxServer, provider: str) -> None:
     path = rooms_file(tmp_path, server, provider, ONE_ROOM[provider])
-    variables, wrong = REFUSED[provider]
+    variables, wrong = refused(provider)
     env = {**SANDBOX_ENVIRON, wrong: WRONG}
     # Kaleyra has no list call: without a state file nothing is read, and the create fails.
     args = ["apply", "--auto-approve", str(path)] if provider == "kaleyra" else ["plan", str(path)]
@@ -362,8 +365,8 @@ def test_refused_credentials_name_the_account_and_the_variables(
     assert WRONG not in result.output
 
 
-@pytest.mark.parametrize(("provider", "segment"), [
-    ("signalwire", "space"), ("metered", "app"), ("kaleyra", "region")])
+@pytest.mark.parametrize(("provider", "segment"), [  # the providers with a locator
+    (provider, segment) for provider in PROVIDERS for segment in locators(provider)])
 def test_an_endpoint_without_its_segment_is_named(
         tmp_path: Path, server: SandboxServer, provider: str, segment: str) -> None:
     bare = server.url(provider)  # no /acme, /eu: the emulator answers a bare 404
@@ -371,7 +374,7 @@ def test_an_endpoint_without_its_segment_is_named(
     args = ["apply", "--auto-approve", str(path)] if provider == "kaleyra" else ["plan", str(path)]
     result = CliRunner().invoke(cli, args, env=SANDBOX_ENVIRON)
     assert result.exit_code == ERROR
-    value = "eu" if provider == "kaleyra" else "acme"
+    value = locators(provider)[segment]
     assert "404: " in result.output
     assert (f"; the endpoint {bare} lacks the account's /<{segment}> segment:"
             f" write `endpoint: {bare}/{value}`") in result.output, result.output

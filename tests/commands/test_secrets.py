@@ -10,35 +10,32 @@ import pytest
 from click.testing import CliRunner
 
 from reconcile.cli import cli
-from reconcile.sandbox.core import Sandbox
+from reconcile.sandbox.core import DEFAULT_CREDENTIALS, PROVIDERS, Sandbox
+from reconcile.sandbox.registry import DECLARATIONS
 from reconcile.sandbox.server import SandboxServer
+from reconcile.starter import credential_variables
 
-from ..conftest import accounts_file
+from ..conftest import accounts_file, one_room
 
 SENTINEL = "S3NT1NEL-7f3a"
-ENVIRON = {
-    "TWILIO_ACCOUNT_SID": f"AC{SENTINEL}", "TWILIO_AUTH_TOKEN": f"tok-{SENTINEL}",
-    "TELNYX_API_KEY": f"KEY-{SENTINEL}", "SIGNALWIRE_PROJECT_ID": f"proj-{SENTINEL}",
-    "SIGNALWIRE_TOKEN": f"PT-{SENTINEL}", "METERED_SECRET_KEY": f"sk-{SENTINEL}",
-    "KALEYRA_API_KEY": f"ak-{SENTINEL}",
-}
-ROOMS = {  # one room per provider
-    "twilio": "      - {unique_name: standup}\n",
-    "telnyx": "      - {unique_name: sync}\n",
-    "signalwire": "      - {name: huddle}\n",
-    "metered": "      - {roomName: desk}\n",
-    "kaleyra": "      - name: consult\n"
-               "        participants: [{user_id: doc, is_admin: true}, {user_id: pat}]\n",
-}
+# Every credential variable of a `accounts_file` file, each holding the sentinel: the
+# sandbox's default value of that credential (its shape, such as an Account SID's "AC"),
+# then the sentinel.
+ENVIRON = {variable: f"{DECLARATIONS[provider].secrets[name]}-{SENTINEL}"
+           for provider in PROVIDERS
+           for name, variable in credential_variables(provider, provider).items()}
+ROOMS = {provider: one_room(provider, "standup") for provider in PROVIDERS}
 STATE = "state/kaleyra.json"  # Kaleyra's, under the rooms file's folder
 
 
 def register(sandbox: Sandbox) -> None:
-    sandbox.register("twilio", ENVIRON["TWILIO_ACCOUNT_SID"], ENVIRON["TWILIO_AUTH_TOKEN"])
-    sandbox.register("telnyx", ENVIRON["TELNYX_API_KEY"], ENVIRON["TELNYX_API_KEY"])
-    sandbox.register("signalwire", ENVIRON["SIGNALWIRE_PROJECT_ID"], ENVIRON["SIGNALWIRE_TOKEN"])
-    sandbox.register("metered", "acme", ENVIRON["METERED_SECRET_KEY"])
-    sandbox.register("kaleyra", ENVIRON["KALEYRA_API_KEY"], ENVIRON["KALEYRA_API_KEY"])
+    """Make the sandbox accept ENVIRON: each default credential becomes its sentinel value
+    (a principal of "*", any, stays so)."""
+    for provider in PROVIDERS:
+        sentinel = {DECLARATIONS[provider].secrets[name]: ENVIRON[variable] for name, variable
+                    in credential_variables(provider, provider).items()}
+        principal, secret = DEFAULT_CREDENTIALS[provider]
+        sandbox.register(provider, sentinel.get(principal, principal), sentinel[secret])
 
 
 @pytest.mark.parametrize("verbosity", [[], ["-v"], ["-vv"]])

@@ -224,8 +224,8 @@ def test_a_provider_quoting_the_key_it_refused(tmp_path: Path, method: str) -> N
     box = Sandbox()
     register(box)
     quoting = ("telnyx", "kaleyra")  # a Bearer token and a bare key header
-    modules = {p: wrapped(p, lambda app: QuotesTheKey(app, method)) for p in quoting}
-    with SandboxServer(box, providers=quoting, modules=modules) as server:
+    emulators = {p: wrapped(p, lambda app: QuotesTheKey(app, method)) for p in quoting}
+    with SandboxServer(box, providers=quoting, emulators=emulators) as server:
         path = accounts_file(tmp_path, server, {p: ROOMS[p] for p in quoting}, state=STATE)
         kaleyra_state(tmp_path)
         run = Sweep(tmp_path, ENV)

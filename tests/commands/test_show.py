@@ -16,10 +16,9 @@ from reconcile.exitcodes import ERROR, OK
 from reconcile.sandbox.client import SandboxControl
 from reconcile.sandbox.server import SandboxServer
 
-from ..conftest import SANDBOX_ACCOUNTS, SANDBOX_ENVIRON, rooms_file
+from ..conftest import SANDBOX_ACCOUNTS, SANDBOX_ENVIRON, key_field, per_provider, rooms_file
 
 KIND = "rooms"
-PARTICIPANTS = "participants: [{user_id: dr-lee, is_admin: true}, {user_id: patient-42}]"
 
 
 @dataclass(frozen=True)
@@ -35,13 +34,8 @@ class Facts:
         return f"      - {{{self.key}: {name}{', ' + self.more if self.more else ''}}}\n"
 
 
-FACTS = [
-    Facts("twilio", "unique_name", "in-progress", sessions=True, urls=False),
-    Facts("telnyx", "unique_name", "live", sessions=True, urls=False),
-    Facts("signalwire", "name", "live", sessions=True, urls=False),
-    Facts("metered", "roomName", "live", sessions=False, urls=True),
-    Facts("kaleyra", "name", "live", sessions=False, urls=True, more=PARTICIPANTS),
-]
+FACTS = [Facts(provider, key_field(provider), **facts)
+         for provider, facts in per_provider("SHOW").items()]
 
 
 def cli_run(*args: str) -> Result:
@@ -142,7 +136,7 @@ def test_join_urls_are_masked_unless_asked(tmp_path: Path, server: SandboxServer
 
 
 def test_targets_and_accounts_filter(tmp_path: Path, server: SandboxServer) -> None:
-    facts = FACTS[1]
+    facts = next(f for f in FACTS if f.provider == "telnyx")
     path = rooms_file(tmp_path, server, "telnyx", "".join(
         facts.room(name) for name in ("team-a", "team-b", "other")))
     assert cli_run("apply", "--auto-approve", str(path)).exit_code == OK

@@ -35,13 +35,10 @@ from reconcile.exitcodes import ERROR
 from reconcile.sandbox.core import PROVIDERS
 from reconcile.sandbox.server import SandboxServer
 
-from ..conftest import SANDBOX_ENVIRON, rooms_file
+from ..conftest import SANDBOX_ENVIRON, one_room, rooms_file
 
 SANDBOX_PROVIDERS = ("telnyx",)
-ROOMS = {"twilio": "      - {unique_name: a}\n", "telnyx": "      - {unique_name: a}\n",
-         "signalwire": "      - {name: a}\n", "metered": "      - {roomName: a}\n",
-         "kaleyra": "      - {name: a, participants: [{user_id: u1, is_admin: true},"
-                    " {user_id: u2}]}\n"}
+ROOMS = {provider: one_room(provider, "a") for provider in PROVIDERS}
 # Spellings of a remote host over plain HTTP, some dressed up as loopback.
 REMOTE = ["http://example.com", "http://10.0.0.5:8080", "http://localhost.evil.example",
           "http://127.0.0.1.nip.io", "http://127.0.0.1@example.com"]

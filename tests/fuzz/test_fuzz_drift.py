@@ -28,44 +28,28 @@ from reconcile.engine.plan import Action, Plan
 from reconcile.engine.provider import RunContext
 from reconcile.engine.run import Run, open_accounts
 from reconcile.outputs.text import render_plan
+from reconcile.sandbox.app import load_emulator
 from reconcile.sandbox.client import SandboxControl, SandboxControlError
 from reconcile.sandbox.core import PROVIDERS, Sandbox
 from reconcile.sandbox.server import SandboxServer
 
-from ..conftest import SANDBOX_ACCOUNTS, SANDBOX_ENVIRON, accounts_file, key_field
+from ..conftest import SANDBOX_ACCOUNTS, SANDBOX_ENVIRON, accounts_file, key_field, per_provider
 from .conftest import budget
 
 FAST = HttpSettings(attempts=2, backoff_initial=0.001, backoff_max=0.002)
 PRUNE = "old-*"
-PAIR = "participants: [{user_id: doc, is_admin: true}, {user_id: pat}]"
-ROOMS: dict[str, str | dict[str, str]] = {
-    "twilio": "      - {unique_name: a, max_participants: 10}\n"
-              "      - {unique_name: b, max_participants: 20, unused_room_timeout: 10}\n",
-    "telnyx": "      - {unique_name: a, max_participants: 10, enable_recording: false}\n"
-              "      - {unique_name: b, max_participants: 20}\n",
-    "signalwire": {"rooms": "      - {name: a, max_members: 10, display_name: A}\n"
-                            "      - {name: b}\n",
-                   "conferences": "      - {name: a, display_name: Conf, enable_chat: true}\n"},
-    "metered": "      - {roomName: a, maxParticipants: 10, privacy: private}\n"
-               "      - {roomName: b, enableChat: true}\n",
-    "kaleyra": f"      - {{name: a, {PAIR}}}\n      - {{name: b, recording: manual, {PAIR}}}\n",
-}
+# Each provider's declared rooms (by kind where it has two), from its cases.py.
+ROOMS: dict[str, str | dict[str, str]] = per_provider("DRIFT_ROOMS")
 KINDS = {provider: tuple(kinds) if isinstance(kinds, dict) else ("rooms",)
          for provider, kinds in ROOMS.items()}
 DECLARED = {(p, kind, key) for p in PROVIDERS for kind in KINDS[p] for key in ("a", "b")
             if not (p == "signalwire" and kind == "conferences" and key == "b")}
-# Kaleyra's rooms have no name: the others can be renamed behind the tool's back.
-NAME_FIELD = {p: key_field(p) for p in PROVIDERS if p != "kaleyra"}
+# Rooms with a name (not Kaleyra's) can be renamed behind the tool's back.
+NAME_FIELD = {p: key_field(p) for p in PROVIDERS if load_emulator(p).name_field is not None}
 # Values an out-of-band edit may set: valid ones, as a dashboard or another tool would.
 PATCHES: dict[tuple[str, str], dict[str, list[Any]]] = {
-    ("twilio", "rooms"): {"max_participants": [2, 10, 50], "unused_room_timeout": [5, 10]},
-    ("telnyx", "rooms"): {"max_participants": [2, 10, 50], "enable_recording": [True, False]},
-    ("signalwire", "rooms"): {"max_members": [2, 10, 100], "display_name": ["A", "Other"]},
-    ("signalwire", "conferences"): {"display_name": ["Conf", "Other"],
-                                    "enable_chat": [True, False]},
-    ("metered", "rooms"): {"maxParticipants": [2, 10, 100], "enableChat": [True, False],
-                           "privacy": ["public", "private"]},
-}
+    (provider, kind): fields for provider, kinds in per_provider("DRIFT_PATCHES").items()
+    for kind, fields in kinds.items()}
 NEW_NAMES = ("old-1", "old-2", "adhoc-1", "a", "b")
 
 

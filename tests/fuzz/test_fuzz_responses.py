@@ -17,7 +17,6 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -32,12 +31,14 @@ from reconcile.engine.plan import Action, LiveRoom, Plan
 from reconcile.engine.provider import RunContext
 from reconcile.engine.run import open_accounts
 from reconcile.errors import ReconcileError
-from reconcile.sandbox.app import emulator_module
+from reconcile.sandbox.app import load_emulator
 from reconcile.sandbox.core import PROVIDERS, Sandbox
+from reconcile.sandbox.emulator import Emulator
 from reconcile.sandbox.server import SandboxServer
 from reconcile.sandbox.store import Record
 
-from ..conftest import SANDBOX_ENVIRON, accounts_file
+from ..commands.wrapped import wrapped
+from ..conftest import SANDBOX_ENVIRON, accounts_file, per_provider
 from .conftest import budget
 from .strategies import HUGE_NUMBERS, ODD_STRINGS, json_values
 
@@ -258,21 +259,16 @@ class _Tampering:
             self.tamper.in_flight -= 1
 
 
-def tampered(provider: str, tamper: Tamper) -> ModuleType:
-    """The provider's emulator module, its app behind the tampering layer."""
-    emulator = emulator_module(provider)
-    module = ModuleType(f"{emulator.__name__}_tampered")
-    module.__dict__.update(emulator.__dict__)
-    module.create_app = lambda sandbox: _Tampering(emulator.create_app(sandbox), provider,
-                                                   tamper)
-    return module
+def tampered(provider: str, tamper: Tamper) -> Emulator:
+    """The provider's emulator, its app behind the tampering layer."""
+    return wrapped(provider, lambda app: _Tampering(app, provider, tamper))
 
 
 def routes() -> list[str]:
     box = Sandbox()
     try:
         return [f"{p} {method} {path}" for p in PROVIDERS
-                for method, path in _templates(emulator_module(p).create_app(box).routes)]
+                for method, path in _templates(load_emulator(p).create_app(box).routes)]
     finally:
         box.close()
 
@@ -282,32 +278,10 @@ ROUTES = routes()
 
 # -- the accounts: a file applied once, then one that changes every kind of thing --------------
 
-KALEYRA_PAIR = "participants: [{user_id: doc, is_admin: true}, {user_id: pat}]"
-BEFORE = {
-    "twilio": "      - {unique_name: a, max_participants: 10}\n      - {unique_name: b}\n"
-              "      - {unique_name: old-1}\n",
-    "telnyx": "      - {unique_name: a, max_participants: 10}\n      - {unique_name: b}\n"
-              "      - {unique_name: old-1}\n",
-    "signalwire": {"rooms": "      - {name: a, max_members: 10}\n      - {name: old-1}\n",
-                   "conferences": "      - {name: b, display_name: B}\n"},
-    "metered": "      - {roomName: a, maxParticipants: 10}\n      - {roomName: b}\n"
-               "      - {roomName: old-1}\n",
-    "kaleyra": f"      - {{name: a, {KALEYRA_PAIR}}}\n      - {{name: b, {KALEYRA_PAIR}}}\n"
-               f"      - {{name: old-1, {KALEYRA_PAIR}}}\n",
-}
-# a changes (an update, or a replace), b stays, c is new, old-1 is pruned.
-AFTER = {
-    "twilio": "      - {unique_name: a, max_participants: 12}\n      - {unique_name: b}\n"
-              "      - {unique_name: c}\n",
-    "telnyx": "      - {unique_name: a, max_participants: 12}\n      - {unique_name: b}\n"
-              "      - {unique_name: c}\n",
-    "signalwire": {"rooms": "      - {name: a, max_members: 12}\n      - {name: c}\n",
-                   "conferences": "      - {name: b, display_name: Bee}\n"},
-    "metered": "      - {roomName: a, maxParticipants: 12}\n      - {roomName: b}\n"
-               "      - {roomName: c}\n",
-    "kaleyra": f"      - {{name: a, recording: manual, {KALEYRA_PAIR}}}\n"
-               f"      - {{name: b, {KALEYRA_PAIR}}}\n      - {{name: c, {KALEYRA_PAIR}}}\n",
-}
+# Each provider's file as applied first, then as changed: a changes (an update, or a
+# replace), b stays, c is new, old-1 is pruned (its tests/providers/<name>/cases.py).
+BEFORE = per_provider("RESPONSES_BEFORE")
+AFTER = per_provider("RESPONSES_AFTER")
 PRUNE = {provider: "    prune: {match: 'old-*'}\n" for provider in PROVIDERS}
 
 
@@ -353,7 +327,7 @@ async def _apply_all(run: Any) -> Plan:
 def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
     tamper = TAMPER
     box = Sandbox(seed=6)
-    with SandboxServer(box, modules={p: tampered(p, tamper) for p in PROVIDERS}) as server:
+    with SandboxServer(box, emulators={p: tampered(p, tamper) for p in PROVIDERS}) as server:
         folder = tmp_path_factory.mktemp("responses")
         state_dir = folder / "state"
         state_dir.mkdir()

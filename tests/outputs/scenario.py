@@ -1,4 +1,4 @@
-"""One rooms file over all five providers on the loopback emulators, applied, then edited
+"""One rooms file over every provider on the loopback emulators, applied, then edited
 so that its plan holds every kind of change: creates, updates, replaces (by a field, by a
 rename, Kaleyra's with new join URLs), deletions (pruned), no-ops, an unmanaged room, live
 sessions, sensitive values and, optionally, a prevent_destroy that blocks apply.
@@ -19,42 +19,18 @@ from reconcile.sandbox.client import SandboxControl
 from reconcile.sandbox.core import PROVIDERS
 from reconcile.sandbox.server import SandboxServer
 
-from ..conftest import SANDBOX_ACCOUNTS, SANDBOX_ENVIRON, rooms_file
+from ..conftest import SANDBOX_ACCOUNTS, SANDBOX_ENVIRON, cases, per_provider, rooms_file
 
 PRUNE = '    prune: {match: "x-*"}\n'
 KALEYRA_DEFAULTS = ("    defaults: {participants: [{user_id: dr-lee, is_admin: true},"
                     " {user_id: patient-42}]}\n")
-RTMP = "rtmp://live.example.com/app/STREAMKEY-4242"
-DESCRIPTION = "Dr Lee sees patient 42 about their results"
+# Sensitive values the edited file declares (in Metered's and Kaleyra's cases).
+RTMP = cases("metered").RTMP
+DESCRIPTION = cases("kaleyra").DESCRIPTION
 
-# provider -> room lines: as first applied, then as edited.
-FIRST = {
-    "twilio": ["{unique_name: t-keep}", "{unique_name: t-change, max_participants: 10}",
-               "{unique_name: t-busy, max_participants: 10}", "{unique_name: x-old}",
-               "{unique_name: other}"],
-    "telnyx": ["{unique_name: n-keep}", "{unique_name: n-update, max_participants: 10}",
-               "{unique_name: x-gone}"],
-    "signalwire": ["{name: s-keep}", "{name: s-update, max_members: 10}", "{name: s-old}"],
-    "metered": ["{roomName: m-keep}", "{roomName: m-update, maxParticipants: 10}",
-                "{roomName: m-old}"],
-    "kaleyra": ["{name: k-keep}", "{name: k-change, duration: 3600}"],
-}
-SECOND = {
-    "twilio": ["{unique_name: t-keep}",
-               "{unique_name: t-change, max_participants: 12, prevent_destroy: GUARD}",
-               "{unique_name: t-busy, max_participants: 12}", "{unique_name: t-new}"],
-    "telnyx": ["{unique_name: n-keep}", "{unique_name: n-update, max_participants: 20}",
-               "{unique_name: n-new, enable_recording: true}"],
-    "signalwire": ["{name: s-keep}",
-                   '{name: s-update, max_members: 20, description: "Team | weekly"}',
-                   "{name: s-renamed, renamed_from: s-old}", "{name: s-new}"],
-    "metered": ["{roomName: m-keep}",
-                f'{{roomName: m-update, maxParticipants: 20, enableRTMPOut: true,'
-                f' rtmpOutURL: "{RTMP}"}}',
-                "{roomName: m-renamed, renamed_from: m-old}", "{roomName: m-new}"],
-    "kaleyra": ["{name: k-keep}", "{name: k-change, duration: 7200}",
-                f'{{name: k-new, recording: automatic, description: "{DESCRIPTION}"}}'],
-}
+# provider -> room lines: as first applied, then as edited (its cases.py's SCENARIO_*).
+FIRST: dict[str, list[str]] = per_provider("SCENARIO_FIRST")
+SECOND: dict[str, list[str]] = per_provider("SCENARIO_SECOND")
 FIRST_ROOMS = sum(len(rooms) for rooms in FIRST.values())
 OCCUPIED = (("twilio", "t-busy"), ("telnyx", "x-gone"))
 

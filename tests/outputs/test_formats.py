@@ -26,6 +26,7 @@ from reconcile.outputs.markdown import render as markdown
 from reconcile.outputs.mask import Masker
 from reconcile.outputs.text import render_plan, render_summary
 from reconcile.sandbox.client import SandboxControl
+from reconcile.sandbox.core import PROVIDERS
 from reconcile.sandbox.server import SandboxServer
 
 from ..conftest import SANDBOX_ENVIRON, rooms_file
@@ -127,8 +128,7 @@ def test_json_matches_its_schema_and_golden(planned: Planned) -> None:
     golden("plan.json", result.stdout)
     assert document["summary"] == {"create": 5, "update": 3, "replace": 5, "delete": 2,
                                    "noop": 5, "unmanaged": 1, "uncertain": 0}
-    assert {c["provider"] for c in document["changes"]} == {
-        "twilio", "telnyx", "signalwire", "metered", "kaleyra"}
+    assert {c["provider"] for c in document["changes"]} == set(PROVIDERS)
     by_address = {c["address"]: c for c in document["changes"]}
     assert by_address["kaleyra.rooms[k-change]"]["actions"] == ["create", "delete"]
     assert by_address["kaleyra.rooms[k-change]"]["new_join_urls"] is True

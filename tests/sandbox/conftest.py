@@ -4,7 +4,6 @@ the control API, and a control client."""
 from __future__ import annotations
 
 import importlib.util
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,22 +15,17 @@ import pytest
 
 from reconcile.providers import PROVIDER_PACKAGES
 from reconcile.sandbox.client import SandboxControl
-from reconcile.sandbox.core import DEFAULT_CREDENTIALS, Sandbox
+from reconcile.sandbox.core import Sandbox
 from reconcile.sandbox.server import SandboxServer
+
+from ..conftest import load_by_path, per_provider
 
 FAKE_TOKEN = "KEYfake"
 FAKE_PATH = Path(__file__).with_name("fake_emulator.py")
 
 
 def load_fake() -> ModuleType:
-    name = "tests.sandbox.fake_emulator"
-    if name not in sys.modules:  # importable by name only when the root is on sys.path
-        spec = importlib.util.spec_from_file_location(name, FAKE_PATH)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    return load_by_path("tests.sandbox.fake_emulator", FAKE_PATH)
 
 
 @pytest.fixture
@@ -43,7 +37,8 @@ def fake() -> ModuleType:
 def _shared_server() -> Iterator[SandboxServer]:
     """One server per test module (starting and stopping one takes ~0.2 s)."""
     box = Sandbox(seed=1234)
-    with SandboxServer(box, providers=("fake",), modules={"fake": load_fake()}) as server:
+    emulators = {"fake": load_fake().EMULATOR}
+    with SandboxServer(box, providers=("fake",), emulators=emulators) as server:
         yield server
     box.close()
 
@@ -93,33 +88,12 @@ class Probe:
     register: tuple[str, str] | None = None  # credentials to register first, if not default
 
 
-PROBES: dict[str, Probe] = {
-    "twilio": Probe(DEFAULT_CREDENTIALS["twilio"][0], "rooms", {"unique_name": "seeded"},
-                    "/v1/Rooms", auth=DEFAULT_CREDENTIALS["twilio"]),
-    "telnyx": Probe("KEYsandbox", "rooms", {"unique_name": "seeded"}, "/v2/rooms",
-                    headers={"Authorization": "Bearer KEYsandbox"}),
-    "signalwire": Probe("acme", "rooms", {"name": "seeded"}, "/acme/api/video/rooms",
-                        auth=("project", DEFAULT_CREDENTIALS["signalwire"][1])),
-    "metered": Probe("acme", "rooms", {"roomName": "seeded"},
-                     "/acme/api/v1/rooms?secretKey=" + DEFAULT_CREDENTIALS["metered"][1]),
-    "kaleyra": Probe("ak_live_sandbox", "users", {"user_id": "seeded", "role": "basic"},
-                     "/eu/v2/users", headers={"apikey": "ak_live_sandbox"}),
-}
-
-
+# Each provider's, from its tests/providers/<name>/cases.py `PROBE`.
+PROBES: dict[str, Probe] = {provider: Probe(**probe)
+                            for provider, probe in per_provider("PROBE").items()}
 # A second account of each provider, to check that budgets are per account.
-OTHER_PROBES: dict[str, Probe] = {
-    "twilio": Probe("AC2", "rooms", {}, "/v1/Rooms", auth=("AC2", "t2"),
-                    register=("AC2", "t2")),
-    "telnyx": Probe("KEY2", "rooms", {}, "/v2/rooms", headers={"Authorization": "Bearer KEY2"},
-                    register=("KEY2", "KEY2")),
-    "signalwire": Probe("other", "rooms", {}, "/other/api/video/rooms",
-                        auth=("project", DEFAULT_CREDENTIALS["signalwire"][1])),
-    "metered": Probe("other", "rooms", {},
-                     "/other/api/v1/rooms?secretKey=" + DEFAULT_CREDENTIALS["metered"][1]),
-    "kaleyra": Probe("ak_2", "users", {}, "/eu/v2/users", headers={"apikey": "ak_2"},
-                     register=("ak_2", "ak_2")),
-}
+OTHER_PROBES: dict[str, Probe] = {provider: Probe(**probe)
+                                  for provider, probe in per_provider("OTHER_PROBE").items()}
 
 
 def real_emulators_present() -> bool:

@@ -1,4 +1,5 @@
-"""A tiny emulator of the emulator contract, to test the sandbox machinery on its own.
+"""A tiny emulator of the emulator contract (`EMULATOR`, written as a class of its own,
+not an `EmulatorParts`), to test the sandbox machinery on its own.
 
 Rooms live at ``/v1/rooms``; a request's account is its bearer token, which must be
 registered (principal = secret = token) through the control API or `Sandbox.register`.
@@ -13,13 +14,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from reconcile.sandbox.core import Sandbox, public
+from reconcile.sandbox.core import Sandbox, SandboxConnection, public
 from reconcile.sandbox.emulation import bearer_token, iso_micros, json_body, json_response
 from reconcile.sandbox.store import DuplicateName, Record
 
 PROVIDER = "fake"
 KIND = "room"
-NAME_FIELD = "name"
 
 
 def fault_response(status: int, retry_after: int | None) -> Response:
@@ -113,3 +113,22 @@ async def _stats(request: Request) -> Response:
 
 
 CONTROL_ROUTES = [Route("/stats", _stats, methods=["GET"])]
+
+
+class _Fake:
+    """The contract, by hand: what a plugin's emulator would write."""
+
+    name_field = "name"
+    control_routes = CONTROL_ROUTES
+    create_app = staticmethod(create_app)
+    fault_response = staticmethod(fault_response)
+    account_of = staticmethod(account_of)
+    seed = staticmethod(seed)
+    is_live = staticmethod(is_live)
+
+    @staticmethod
+    def sandbox_connection(alias: str, settings: Any) -> SandboxConnection:
+        return SandboxConnection("", {"token": alias}, alias, alias)
+
+
+EMULATOR = _Fake()

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from reconcile.sandbox.app import emulator_module
+from reconcile.sandbox.app import load_emulator
 from reconcile.sandbox.client import SandboxControl, SandboxControlError
 from reconcile.sandbox.core import PROVIDERS, Sandbox
 from reconcile.sandbox.faults import FaultConfig
@@ -277,7 +277,7 @@ def test_seeding_the_real_emulators_shows_in_their_api(real: SandboxServer, prov
 def test_renaming_a_real_room_out_of_band_moves_its_live_name(real: SandboxServer,
                                                               provider: str) -> None:
     probe = PROBES[provider]
-    field = emulator_module(provider).NAME_FIELD
+    field = load_emulator(provider).name_field
     with SandboxControl(real.base_url) as control:
         control.seed(provider, probe.account, probe.kind, [probe.seed])
         renamed = control.patch_room(provider, probe.account, probe.kind, "seeded",

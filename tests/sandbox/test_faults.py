@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 from starlette.responses import PlainTextResponse
 
-from reconcile.sandbox.app import emulator_module
+from reconcile.sandbox.app import load_emulator
 from reconcile.sandbox.client import SandboxControl
 from reconcile.sandbox.core import PROVIDERS, Sandbox
 from reconcile.sandbox.faults import FaultConfig, get_faults, set_faults
@@ -155,7 +155,7 @@ def test_retry_after_is_added_when_the_emulator_forgets_it(
     monkeypatch.setattr(fake, "fault_response", lambda status, retry_after: PlainTextResponse(
         "busy", status_code=status))
     set_faults(sandbox, "fake", {"burst_429": {"rate": 1, "retry_after": 4}})
-    with SandboxServer(sandbox, providers=("fake",), modules={"fake": fake}) as server:
+    with SandboxServer(sandbox, providers=("fake",), emulators={"fake": fake.EMULATOR}) as server:
         response = httpx.get(server.url("fake") + "/v1/rooms")
     assert response.status_code == 429
     assert response.headers["retry-after"] == "4"
@@ -273,7 +273,7 @@ def fault_sequence(fake: ModuleType, seed: int, config: dict[str, object]) -> li
     sandbox.register("fake", FAKE_TOKEN, FAKE_TOKEN)
     set_faults(sandbox, "fake", config)
     seen: list[object] = []
-    with SandboxServer(sandbox, providers=("fake",), modules={"fake": fake}) as server, \
+    with SandboxServer(sandbox, providers=("fake",), emulators={"fake": fake.EMULATOR}) as server, \
             httpx.Client(base_url=server.url("fake"),
                          headers={"Authorization": f"Bearer {FAKE_TOKEN}"}) as client:
         for index in range(30):
@@ -340,7 +340,7 @@ def test_faults_set_in_process_as_a_dict_are_validated(
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_real_emulators_answer_faults_in_their_own_words(real: SandboxServer, provider: str
                                                           ) -> None:
-    module = emulator_module(provider)
+    module = load_emulator(provider)
     assert probe_get(real, provider).status_code == 200
     set_faults(real.sandbox, provider, {"error_rate": 1, "error_statuses": [503]})
     response = probe_get(real, provider)

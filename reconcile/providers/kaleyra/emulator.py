@@ -28,6 +28,7 @@ from reconcile.providers.kaleyra.emulator_rules import (
 )
 from reconcile.sandbox.core import Sandbox, SandboxConnection, public
 from reconcile.sandbox.emulation import json_body, json_response
+from reconcile.sandbox.emulator import Emulator, EmulatorParts
 from reconcile.sandbox.store import DuplicateName
 
 PROVIDER = "kaleyra"
@@ -350,3 +351,9 @@ def sandbox_connection(alias: str, settings: Any) -> SandboxConnection:
     """`--sandbox`: a company (API key) of the account's own, in its region."""
     key = f"ak_sandbox_{alias}"
     return SandboxConnection(f"/{settings.region}", {"api_key": key}, key, key)
+
+
+# What the sandbox host calls (reconcile.sandbox.emulator).
+EMULATOR: Emulator = EmulatorParts(
+    create_app=create_app, fault_response=fault_response, account_of=account_of,
+    seed=seed, sandbox_connection=sandbox_connection, control_routes=CONTROL_ROUTES)

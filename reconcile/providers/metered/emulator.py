@@ -22,11 +22,11 @@ from reconcile.providers.metered.model import NAME_PATTERN
 from reconcile.providers.metered.sandbox import SANDBOX
 from reconcile.sandbox.core import Sandbox, SandboxConnection
 from reconcile.sandbox.emulation import iso_millis, json_body, json_response
+from reconcile.sandbox.emulator import Emulator, EmulatorParts
 from reconcile.sandbox.store import DuplicateName, Record
 from reconcile.sandbox.update_mode import update_base
 
 PROVIDER = "metered"
-NAME_FIELD = "roomName"  # control API: the field holding a room's name
 KIND = "rooms"
 
 INVALID_REQUEST = "Invalid request"
@@ -303,3 +303,9 @@ def sandbox_connection(alias: str, settings: Any) -> SandboxConnection:
     """`--sandbox`: the app is the account; any app with the sandbox secret key."""
     principal, secret = SANDBOX.credentials
     return SandboxConnection(f"/{settings.app}", {"secret_key": secret}, principal, secret)
+
+
+# What the sandbox host calls (reconcile.sandbox.emulator).
+EMULATOR: Emulator = EmulatorParts(
+    create_app=create_app, fault_response=fault_response, account_of=account_of,
+    seed=seed, sandbox_connection=sandbox_connection, name_field="roomName", is_live=is_live)

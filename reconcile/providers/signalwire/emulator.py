@@ -37,11 +37,11 @@ from reconcile.providers.signalwire.model import UUID_PATTERN
 from reconcile.providers.signalwire.sandbox import SANDBOX
 from reconcile.sandbox.core import Sandbox, SandboxConnection, public
 from reconcile.sandbox.emulation import basic_auth, iso_micros, json_body, json_response
+from reconcile.sandbox.emulator import Emulator, EmulatorParts
 from reconcile.sandbox.store import DuplicateName, Record
 from reconcile.sandbox.update_mode import update_base
 
 PROVIDER = "signalwire"
-NAME_FIELD = "name"  # control API: the field holding a room's name
 _SPACE = re.compile(r"/([^/]+)/api/video(?:/|$)")
 _UUID = re.compile(UUID_PATTERN)
 _TOKEN_KEY = "signalwire/page_token/"
@@ -422,3 +422,9 @@ def sandbox_connection(alias: str, settings: Any) -> SandboxConnection:
     principal, token = SANDBOX.credentials
     return SandboxConnection(f"/{settings.space}", {"project_id": "sandbox", "token": token},
                              principal, token)
+
+
+# What the sandbox host calls (reconcile.sandbox.emulator).
+EMULATOR: Emulator = EmulatorParts(
+    create_app=create_app, fault_response=fault_response, account_of=account_of,
+    seed=seed, sandbox_connection=sandbox_connection, name_field="name")

@@ -22,10 +22,10 @@ from starlette.routing import Route
 from reconcile.providers.telnyx.emulator_list import KIND, PROVIDER, page, parse_list_query
 from reconcile.sandbox.core import Sandbox, SandboxConnection, public
 from reconcile.sandbox.emulation import bearer_token, iso_micros, json_body, json_response
+from reconcile.sandbox.emulator import Emulator, EmulatorParts
 from reconcile.sandbox.store import DuplicateName, Record
 from reconcile.sandbox.update_mode import update_base
 
-NAME_FIELD = "unique_name"  # control API: the field holding a room's name
 # Telnyx publishes no per-endpoint limit; this nominal value only fills `x-ratelimit-limit`.
 NOMINAL_RATE_LIMIT = 100
 
@@ -367,3 +367,9 @@ def sandbox_connection(alias: str, settings: Any) -> SandboxConnection:
     """`--sandbox`: an API key of the account's own, so aliases stay apart."""
     key = f"KEYsandbox-{alias}"
     return SandboxConnection("", {"api_key": key}, key, key)
+
+
+# What the sandbox host calls (reconcile.sandbox.emulator).
+EMULATOR: Emulator = EmulatorParts(
+    create_app=create_app, fault_response=fault_response, account_of=account_of,
+    seed=seed, sandbox_connection=sandbox_connection, name_field="unique_name")

@@ -48,17 +48,17 @@ from reconcile.providers.twilio.emulator_switches import (
 )
 from reconcile.sandbox.core import Sandbox, SandboxConnection
 from reconcile.sandbox.emulation import basic_auth, json_response
+from reconcile.sandbox.emulator import Emulator, EmulatorParts
 from reconcile.sandbox.store import DuplicateName, Record
 
-__all__ = ["CONTROL_ROUTES", "PROVIDER", "account_of", "create_app", "fault_response",
-           "seed"]
+__all__ = ["CONTROL_ROUTES", "EMULATOR", "PROVIDER", "account_of", "create_app",
+           "fault_response", "seed"]
 
 REAL_BASE = "https://video.twilio.com"  # for rooms rendered outside a request (seed)
 ROOM_FILTERS = ("Status", "UniqueName", "DateCreatedAfter", "DateCreatedBefore")
 PARTICIPANT_FILTERS = ("Status", "Identity", "DateCreatedAfter", "DateCreatedBefore")
 PARTICIPANT_STATUSES = ("connected", "disconnected", "reconnecting")
 
-NAME_FIELD = "unique_name"  # control API: the field holding a room's name
 
 
 # -- the contract the sandbox uses ----------------------------------------------------------
@@ -344,3 +344,10 @@ def sandbox_connection(alias: str, settings: Any) -> SandboxConnection:
     sid = "AC" + hashlib.sha256(alias.encode()).hexdigest()[:32]
     token = f"sandbox-{alias}"
     return SandboxConnection("", {"account_sid": sid, "auth_token": token}, sid, token)
+
+
+# What the sandbox host calls (reconcile.sandbox.emulator).
+EMULATOR: Emulator = EmulatorParts(
+    create_app=create_app, fault_response=fault_response, account_of=account_of,
+    seed=seed, sandbox_connection=sandbox_connection, name_field="unique_name",
+    is_live=is_live, control_routes=CONTROL_ROUTES)
