@@ -32,12 +32,12 @@ from reconcile.providers.daily.emulator_rules import (
 )
 from reconcile.sandbox.core import Sandbox, SandboxConnection
 from reconcile.sandbox.emulation import iso_millis, json_response
+from reconcile.sandbox.emulator import Emulator, EmulatorParts
 from reconcile.sandbox.store import DuplicateName, Record
 from reconcile.sandbox.update_mode import update_base
 
 PROVIDER = "daily"
 KIND = "rooms"
-NAME_FIELD = "name"  # control API: the field holding a room's name
 GENERATED_NAME_LENGTH = 20  # U17
 _HOST_LABEL = re.compile(r"[^a-z0-9]+")
 
@@ -250,3 +250,9 @@ def sandbox_connection(alias: str, settings: Any) -> SandboxConnection:
     """`--sandbox`: an API key (so a domain) of the account's own, so aliases stay apart."""
     key = f"sandbox-{alias}"
     return SandboxConnection("", {"api_key": key}, key, key)
+
+
+# What the sandbox host calls (reconcile.sandbox.emulator).
+EMULATOR: Emulator = EmulatorParts(
+    create_app=create_app, fault_response=fault_response, account_of=account_of,
+    seed=seed, sandbox_connection=sandbox_connection, name_field="name")
