@@ -51,7 +51,13 @@ class RecordingAllowed(Codec):
         return kind is not None, lossy
 
     def write(self, value: Any, ctx: Context) -> tuple[dict[str, Any], list[Issue]]:
-        return ({FIELD: "cloud"}, []) if value else ({}, [])
+        if value:
+            return {FIELD: "cloud"}, []
+        if ctx.values.get("record_on_start"):  # written before: recording is not allowed
+            return {FIELD: None}, [Issue(Outcome.LOSSY, f"recording is not allowed, so {FIELD}"
+                                                        " stays unset: nothing records on"
+                                                        " start either")]
+        return {}, []
 
     def describe(self) -> str:
         return f"`{FIELD}` (cloud, local or raw-tracks allowed)"

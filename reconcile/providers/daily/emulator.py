@@ -1,7 +1,7 @@
 """Emulator of Daily's rooms REST API (`https://api.daily.co/v1`), per docs/providers/daily.md.
 
-The mount root stands in for `https://api.daily.co`. The Bearer key names the account and
-its domain (the domain is the key written as a host label). Rooms are stored as `GET
+The mount root stands in for `https://api.daily.co`. The Bearer key names the account and,
+through a hash of it, its domain. Rooms are stored as `GET
 /rooms/{name}` returns them except that every property set sits beside `name` and
 `privacy` rather than under `config` (so the control API can read and change each one);
 rendering nests them and leaves out the ones at their default (U5). A room whose `exp`
@@ -10,8 +10,8 @@ has passed is invisible (U9).
 
 from __future__ import annotations
 
+import hashlib
 import json
-import re
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -39,7 +39,6 @@ from reconcile.sandbox.update_mode import update_base
 PROVIDER = "daily"
 KIND = "rooms"
 GENERATED_NAME_LENGTH = 20  # U17
-_HOST_LABEL = re.compile(r"[^a-z0-9]+")
 
 
 # -- answers ---------------------------------------------------------------------------
@@ -64,8 +63,9 @@ def fault_response(status: int, retry_after: int | None) -> Response:
 
 
 def domain_of(key: str) -> str:
-    """The emulated domain of an API key: the key as a host label."""
-    return _HOST_LABEL.sub("-", key.lower()).strip("-")[:40] or "sandbox"
+    """The emulated domain of an API key: stable, and never the key itself (it shows in
+    every join URL)."""
+    return f"sandbox-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 
 ROOM_FIELDS = ("id", "name", "api_created", "privacy", "url", "created_at")
