@@ -3,6 +3,7 @@ registered provider's `cases.py` (tests/conftest.py `per_provider`)."""
 
 from __future__ import annotations
 
+from reconcile.providers.daily.emulator import domain_of
 from reconcile.providers.daily.sandbox import API_KEY
 
 STREAM = "rtmps://live.example.com/app/STREAMKEY-4242"  # a sensitive value
@@ -22,6 +23,7 @@ SHOW = dict(
     status="live",
     sessions=False,
     urls=True,
+    join_url=f"https://{domain_of(API_KEY)}.daily.co/{{name}}",  # the room's `url`
 )
 
 # tests/commands/test_export.py: rooms seeded (create bodies), and what their export declares
