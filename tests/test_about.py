@@ -147,3 +147,8 @@ def test_no_hand_written_list_of_every_provider_in_the_docs() -> None:
     found = {(name, start) for name, paragraph in _paragraphs()
              for _, start in DESCRIBED if paragraph.startswith(start)}
     assert set(DESCRIBED) - found == set()
+
+
+def test_the_sandbox_help_names_the_providers_too() -> None:
+    output = " ".join(CliRunner().invoke(cli, ["sandbox", "--help"]).output.split())
+    assert f"room APIs: {provider_names()}." in output

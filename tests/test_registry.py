@@ -54,12 +54,6 @@ SUBSETS: dict[tuple[str, str], str] = {
     ("tests/commands/test_crash_safety.py", "AFTER"): NAMED,
     ("tests/commands/test_secrets.py", "test_refused_credentials_do_not_show_either"): NAMED,
     ("tests/engine/test_run.py", "NAMED"): NAMED,
-    ("tests/sandbox/test_update_mode.py", "CASES"): NAMED,
-    ("tests/sandbox/test_update_mode.py", "test_replace_resets_what_an_update_leaves_out"):
-        NAMED,
-    ("tests/sandbox/test_update_mode.py", "_create_path"): NAMED,
-    ("tests/sandbox/test_update_mode.py", "_bare"): NAMED,
-    ("tests/sandbox/test_update_mode.py", "_call"): NAMED,
     ("tests/fuzz/test_fuzz_rooms_file.py", "accounts"): LOCATED,
     ("tests/test_schema.py", "ACCOUNTS"): LOCATED,
     ("tests/sandbox/test_serve.py",

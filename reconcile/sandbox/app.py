@@ -36,10 +36,6 @@ def load_emulator(provider: str) -> Emulator:
     return found_in(f"{PROVIDER_PACKAGES[provider]}.emulator")
 
 
-# The name sandbox/attach.py imports the loader by.
-emulator_module = load_emulator
-
-
 def provider_prefix(provider: str) -> str:
     return f"/{provider}"
 

@@ -11,7 +11,7 @@ import dataclasses
 from pathlib import Path
 
 from reconcile.config import AccountConfig, Config
-from reconcile.sandbox.app import emulator_module
+from reconcile.sandbox.app import load_emulator
 from reconcile.sandbox.core import Sandbox
 from reconcile.sandbox.server import SandboxServer
 
@@ -36,7 +36,7 @@ def attach(config: Config, server: SandboxServer) -> Config:
 
 
 def _attached(account: AccountConfig, server: SandboxServer) -> AccountConfig:
-    connection = emulator_module(account.type).sandbox_connection(account.alias,
+    connection = load_emulator(account.type).sandbox_connection(account.alias,
                                                                   account.settings)
     server.sandbox.register(account.type, connection.principal, connection.secret)
     endpoint = server.url(account.type) + connection.path

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from reconcile.about import provider_names
 from reconcile.engine.http import is_loopback
 from reconcile.sandbox.core import PROVIDERS
 
@@ -63,8 +64,7 @@ def _emulators(specs: tuple[str, ...]) -> dict[str, Emulator]:
     return emulators
 
 
-@click.group(help=f"Run the built-in emulators of the {len(PROVIDERS)} providers' room APIs"
-                  f" ({', '.join(PROVIDERS)}).")
+@click.group(help=f"Run the built-in emulators of the providers' room APIs: {provider_names()}.")
 def sandbox() -> None:
     pass
 

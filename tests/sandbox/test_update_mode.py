@@ -5,7 +5,8 @@ No provider says what an update does to the fields it leaves out
 U7). The emulators merge, or under the control API's switch replace. Each
 provider that updates in place is driven through the real CLI under both modes: one apply
 changes the declared field, a second plan finds nothing, and every field the file does
-not declare is as it was (issue 12, defect 2). Twilio and Kaleyra update nothing in place.
+not declare is as it was (issue 12, defect 2). Which providers update in place, and
+their cases, come from each provider's tests/providers/<name>/cases.py.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from reconcile.exitcodes import CHANGES, OK
 from reconcile.sandbox.client import SandboxControl
 from reconcile.sandbox.server import SandboxServer
 
-from ..conftest import SANDBOX_ACCOUNTS, SANDBOX_ENVIRON, rooms_file
+from ..conftest import SANDBOX_ACCOUNTS, SANDBOX_ENVIRON, per_provider, rooms_file
+from .conftest import PROBES
 
 
 @dataclass(frozen=True)
@@ -39,27 +41,12 @@ class Case:
         return str(next(iter(self.seeded.values())))
 
 
-CASES = [
-    Case("telnyx", "rooms",
-         {"unique_name": "standup", "max_participants": 20, "enable_recording": True,
-          "webhook_event_url": "https://hooks.example.com/a",
-          "webhook_event_failover_url": "https://hooks.example.com/b",
-          "webhook_timeout_secs": 7},
-         "{unique_name: standup, max_participants: 30}", {"max_participants": 30}),
-    Case("signalwire", "rooms",
-         {"name": "huddle", "display_name": "Huddle", "max_members": 40, "layout": "2x2",
-          "record_on_start": True, "description": "Weekly", "meta": {"team": "a"},
-          "enable_room_previews": True},
-         "{name: huddle, quality: 1080p}", {"quality": "1080p"}),
-    Case("signalwire", "conferences",
-         {"name": "all-hands", "display_name": "All hands", "size": "large",
-          "enable_chat": False, "record_on_start": True, "dark_primary": "#112233"},
-         "{name: all-hands, quality: 1080p}", {"quality": "1080p"}),
-    Case("metered", "rooms",
-         {"roomName": "desk", "privacy": "private", "maxParticipants": 8, "enableChat": True,
-          "joinVideoOn": False, "lang": "de", "endMeetingAfterNoActivityInSec": 300},
-         "{roomName: desk, enableScreenSharing: false}", {"enableScreenSharing": False}),
-]
+# Each provider's, from its tests/providers/<name>/cases.py `UPDATE_MODE`: the providers
+# that update in place are those with cases.
+UPDATE_MODE = per_provider("UPDATE_MODE")
+CASES = [Case(provider, **case) for provider, table in UPDATE_MODE.items()
+         for case in table["cases"]]
+IN_PLACE = sorted({case.provider for case in CASES})
 
 
 def cli_run(*args: str) -> Result:
@@ -94,7 +81,7 @@ def test_one_apply_then_no_changes_and_undeclared_fields_kept(
     assert {k: after[k] for k in case.changed} == case.changed
 
 
-@pytest.mark.parametrize("provider", ["telnyx", "signalwire", "metered"])
+@pytest.mark.parametrize("provider", IN_PLACE)
 def test_replace_resets_what_an_update_leaves_out(real: SandboxServer, provider: str
                                                   ) -> None:
     """The switch bites: a bare update under `replace` takes undeclared settings back to
@@ -105,15 +92,14 @@ def test_replace_resets_what_an_update_leaves_out(real: SandboxServer, provider:
         control.set_update_mode(provider, "replace")
         [room] = control.seed(provider, account, case.kind, [case.seeded])
     changed, value = next(iter(case.changed.items()))
-    path, method, body = {
-        "telnyx": (f"/v2/rooms/{room.get('id')}", "PATCH", {changed: value}),
-        "signalwire": (f"/api/video/rooms/{room.get('id')}", "PUT", {changed: value}),
-        "metered": (f"/api/v1/room/{case.key}", "PUT", {"privacy": "public", changed: value}),
-    }[provider]
-    answer = _call(real, provider, method, path, body)
-    fresh = _call(real, provider, "POST", _create_path(provider), _bare(provider))
+    raw = UPDATE_MODE[provider]
+    method, path, extra = raw["update"]
+    path = path.format(id=room.get("id"), key=case.key)
+    create_path, bare = raw["create"]
+    answer = _call(real, provider, method, path, {**extra, changed: value})
+    fresh = _call(real, provider, "POST", create_path, bare)
     for name in case.seeded:
-        if name in (changed, "name", "roomName", "unique_name", "display_name"):
+        if name in (changed, next(iter(case.seeded)), "display_name"):
             continue  # the key, and SignalWire's display_name, whose default is the key
         assert answer.get(name) == fresh.get(name), name
 
@@ -132,27 +118,12 @@ def test_the_switch_is_read_set_and_refused_when_unknown(real: SandboxServer) ->
 
 # -- raw calls for the switch test ----------------------------------------------------------
 
-def _create_path(provider: str) -> str:
-    return {"telnyx": "/v2/rooms", "signalwire": "/api/video/rooms",
-            "metered": "/api/v1/room"}[provider]
-
-
-def _bare(provider: str) -> dict[str, Any]:
-    return {"telnyx": {}, "signalwire": {"name": "fresh"}, "metered": {"roomName": "fresh"}
-            }[provider]
-
-
 def _call(server: SandboxServer, provider: str, method: str, path: str,
           body: dict[str, Any]) -> dict[str, Any]:
-    root = server.url(provider)
-    auth: dict[str, Any] = {
-        "telnyx": {"headers": {"Authorization": f"Bearer {SANDBOX_ENVIRON['TELNYX_API_KEY']}"}},
-        "signalwire": {"auth": ("sandbox-project", SANDBOX_ENVIRON["SIGNALWIRE_TOKEN"])},
-        "metered": {"params": {"secretKey": SANDBOX_ENVIRON["METERED_SECRET_KEY"]}},
-    }[provider]
-    prefix = "" if provider == "telnyx" else "/acme"
-    with httpx.Client(**auth) as http:
-        response = http.request(method, f"{root}{prefix}{path}", json=body)
+    probe = PROBES[provider]
+    with httpx.Client(headers=probe.headers, auth=probe.auth) as http:
+        response = http.request(method, server.url(provider) + path, json=body)
     assert response.is_success, response.text
-    answer = response.json()
-    return answer.get("data", answer) if provider == "telnyx" else answer
+    answer: dict[str, Any] = response.json()
+    unwrap = UPDATE_MODE[provider]["unwrap"]
+    return answer[unwrap] if unwrap else answer

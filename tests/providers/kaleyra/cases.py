@@ -138,3 +138,6 @@ OTHER_PROBE = dict(
 
 # tests/test_starter.py: the account's locators, from the models' examples
 LOCATORS = {"region": "eu"}
+
+# tests/sandbox/test_update_mode.py: Kaleyra updates nothing in place
+UPDATE_MODE = dict(cases=[])

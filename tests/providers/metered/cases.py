@@ -129,3 +129,21 @@ OTHER_PROBE = dict(
 
 # tests/test_starter.py: the account's locators, from the models' examples
 LOCATORS = {"app": "acme"}
+
+# tests/sandbox/test_update_mode.py: an update in place under both of the sandbox's update
+# modes (its declared field changes, nothing else does), and the raw calls of its switch
+# test (paths from the emulator's root; auth as PROBE's)
+UPDATE_MODE = dict(
+    cases=[
+        dict(kind="rooms",
+             seeded={"roomName": "desk", "privacy": "private", "maxParticipants": 8,
+                     "enableChat": True, "joinVideoOn": False, "lang": "de",
+                     "endMeetingAfterNoActivityInSec": 300},
+             declared="{roomName: desk, enableScreenSharing: false}",
+             changed={"enableScreenSharing": False}),
+    ],
+    create=("/acme/api/v1/room?secretKey=" + SANDBOX.credentials[1], {"roomName": "fresh"}),
+    update=("PUT", "/acme/api/v1/room/{key}?secretKey=" + SANDBOX.credentials[1],
+            {"privacy": "public"}),
+    unwrap=None,
+)

@@ -146,3 +146,24 @@ OTHER_PROBE = dict(
 
 # tests/test_starter.py: the account's locators, from the models' examples
 LOCATORS = {"space": "acme"}
+
+# tests/sandbox/test_update_mode.py: an update in place under both of the sandbox's update
+# modes (its declared field changes, nothing else does), and the raw calls of its switch
+# test (paths from the emulator's root; auth as PROBE's)
+UPDATE_MODE = dict(
+    cases=[
+        dict(kind="rooms",
+             seeded={"name": "huddle", "display_name": "Huddle", "max_members": 40,
+                     "layout": "2x2", "record_on_start": True, "description": "Weekly",
+                     "meta": {"team": "a"}, "enable_room_previews": True},
+             declared="{name: huddle, quality: 1080p}", changed={"quality": "1080p"}),
+        dict(kind="conferences",
+             seeded={"name": "all-hands", "display_name": "All hands", "size": "large",
+                     "enable_chat": False, "record_on_start": True,
+                     "dark_primary": "#112233"},
+             declared="{name: all-hands, quality: 1080p}", changed={"quality": "1080p"}),
+    ],
+    create=("/acme/api/video/rooms", {"name": "fresh"}),
+    update=("PUT", "/acme/api/video/rooms/{id}", {}),
+    unwrap=None,
+)

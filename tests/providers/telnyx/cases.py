@@ -112,3 +112,22 @@ OTHER_PROBE = dict(
 
 # tests/test_starter.py: the account's locators, from the models' examples
 LOCATORS = {}
+
+# tests/sandbox/test_update_mode.py: an update in place under both of the sandbox's update
+# modes (its declared field changes, nothing else does), and the raw calls of its switch
+# test (paths from the emulator's root; auth as PROBE's)
+UPDATE_MODE = dict(
+    cases=[
+        dict(kind="rooms",
+             seeded={"unique_name": "standup", "max_participants": 20,
+                     "enable_recording": True,
+                     "webhook_event_url": "https://hooks.example.com/a",
+                     "webhook_event_failover_url": "https://hooks.example.com/b",
+                     "webhook_timeout_secs": 7},
+             declared="{unique_name: standup, max_participants: 30}",
+             changed={"max_participants": 30}),
+    ],
+    create=("/v2/rooms", {}),
+    update=("PATCH", "/v2/rooms/{id}", {}),
+    unwrap="data",
+)

@@ -140,3 +140,6 @@ OTHER_PROBE = dict(
 
 # tests/test_starter.py: the account's locators, from the models' examples
 LOCATORS = {}
+
+# tests/sandbox/test_update_mode.py: Twilio updates nothing in place
+UPDATE_MODE = dict(cases=[])
