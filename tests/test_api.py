@@ -27,17 +27,16 @@ from reconcile.sandbox.client import SandboxControl
 from reconcile.sandbox.core import Sandbox
 from reconcile.sandbox.server import SandboxServer
 
-from .conftest import SANDBOX_ACCOUNTS, SANDBOX_ENVIRON, accounts_file, telnyx_rooms_file
+from .conftest import (
+    SANDBOX_ACCOUNTS,
+    SANDBOX_ENVIRON,
+    accounts_file,
+    example_rooms,
+    telnyx_rooms_file,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "rooms.yaml"
-
-
-def example_rooms() -> int:
-    """How many rooms examples/rooms.yaml declares (it grows with each provider)."""
-    config = load(EXAMPLE, credentials=False)
-    return sum(len(rooms) for account in config.accounts.values()
-               for rooms in account.rooms.values())
 ROOMS = "      - {unique_name: api-a, max_participants: 10}\n      - {unique_name: api-b}\n"
 GUARDED = {"twilio": "      - {unique_name: t-1, max_participants: MAX, prevent_destroy: true}\n"}
 
