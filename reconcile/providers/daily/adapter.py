@@ -12,7 +12,7 @@ from reconcile import redact
 from reconcile.config import AccountConfig
 from reconcile.engine.answers import BOOLEAN, STRING, Answer, RoomShape, distinct
 from reconcile.engine.http import HttpError, PaginationError, RateLimiter, TransportError, segment
-from reconcile.engine.plan import FieldChange, LiveRoom
+from reconcile.engine.plan import ABSENT, FieldChange, LiveRoom
 from reconcile.engine.provider import Capabilities, NameTaken, Provider
 from reconcile.escape import printable
 from reconcile.models import Room
@@ -126,12 +126,17 @@ class DailyProvider(Provider):
 
     def provider_default(self, kind: str, field: str) -> Any:
         """Section 9: a key `config` leaves out has its documented (or the domain's)
-        default, or is unset; either way never drift."""
-        return p.DEFAULT_PRIVACY if field == "privacy" else p.absent_value(field)
+        default; a property without one is unset (ABSENT)."""
+        if field == "privacy":
+            return p.DEFAULT_PRIVACY
+        return p.ABSENT_MEANS.get(field, ABSENT)
 
     def is_drift(self, kind: str, live: LiveRoom, change: FieldChange) -> bool:
-        """An object (permissions, a bucket) drifts only in the keys the file declares:
-        keys Daily adds inside it (a default it fills in) are not the file's to judge."""
+        """A declared null (reset, U4) against an unset property is no drift; an object
+        (permissions, a bucket) drifts only in the keys the file declares: keys Daily adds
+        inside it (a default it fills in) are not the file's to judge."""
+        if change.before is ABSENT and change.after is None:
+            return False
         return not _covers(change.before, change.after)
 
     def error_message(self, exc: HttpError | TransportError) -> str:

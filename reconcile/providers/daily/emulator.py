@@ -39,6 +39,7 @@ from reconcile.sandbox.update_mode import update_base
 PROVIDER = "daily"
 KIND = "rooms"
 GENERATED_NAME_LENGTH = 20  # U17
+CREATE_KEYS = ("name", "privacy", "properties")  # a create body's top level
 
 
 # -- answers ---------------------------------------------------------------------------
@@ -227,12 +228,15 @@ def account_of(request: Request) -> str | None:
 def seed(sandbox: Sandbox, account: str, kind: str, rooms: list[dict[str, Any]]
          ) -> list[dict[str, Any]]:
     """Create rooms from create bodies, all or none. An item may add `api_created: false`
-    (a dashboard room); its properties may hold legacy keys such as `autojoin`."""
+    (a dashboard room), and may give properties beside `name` and `privacy`, as they are
+    stored, instead of under `properties`; legacy keys such as `autojoin` are taken."""
     if kind != KIND:
         raise ValueError(f"daily has one room kind, {KIND!r}, not {kind!r}")
     datas = []
     for index, item in enumerate(rooms):
-        body = {k: v for k, v in item.items() if k != "api_created"}
+        flat = {k: v for k, v in item.items() if k not in CREATE_KEYS and k != "api_created"}
+        body = {k: v for k, v in item.items() if k in CREATE_KEYS}
+        body["properties"] = {**flat, **(body.get("properties") or {})}
         try:
             data = new_room(sandbox, account, check_body(body, create=True,
                                                          cap=p.PARTICIPANT_CAP))

@@ -74,8 +74,3 @@ UNSET_WHEN_ABSENT = ("nbf", "exp", "enable_recording", "eject_after_elapsed",
 # ignores them in answers.
 ALSO_SEEN = ("enable_cpu_warning_notifications", "sip", "sip_uri", "autojoin",
              "signaling_impl")
-
-
-def absent_value(name: str) -> Any:
-    """What a property missing from `config` stands for (None: not set)."""
-    return ABSENT_MEANS.get(name)

@@ -118,3 +118,22 @@ OTHER_PROBE = dict(
 
 # tests/test_starter.py: the account's locators, from the models' examples
 LOCATORS: dict[str, str] = {}
+
+# tests/sandbox/test_update_mode.py: an update in place under both of the sandbox's update
+# modes (its declared field changes, nothing else does), and the raw calls of its switch
+# test (paths from the emulator's root; auth as PROBE's). `privacy` is the changed field:
+# the one setting outside `properties`, so the raw update can name it at the top level;
+# the seeded properties sit beside it (seed takes them as stored), and the switch test
+# reads them from the answer's `config`.
+UPDATE_MODE = dict(
+    cases=[
+        dict(kind="rooms",
+             seeded={"name": "desk", "privacy": "public", "max_participants": 8,
+                     "enable_chat": True, "lang": "de", "start_video_off": True},
+             declared="{name: desk, privacy: private}",
+             changed={"privacy": "private"}),
+    ],
+    create=("/v1/rooms", {}),
+    update=("POST", "/v1/rooms/{key}", {}),
+    unwrap="config",
+)

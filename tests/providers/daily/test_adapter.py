@@ -107,6 +107,15 @@ def test_drift_is_reported_field_by_field(tmp_path: Path, server: SandboxServer,
         ("max_participants", 5, 20, False), ("privacy", "public", "private", False)]
 
 
+def test_a_property_without_a_default_reads_as_unset(tmp_path: Path, server: SandboxServer,
+                                                     sandbox: Sandbox) -> None:
+    seed(sandbox, KEY, "rooms", [{"name": "a"}])
+    (change,) = plan(daily_file(tmp_path, server, "      - {name: a, enable_recording: cloud,"
+                                                  " exp: null, geo: null}\n")).changes
+    assert [(f.name, f.before, f.after) for f in change.fields] == [
+        ("enable_recording", ABSENT, "cloud")]  # the nulls ask for what is already so
+
+
 def test_keys_daily_adds_inside_an_object_are_no_drift(tmp_path: Path, server: SandboxServer,
                                                         sandbox: Sandbox) -> None:
     seed(sandbox, KEY, "rooms", [{"name": "a", "properties": {"recordings_bucket": {

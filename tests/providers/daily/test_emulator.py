@@ -242,6 +242,9 @@ def test_seeded_dashboard_rooms_and_legacy_keys(client: httpx.Client, sandbox: S
         {"name": "lobby", "api_created": False, "properties": {"autojoin": True}}])
     assert rooms[0]["api_created"] is False
     assert client.get("/rooms/lobby").json()["config"] == {"autojoin": True}
+    flat = emulator.seed(sandbox, API_KEY, "rooms", [{"name": "flat", "enable_chat": True,
+                                                      "properties": {"lang": "de"}}])
+    assert flat[0]["config"] == {"enable_chat": True, "lang": "de"}  # as stored, too
     with pytest.raises(ValueError, match="#0"):
         emulator.seed(sandbox, API_KEY, "rooms", [{"name": "bad name"}])
     with pytest.raises(ValueError, match="unique"):
