@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from reconcile import envref
-from reconcile.loader import LMap, Mark
+from reconcile.located import LMap, Mark
 from reconcile.providers import provider_models
 
 if TYPE_CHECKING:

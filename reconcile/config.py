@@ -22,7 +22,18 @@ from reconcile.declared import AccountConfig as AccountConfig
 from reconcile.declared import Config as Config
 from reconcile.declared import DeclaredRoom as DeclaredRoom
 from reconcile.errors import ConfigError, Diagnostic, Location
-from reconcile.loader import Document, LList, LMap, Mark, load_file
+from reconcile.loader import load_file
+from reconcile.located import (
+    Document,
+    LList,
+    LMap,
+    Mark,
+    copy_without,
+    locate,
+    merge_defaults,
+    resolved,
+    usable_defaults,
+)
 from reconcile.messages import (
     closest,
     describe,
@@ -34,6 +45,7 @@ from reconcile.messages import (
 )
 from reconcile.models import Account, ProviderModels, Room, Violation
 from reconcile.providers import PROVIDER_PACKAGES, provider_models
+from reconcile.shapes import where_of
 
 FILE_VERSION = 1
 TOP_LEVEL_KEYS = ("version", "providers")
@@ -72,13 +84,6 @@ def load(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None,
     return config
 
 
-def _path(parts: tuple[Any, ...]) -> str:
-    text = ""
-    for part in parts:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
 class _Validator:
     def __init__(self, document: Document, environ: Mapping[str, str] | None) -> None:
         self.document = document
@@ -100,7 +105,7 @@ class _Validator:
             return  # a shared default or alias is reported once, and the loader's first
         self._seen.add((location, message))
         self.diagnostics.append(Diagnostic(location, printable(message),
-                                           printable(_path(parts)), warning))
+                                           printable(where_of(parts)), warning))
 
     def report_pydantic(self, exc: ValidationError, model: type[BaseModel], data: LMap,
                         parts: tuple[Any, ...], inherited: Mapping[str, str] | None = None
@@ -116,7 +121,7 @@ class _Validator:
                 continue  # `${VAR}` itself is no bad value: the missing variable is the error
             if error["type"] == "missing" and loc in typos:
                 continue  # the unknown-key message already says "did you mean" this field
-            mark = _locate(data, loc, key=error["type"] == "extra_forbidden")
+            mark = locate(data, loc, key=error["type"] == "extra_forbidden")
             secret = "credentials" in parts or (loc and loc[0] == "credentials")
             if error["type"] == "literal_secret":
                 message = self._secret_message(parts, loc)
@@ -223,7 +228,7 @@ class _Validator:
         if provider_type is None:
             return None
         models = provider_models(provider_type)
-        settings_input = _copy_without(account, {kind.name for kind in models.kinds})
+        settings_input = copy_without(account, {kind.name for kind in models.kinds})
         settings_input.setdefault("type", provider_type)
         settings_input.value_marks.setdefault("type", account.mark)
         self._drop_keys_from_defaults(settings_input, models, parts)
@@ -233,7 +238,7 @@ class _Validator:
         except ValidationError as exc:
             settings = None
             failed = self.report_pydantic(exc, models.account, settings_input, parts)
-        defaults = _usable_defaults(settings_input, failed, _path((*parts, "defaults")))
+        defaults = usable_defaults(settings_input, failed, where_of((*parts, "defaults")))
         # An invalid account keeps settings None only until the file is refused.
         result = AccountConfig(alias, provider_type, settings,  # type: ignore[arg-type]
                                self.document.location(account.mark))
@@ -281,7 +286,7 @@ class _Validator:
         keys = {kind.model.KEY_FIELD for kind in models.kinds}
         if not keys & set(defaults):
             return
-        kept = _copy_without(defaults, keys)
+        kept = copy_without(defaults, keys)
         for key in keys & set(defaults):
             self.report(defaults.key_marks[key], f"`defaults` cannot set the room key `{key}`:"
                                                  " each room names itself",
@@ -337,7 +342,7 @@ class _Validator:
                         self._report_duplicate(value, first, place, parts, name, key_field)
             if room is not None:
                 rooms.append(DeclaredRoom(alias, kind, room,
-                                          self.document.location(item.mark), _path(where)))
+                                          self.document.location(item.mark), where_of(where)))
         return rooms
 
     def _report_duplicate(self, key: str, first: KeyPlace, again: KeyPlace,
@@ -364,42 +369,20 @@ class _Validator:
         path = violation.path
         message = violation.message
         if violation.first_at is not None:
-            first = _locate(room, violation.first_at)
+            first = locate(room, violation.first_at)
             message += f" (first at line {first.line + 1})"
         for name in (str(path[0]), *violation.related):
             if name in inherited:
                 message += f" ({name} is set in {inherited[name]})"
-        self.report(_locate(room, path), message, (*where, *path), warning=violation.warning)
+        self.report(locate(room, path), message, (*where, *path), warning=violation.warning)
 
     def _resolved(self, data: LMap, where: tuple[Any, ...]) -> LMap:
         """A copy of a room with ${…} resolved; missing variables are reported."""
+        def missing(mark: Mark, message: str, parts: tuple[Any, ...]) -> None:
+            self.report(mark, message, parts)
+            self._unresolved.add(parts)
 
-        def resolve(value: Any, mark: Mark, parts: tuple[Any, ...]) -> Any:
-            if isinstance(value, str):
-                try:
-                    return envref.resolve(value, self.environ or {})
-                except envref.MissingVariable as missing:
-                    self.report(mark, missing.message,
-                                parts)
-                    self._unresolved.add(parts)
-                    return value
-            if isinstance(value, LMap):
-                copy = LMap(value.mark)
-                copy.key_marks.update(value.key_marks)
-                copy.value_marks.update(value.value_marks)
-                for key, item in value.items():
-                    copy[key] = resolve(item, value.value_marks[key], (*parts, key))
-                return copy
-            if isinstance(value, LList):
-                items = LList(value.mark)
-                items.item_marks.extend(value.item_marks)
-                items.extend(resolve(item, value.item_marks[i], (*parts, i))
-                             for i, item in enumerate(value))
-                return items
-            return value
-
-        # Most rooms reference no variable: those are used as they are, uncopied.
-        return resolve(data, data.mark, where) if _mentions_dollar(data) else data
+        return resolved(data, where, self.environ or {}, missing)
 
 
 def _typo_targets(errors: list[Any], model: type[BaseModel]) -> set[tuple[Any, ...]]:
@@ -413,71 +396,3 @@ def _typo_targets(errors: list[Any], model: type[BaseModel]) -> set[tuple[Any, .
             if match:
                 targets.add((*loc[:-1], match))
     return targets
-
-
-def _copy_without(source: LMap, drop: set[str]) -> LMap:
-    copy = LMap(source.mark)
-    for key, value in source.items():
-        if key not in drop:
-            copy[key] = value
-            copy.key_marks[key] = source.key_marks[key]
-            copy.value_marks[key] = source.value_marks[key]
-    return copy
-
-
-def _usable_defaults(settings: LMap, failed: list[tuple[Any, ...]], path: str
-                     ) -> tuple[LMap | None, str]:
-    """The defaults minus the fields already reported as invalid (reported once, there)."""
-    defaults = settings.get("defaults")
-    if not isinstance(defaults, LMap) or ("defaults",) in failed:
-        return None, path
-    broken = {str(loc[1]) for loc in failed if len(loc) > 1 and loc[0] == "defaults"}
-    return _copy_without(defaults, broken), path
-
-
-def _mentions_dollar(value: Any) -> bool:
-    if isinstance(value, str):
-        return "$" in value
-    if isinstance(value, dict):
-        return any(_mentions_dollar(item) for item in value.values())
-    if isinstance(value, list):
-        return any(_mentions_dollar(item) for item in value)
-    return False
-
-
-def merge_defaults(defaults: tuple[LMap | None, str], room: LMap, known: set[str]
-           ) -> tuple[LMap, dict[str, str]]:
-    """The room with the account's defaults under it; returns which keys came from them."""
-    source, source_path = defaults
-    if not source:
-        return room, {}
-    merged = LMap(room.mark)
-    inherited: dict[str, str] = {}
-    for key, value in source.items():
-        if key in known and key not in room:
-            merged[key] = value
-            merged.key_marks[key] = source.key_marks[key]
-            merged.value_marks[key] = source.value_marks[key]
-            inherited[key] = f"{source_path}.{key}"
-    for key, value in room.items():
-        merged[key] = value
-        merged.key_marks[key] = room.key_marks[key]
-        merged.value_marks[key] = room.value_marks[key]
-    return merged, inherited
-
-
-def _locate(data: Any, loc: tuple[Any, ...], *, key: bool = False) -> Mark:
-    """The mark of the value at `loc`, or of the nearest container that exists."""
-    current = data
-    mark: Mark = data.mark
-    for index, part in enumerate(loc):
-        last = index == len(loc) - 1
-        if isinstance(current, LMap) and part in current:
-            mark = current.key_marks[part] if key and last else current.value_marks[part]
-            current = current[part]
-        elif isinstance(current, LList) and isinstance(part, int) and 0 <= part < len(current):
-            mark = current.item_marks[part]
-            current = current[part]
-        else:
-            break
-    return mark

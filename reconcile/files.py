@@ -1,5 +1,7 @@
 """Reading a file the user named (a rooms file, a Kaleyra state file, a saved plan, a
-comment body, a schema to check): one reader for all of them.
+comment body, a schema to check): one reader for all of them. And writing every file the
+tool writes (saved plans and other `--out` files, exports, converted rooms files, the
+schema, init's files, the Kaleyra state file): one atomic writer for all of them.
 
 A file is read only when it is a regular file, and only up to a cap: a named pipe would
 block forever, `/dev/zero` would fill memory, and a pull request can point a setting at
@@ -10,10 +12,14 @@ again through the open descriptor, so a swap in between changes nothing.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
+import secrets
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import BinaryIO
 
 from reconcile.errors import ReconcileError
@@ -123,3 +129,142 @@ def _refused(name: str, exc: OSError) -> FileRefused:
     if isinstance(exc, FileNotFoundError):
         return FileRefused(name, "no such file", missing=True)
     return FileRefused(name, f"cannot be read ({exc.strerror or exc})")
+
+
+# ---------------------------------------------------------------- the one writer
+
+class FileNotWritten(ReconcileError):
+    """A file that was not written; the target keeps what it held. `exists` is set when
+    it was not to be overwritten and is there."""
+
+    def __init__(self, path: str, problem: str, *, exists: bool = False) -> None:
+        super().__init__(f"{path}: cannot write: {problem}")
+        self.path = path
+        self.problem = problem
+        self.exists = exists
+
+
+TEMP_SUFFIX = ".tmp"
+_TEMP_FLAGS = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+               | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+
+
+def temp_prefix(path: Path) -> str:
+    """How the names of `path`'s temporary files begin (they end with TEMP_SUFFIX)."""
+    return f".{path.name}."
+
+
+def write_atomically(path: str | os.PathLike[str], data: str | bytes, *,
+                     mode: int | None = None, overwrite: bool = True,
+                     parents: bool = False) -> os.stat_result:
+    """Write `data` (text as UTF-8) to `path` whole or not at all, durably: a reader, or a
+    process killed at any instant, sees the old file or the new one, never half of one.
+
+    The data goes to a temporary file in the same folder, is flushed and fsynced, and is
+    renamed over `path`; then the folder is fsynced, so the rename survives a power cut.
+    On any failure the temporary file is removed, the target is untouched and
+    FileNotWritten names the path. A link is followed (it stays a link to the new file).
+    A file that exists keeps its permissions; a new one gets `mode` (None: what open()
+    would give), less the umask, from its first byte. `overwrite=False` writes only a
+    new file. `parents` creates missing folders. What exists and is not a regular file
+    (a FIFO, /dev/stdout) cannot be swapped for a new one: it is written as it is.
+    Returns the status of the file written."""
+    name = os.fspath(path)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    target = Path(os.path.realpath(name))
+    if parents:
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a file where a folder goes is no "it exists"
+            raise FileNotWritten(name, f"cannot create its folder {target.parent} "
+                                       f"({exc.strerror or exc})") from None
+    try:
+        existing = _existing(target)
+        if existing is not None and not overwrite:
+            raise FileExistsError(errno.EEXIST, "it exists")
+        if existing is not None and not stat.S_ISREG(existing.st_mode):
+            with open(target, "wb") as stream:
+                stream.write(payload)
+                return os.fstat(stream.fileno())
+        fd, temp = _new_temp(target, 0o666 if mode is None else mode)
+    except OSError as exc:
+        raise _not_written(name, exc) from None
+    try:
+        try:
+            info = _fill(fd, payload, None if existing is None else
+                         stat.S_IMODE(existing.st_mode))
+            _put_in_place(temp, target, overwrite)
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)  # gone after a rename; after anything else, removed here
+    except OSError as exc:
+        raise _not_written(name, exc) from None
+    _fsync_folder(target.parent)
+    return info
+
+
+def remove_temp_files(path: str | os.PathLike[str]) -> None:
+    """Remove what writers killed mid-write left beside `path`. Only for a caller that
+    knows no writer of `path` is running (one that holds its lock)."""
+    target = Path(os.path.realpath(path))
+    prefix = temp_prefix(target)
+    with contextlib.suppress(OSError):
+        for leftover in target.parent.iterdir():
+            if leftover.name.startswith(prefix) and leftover.name.endswith(TEMP_SUFFIX):
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
+
+
+def _existing(target: Path) -> os.stat_result | None:
+    try:
+        return os.stat(target)
+    except FileNotFoundError:
+        return None
+
+
+def _new_temp(target: Path, mode: int) -> tuple[int, str]:
+    """A new file beside `target`, open for writing, with a name no other writer has."""
+    while True:
+        temp = str(target.parent / f"{temp_prefix(target)}{secrets.token_hex(6)}{TEMP_SUFFIX}")
+        try:
+            return os.open(temp, _TEMP_FLAGS, mode), temp
+        except FileExistsError:
+            continue
+
+
+def _fill(fd: int, payload: bytes, mode: int | None) -> os.stat_result:
+    with os.fdopen(fd, "wb") as stream:
+        stream.write(payload)
+        stream.flush()
+        if mode is not None and hasattr(os, "fchmod"):
+            os.fchmod(stream.fileno(), mode)
+        os.fsync(stream.fileno())
+        return os.fstat(stream.fileno())  # a rename keeps the inode and the mtime
+
+
+def _put_in_place(temp: str, target: Path, overwrite: bool) -> None:
+    if overwrite:
+        os.replace(temp, target)
+    else:
+        os.link(temp, target)  # fails, atomically, when the target appeared meanwhile
+
+
+def _fsync_folder(folder: Path) -> None:
+    # Makes the rename itself durable. Windows cannot open a folder; its rename is durable
+    # enough once the file is flushed.
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _not_written(name: str, exc: OSError) -> FileNotWritten:
+    exists = isinstance(exc, FileExistsError)
+    return FileNotWritten(name, "it exists" if exists else str(exc.strerror or exc),
+                          exists=exists)

@@ -14,20 +14,24 @@ from __future__ import annotations
 import difflib
 import hashlib
 import os
-import re
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 import yaml
 
 from reconcile import scalars
 from reconcile.errors import Diagnostic, Location
 from reconcile.files import FileRefused, read_regular
+from reconcile.located import Document, LList, LMap, Mark
 from reconcile.messages import printable
+from reconcile.yaml_text import (
+    MAX_DEPTH,
+    TOO_DEEP,
+    EditorLines,
+    mark_at_offset,
+    syntax_error,
+)
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
-MAX_DEPTH = 64
-_TOO_DEEP = f"the document nests deeper than {MAX_DEPTH} levels; refusing to load it"
 # The nodes a document may hold: as written (keys and values, counted before anything is
 # built, so memory stays small), and with every alias copied (counted as it is built:
 # aliases are shared, not copied, so they cost no memory, but every consumer walks them).
@@ -38,56 +42,7 @@ MAX_EXPANDED_NODES = 2_000_000
 _NODE_INDICATORS = "-:[{,?"
 
 _SWALLOW = "\0complex-key"
-# YAML 1.1 also breaks lines at NEL, LS and PS; editors, grep and GitHub do not, so libyaml's
-# line numbers are mapped back to the editor's wherever the text holds one.
-_YAML_ONLY_BREAKS = "\x85\u2028\u2029"
-_LINE_BREAKS = re.compile("\r\n?|[\n\x85\u2028\u2029]")
-_EDITOR_BREAKS = re.compile(rb"\r\n?|\n")
 
-
-class Mark(NamedTuple):
-    """A position counted from 0, like the libyaml marks stored as they come (converting
-    every mark up front would cost more than the rest of the loading)."""
-
-    line: int
-    column: int
-
-
-class LMap(dict[str, Any]):
-    """A mapping that knows where it, its keys and its values are."""
-
-    __slots__ = ("key_marks", "mark", "merged_at", "value_marks")
-
-    def __init__(self, mark: Mark) -> None:
-        super().__init__()
-        self.mark = mark
-        self.key_marks: dict[str, Mark] = {}
-        self.value_marks: dict[str, Mark] = {}
-        # Keys that came through a `<<` merge: where the merge is (their own marks are
-        # the anchor's, shared by every merge of it).
-        self.merged_at: dict[str, Mark] | None = None
-
-
-class LList(list[Any]):
-    """A sequence that knows where it and its items are."""
-
-    __slots__ = ("item_marks", "mark")
-
-    def __init__(self, mark: Mark) -> None:
-        super().__init__()
-        self.mark = mark
-        self.item_marks: list[Mark] = []
-
-
-@dataclass
-class Document:
-    path: str
-    data: Any
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-    checksum: str = ""  # sha256 of the bytes read; saved plans are tied to it
-
-    def location(self, mark: Mark) -> Location:
-        return Location(self.path, mark.line + 1, mark.column + 1)
 
 
 class LoadError(Exception):
@@ -113,7 +68,7 @@ def load_bytes(raw: bytes, path: str = "<string>") -> Document:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        mark = _mark_at_offset(raw, exc.start)
+        mark = mark_at_offset(raw, exc.start)
         return _failed(path, mark, "the file is not valid UTF-8 text "
                                    f"(byte 0x{raw[exc.start]:02x}): save it as UTF-8")
     document = load_text(text, path)
@@ -128,99 +83,19 @@ def load_text(text: str, path: str = "<string>") -> Document:
     except LoadError as exc:
         return _failed(path, exc.mark, exc.message, builder.diagnostics)
     except yaml.MarkedYAMLError as exc:
-        where, message = _syntax_error(text, exc)
+        where, message = syntax_error(text, exc)
         return _failed(path, builder.lines.editor(where) if builder.lines else where, message)
     except yaml.YAMLError as exc:  # reader errors: control characters and the like
         position = getattr(exc, "position", 0)
-        return _failed(path, _mark_at_offset(text.encode(), position),
+        return _failed(path, mark_at_offset(text.encode(), position),
                        f"YAML error: {getattr(exc, 'reason', exc)}")
     return Document(path, data, builder.diagnostics)
-
-
-def _syntax_error(text: str, exc: yaml.MarkedYAMLError) -> tuple[Mark, str]:
-    """Where a YAML syntax error really is, and how to fix it."""
-    problem = exc.problem or "invalid YAML"
-    context = exc.context or ""
-    mark = exc.problem_mark or exc.context_mark
-    where = Mark(mark.line, mark.column) if mark else Mark(0, 0)
-    opened = exc.context_mark
-    lines = text.splitlines()
-    line = lines[where.line] if 0 <= where.line < len(lines) else ""
-    if "flow" in f"{context} {problem}" and "${" in line:
-        return where, (f"YAML syntax error: {problem} ({context}); inside `{{…}}` or `[…]` a"
-                       ' `${NAME}` reference must be quoted: write "${NAME}"')
-    if "quoted scalar" in context and "end of stream" in problem and opened:
-        return (Mark(opened.line, opened.column),
-                "YAML syntax error: this quoted string is never closed: add the closing quote")
-    if "while parsing a flow" in context and opened:
-        bracket = "{" if "mapping" in context else "["
-        closing = "}" if bracket == "{" else "]"
-        return (Mark(opened.line, opened.column),
-                f"YAML syntax error: this `{bracket}` is never closed: add `{closing}` after"
-                " its last entry")
-    if "maximum nesting depth" in problem:  # libyaml's own limit, met while scanning ahead
-        return where, _TOO_DEEP
-    hint = ""
-    if "\t" in problem or "tab" in problem:
-        hint = "; indent with spaces, not tabs"
-    elif "mapping values are not allowed" in problem:
-        hint = ("; a value cannot contain `: ` unless it is quoted, and a key must line up"
-                " with the keys above it")
-    elif "expected <block end>" in problem or "while parsing a block" in context:
-        hint = "; check this line's indentation: it must line up with the keys above it"
-    suffix = f" ({context})" if context else ""
-    return where, f"YAML syntax error: {problem}{suffix}{hint}"
 
 
 def _failed(path: str, mark: Mark, message: str,
             earlier: list[Diagnostic] | None = None) -> Document:
     diagnostic = Diagnostic(Location(path, mark.line + 1, mark.column + 1), printable(message))
     return Document(path, None, [*(earlier or []), diagnostic])
-
-
-def _mark_at_offset(raw: bytes, offset: int) -> Mark:
-    """The place of a byte offset: lines as editors count them, the column in characters."""
-    before = raw[:offset]
-    breaks = list(_EDITOR_BREAKS.finditer(before))
-    start = breaks[-1].end() if breaks else 0
-    return Mark(len(breaks), len(before[start:].decode("utf-8", "replace")))
-
-
-class _EditorLines:
-    """Where each of libyaml's lines starts in an editor: (line, column), from 0."""
-
-    __slots__ = ("starts",)
-
-    def __init__(self, text: str) -> None:
-        self.starts = [(0, 0)]
-        line, line_start = 0, 0
-        for match in _LINE_BREAKS.finditer(text):
-            if match.group() in _YAML_ONLY_BREAKS:  # the line goes on in an editor
-                self.starts.append((line, match.end() - line_start))
-            else:
-                line, line_start = line + 1, match.end()
-                self.starts.append((line, 0))
-
-    @classmethod
-    def of(cls, text: str) -> _EditorLines | None:
-        """None for the usual text, whose lines libyaml counts as editors do."""
-        return cls(text) if any(c in text for c in _YAML_ONLY_BREAKS) else None
-
-    def editor(self, mark: Any) -> Mark:
-        last = len(self.starts) - 1
-        if mark.line > last:  # the end of the stream can be a line past the last break
-            return Mark(self.starts[last][0] + mark.line - last, mark.column)
-        line, offset = self.starts[mark.line]
-        return Mark(line, offset + mark.column)
-
-    def events(self, next_event: Any) -> Any:
-        """`next_event`, its events' marks made the editor's."""
-        def converted() -> Any:
-            event = next_event()
-            event.start_mark = self.editor(event.start_mark)
-            return event
-
-        return converted
 
 
 class _Frame:
@@ -245,33 +120,37 @@ _DocumentStart, _StreamEnd = yaml.DocumentStartEvent, yaml.StreamEndEvent
 class _Builder:
     def __init__(self, path: str) -> None:
         self.path = path
-        self.lines: _EditorLines | None = None
+        self.lines: EditorLines | None = None
         self.diagnostics: list[Diagnostic] = []
         self.anchors: dict[str, tuple[Any, int]] = {}  # anchor -> (value, expanded size)
         self.open_anchors: dict[int, str] = {}  # id of a container still being built
         self.expanded = 0  # values, with every alias counted as a copy of its anchor
         self.copied = 0  # of which aliases made
+        self.documents = 0
 
     def error(self, mark: Mark, message: str) -> None:
         location = Location(self.path, mark.line + 1, mark.column + 1)
         self.diagnostics.append(Diagnostic(location, printable(message)))
 
     def build(self, text: str) -> Any:
-        self.lines = _EditorLines.of(text)
+        self.lines = EditorLines.of(text)
         _count_nodes(text, self.lines)
         loader = yaml.CSafeLoader(text)
         try:
-            return self._build(self.lines.events(loader.get_event) if self.lines
+            root = self._build(self.lines.events(loader.get_event) if self.lines
                                else loader.get_event)
         finally:
             loader.dispose()
+        if self.documents == 0 or root is None:
+            raise LoadError(Mark(0, 0), "the file is empty: it needs `version: 1` and"
+                                        " `providers:`")
+        return root
 
     def _build(self, next_event: Any) -> Any:
         # The hot loop of `validate`: branches are ordered by frequency, and marks are
         # stored as libyaml made them.
         stack: list[_Frame] = []
         root: Any = None
-        documents = 0
         frame: _Frame | None = None
         while True:
             event = next_event()
@@ -294,27 +173,13 @@ class _Builder:
                 if event.anchor:
                     self.anchors[event.anchor] = (value, 1)
             elif cls is _MappingStart or cls is _SequenceStart:
-                mapping = cls is _MappingStart
-                if event.tag not in (None, "!"):
-                    self._check_tag(event, "map" if mapping else "seq")
-                if len(stack) >= MAX_DEPTH:
-                    raise LoadError(event.start_mark, _TOO_DEEP)
-                container: LMap | LList = (LMap(event.start_mark) if mapping
-                                           else LList(event.start_mark))
-                if event.anchor:
-                    self.open_anchors[id(container)] = event.anchor
-                    self.anchors[event.anchor] = (container, 0)
-                frame = _Frame(container)
+                frame = self._open(event, cls is _MappingStart, len(stack))
                 stack.append(frame)
                 continue
             elif cls is _MappingEnd or cls is _SequenceEnd:
                 done = stack.pop()
                 frame = stack[-1] if stack else None
-                if done.merges:
-                    self._apply_merges(done)
-                anchor = self.open_anchors.pop(id(done.container), None)
-                if anchor is not None and self.anchors[anchor][0] is done.container:
-                    self.anchors[anchor] = (done.container, done.size)
+                self._close(done)
                 value, size, mark = done.container, done.size, done.container.mark
                 counted = 1  # its children were counted as they came
             elif cls is _AliasEvent:
@@ -322,10 +187,7 @@ class _Builder:
                 counted = size  # an alias stands for a copy of everything under its anchor
                 self.copied += size - 1
             elif cls is _DocumentStart:
-                documents += 1
-                if documents > 1:
-                    raise LoadError(event.start_mark, "the file holds more than one YAML"
-                                    " document; keep every account in one document")
+                self._document(event)
                 continue
             elif cls is _StreamEnd:
                 break
@@ -338,10 +200,34 @@ class _Builder:
                 root = value
             else:
                 self._add(frame, value, size, mark)
-        if documents == 0 or root is None:
-            raise LoadError(Mark(0, 0), "the file is empty: it needs `version: 1` and"
-                                        " `providers:`")
         return root
+
+    def _document(self, event: Any) -> None:
+        self.documents += 1
+        if self.documents > 1:
+            raise LoadError(event.start_mark, "the file holds more than one YAML document;"
+                                              " keep every account in one document")
+
+    def _open(self, event: Any, mapping: bool, depth: int) -> _Frame:
+        """The frame of a mapping or sequence that starts."""
+        if event.tag not in (None, "!"):
+            self._check_tag(event, "map" if mapping else "seq")
+        if depth >= MAX_DEPTH:
+            raise LoadError(event.start_mark, TOO_DEEP)
+        container: LMap | LList = LMap(event.start_mark) if mapping else \
+            LList(event.start_mark)
+        if event.anchor:
+            self.open_anchors[id(container)] = event.anchor
+            self.anchors[event.anchor] = (container, 0)
+        return _Frame(container)
+
+    def _close(self, done: _Frame) -> None:
+        """A mapping or sequence ended: its merges applied, its anchor's size known."""
+        if done.merges:
+            self._apply_merges(done)
+        anchor = self.open_anchors.pop(id(done.container), None)
+        if anchor is not None and self.anchors[anchor][0] is done.container:
+            self.anchors[anchor] = (done.container, done.size)
 
     def _too_large(self) -> str:
         written = self.expanded - self.copied
@@ -435,7 +321,7 @@ _COUNTED = frozenset({yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceSta
                       yaml.AliasEvent})
 
 
-def _count_nodes(text: str, lines: _EditorLines | None) -> None:
+def _count_nodes(text: str, lines: EditorLines | None) -> None:
     """Refuse a text of more than MAX_NODES nodes before building any of it: a large
     plain file fails in a pass that keeps nothing, instead of near a gigabyte later."""
     if len(text) <= MAX_NODES or 1 + sum(map(text.count, _NODE_INDICATORS)) <= MAX_NODES:

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from reconcile.files import write_atomically
 from reconcile.models import REFERENCE_PATTERN, Room
 from reconcile.providers import PROVIDER_PACKAGES, provider_models
 
@@ -109,7 +110,7 @@ def rewrite(path: Path, block: str | None = None, start: str = START, end: str =
     _, _, tail = rest.partition(end)
     updated = head + (render() if block is None else block) + tail
     if updated != text:
-        path.write_text(updated, encoding="utf-8")
+        write_atomically(path, updated)
     return updated != text
 
 

@@ -6,14 +6,23 @@ defect 3). A named pipe must not block: those run in a subprocess with a timeout
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from reconcile import files
 from reconcile.errors import ReconcileError
-from reconcile.files import FileRefused, check_regular, read_regular, read_stream
+from reconcile.files import (
+    FileNotWritten,
+    FileRefused,
+    check_regular,
+    read_regular,
+    read_stream,
+    write_atomically,
+)
 
 from .conftest import SANDBOX_ENVIRON, accounts_file
 
@@ -147,3 +156,106 @@ def test_the_sandbox_database_must_be_a_regular_file(tmp_path: Path, fifo: Path)
     with pytest.raises(FileRefused, match=r"cannot be read \(Not a directory\)"):
         check_regular(tmp_path / "file" / "db", "sandbox database")
     check_regular(tmp_path / "absent.db")  # nothing there yet: SQLite creates it
+
+
+# -- the one writer -------------------------------------------------------------------
+
+
+def test_a_write_is_whole_durable_and_keeps_the_mode(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
+    path = tmp_path / "out.json"
+    info = write_atomically(path, "first")
+    assert path.read_text() == "first" and os.stat(path).st_ino == info.st_ino
+    assert len(synced) == 2  # the file, then its folder (the rename)
+    path.chmod(0o640)
+    write_atomically(path, b"second")
+    assert path.read_bytes() == b"second" and stat.S_IMODE(path.stat().st_mode) == 0o640
+    write_atomically(tmp_path / "secret.json", "x", mode=0o600)
+    assert stat.S_IMODE((tmp_path / "secret.json").stat().st_mode) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json", "secret.json"]
+
+
+@pytest.mark.parametrize("failing", ["write", "fsync", "replace"])
+def test_a_failed_write_leaves_the_target_and_no_temporary_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text("old")
+
+    def no_space(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    if failing == "write":
+        monkeypatch.setattr(files, "_fill", no_space)
+    else:
+        monkeypatch.setattr(os, failing, no_space)
+    with pytest.raises(FileNotWritten) as caught:
+        write_atomically(path, "new")
+    monkeypatch.undo()
+    assert str(caught.value) == f"{path}: cannot write: No space left on device"
+    assert path.read_text() == "old" and os.listdir(tmp_path) == ["plan.json"]
+
+
+def test_an_interrupted_write_leaves_no_temporary_file(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_atomically(tmp_path / "a", "x")
+    assert os.listdir(tmp_path) == []
+
+
+def test_links_new_files_folders_and_what_is_no_regular_file(tmp_path: Path) -> None:
+    real = tmp_path / "real.txt"
+    real.write_text("old")
+    (tmp_path / "link.txt").symlink_to(real)
+    write_atomically(tmp_path / "link.txt", "new")
+    assert (tmp_path / "link.txt").is_symlink() and real.read_text() == "new"
+    with pytest.raises(FileNotWritten) as caught:
+        write_atomically(real, "newer", overwrite=False)
+    assert caught.value.exists and real.read_text() == "new"
+    write_atomically(tmp_path / "a" / "b" / "c.txt", "deep", overwrite=False, parents=True)
+    assert (tmp_path / "a" / "b" / "c.txt").read_text() == "deep"
+    with pytest.raises(FileNotWritten, match=r"cannot write: cannot create its folder"):
+        write_atomically(real / "under-a-file.txt", "x", parents=True)
+    with pytest.raises(FileNotWritten, match=r"cannot write: No such file or directory"):
+        write_atomically(tmp_path / "missing" / "x.txt", "x")
+    write_atomically("/dev/null", "into the device, not over it")
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_leftover_temporary_files_are_removed_on_request(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    stale = tmp_path / f"{files.temp_prefix(path)}abc123{files.TEMP_SUFFIX}"
+    stale.write_text("half")
+    (tmp_path / "other.tmp").write_text("keep")
+    files.remove_temp_files(path)
+    assert sorted(os.listdir(tmp_path)) == ["other.tmp"]
+
+
+def test_the_schema_command_writes_atomically(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """`reconcile schema` wrote with write_text: a failure left half a schema."""
+    from click.testing import CliRunner
+
+    from reconcile.cli import cli
+
+    output = tmp_path / "schemas" / "rooms.schema.json"
+    output.parent.mkdir()
+    output.write_text("old schema")
+
+    def no_space(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", no_space)
+    result = CliRunner().invoke(cli, ["schema", "-o", str(output)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"{output}: cannot write: No space left on device" in result.output
+    assert output.read_text() == "old schema" and os.listdir(output.parent) == [output.name]
+    monkeypatch.undo()
+    assert CliRunner().invoke(cli, ["schema", "-o", str(output)]).exit_code == 0
+    assert output.read_text().startswith("{")

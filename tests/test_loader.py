@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from reconcile import loader
-from reconcile.loader import MAX_DEPTH, LList, LMap, load_bytes, load_file, load_text
+from reconcile.loader import MAX_DEPTH, load_bytes, load_file, load_text
+from reconcile.located import LList, LMap
 
 
 def messages(text: str) -> list[str]:

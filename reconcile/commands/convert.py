@@ -25,7 +25,8 @@ from reconcile.convert.mapping import Outcome
 from reconcile.convert.render import CannotInsert, account_lines, with_account
 from reconcile.exitcodes import ERROR, OK
 from reconcile.files import FileRefused, read_regular
-from reconcile.loader import MAX_FILE_BYTES, Document, load_bytes, load_file, load_text
+from reconcile.loader import MAX_FILE_BYTES, load_bytes, load_file, load_text
+from reconcile.located import Document
 from reconcile.messages import describe, message_for, printable, suggest
 from reconcile.providers import PROVIDER_PACKAGES, crosswalk, provider_models
 

@@ -5,9 +5,7 @@ in the format asked for."""
 from __future__ import annotations
 
 import os
-import stat
 import sys
-import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +13,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from reconcile import redact
+from reconcile import files, redact
 from reconcile.api import run_file
 from reconcile.config import Config
 from reconcile.engine.run import Run
@@ -217,25 +215,10 @@ class Report:
 
 
 def write_atomically(path: str, text: str) -> None:
-    """Write a file whole or not at all: a pipeline never reads half a plan. A file that
-    exists keeps its permissions and a link its target (`convert --out` may be the rooms
-    file itself); what is not a regular file (a FIFO, /dev/stdout) cannot be swapped for a
-    new one, so it is written as it is."""
-    target = Path(os.path.realpath(path))
-    temporary: str | None = None
+    """Write an output file whole or not at all (a pipeline never reads half a plan), or
+    fail the command saying why; `convert --out` may be the rooms file itself. A new file
+    is private (0600): with --show-sensitive an output holds secrets and join URLs."""
     try:
-        existing = target.stat() if target.exists() else None
-        if existing is not None and not stat.S_ISREG(existing.st_mode):
-            target.write_text(text, encoding="utf-8")
-            return
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=target.parent,
-                                         prefix=f".{target.name}.", delete=False) as handle:
-            temporary = handle.name
-            handle.write(text)
-        if existing is not None:
-            os.chmod(temporary, stat.S_IMODE(existing.st_mode))
-        os.replace(temporary, target)
-    except OSError as exc:
-        if temporary is not None:
-            Path(temporary).unlink(missing_ok=True)
-        fail(f"{path}: cannot write: {exc.strerror or exc}")
+        files.write_atomically(path, text, mode=0o600)
+    except files.FileNotWritten as exc:
+        fail(str(exc))

@@ -15,6 +15,7 @@ import click
 
 from reconcile import __version__, exitcodes
 from reconcile.exitcodes import ERROR, OK
+from reconcile.files import FileNotWritten, write_atomically
 from reconcile.providers import PROVIDER_PACKAGES
 
 EXIT_CODES = ((OK, "every file was written"),
@@ -63,16 +64,12 @@ def _create(directory: Path, path: Path, text: str) -> bool:
     """Write a new file; False, and say so, when it exists."""
     target = directory / path
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with target.open("x", encoding="utf-8") as file:  # "x": never overwrite
-            file.write(text)
-    except FileExistsError:
-        if not target.exists():  # mkdir met a file where a folder goes
-            raise click.ClickException(f"cannot write {target}: a parent is a file") from None
+        write_atomically(target, text, overwrite=False, parents=True)
+    except FileNotWritten as exc:
+        if not exc.exists:
+            raise click.ClickException(f"cannot write {target}: {exc.problem}") from None
         click.echo(f"kept {target}: it exists, and init overwrites nothing", err=True)
         return False
-    except OSError as exc:
-        raise click.ClickException(f"cannot write {target}: {exc.strerror}") from None
     click.echo(f"wrote {target}", err=True)
     return True
 
@@ -85,9 +82,11 @@ def _ignore(gitignore: Path, lines: tuple[str, ...]) -> None:
         if not any(not line.startswith("#") for line in missing):
             return
         separator = "\n" if present and not present.endswith("\n") else ""
-        with gitignore.open("a", encoding="utf-8") as file:
-            file.write(separator + ("\n" if present else "") + "\n".join(missing) + "\n")
+        write_atomically(gitignore, present + separator + ("\n" if present else "")
+                         + "\n".join(missing) + "\n")
     except OSError as exc:
         raise click.ClickException(f"cannot update {gitignore}: {exc.strerror}") from None
+    except FileNotWritten as exc:
+        raise click.ClickException(f"cannot update {gitignore}: {exc.problem}") from None
     click.echo(f"added {sum(not line.startswith('#') for line in missing)} lines to"
                f" {gitignore}", err=True)

@@ -31,7 +31,7 @@ def schema(output: Path, check: bool, printed: str | None) -> None:
     if printed:
         click.echo(shipped_schema(printed), nl=False)
         return
-    from reconcile.files import FileRefused, read_regular
+    from reconcile.files import FileNotWritten, FileRefused, read_regular, write_atomically
     from reconcile.schema import render_schema
 
     generated = render_schema()
@@ -51,6 +51,9 @@ def schema(output: Path, check: bool, printed: str | None) -> None:
             raise SystemExit(ERROR)
         click.echo(f"{output} is up to date", err=True)
         raise SystemExit(OK)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(generated, encoding="utf-8")
+    try:
+        write_atomically(output, generated, parents=True)
+    except FileNotWritten as exc:
+        click.echo(f"reconcile: {exc}", err=True)
+        raise SystemExit(ERROR) from None
     click.echo(f"wrote {output}", err=True)

@@ -12,12 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from reconcile.config import merge_defaults
 from reconcile.convert.keys import refusal, target_key
 from reconcile.convert.mapping import LOSING, Context, Issue, KindMapping, Outcome
 from reconcile.convert.translate import Translated, translate
 from reconcile.errors import Location
-from reconcile.loader import Document, LMap, Mark
+from reconcile.located import Document, LMap, Mark, merge_defaults
 from reconcile.models import Room
 from reconcile.providers import crosswalk, provider_models
 from reconcile.starter import credential_variables

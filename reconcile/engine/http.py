@@ -1,340 +1,104 @@
-"""The HTTP layer every adapter shares: timeouts, retries, rate limits, identity, safety.
+"""The HTTP layer every adapter shares: `HttpClient`, one provider account's connection.
 
-- Retries (tenacity) on 429, 5xx and transport errors, with exponential backoff and
-  jitter, waiting `Retry-After` when the provider sends it.
-- A client-side rate limit where a provider documents one.
-- TLS verification is always on (there is no switch to turn it off), credentials go over
-  plain HTTP only to loopback (the sandbox), and every request stays on the endpoint's
-  origin: a read follows a redirect there (at most `MAX_REDIRECTS`), any other redirect is
-  an error, so credentials never reach another host.
-- A hostile or broken answer is refused within bounded time and memory: bodies are
-  streamed and capped, each attempt has a total-time bound (httpx's read timeout restarts
-  with every chunk, so a slow drip would never trip it), paginations are capped and loop
-  checked. Each refusal is an `UnusableAnswer` naming the request and what was wrong.
-- Error messages never carry credentials: query parameters that hold secrets are masked.
+Its rules live beside it, each in a module of its own, and are re-exported here:
+- `http_retry`: retries on 429, 5xx and transport errors, with backoff and jitter, waiting
+  `Retry-After` when the provider sends it; a client-side rate limit where a provider
+  documents one.
+- `http_origin`: TLS verification always on, credentials over plain HTTP only to loopback
+  (the sandbox), every request on the endpoint's origin (a read follows a redirect there,
+  at most `MAX_REDIRECTS`; any other redirect is an error).
+- `http_limits`: a hostile or broken answer refused within bounded time and memory
+  (bodies streamed and capped, a total-time bound per attempt, paginations capped and
+  loop checked), each refusal an `UnusableAnswer` naming the request.
+- `http_errors`: the errors, whose messages never carry credentials (query parameters
+  that hold secrets are masked).
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import ipaddress
-import json
 import logging
-import ssl
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, TypeVar
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
 
 import httpx
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
-from tenacity.wait import wait_exponential_jitter
 
 from reconcile import __version__
+from reconcile.engine.http_errors import (
+    SECRET_QUERY_NAMES,
+    BodyTooLarge,
+    E,
+    HttpError,
+    LinkRefused,
+    NotJson,
+    PaginationError,
+    RedirectRefused,
+    TransportError,
+    TransportRefused,
+    UnusableAnswer,
+    redact_url,
+    refusal,
+)
+from reconcile.engine.http_limits import (
+    MAX_BODY_BYTES,
+    MAX_PAGES,
+    TOTAL_TIMEOUT,
+    HttpSettings,
+    json_body,
+    read_capped,
+)
+from reconcile.engine.http_origin import (
+    MAX_REDIRECTS,
+    READ_METHODS,
+    _context_for,
+    _tls_context,
+    check_endpoint,
+    is_loopback,
+    origin,
+    redirect_problem,
+    segment,
+)
+from reconcile.engine.http_retry import (
+    MAX_RETRY_AFTER,
+    RETRY_STATUSES,
+    Budget,
+    RateLimiter,
+    Sleep,
+    transient,
+    unprocessed,
+)
 from reconcile.engine.invalid_http import InvalidHttp
-from reconcile.errors import ReconcileError
-from reconcile.escape import printable
+
+__all__ = [
+    "MAX_BODY_BYTES", "MAX_PAGES", "MAX_REDIRECTS", "MAX_RETRY_AFTER", "READ_METHODS",
+    "RETRY_STATUSES", "SECRET_QUERY_NAMES", "TOTAL_TIMEOUT", "USER_AGENT", "BodyTooLarge",
+    "HttpClient", "HttpError", "HttpSettings", "LinkRefused", "NotJson", "PaginationError",
+    "RateLimiter", "RedirectRefused", "Sleep", "TransportError", "TransportRefused",
+    "UnusableAnswer", "_context_for", "_tls_context", "check_endpoint", "is_loopback",
+    "json_body", "redact_url", "segment", "transient", "unprocessed",
+]
 
 USER_AGENT = f"reconcile/{__version__} (video rooms as code)"
-SECRET_QUERY_NAMES = frozenset({"secretkey", "secret_key", "apikey", "api_key", "token"})
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-# A million rooms at Twilio's page size, 250,000 at Telnyx's: far beyond any real account,
-# yet an endless `next` chain stops after minutes, not hours.
-MAX_PAGES = 1_000
-# The largest answer read. A full page of 1,000 Twilio or SignalWire rooms is ~1 MB and
-# Metered's unpaginated list of every room ~1 KB a room, so 8 MiB leaves ample room (about
-# 8,000 Metered rooms) while a hostile 10 MB or endless body never sits in memory.
-MAX_BODY_BYTES = 8 * 1024 * 1024
-# Per attempt, from sending the request to the last byte of the answer. httpx's read timeout
-# restarts with every chunk, so a provider trickling a byte a second would never trip it.
-TOTAL_TIMEOUT = 60.0
-MAX_REDIRECTS = 5  # hops a read follows on its own origin (browsers allow 20; APIs need 1)
-READ_METHODS = frozenset({"GET", "HEAD"})
-MAX_RETRY_AFTER = 60.0  # the longest Retry-After waited (asked for longer, it retries at 60 s)
-Sleep = Callable[[float], Awaitable[None]]
 log = logging.getLogger(__name__)
-E = TypeVar("E", bound="UnusableAnswer")
 
 
-@dataclass(frozen=True, slots=True)
-class HttpSettings:
-    timeout: float = 30.0  # connect, pool, read and write, each (httpx)
-    connect_timeout: float = 10.0
-    attempts: int = 5  # tries of one request (429s aside)
-    # 429s, which say the request was not processed and when to come back, are counted
-    # apart: at 10 % faults, bursts of them alone used up five tries of about one request
-    # in 250, and a plan fails whole when one of its reads does. A provider that is down
-    # (refused connections) is still given up on after `attempts`.
-    rate_limited_attempts: int = 10
-    backoff_initial: float = 0.5
-    backoff_max: float = 8.0
-    total_timeout: float = TOTAL_TIMEOUT
-    max_body_bytes: int = MAX_BODY_BYTES
-    max_pages: int = MAX_PAGES
+class _NoCookies(httpx.Cookies):
+    """A cookie jar that keeps nothing. Requests are built without cookies (`build`), so
+    what httpx stored from every answer was never sent, except on a followed redirect;
+    storing it cost about a tenth of a GET's CPU (urllib's cookie machinery, per answer)."""
 
-
-class TransportRefused(ReconcileError):
-    """An endpoint the tool will not send credentials to."""
-
-
-class HttpError(ReconcileError):
-    """A non-2xx answer (after retries), with the provider's own body."""
-
-    def __init__(self, method: str, url: str, response: httpx.Response) -> None:
-        self.method = method
-        self.url = redact_url(url)
-        self.status = response.status_code
-        self.response = response
-        self.body: Any = _json_or_text(response)
-        self.retry_after = _retry_after(response)
-        super().__init__(f"{method} {self.url} answered {self.status}")
-
-
-class TransportError(ReconcileError):
-    """No usable answer (after retries): refused, dropped, timed out, or (`UnusableAnswer`)
-    an answer the client will not use."""
-
-    def __init__(self, method: str, url: str, cause: BaseException,
-                 detail: str | None = None) -> None:
-        self.method = method
-        self.url = redact_url(url)
-        self.cause = cause
-        detail = detail or _EXPLAINED.get(type(cause))
-        super().__init__(f"{method} {self.url} failed: {type(cause).__name__}"
-                         + (f" ({detail})" if detail else ""))
-
-
-# Causes whose class name alone says little to someone reading a failed plan.
-_EXPLAINED: dict[type[BaseException], str] = {
-    httpx.RemoteProtocolError: "the connection closed before the whole answer came",
-}
-
-
-class UnusableAnswer(TransportError):
-    """The provider answered, but with something the client refuses to use: too large,
-    not JSON, a redirect, a pagination that loops or never ends, a malformed room. Never
-    retried: the same request would get the same answer. (A cut-short body or a slow
-    drip is a plain TransportError, retried like a dropped connection.)"""
-
-    def __init__(self, problem: str, *, provider: str | None = None,
-                 method: str | None = None, url: str | None = None) -> None:
-        self.provider = provider
-        self.problem = problem = printable(problem)  # it may quote the answer
-        self.method = method or ""
-        self.url = redact_url(url) if url else ""
-        self.cause = self  # its own cause: the answer, not the connection, was the problem
-        who = provider or "the provider"
-        where = f" to {method} {self.url}" if method and url else ""
-        ReconcileError.__init__(self, f"{who}'s answer{where} is unusable: {problem}")
-
-
-class BodyTooLarge(UnusableAnswer):
-    """More bytes than `HttpSettings.max_body_bytes`: reading stopped there."""
-
-
-class NotJson(UnusableAnswer):
-    """A body that does not parse as JSON (cut short, garbage, HTML from a proxy)."""
-
-
-class RedirectRefused(UnusableAnswer):
-    """A 3xx that is not followed: to another origin (the credentials would go along), in
-    answer to a write, looping, past `MAX_REDIRECTS`, or with no usable Location."""
-
-
-class PaginationError(UnusableAnswer):
-    """Pages that loop back, repeat one another, or go on past `max_pages`."""
-
-
-class LinkRefused(UnusableAnswer, TransportRefused):
-    """A link in an answer that leaves the endpoint: it is never followed."""
-
-
-def redact_url(url: str) -> str:
-    """The URL with secret-bearing query values masked (Metered's secretKey, say)."""
-    parts = urlsplit(url)
-    if not parts.query:
-        return url
-    query = [(k, "***" if k.lower() in SECRET_QUERY_NAMES else v)
-             for k, v in parse_qsl(parts.query, keep_blank_values=True)]
-    return urlunsplit(parts._replace(query=urlencode(query, safe="*[]")))
-
-
-class _RedactUrls(logging.Filter):
-    """httpx logs every request's full URL at INFO: mask secret query values there too."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(redact_url(str(arg)) if isinstance(arg, httpx.URL) else arg
-                                for arg in record.args)
-        return True
-
-
-logging.getLogger("httpx").addFilter(_RedactUrls())
-
-
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
-    """One verifying TLS context for every client: loading the CA bundle costs ~30 ms."""
-    return httpx.create_ssl_context(verify=True)
-
-
-def _context_for(scheme: str) -> ssl.SSLContext:
-    """The verifying context for https; for plain http (loopback only, see check_endpoint)
-    one that trusts no certificate at all, so that the CA bundle is never loaded for the
-    sandbox, and a TLS connection made with it could never succeed."""
-    if scheme == "https":
-        return _tls_context()
-    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies, with no CA: refuses all
-
-
-def segment(value: object) -> str:
-    """A value (an id an answer gave) as one path segment: percent-encoded whole, so that
-    no `/`, `..`, `?` or control character in it can change the request's target."""
-    return quote(str(value), safe="")
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def check_endpoint(base_url: str, provider: str | None = None) -> None:
-    """Refuse plain HTTP to anything but loopback: credentials would travel in clear.
-    Parsed as httpx parses it, so the host checked is the host connected to."""
-    try:
-        url = httpx.URL(base_url)
-    except httpx.InvalidURL:
-        url = httpx.URL()
-    if url.scheme == "https" and url.host:
-        return
-    if url.scheme == "http" and is_loopback(url.host):
-        return
-    whose = f"the {provider} credentials" if provider else "credentials"
-    port = f":{url.port}" if url.port else ""
-    shown = f"{url.scheme}://{url.host}{port}" if url.scheme and url.host else repr(
-        redact_url(base_url))  # never the userinfo: it may hold a credential
-    raise TransportRefused(
-        f"refusing to send {whose} to {shown}: only https://, or http:// on a loopback"
-        " address (the sandbox), is allowed, so that no credential travels in clear")
-
-
-def json_body(response: httpx.Response, provider: str | None = None) -> Any:
-    """The answer's JSON; NotJson naming the request and where parsing stopped otherwise
-    (never the body itself: it may echo a credential)."""
-    try:
-        return json.loads(response.content)
-    except (ValueError, UnicodeDecodeError) as exc:
-        where = f" ({exc.msg} at line {exc.lineno} column {exc.colno})" \
-            if isinstance(exc, json.JSONDecodeError) else ""
-        size = len(response.content)
-        raise NotJson(f"the {size:,}-byte body is not JSON{where}", provider=provider,
-                      method=response.request.method, url=str(response.request.url)) from None
-
-
-class _Capped(httpx.AsyncByteStream):
-    """A response stream that raises once more than `cap` bytes have come."""
-
-    def __init__(self, stream: Any, cap: int, over: Callable[[], Exception]) -> None:
-        self._stream, self._cap, self._over = stream, cap, over
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        size = 0
-        async for chunk in self._stream:
-            size += len(chunk)
-            if size > self._cap:
-                raise self._over()
-            yield chunk
-
-    async def aclose(self) -> None:
-        await self._stream.aclose()
-
-
-def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
-    return url.scheme, url.host, url.port
-
-
-def _size(count: int) -> str:
-    return f"{count / 2**20:g} MiB" if count >= 2**20 else f"{count:,} bytes"
-
-
-def _json_or_text(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return response.text[:2000]
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
+    def extract_cookies(self, response: httpx.Response) -> None:
         return None
 
 
-def transient(exc: BaseException) -> bool:
-    """A failure the same request may not meet again: a retryable status, or no answer
-    at all. An answer refused (`UnusableAnswer`: a redirect, a body too large...) is a
-    TransportError too, but repeating the request brings the same answer."""
-    if isinstance(exc, HttpError):
-        return exc.status in RETRY_STATUSES
-    return isinstance(exc, TransportError) and not isinstance(exc, UnusableAnswer)
+class _CookielessClient(httpx.AsyncClient):
+    """httpx's client with a jar that keeps no cookie: a provider's Set-Cookie is never
+    sent back, not even on a redirect it asks for."""
 
-
-def unprocessed(exc: BaseException) -> bool:
-    """Failures that prove the server did nothing: a 429, or no connection made. The only
-    ones worth retrying for a create that has no natural key (Kaleyra's room POST)."""
-    if isinstance(exc, HttpError):
-        return exc.status == 429
-    return isinstance(exc, TransportError) and isinstance(
-        exc.cause, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
-
-
-class _Budget:
-    """When one request stops being retried: after `attempts` failures, 429s aside, or
-    `rate_limited_attempts` 429s."""
-
-    def __init__(self, settings: HttpSettings) -> None:
-        self.settings = settings
-        self.failed = self.limited = 0
-
-    def __call__(self, state: RetryCallState) -> bool:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, HttpError) and exc.status == 429:
-            self.limited += 1
-            return self.limited >= self.settings.rate_limited_attempts
-        self.failed += 1
-        return self.failed >= self.settings.attempts
-
-
-class RateLimiter:
-    """At most `requests` per `period` seconds (a sliding window), shared by coroutines."""
-
-    def __init__(self, requests: int, period: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.requests = requests
-        self.period = period
-        self._clock = clock
-        self._sent: list[float] = []
-        self._lock = asyncio.Lock()
-
-    async def acquire(self, sleep: Sleep = asyncio.sleep) -> None:
-        async with self._lock:
-            while True:
-                now = self._clock()
-                self._sent = [t for t in self._sent if now - t < self.period]
-                if len(self._sent) < self.requests:
-                    self._sent.append(now)
-                    return
-                await sleep(self.period - (now - self._sent[0]))
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._cookies = _NoCookies()
 
 
 class HttpClient:
@@ -353,7 +117,7 @@ class HttpClient:
         self.write_limit = write_limit
         self._sleep = sleep
         self.base_url = base_url.rstrip("/")
-        self._origin = _origin(httpx.URL(self.base_url))
+        self._origin = origin(httpx.URL(self.base_url))
         self._connections, self._auth = connections, auth
         self._headers = httpx.Headers({
             # identity: a compressed body can inflate a thousandfold inside one chunk,
@@ -370,7 +134,7 @@ class HttpClient:
         if self._client is None:
             from reconcile.engine.transport import Transport  # aiohttp: only when used
 
-            self._client = httpx.AsyncClient(
+            self._client = _CookielessClient(
                 auth=self._auth, follow_redirects=False, trust_env=False,
                 transport=Transport(_context_for(self._origin[0]), self._connections))
         return self._client
@@ -394,14 +158,15 @@ class HttpClient:
         """The 2xx answer, read whole, after retrying what is worth retrying; else
         HttpError, TransportError or (never retried) UnusableAnswer. `retry=unprocessed`
         for a write that must not be repeated once it may have reached the server."""
-        retrying = AsyncRetrying(
-            stop=_Budget(self.settings),
-            wait=self._wait, retry=retry_if_exception(retry), reraise=True,
-            sleep=self._sleep)
-        async for attempt in retrying:
-            with attempt:
+        budget = Budget(self.settings)
+        while True:
+            try:
                 return await self._once(method, path, **kwargs)
-        raise AssertionError("unreachable")  # pragma: no cover - tenacity reraises
+            except Exception as exc:
+                if not retry(exc) or budget.spent(exc):
+                    raise
+                delay = budget.delay(exc)
+            await self._sleep(delay)
 
     async def _once(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         if self.write_limit is not None and method not in READ_METHODS:
@@ -421,16 +186,21 @@ class HttpClient:
                     ) -> httpx.Response:
         """One request and its whole answer (read under the size cap), within the total
         time bound."""
-        if _origin(request.url) != self._origin:  # credentials never leave the endpoint
+        if origin(request.url) != self._origin:  # credentials never leave the endpoint
             raise TransportRefused(f"refusing to send {redact_url(str(request.url))}: it"
                                    f" leaves {self.base_url}")
         try:
             async with asyncio.timeout(self.settings.total_timeout):
                 response = await client.send(request, stream=True)
                 try:
-                    await self._read(response)
+                    await read_capped(response, self.settings.max_body_bytes,
+                                      self.provider)
                 finally:
                     await response.aclose()
+                # httpx's stream (and the cap's check) refers back to the response: a cycle
+                # that kept every answer, body and all, until the collector ran. Read
+                # whole, the body needs no stream but a plain one.
+                response.stream = httpx.ByteStream(response.content)
         except InvalidHttp:
             raise UnusableAnswer("it is not valid HTTP/1.1 (its framing or a header is"
                                  " malformed)", url=str(request.url), provider=self.provider,
@@ -447,58 +217,22 @@ class HttpClient:
                 " that come too slowly are a timeout too")) from None
         return response
 
-    async def _read(self, response: httpx.Response) -> None:
-        """Read the body into `response`, refusing it past the size cap: by its declared
-        length before reading any, else as soon as the count passes the cap."""
-        cap = self.settings.max_body_bytes
-        encoding = response.headers.get("content-encoding", "identity").strip().lower()
-        if encoding not in ("", "identity"):
-            raise self._unusable(response, f"it is {encoding}-encoded, though reconcile asks"
-                                           " for uncompressed answers (so that its size cap"
-                                           " bounds memory)", UnusableAnswer)
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > cap:
-            raise self._unusable(response, f"its body is {int(declared):,} bytes, over the"
-                                           f" {_size(cap)} cap", BodyTooLarge)
-        # h11 reads a declared length exactly, never more, unless the answer is chunked
-        # too (chunked wins): only those two cases need counting.
-        if not declared.isdigit() or "transfer-encoding" in response.headers:
-            response.stream = _Capped(response.stream, cap, lambda: self._unusable(
-                response, f"its body goes on past the {_size(cap)} cap; reading stopped"
-                          " there", BodyTooLarge))
-        await response.aread()
-
     def _redirected(self, response: httpx.Response, seen: set[str]) -> httpx.Request:
-        """The request a redirect asks for, when it may be followed: a read, to this
-        endpoint's own origin, not seen before, within MAX_REDIRECTS. Else RedirectRefused;
-        its message names only the host, since the rest of a Location may hold a token."""
-        status, sent, target = response.status_code, response.request, response.next_request
-        seen.add(str(sent.url))
-        if target is None:  # httpx names the next request of 301, 302, 303, 307 and 308
-            problem = ("with no Location" if "location" not in response.headers else
-                       "of a kind that is never followed")
-        elif _origin(target.url) != self._origin:
-            url = target.url
-            where = url.host if url.host != sent.url.host else \
-                f"{url.scheme}://{url.host}:{url.port or ''}".rstrip(":")
-            problem = (f"to {where}; reconcile follows redirects only on the endpoint's own"
-                       " origin (the credentials would go along)")
-        elif sent.method not in READ_METHODS:
-            problem = (f"in answer to a {sent.method}; a write is never sent again"
-                       " elsewhere (apply's next plan shows where it stands)")
-        elif str(target.url) in seen:
-            problem = "that loops back to an address already asked for"
-        elif len(seen) > MAX_REDIRECTS:
-            problem = f"after {MAX_REDIRECTS} redirects already followed"
-        else:
-            log.debug("%s %s: %d, following it on the same origin", sent.method,
-                      redact_url(str(sent.url)), status)
-            return target
-        raise self._unusable(response, f"{status}, a redirect {problem}", RedirectRefused)
+        """The request a redirect asks for, when `redirect_problem` finds none; else
+        RedirectRefused."""
+        seen.add(str(response.request.url))
+        problem = redirect_problem(response, seen, self._origin)
+        if problem is not None:
+            raise self._unusable(response, f"{response.status_code}, a redirect {problem}",
+                                 RedirectRefused)
+        sent, target = response.request, response.next_request
+        assert target is not None  # redirect_problem says so when there is none
+        log.debug("%s %s: %d, following it on the same origin", sent.method,
+                  redact_url(str(sent.url)), response.status_code)
+        return target
 
     def _unusable(self, response: httpx.Response, problem: str, kind: type[E]) -> E:
-        return kind(problem, provider=self.provider, method=response.request.method,
-                    url=str(response.request.url))
+        return refusal(response, problem, kind, self.provider)
 
     def local_path(self, url: str) -> str:
         """A link the provider returned (a next page) as a path under this client's base
@@ -540,14 +274,6 @@ class HttpClient:
             except TransportRefused as refused:  # the answer's fault: the account's read fails
                 raise self._unusable(response, str(refused), LinkRefused) from None
             response = await self.request("GET", path)
-
-    def _wait(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, HttpError) and exc.retry_after is not None:
-            return min(exc.retry_after, MAX_RETRY_AFTER)
-        backoff = wait_exponential_jitter(multiplier=self.settings.backoff_initial,
-                                          max=self.settings.backoff_max)
-        return float(backoff(state))
 
     async def aclose(self) -> None:
         if self._client is not None:

@@ -13,7 +13,7 @@ plan (`read_plan`) to render it again, in any format, without asking any provide
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -36,9 +36,11 @@ from reconcile.engine.rails import Block
 from reconcile.errors import ReconcileError
 from reconcile.escape import json_printable
 from reconcile.files import FileRefused, read_regular
+from reconcile.outputs.document_model import ChangeDoc, Head, PlanDoc, SavedDoc
 from reconcile.outputs.mask import MASK, Masker
+from reconcile.shapes import ShapeError, check, check_json
 
-T = TypeVar("T")
+D = TypeVar("D", bound=Head)
 FORMAT_VERSION = "1.1"  # 1.1: uncertain_creates, summary.uncertain
 MAJOR = FORMAT_VERSION.split(".")[0]
 SNIFF_BYTES = 4096  # how much of a file `is_saved_plan` looks at
@@ -105,47 +107,46 @@ def is_saved_plan(path: str | Path) -> bool:
 
 def read_saved(path: str | Path) -> SavedPlan:
     """A saved plan to apply; a clear `file: message` error for anything else."""
-    return _read(path, _saved)
+    data = _read(path, SavedDoc)
+    return SavedPlan(
+        path=str(path), config=data.config, checksum=data.checksum,
+        plan_checksum=data.plan_checksum,
+        accounts=tuple(SavedAccount(a.name, a.provider, a.managed, a.unmanaged)
+                       for a in data.accounts),
+        changes=tuple(SavedChange(
+            account=c.account, provider=c.provider, kind=c.kind, key=c.key,
+            action=c.action, reason=c.reason, live_fingerprint=c.live_fingerprint,
+            new_join_urls=c.new_join_urls,
+            before=None if c.before is None else
+            {k: v for k, v in c.before.items() if k not in c.sensitive_paths})
+            for c in data.changes))
 
 
-def _read(path: str | Path, parse: Callable[[str, Any], T]) -> T:
-    """The document at `path`, of a format_version this tool reads, through `parse`."""
+def _read(path: str | Path, model: type[D]) -> D:
+    """The document at `path`, of a format_version this tool reads, checked by `model`."""
     try:
-        data = json.loads(read_regular(path, MAX_SAVED_BYTES, "saved plan").data)
+        raw = read_regular(path, MAX_SAVED_BYTES, "saved plan").data
+        text = raw.decode("utf-8")
+        data = json.loads(text)  # its message says where the text stops being JSON
     except FileRefused as refused:
         raise ReconcileError(f"{path}: cannot read the saved plan: {refused.problem}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ReconcileError(f"{path}: cannot read the saved plan: {exc}") from None
     try:
-        version = str(data["format_version"])
-        if version.split(".")[0] != MAJOR:
-            raise ValueError(f"format_version {version}, this tool reads {MAJOR}.x")
-        return parse(str(path), data)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise ReconcileError(f"{path}: not a saved plan of this tool ({_why(exc)});"
-                             " write one with `reconcile plan --out plan.json`") from None
+        head = check(Head, data)
+        if head.format_version.split(".")[0] != MAJOR:
+            raise _not_ours(path, f"format_version {head.format_version}, this tool reads"
+                                  f" {MAJOR}.x")
+        if model is SavedDoc and head.errors:
+            raise _not_ours(path, "the plan failed: it holds errors, not changes")
+        return check_json(model, text)
+    except ShapeError as exc:
+        raise _not_ours(path, str(exc)) from None
 
 
-def _saved(path: str, data: Any) -> SavedPlan:
-    if data.get("errors"):
-        raise ValueError("the plan failed: it holds errors, not changes")
-    accounts = tuple(SavedAccount(str(a["name"]), str(a["provider"]), int(a["managed"]),
-                                  int(a["unmanaged"])) for a in data["accounts"])
-    changes = []
-    for item in data["changes"]:
-        masked = set(item.get("sensitive_paths") or ())
-        before = item.get("before")
-        changes.append(SavedChange(
-            account=str(item["account"]), provider=str(item["provider"]),
-            kind=str(item["kind"]), key=str(item["key"]), action=Action(item["action"]),
-            reason=str(item["reason"]),
-            live_fingerprint=_optional(item["live_fingerprint"]),
-            new_join_urls=bool(item.get("new_join_urls", False)),
-            before={k: v for k, v in before.items() if k not in masked}
-            if isinstance(before, dict) else None))
-    return SavedPlan(path=path, config=str(data["config"]), checksum=str(data["checksum"]),
-                     plan_checksum=str(data["plan_checksum"]), accounts=accounts,
-                     changes=tuple(changes))
+def _not_ours(path: str | Path, why: str) -> ReconcileError:
+    return ReconcileError(f"{path}: not a saved plan of this tool ({why}); write one with"
+                          " `reconcile plan --out plan.json`")
 
 
 # -- a saved plan read back to be rendered again ------------------------------------------
@@ -193,32 +194,28 @@ class _ReadChange(Change):
 
 def read_plan(path: str | Path) -> ReadPlan:
     """A saved plan (or a failed plan's document) to render; a clear error otherwise."""
-    return _read(path, _plan)
+    data = _read(path, PlanDoc)
+    accounts = {a.name: AccountPlan(a.name, a.provider, managed=a.managed,
+                                    unmanaged=a.unmanaged) for a in data.accounts}
+    try:
+        for change in data.changes:
+            accounts[change.account].changes.append(_change(change))
+        for item in data.uncertain_creates:
+            accounts[item.account].uncertain.append(UncertainCreate(
+                item.account, item.provider, item.kind, item.key, item.requested_at,
+                item.check))
+    except KeyError as exc:
+        raise _not_ours(path, f"account {exc.args[0]} is not in `accounts`") from None
+    plan = _ReadBack(list(accounts.values()), saved_checksum=data.plan_checksum,
+                     saved_summary=data.summary)
+    return ReadPlan(plan, data.config, data.checksum,
+                    tuple(Block(b.account, b.message) for b in data.blocked),
+                    tuple(e.message for e in data.errors))
 
 
-def _plan(path: str, data: Any) -> ReadPlan:
-    accounts = {str(a["name"]): AccountPlan(str(a["name"]), str(a["provider"]),
-                                            managed=int(a["managed"]),
-                                            unmanaged=int(a["unmanaged"]))
-                for a in data["accounts"]}
-    for item in data["changes"]:
-        accounts[str(item["account"])].changes.append(_change(item))
-    for item in data.get("uncertain_creates") or ():  # 1.1
-        accounts[str(item["account"])].uncertain.append(UncertainCreate(
-            str(item["account"]), str(item["provider"]), str(item["kind"]), str(item["key"]),
-            str(item["requested_at"]), str(item["check"])))
-    summary = {str(k): int(v) for k, v in (data.get("summary") or {}).items()}
-    plan = _ReadBack(list(accounts.values()), saved_checksum=str(data["plan_checksum"]),
-                     saved_summary=summary)
-    return ReadPlan(plan, str(data["config"]), _optional(data.get("checksum")),
-                    tuple(Block(str(b["account"]), str(b["message"]))
-                          for b in data.get("blocked") or ()),
-                    tuple(str(e["message"]) for e in data.get("errors") or ()))
-
-
-def _change(item: dict[str, Any]) -> Change:
-    masked = set(item.get("sensitive_paths") or ())
-    before, after = item.get("before") or {}, item.get("after") or {}
+def _change(item: ChangeDoc) -> Change:
+    masked = set(item.sensitive_paths)
+    before, after = item.before or {}, item.after or {}
 
     def value(values: dict[str, Any], name: str) -> Any:
         if name not in values:
@@ -226,24 +223,12 @@ def _change(item: dict[str, Any]) -> Change:
         # A value masked when saved stays masked, whatever --show-sensitive says now.
         return MASK if name in masked and values[name] == MASK else values[name]
 
-    forced = set(item.get("replace_paths") or ())
+    forced = set(item.replace_paths)
     fields = tuple(FieldChange(name, value(before, name), value(after, name), name in forced)
                    for name in [*after, *(name for name in before if name not in after)])
     return _ReadChange(
-        account=str(item["account"]), provider=str(item["provider"]), kind=str(item["kind"]),
-        key=str(item["key"]), action=Action(item["action"]), reason=str(item["reason"]),
-        fields=fields, live_session=bool(item.get("live_session")),
-        new_join_urls=bool(item.get("new_join_urls")),
-        replace_order="create-first" if item.get("actions") == ["create", "delete"]
-        else "delete-first",
-        live_fingerprint=_optional(item.get("live_fingerprint")))
-
-
-def _optional(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
-def _why(exc: Exception) -> str:
-    if isinstance(exc, KeyError):
-        return f"no `{exc.args[0]}`"
-    return str(exc) or type(exc).__name__
+        account=item.account, provider=item.provider, kind=item.kind, key=item.key,
+        action=item.action, reason=item.reason, fields=fields,
+        live_session=item.live_session, new_join_urls=item.new_join_urls,
+        replace_order="create-first" if item.actions == ["create", "delete"]
+        else "delete-first", live_fingerprint=item.live_fingerprint)

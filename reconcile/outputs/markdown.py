@@ -93,36 +93,54 @@ def render(plan: Plan | None, *, config: str, checksum: str | None, mask: Masker
     plan = plan if plan is not None else Plan()
     plan_checksum = plan.checksum()
     head = [marker(config), f"### reconcile plan: {code(config)}", ""]
-    if errors:
-        head += ["> [!WARNING]", "> **The plan failed:**"]
-        head += [f"> - {words(message)}" for message in errors]
-        head.append("")
-    else:
-        summary = plan.summary()
-        head += [f"**{words(summary_line(plan))}**"
-                 f" {summary['noop']} room{'s' if summary['noop'] != 1 else ''} up to date.",
-                 ""]
-    if plan.uncertain:
-        head += ["> [!WARNING]", f"> **{words(uncertain_title(len(plan.uncertain)))}**"]
-        head += [f"> - {code(r.address)} (requested {words(r.requested_at)}):"
-                 f" {words(r.check)}" for r in plan.uncertain[:OUTCOME_ROWS]]
-        if len(plan.uncertain) > OUTCOME_ROWS:
-            head.append(f"> - … {len(plan.uncertain) - OUTCOME_ROWS:,} more: see the job's log")
-        head.append("")
-    if blocks:
-        head += ["> [!CAUTION]", "> **apply will be blocked:**"]
-        head += [f"> - {words(block.message)}" for block in blocks]
-        head.append("")
+    head += _alerts(plan, blocks, errors)
     if outcomes is not None:
         head += _outcomes(outcomes)
     foot = (f"\n<sub>plan checksum <code>{plan_checksum}</code> (apply exactly this plan:"
             f" <code>reconcile apply --checksum {plan_checksum}</code>) · rooms file sha256"
             f" <code>{checksum or 'unknown'}</code> · reconcile {__version__}</sub>\n")
     out = "\n".join(head) + "\n"
-    total = sum(1 for _ in plan.changes())
-    shown = 0
     # Room for the foot and the truncation note, which are written last.
-    budget = limit - len(out) - len(foot) - 400
+    tables, shown = _tables(plan, mask, limit - len(out) - len(foot) - 400)
+    out += tables
+    total = sum(1 for _ in plan.changes())
+    if shown < total:
+        out += (f"> [!NOTE]\n> **Truncated:** {total - shown:,} of {total:,} changes are not"
+                f" shown, as a comment holds at most {limit:,} characters. The job's log"
+                " has the whole plan (`reconcile plan`).\n")
+    return mask.scrub(out + foot)
+
+
+def _alerts(plan: Plan, blocks: Sequence[Block], errors: Sequence[str]) -> list[str]:
+    """The summary line, or why the plan failed; then the uncertain creates and blocks."""
+    lines: list[str] = []
+    if errors:
+        lines += ["> [!WARNING]", "> **The plan failed:**"]
+        lines += [f"> - {words(message)}" for message in errors]
+        lines.append("")
+    else:
+        summary = plan.summary()
+        lines += [f"**{words(summary_line(plan))}**"
+                  f" {summary['noop']} room{'s' if summary['noop'] != 1 else ''} up to date.",
+                  ""]
+    if plan.uncertain:
+        lines += ["> [!WARNING]", f"> **{words(uncertain_title(len(plan.uncertain)))}**"]
+        lines += [f"> - {code(r.address)} (requested {words(r.requested_at)}):"
+                  f" {words(r.check)}" for r in plan.uncertain[:OUTCOME_ROWS]]
+        if len(plan.uncertain) > OUTCOME_ROWS:
+            lines.append(f"> - … {len(plan.uncertain) - OUTCOME_ROWS:,} more: see the job's log")
+        lines.append("")
+    if blocks:
+        lines += ["> [!CAUTION]", "> **apply will be blocked:**"]
+        lines += [f"> - {words(block.message)}" for block in blocks]
+        lines.append("")
+    return lines
+
+
+def _tables(plan: Plan, mask: Masker, budget: int) -> tuple[str, int]:
+    """Each account's table of changes, as many rows as fit in `budget` characters (a cut
+    plan renders no more), and how many changes they show."""
+    out, shown = "", 0
     for account in plan.accounts:
         changes = [c for c in account.changes if c.action is not Action.NOOP]
         if not changes:
@@ -136,7 +154,7 @@ def render(plan: Plan | None, *, config: str, checksum: str | None, mask: Masker
         if len(section) + len(end) > budget:
             break
         kept = 0
-        for change in changes:  # rendered as they fit: a cut plan renders no more
+        for change in changes:
             row = change_rows(change, mask)
             if len(section) + len(row) + len(end) > budget:
                 break
@@ -149,11 +167,7 @@ def render(plan: Plan | None, *, config: str, checksum: str | None, mask: Masker
         shown += kept
         if kept < len(changes):
             break
-    if shown < total:
-        out += (f"> [!NOTE]\n> **Truncated:** {total - shown:,} of {total:,} changes are not"
-                f" shown, as a comment holds at most {limit:,} characters. The job's log"
-                " has the whole plan (`reconcile plan`).\n")
-    return mask.scrub(out + foot)
+    return out, shown
 
 
 def _outcomes(outcomes: Sequence[Outcome]) -> list[str]:

@@ -285,6 +285,15 @@ def test_out_keeps_the_rooms_files_link_and_permissions(workdir: Path) -> None:
     assert [p.name for p in workdir.iterdir() if p.name.startswith(".")] == []
 
 
+def test_a_new_out_file_is_private(workdir: Path) -> None:
+    """An output may hold secrets (--show-sensitive): a new one is 0600, as it was before
+    every file went through files.write_atomically."""
+    result = run("convert", "rooms.yaml", "--account", "twilio", "--to", "telnyx",
+                 "--allow-lossy", "--out", "new.yaml")
+    assert result.exit_code == OK, result.output
+    assert stat.S_IMODE((workdir / "new.yaml").stat().st_mode) == 0o600
+
+
 def test_out_may_be_a_fifo(workdir: Path) -> None:
     """A FIFO is written into, not replaced by a regular file."""
     fifo = workdir / "pipe"

@@ -253,6 +253,22 @@ def test_a_saved_plan_applies_only_beside_its_rooms_file(workdir: Path,
                              " is not there; apply from the directory the plan was made in\n")
 
 
+def test_out_is_fsynced_before_it_is_renamed(workdir: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The saved-plan writer renamed without fsync: a power cut could leave an empty plan.
+    Now it is files.write_atomically, which fsyncs; a failed fsync leaves no file."""
+    def no_sync(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "fsync", no_sync)
+    result = run("plan", "--out", "plan.json")
+    assert result.exit_code == ERROR
+    assert result.stderr.splitlines()[-1] == \
+        "reconcile: plan.json: cannot write: Input/output error"
+    assert not (workdir / "plan.json").exists()
+    assert not list(workdir.glob(".plan.json.*"))
+
+
 def test_a_failed_rename_of_out_leaves_no_temporary_file(workdir: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     real_replace = os.replace

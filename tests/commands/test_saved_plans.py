@@ -169,7 +169,7 @@ def test_a_saved_plan_is_applied_whole_and_read_with_care(scenario: Scenario) ->
     Path("broken.json").write_text('{"format_version": "1.0", "changes": []}')
     broken = cli_run("apply", "broken.json")
     assert (broken.exit_code, broken.stderr) == (
-        ERROR, "reconcile: broken.json: not a saved plan of this tool (no `accounts`);"
+        ERROR, "reconcile: broken.json: not a saved plan of this tool (accounts is missing);"
                " write one with `reconcile plan --out plan.json`\n")
     future = json.loads(Path("plan.json").read_text()) | {"format_version": "2.0"}
     Path("future.json").write_text(json.dumps(future))

@@ -12,6 +12,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -245,3 +246,49 @@ def test_plain_http_to_loopback_loads_no_ca_bundle_and_its_context_trusts_nothin
     assert bare.cert_store_stats()["x509_ca"] == 0
     assert _context_for("https") is _tls_context()
     assert _tls_context().cert_store_stats()["x509_ca"] > 0
+
+
+_AIOHTTP_DEFAULTS = (
+    "import ssl, sys\n"
+    "import reconcile.process\n"
+    "reconcile.process.OWNED_BY_THE_COMMAND = sys.argv[1] == 'command'\n"
+    "import reconcile.engine.transport\n"
+    "import aiohttp.connector as c\n"
+    "verified, unverified = c._SSL_CONTEXT_VERIFIED, c._SSL_CONTEXT_UNVERIFIED\n"
+    "print(verified.cert_store_stats()['x509_ca'] > 0,"
+    " unverified.cert_store_stats()['x509_ca'] > 0,"
+    " verified.verify_mode == ssl.CERT_REQUIRED and verified.check_hostname,"
+    " 'set_default_verify_paths' in vars(ssl.SSLContext),"
+    " ssl.create_default_context().cert_store_stats()['x509_ca'] > 0)\n")
+
+
+def _aiohttp_defaults(process: str) -> list[str]:
+    result = subprocess.run([sys.executable, "-c", _AIOHTTP_DEFAULTS, process],
+                            capture_output=True, text=True, check=True)
+    return result.stdout.split()
+
+
+def test_aiohttp_is_imported_without_loading_a_ca_store_and_its_defaults_trust_nothing(
+        ) -> None:
+    """In the command's process aiohttp builds its two default TLS contexts at import
+    without the CA store (the transport never uses them: it hands aiohttp its own), so
+    the verifying one refuses every certificate. `ssl` is left as it was found."""
+    assert _aiohttp_defaults("command") == ["False", "False", "True", "False", "True"]
+
+
+def test_a_program_using_reconcile_as_a_library_keeps_aiohttps_defaults() -> None:
+    """Imported as a library, reconcile leaves aiohttp's defaults as aiohttp builds them:
+    the program may use aiohttp itself."""
+    assert _aiohttp_defaults("library")[0] == "True"
+    assert _aiohttp_defaults("library")[2:] == ["True", "False", "True"]
+
+
+def test_an_https_client_still_verifies_with_its_own_context_after_aiohttp_is_imported(
+        ) -> None:
+    from reconcile.engine.transport import Transport
+
+    transport = Transport(http_module._context_for("https"), 4)
+    connector_ssl = transport._inner.ssl_context
+    assert connector_ssl is http_module._tls_context()
+    assert connector_ssl.verify_mode == ssl.CERT_REQUIRED
+    assert connector_ssl.cert_store_stats()["x509_ca"] > 0
