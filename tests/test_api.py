@@ -34,6 +34,7 @@ from .conftest import (
     SANDBOX_ACCOUNTS,
     SANDBOX_ENVIRON,
     accounts_file,
+    example_rooms,
     one_room,
     rooms_file,
     telnyx_rooms_file,
@@ -247,7 +248,7 @@ def test_a_program_that_configures_no_logging_sees_nothing_on_stderr(
 def test_the_sandbox_option_runs_on_a_database_of_its_own(tmp_path: Path) -> None:
     db = tmp_path / "box" / "sandbox.db"
     first = plan_file(EXAMPLE, sandbox=db)
-    assert len(list(first.plan.changes())) == 14
+    assert len(list(first.plan.changes())) == example_rooms()
     applied = apply_file(EXAMPLE, sandbox=db, confirm=approve)
     assert isinstance(applied, ApplyResult) and applied.exit_status == OK
     assert not plan_file(EXAMPLE, sandbox=db).plan.has_changes  # kept across calls
@@ -379,6 +380,6 @@ def test_the_readme_example_runs(tmp_path: Path) -> None:
                           text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0] == "14 changes, exit status 2"
-    assert sum(line.startswith("applied ") for line in lines) == 14
+    assert lines[0] == f"{example_rooms()} changes, exit status 2"
+    assert sum(line.startswith("applied ") for line in lines) == example_rooms()
     assert lines[-1] == "exit status 0; a second plan: 0 changes"

@@ -77,7 +77,8 @@ def test_a_saved_plan_applies_reading_only_the_rooms_it_changes(
         scenario: Scenario, reads: Counter[str]) -> None:
     saved = save_plan()
     changes = len(saved["changes"])
-    assert changes == 15
+    assert changes == sum(saved["summary"][action] for action in (
+        "create", "update", "replace", "delete")) >= len(PROVIDER_PACKAGES)
     reads.clear()
     # No prompt: a saved plan is the reviewed one.
     result = cli_run("apply", "--allow-disruption", "--out", "applied.json", "plan.json")
