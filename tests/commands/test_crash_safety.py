@@ -1,7 +1,7 @@
 """SIGKILL a real `reconcile apply` after k requests, for every k, and check what is left.
 
 The emulators sit behind a test-side ASGI middleware that counts every request the client
-makes (all five providers) and, when the k-th arrives, kills the apply process: "before"
+makes (every provider it serves) and, when the k-th arrives, kills the apply process: "before"
 the emulator sees that request, or "after" it was handled (a write committed, its reply
 never sent). The file changes rooms on four providers at once; on Kaleyra it creates,
 replaces (create-first) and deletes (prune), so kills land in each.

@@ -1,4 +1,4 @@
-"""Fuzzing drift: a rooms file on all five emulators is applied, then a random handful of
+"""Fuzzing drift: a rooms file on every registered emulator is applied, then a random handful of
 out-of-band changes goes through the sandbox's control API (fields patched, rooms
 renamed, ended, deleted or seeded undeclared, Twilio's clock moved on), with plan and
 apply in between and at the end.

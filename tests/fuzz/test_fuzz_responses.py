@@ -1,4 +1,4 @@
-"""Fuzzing what the providers answer: the five emulators serve over loopback HTTP as
+"""Fuzzing what the providers answer: every registered emulator serves over loopback HTTP as
 usual, but a tampering layer edits their answers before they leave (a field of a room
 given a wrong type, removed, nulled, made huge or odd; an envelope key changed; a room
 repeated; a body cut short, emptied or replaced by non-JSON). Every adapter then reads
@@ -189,7 +189,7 @@ def _swapped(node: Any) -> Any:
     return str(node)  # numbers, booleans and null as text
 
 
-# Error bodies in the shapes the five APIs use (JSON:API `errors`, Twilio's `code`,
+# Error bodies in the shapes the APIs use (JSON:API `errors`, Twilio's `code`,
 # SignalWire's `attribute`, Metered's `message`), with realistic and arbitrary values.
 error_values = st.one_of(
     st.sampled_from([53113, 53112, 53118, "53113", "not_unique_within_project",

@@ -1,6 +1,6 @@
 """The three output formats of a real plan, against golden files.
 
-The plan comes from the scenario (tests/outputs/scenario.py): all five providers on the
+The plan comes from the scenario (tests/outputs/scenario.py): every registered provider on the
 loopback emulators, with every kind of change. Checksums and fingerprints (which follow
 ports and room ids) are normalised away. Regenerate the files with
 `RECONCILE_UPDATE_GOLDEN=1 python -m pytest tests/outputs`, and read the diff.

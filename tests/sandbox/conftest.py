@@ -102,12 +102,12 @@ def real_emulators_present() -> bool:
 
 
 needs_real_emulators = pytest.mark.skipif(not real_emulators_present(),
-                                          reason="the five emulators are not all here yet")
+                                          reason="the registered emulators are not all here yet")
 
 
 @pytest.fixture(scope="module")
 def real_server() -> Iterator[SandboxServer]:
-    """All five real emulators, one server per test module; reset before each use."""
+    """Every registered real emulator, one server per test module; reset before each use."""
     box = Sandbox(seed=1234)
     with SandboxServer(box) as server:
         yield server

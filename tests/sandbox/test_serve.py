@@ -210,7 +210,7 @@ def _real_emulators_present() -> bool:
                for package in PROVIDER_PACKAGES.values())
 
 
-@pytest.mark.skipif(not _real_emulators_present(), reason="the five emulators are not all here")
+@pytest.mark.skipif(not _real_emulators_present(), reason="an emulator is missing")
 def test_serve_prints_credentials_and_a_rooms_file_that_work_as_pasted(
         servers: list[Served], tmp_path: Path) -> None:
     served = start()
