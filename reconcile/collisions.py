@@ -44,17 +44,27 @@ class KeyPlace:
         return f" ({', '.join(notes)})" if notes else ""
 
 
-def duplicate(value: str, first: KeyPlace, again: KeyPlace, *, is_key: bool
+def duplicate(values: tuple[str, str], first: KeyPlace, again: KeyPlace, *, is_key: bool
               ) -> list[tuple[KeyPlace, str]]:
-    """The messages at both places of a value declared twice, each naming the other."""
-    def where(place: KeyPlace) -> str:  # always in this file: no includes
+    """The messages at both places of a value declared twice, each naming the other. The
+    two values (first, again) are equal, or differ only by case for a provider that may
+    not tell them apart."""
+    def where(place: KeyPlace, value: str) -> str:  # always in this file: no includes
         mark = place.mark
         return f"line {mark.line + 1}, column {mark.column + 1}{place.note(value)}"
 
+    known_as, value = values
+    if known_as != value:
+        what = (f"rooms `{known_as}` and `{value}` differ only by case, which the provider"
+                " may not tell apart") if is_key else (
+            f"two rooms renamed from `{known_as}` and `{value}`, which differ only by case"
+            " (a live room becomes one room)")
+        return [(again, f"{what}: the other is at {where(first, known_as)}"),
+                (first, f"{what}: the other is at {where(again, value)}")]
     what = f"duplicate room `{value}`" if is_key else (
         f"two rooms renamed from `{value}` (a live room becomes one room)")
-    return [(again, f"{what}{again.note(value)}: already declared at {where(first)}"),
-            (first, f"{what}{first.note(value)}: declared again at {where(again)}")]
+    return [(again, f"{what}{again.note(value)}: already declared at {where(first, value)}"),
+            (first, f"{what}{first.note(value)}: declared again at {where(again, value)}")]
 
 
 def same_accounts(providers: LMap, accounts: dict[str, AccountConfig],

@@ -321,7 +321,9 @@ class _Validator:
         rooms: list[DeclaredRoom] = []
         key_field = model.KEY_FIELD
         # Values no two rooms may share, compared as resolved: `${A}` and `${B}` may be one.
-        seen: dict[str, dict[str, KeyPlace]] = {key_field: {}, "renamed_from": {}}
+        seen: dict[str, dict[str, tuple[str, KeyPlace]]] = {key_field: {},
+                                                           "renamed_from": {}}
+        fold = str.casefold if model.KEY_IGNORES_CASE else str
         known = set(model.yaml_names())
         for index, item in enumerate(items):
             where = (*parts, index)
@@ -337,17 +339,18 @@ class _Validator:
                 value = merged.get(name)  # resolved, when the environment is known
                 if isinstance(value, str):
                     place = KeyPlace.of(item if name in item else merged, name, index)
-                    first = places.setdefault(value, place)
+                    known_as, first = places.setdefault(fold(value), (value, place))
                     if first is not place:
-                        self._report_duplicate(value, first, place, parts, name, key_field)
+                        self._report_duplicate((known_as, value), (first, place), parts,
+                                               name, key_field)
             if room is not None:
                 rooms.append(DeclaredRoom(alias, kind, room,
                                           self.document.location(item.mark), where_of(where)))
         return rooms
 
-    def _report_duplicate(self, key: str, first: KeyPlace, again: KeyPlace,
+    def _report_duplicate(self, values: tuple[str, str], places: tuple[KeyPlace, KeyPlace],
                           parts: tuple[Any, ...], name: str, key_field: str) -> None:
-        for place, message in duplicate(key, first, again, is_key=name == key_field):
+        for place, message in duplicate(values, *places, is_key=name == key_field):
             self.report(place.mark, message, (*parts, place.index, name))
 
     def _room(self, model: type[Room], merged: LMap, where: tuple[Any, ...],

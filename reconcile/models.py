@@ -211,6 +211,8 @@ class Violation:
 
 class Room(StrictModel):
     KEY_FIELD: ClassVar[str]  # the YAML name of the identity field
+    # The provider may not tell keys apart by case: two that differ only by case collide.
+    KEY_IGNORES_CASE: ClassVar[bool] = False
     # Fields for the reconciler itself, never sent to the provider.
     MANAGEMENT_FIELDS: ClassVar[frozenset[str]] = frozenset({"prevent_destroy",
                                                               "renamed_from"})

@@ -176,3 +176,22 @@ providers:
         "account `b` is the same metered account as `a`"]
     assert set(load(path, {"KEY": SECRET, "APP_A": "acme", "APP_B": "other"}).accounts) == \
         {"a", "b"}
+
+
+def test_keys_differing_only_by_case_collide_where_the_provider_may_ignore_case(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A room model that says its provider may not tell keys apart by case
+    (`KEY_IGNORES_CASE`) has `Desk` and `desk` refused, at both places; others keep them
+    apart. Metered stands in for such a provider here."""
+    from reconcile.providers.metered.model import MeteredRoom
+
+    path = write(tmp_path, KEYS.replace("${ROOM_A}", "Desk").replace("${ROOM_B}", "desk"))
+    assert len(load(path, {"KEY": SECRET}).accounts["metered"].rooms["rooms"]) == 2
+    monkeypatch.setattr(MeteredRoom, "KEY_IGNORES_CASE", True)
+    assert problems(path, {"KEY": SECRET}) == [
+        f"{path}:9:19: rooms `Desk` and `desk` differ only by case, which the provider may"
+        " not tell apart: the other is at line 7, column 19"
+        " (at providers.metered.rooms[1].roomName)",
+        f"{path}:7:19: rooms `Desk` and `desk` differ only by case, which the provider may"
+        " not tell apart: the other is at line 9, column 19"
+        " (at providers.metered.rooms[0].roomName)"]
