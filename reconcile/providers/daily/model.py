@@ -109,6 +109,7 @@ def _schema_rules(schema: dict[str, Any]) -> None:
 
 class DailyRoom(Room):
     KEY_FIELD = "name"
+    KEY_IGNORES_CASE = True  # U7: whether Daily tells `Desk` from `desk` is not documented
     model_config = ConfigDict(json_schema_extra=lambda schema: _schema_rules(schema))
 
     name: Templated[Annotated[str, *matching(
