@@ -255,6 +255,18 @@ def test_the_sandbox_option_runs_on_a_database_of_its_own(tmp_path: Path) -> Non
     assert db.is_file()
 
 
+def test_an_empty_sandbox_path_is_refused_before_anything_starts(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch
+                                                                  ) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ReconcileError, match="sandbox: an empty path"):
+        plan_file(EXAMPLE, sandbox="")
+    # Path("") is already Path("."): the folder is refused as a database, as on the CLI.
+    with pytest.raises(ReconcileError, match="is a directory, not a sandbox database"):
+        plan_file(EXAMPLE, sandbox=Path(""))
+    assert list(tmp_path.iterdir()) == []  # no database, no state folder made here
+
+
 def test_no_results_repr_shows_a_sensitive_value_or_a_join_url(tmp_path: Path) -> None:
     # The example declares a Metered stream key and a Kaleyra description (PII), which
     # every output masks; a result printed or logged whole must not show them either.
