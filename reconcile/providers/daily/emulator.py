@@ -22,7 +22,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from reconcile.providers.daily import properties as p
-from reconcile.providers.daily.emulator_list import page, parse_list_query, visible
+from reconcile.providers.daily.emulator_list import (
+    create_indexes,
+    page,
+    parse_list_query,
+    visible,
+)
 from reconcile.providers.daily.emulator_rules import (
     Invalid,
     apply_properties,
@@ -139,8 +144,8 @@ class _Api:
 
     async def list(self, request: Request, key: str) -> Response:
         query = parse_list_query(request)
-        records, total = page(self.store, key, query, self.now)
-        return json_response({"total_count": total, "data": [render(r.data) for r in records]})
+        rooms, total = page(self.store, key, query, self.now)
+        return json_response({"total_count": total, "data": [render(room) for room in rooms]})
 
     async def create(self, request: Request, key: str) -> Response:
         checked = check_body(await _body(request), create=True, cap=self.cap)
@@ -207,6 +212,7 @@ async def _no_route(request: Request, exc: Exception) -> Response:
 
 
 def create_app(sandbox: Sandbox) -> Starlette:
+    create_indexes(sandbox.store)
     api = _Api(sandbox)
     room = "/v1/rooms/{name}"
     return Starlette(exception_handlers={404: _no_route, 405: _no_route}, routes=[
