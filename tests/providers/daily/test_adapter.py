@@ -20,6 +20,7 @@ from reconcile.engine.provider import NameTaken
 from reconcile.exitcodes import CHANGES, OK
 from reconcile.providers.daily.adapter import DailyProvider
 from reconcile.providers.daily.emulator import domain_of, seed
+from reconcile.providers.daily.emulator_limits import SWITCHES
 from reconcile.sandbox.client import SandboxControl
 from reconcile.sandbox.core import Sandbox
 from reconcile.sandbox.faults import set_faults
@@ -222,6 +223,21 @@ def test_prune_deletes_only_matching_undeclared_rooms(tmp_path: Path, server: Sa
     with SandboxControl(server.base_url) as control:
         names = sorted(r["name"] for r in control.rooms("daily", KEY, "rooms"))
     assert names == ["other", "team-a", "team-dash"]
+
+
+def test_a_prune_keeps_within_daily_delete_budget(tmp_path: Path, server: SandboxServer,
+                                                  sandbox: Sandbox) -> None:
+    """U8: with the domain's budgets on, deletes are paced to 2 a second, so a prune of
+    five rooms ends without a failure and takes at least two seconds."""
+    seed(sandbox, KEY, "rooms", [{"name": f"old-{i}"} for i in range(5)])
+    SWITCHES.set(sandbox, KEY, {"rate_limits": True})
+    path = daily_file(tmp_path, server, "", extra="    prune: {match: 'old-*'}\n")
+    started = time.monotonic()
+    result = run("apply", "--auto-approve", str(path))
+    assert result.exit_code == OK, result.output
+    assert result.output.count("deleted") >= 5 and time.monotonic() - started >= 2
+    with SandboxControl(server.base_url) as control:
+        assert control.rooms("daily", KEY, "rooms") == []
 
 
 # -- the hooks one by one -------------------------------------------------------------------
