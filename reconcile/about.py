@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from reconcile.files import write_atomically
 from reconcile.providers import PROVIDER_PACKAGES, provider_models
 
 if TYPE_CHECKING:  # pydantic loads only to render the docs: the CLI's help stays quick
@@ -155,7 +156,7 @@ def rewrite(target: Path, blocks: Mapping[str, Render] = BLOCKS) -> bool:
     text = target.read_text(encoding="utf-8")
     updated = render(text, target, blocks)
     if updated != text:
-        target.write_text(updated, encoding="utf-8")
+        write_atomically(target, updated)
     return updated != text
 
 

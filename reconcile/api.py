@@ -6,7 +6,8 @@ they return what happened, and call back to ask for confirmation and to report p
 The `plan` and `apply` commands are thin wrappers that render these results.
 
 Each call is synchronous: it runs its own event loop, as the commands do, so it cannot
-be called from a running loop (run it in a thread there: `asyncio.to_thread`).
+be called from a running loop: it raises `InEventLoop` there, before doing anything (run
+it in a thread: `await asyncio.to_thread(plan_file, path)`).
 
 Errors raise `reconcile.errors.ReconcileError`: `ConfigError` for a rooms file that cannot
 be used (its `diagnostics` are located, `file:line:col`), a plain `ReconcileError` for
@@ -36,11 +37,13 @@ from reconcile.errors import ReconcileError
 from reconcile.escape import printable
 from reconcile.exitcodes import BLOCKED, CHANGES, ERROR, OK
 
-__all__ = ["ApplyResult", "PlanResult", "apply_file", "apply_saved", "plan_file",
-           "plan_status"]
+__all__ = ["ApplyResult", "InEventLoop", "PlanResult", "apply_file", "apply_saved",
+           "plan_file", "plan_status"]
 
 T = TypeVar("T")
 FilePath = str | os.PathLike[str]
+# Globs, as --account and --target take them: a list, or one pattern as a string.
+Patterns = str | Iterable[str]
 # The sandbox to run on: None (or False) for the real providers, True for the default
 # database (.reconcile/sandbox.db), or the path of a database (its rooms kept across calls).
 SandboxOption = bool | FilePath | None
@@ -50,6 +53,11 @@ Notices = Callable[[str], None]
 OnPlan = Callable[[Plan, Sequence[Outcome]], None]
 
 log = logging.getLogger("reconcile")
+
+
+class InEventLoop(ReconcileError, RuntimeError):
+    """A call made from inside a running event loop, where its own loop cannot run.
+    (A RuntimeError too, as asyncio's own refusal was, for code that caught that.)"""
 
 
 @dataclass(frozen=True)
@@ -93,17 +101,19 @@ class ApplyResult:
         return OK
 
 
-def plan_file(path: FilePath, *, accounts: Iterable[str] = (), targets: Iterable[str] = (),
+def plan_file(path: FilePath, *, accounts: Patterns = (), targets: Patterns = (),
               force: bool = False, sandbox: SandboxOption = None,
               environ: Mapping[str, str] | None = None,
               on_notice: Notices | None = None) -> PlanResult:
     """What `apply_file` would change, read from the providers (`reconcile plan`).
 
     `accounts` and `targets` narrow the plan to accounts and room keys matching these
-    globs. `force` plans for `apply --force` (the destroy threshold blocks nothing).
+    globs (a list, or one glob as a string). `force` plans for `apply --force` (the
+    destroy threshold blocks nothing).
     Credentials are read from `environ` (default: os.environ); the sandbox needs none.
     `on_notice(text)` hears each provider's notice for today (default: logged)."""
-    wanted = tuple(targets)
+    _refuse_running_loop("plan_file")
+    wanted = _patterns(targets)
 
     async def work(run: Run, config: Config) -> PlanResult:
         plan = narrow(await run.plan(), wanted)
@@ -130,7 +140,10 @@ class _Steps:
     async def apply(self, run: Run, plan: Plan, skipped: list[Outcome], checksum: str,
                     plan_checksum: str | None = None) -> ApplyResult:
         if self.reviewed is not None:
-            actual = plan_checksum or plan.checksum()
+            # A saved plan's plan_checksum is only what its document claims; planned again,
+            # an untouched one is that very plan, so that is what is compared. With changes
+            # skipped (changed since) nothing whole is left to compare but the claim.
+            actual = plan_checksum if plan_checksum and skipped else plan.checksum()
             if actual != self.reviewed.strip().lower():
                 raise ReconcileError(
                     f"the plan differs from the reviewed one: its checksum is {actual}, the"
@@ -153,7 +166,7 @@ class _Steps:
         return ApplyResult(plan, checksum, outcomes=tuple(outcomes))
 
 
-def apply_file(path: FilePath, *, accounts: Iterable[str] = (), targets: Iterable[str] = (),
+def apply_file(path: FilePath, *, accounts: Patterns = (), targets: Patterns = (),
                force: bool = False, allow_disruption: bool = False,
                auto_approve: bool = False, confirm: Confirm | None = None,
                checksum: str | None = None, on_plan: OnPlan | None = None,
@@ -171,7 +184,8 @@ def apply_file(path: FilePath, *, accounts: Iterable[str] = (), targets: Iterabl
     `on_progress(outcome)` hears each outcome as it happens. `force` and
     `allow_disruption` are apply's options; `lock_timeout` is how many seconds to wait
     for another apply's state lock (None: wait). The rest is as for `plan_file`."""
-    wanted = tuple(targets)
+    _refuse_running_loop("apply_file")
+    wanted = _patterns(targets)
     steps = _Steps(force, allow_disruption, auto_approve, checksum, confirm, on_plan,
                    on_progress)
 
@@ -196,6 +210,7 @@ def apply_saved(saved: FilePath | SavedPlan, *, force: bool = False,
     (its path is relative to the working directory the plan was made in). Only the rooms
     the plan changes are read again; one whose live state changed since is skipped, and
     reported as a skipped outcome. Approval and the options are as for `apply_file`."""
+    _refuse_running_loop("apply_saved")
     if not isinstance(saved, SavedPlan):
         from reconcile.outputs.document import read_saved
 
@@ -224,15 +239,16 @@ def apply_saved(saved: FilePath | SavedPlan, *, force: bool = False,
 # -- the run: load, open the accounts (on the sandbox when asked), work ------------------
 
 def run_file(path: FilePath, work: Callable[[Run, Config], Awaitable[T]], *,
-             accounts: Iterable[str] = (), sandbox: SandboxOption = None,
+             accounts: Patterns = (), sandbox: SandboxOption = None,
              environ: Mapping[str, str] | None = None, hold_locks: bool = False,
              lock_timeout: float | None = None, on_notice: Notices | None = None) -> T:
     """Load `path`, open the accounts matching `accounts` (all when empty) and run
     `work` on them in a new event loop: what every command that talks to providers does.
     `on_notice` hears the providers' notices for today (None: they are not wanted)."""
+    _refuse_running_loop("run_file")
     sandboxed = sandbox is not None and sandbox is not False
     config = load(path, environ, credentials=not sandboxed)
-    patterns = tuple(accounts)
+    patterns = _patterns(accounts)
     try:
         aliases = [account.alias for account in select(config, patterns)]
         if patterns and not aliases:
@@ -277,6 +293,23 @@ def _run(config: Config, aliases: Sequence[str], context: RunContext, hold_locks
     # handler, main task and result included (~0.3 s for 10,000 changes).
     asyncio.run(main())
     return results[0]
+
+
+def _patterns(value: Patterns) -> tuple[str, ...]:
+    """One pattern given as a string is that pattern (tuple() would make one a letter)."""
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _refuse_running_loop(name: str) -> None:
+    """Raise InEventLoop when called from a running loop: before loading, starting a
+    sandbox or opening an account, rather than asyncio.run's bare RuntimeError after."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return  # none running: the call can run its own
+    raise InEventLoop(f"reconcile.api.{name} cannot be called from a running event loop: it"
+                      " runs its own; call it in a thread there, as in"
+                      f" `await asyncio.to_thread({name}, ...)`")
 
 
 def _notices(config: Config, aliases: Sequence[str], context: RunContext) -> list[str]:

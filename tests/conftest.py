@@ -301,6 +301,14 @@ def sent(provider: Provider) -> list[Sent]:
     return provider.http.sent
 
 
+def example_rooms() -> int:
+    """How many rooms examples/rooms.yaml declares: the changes it plans on an empty
+    sandbox (it grows with each provider, so tests read it instead of a number)."""
+    config = load(ROOT / "examples" / "rooms.yaml", credentials=False)
+    return sum(len(rooms) for account in config.accounts.values()
+               for rooms in account.rooms.values())
+
+
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     """`-n auto` (pyproject's addopts): two workers per CPU. About half of the suite's time
     is spent waiting on subprocesses, sockets and timeouts, which a second worker per core

@@ -3,18 +3,21 @@ applies through the real adapters, compared with what the CLI does with the same
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import os
 import re
 import shutil
 import subprocess
 import sys
+import warnings
 from datetime import date
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
-from reconcile.api import ApplyResult, apply_file, apply_saved, plan_file
+from reconcile.api import ApplyResult, InEventLoop, apply_file, apply_saved, plan_file
 from reconcile.cli import cli
 from reconcile.config import load
 from reconcile.engine import provider
@@ -27,7 +30,15 @@ from reconcile.sandbox.client import SandboxControl
 from reconcile.sandbox.core import Sandbox
 from reconcile.sandbox.server import SandboxServer
 
-from .conftest import SANDBOX_ACCOUNTS, SANDBOX_ENVIRON, accounts_file, telnyx_rooms_file
+from .conftest import (
+    SANDBOX_ACCOUNTS,
+    SANDBOX_ENVIRON,
+    accounts_file,
+    example_rooms,
+    one_room,
+    rooms_file,
+    telnyx_rooms_file,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "rooms.yaml"
@@ -64,6 +75,10 @@ def test_plan_file_returns_the_plan_and_prints_nothing(
                    if len(secret) >= 8)
     narrowed = plan_file(path, targets=["*-b"], environ=SANDBOX_ENVIRON)
     assert [c.key for c in narrowed.plan.changes()] == ["api-b"]
+    # One pattern given as a string is that pattern, not one per character (which
+    # matched no room: an empty plan, exit status 0).
+    alone = plan_file(path, accounts="telnyx", targets="*-b", environ=SANDBOX_ENVIRON)
+    assert [c.key for c in alone.plan.changes()] == ["api-b"]
 
 
 def test_apply_file_sends_nothing_unless_approved(tmp_path: Path, server: SandboxServer,
@@ -211,14 +226,50 @@ def test_notices_go_to_the_callback_once_per_run(tmp_path: Path, server: Sandbox
     assert len(heard) == 1 and "December 5, 2026" in heard[0]
 
 
+def test_a_program_that_configures_no_logging_sees_nothing_on_stderr(
+        tmp_path: Path, server: SandboxServer) -> None:
+    # No Kaleyra state file: the adapter warns, on the `reconcile` logger. Logging is the
+    # program's to configure; left alone, Python's last-resort handler printed it.
+    path = rooms_file(tmp_path, server, "kaleyra", one_room("kaleyra", "quiet"),
+                      state="nowhere.json")
+    code = ("import logging, sys\n"
+            "from reconcile.api import plan_file\n"
+            f"print(len(list(plan_file({str(path)!r}).plan.changes())))\n"
+            "logging.basicConfig(stream=sys.stdout)\n"  # configured, they are heard
+            f"plan_file({str(path)!r})\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=False, env={**os.environ, **SANDBOX_ENVIRON})
+    assert (done.returncode, done.stderr) == (0, "")
+    first, *logged = done.stdout.splitlines()
+    assert first == "1"
+    assert any("there is no Kaleyra state file" in line for line in logged)
+
+
 def test_the_sandbox_option_runs_on_a_database_of_its_own(tmp_path: Path) -> None:
     db = tmp_path / "box" / "sandbox.db"
     first = plan_file(EXAMPLE, sandbox=db)
-    assert len(list(first.plan.changes())) == 14
+    assert len(list(first.plan.changes())) == example_rooms()
     applied = apply_file(EXAMPLE, sandbox=db, confirm=approve)
     assert isinstance(applied, ApplyResult) and applied.exit_status == OK
     assert not plan_file(EXAMPLE, sandbox=db).plan.has_changes  # kept across calls
     assert db.is_file()
+
+
+def test_no_results_repr_shows_a_sensitive_value_or_a_join_url(tmp_path: Path) -> None:
+    # The example declares a Metered stream key and a Kaleyra description (PII), which
+    # every output masks; a result printed or logged whole must not show them either.
+    db = tmp_path / "sandbox.db"
+    planned = plan_file(EXAMPLE, sandbox=db, on_notice=lambda notice: None)
+    applied = apply_file(EXAMPLE, sandbox=db, auto_approve=True, on_notice=lambda n: None)
+    join_urls = [url for o in applied.outcomes if o.live for url in o.live.join_urls]
+    assert join_urls and applied.exit_status == OK
+    secrets = ["rtmps://live.example.com/app/launch-2026", "Follow-up consultation",
+               *join_urls]
+    for text in (repr(planned), str(planned), repr(applied), repr(list(applied.outcomes))):
+        assert [secret for secret in secrets if secret in text] == []
+    # What the repr still says: which room, what is done, why.
+    assert "action=<Action.CREATE: 'create'>" in repr(planned)
+    assert "key='consult-42'" in repr(applied)
 
 
 def test_attach_returns_a_new_config_and_leaves_the_loaded_one_alone(
@@ -235,6 +286,79 @@ def test_attach_returns_a_new_config_and_leaves_the_loaded_one_alone(
         assert account.settings.endpoint.startswith(server.url(account.type))
         assert account.secrets and account.secrets != config.accounts[alias].secrets
         assert account.rooms == config.accounts[alias].rooms
+
+
+class Hangup(Exception):
+    """The caller's own failure, in a callback."""
+
+
+def test_a_progress_callback_that_raises_stops_apply_safely_and_is_raised(
+        tmp_path: Path, server: SandboxServer) -> None:
+    # Kaleyra: its state file must record every room made, or the next plan orphans it.
+    rooms = "".join(one_room("kaleyra", f"hang-{n}") for n in range(5))
+    path = rooms_file(tmp_path, server, "kaleyra", rooms, "    concurrency: 2\n")
+    heard: list[Outcome] = []
+
+    def progress(outcome: Outcome) -> None:
+        heard.append(outcome)
+        raise Hangup("the caller's screen is gone")
+
+    with pytest.raises(Hangup) as raised:
+        apply_file(path, environ=SANDBOX_ENVIRON, auto_approve=True, on_progress=progress)
+    # Heard once; the two changes under way finished, none started after: said in a note.
+    assert len(heard) == 1
+    assert raised.value.__notes__ == ["apply stopped because on_progress raised: 2 applied,"
+                                      " 0 failed, 3 not started; plan again"]
+    again = plan_file(path, environ=SANDBOX_ENVIRON)
+    assert [c.action for c in again.plan.changes()].count(Action.CREATE) == 3
+    assert [a.uncertain for a in again.plan.accounts] == [[]]
+    assert apply_file(path, environ=SANDBOX_ENVIRON, auto_approve=True).exit_status == OK
+    assert not plan_file(path, environ=SANDBOX_ENVIRON).plan.has_changes
+
+
+def test_a_confirm_or_on_plan_that_raises_sends_nothing(
+        tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
+    path = rooms_file(tmp_path, server, "kaleyra", one_room("kaleyra", "never"))
+
+    def fail(*args: object) -> bool:
+        raise Hangup("no")
+
+    for options in ({"confirm": fail}, {"on_plan": fail, "auto_approve": True}):
+        with pytest.raises(Hangup):
+            apply_file(path, environ=SANDBOX_ENVIRON, **options)  # type: ignore[arg-type]
+    assert writes(sandbox) == {}
+    # The state lock was let go: an apply can run now.
+    assert apply_file(path, environ=SANDBOX_ENVIRON, auto_approve=True,
+                      lock_timeout=5).exit_status == OK
+
+
+def test_a_call_from_a_running_loop_is_refused_clearly_before_anything_starts(
+        tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
+    path = telnyx_rooms_file(tmp_path, server, ROOMS)
+    saved = tmp_path / "nothing-read.json"  # refused before it is read
+
+    async def app() -> list[str]:
+        refused = []
+        for call in (lambda: plan_file(path, environ=SANDBOX_ENVIRON),
+                     lambda: apply_file(path, environ=SANDBOX_ENVIRON, auto_approve=True),
+                     lambda: apply_saved(saved, environ=SANDBOX_ENVIRON),
+                     lambda: plan_file(path, sandbox=tmp_path / "box.db")):
+            with pytest.raises(InEventLoop) as raised:
+                call()
+            refused.append(str(raised.value))
+        # The way the message gives works from the loop.
+        planned = await asyncio.to_thread(plan_file, path, environ=SANDBOX_ENVIRON)
+        assert planned.plan.has_changes
+        return refused
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no coroutine left never awaited
+        refused = asyncio.run(app())
+    assert "plan_file cannot be called from a running event loop" in refused[0]
+    assert "asyncio.to_thread(apply_saved" in refused[2]
+    assert isinstance(InEventLoop("x"), ReconcileError | RuntimeError)
+    assert sandbox.counter_table()["telnyx"]["GET"] > 0 and writes(sandbox) == {}
+    assert not (tmp_path / "box.db").exists()  # no sandbox was started
 
 
 # -- the README's example ------------------------------------------------------------------
@@ -256,6 +380,6 @@ def test_the_readme_example_runs(tmp_path: Path) -> None:
                           text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0] == "14 changes, exit status 2"
-    assert sum(line.startswith("applied ") for line in lines) == 14
+    assert lines[0] == f"{example_rooms()} changes, exit status 2"
+    assert sum(line.startswith("applied ") for line in lines) == example_rooms()
     assert lines[-1] == "exit status 0; a second plan: 0 changes"

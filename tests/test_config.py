@@ -16,6 +16,7 @@ ENVIRON = {
     "TWILIO_ACCOUNT_SID": "AC00000000000000000000000000000001",
     "TWILIO_AUTH_TOKEN": "s3cret-sentinel", "TELNYX_API_KEY": "key", "SIGNALWIRE_PROJECT_ID": "p",
     "SIGNALWIRE_TOKEN": "t", "METERED_SECRET_KEY": "m", "KALEYRA_API_KEY": "k",
+    "DAILY_API_KEY": "d",
 }
 
 
@@ -28,7 +29,8 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_example_is_clean_and_loads_every_account() -> None:
     assert check(EXAMPLE) == []
     config = load(EXAMPLE, ENVIRON)
-    assert set(config.accounts) == {"twilio", "telnyx-eu", "signalwire", "metered", "kaleyra"}
+    assert set(config.accounts) == {"twilio", "telnyx-eu", "signalwire", "metered", "kaleyra",
+                                    "daily"}
     assert config.accounts["telnyx-eu"].type == "telnyx"
     signalwire = config.accounts["signalwire"]
     assert [r.key for r in signalwire.rooms["conferences"]] == ["all-hands", "board-meeting"]

@@ -5,6 +5,7 @@ defect 3). A named pipe must not block: those run in a subprocess with a timeout
 
 from __future__ import annotations
 
+import ast
 import os
 import stat
 import subprocess
@@ -259,3 +260,38 @@ def test_the_schema_command_writes_atomically(tmp_path: Path,
     monkeypatch.undo()
     assert CliRunner().invoke(cli, ["schema", "-o", str(output)]).exit_code == 0
     assert output.read_text().startswith("{")
+
+
+WRITE_MODES = set("wax+")
+
+
+def raw_writes(source: str) -> list[str]:
+    """Each write that bypasses files.write_atomically: `x.write_text(…)`,
+    `x.write_bytes(…)`, `os.replace`/`os.rename`, or `open(…)` with a writing mode."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        call = ast.unparse(node.func)
+        modes = [*node.args[1:2], *(k.value for k in node.keywords if k.arg == "mode")]
+        writing = any(isinstance(m, ast.Constant) and isinstance(m.value, str)
+                      and WRITE_MODES & set(m.value) for m in modes)
+        opens = call in ("open", "io.open") or call.endswith(".open")
+        if call.endswith((".write_text", ".write_bytes")) \
+                or call in ("os.replace", "os.rename") or (opens and writing):
+            found.append(f"{node.lineno}: {call}")
+    return found
+
+
+def test_the_check_finds_a_raw_write() -> None:
+    assert raw_writes("p.write_text('x')\nopen(p, 'wb')\nos.replace(a, b)\n"
+                      "open(p)\nPath(p).open(mode='a')\n") \
+        == ["1: p.write_text", "2: open", "3: os.replace", "5: Path(p).open"]
+
+
+def test_every_file_reconcile_writes_goes_through_the_one_atomic_writer() -> None:
+    root = Path(files.__file__).parent
+    found = {str(path.relative_to(root)): writes for path in sorted(root.rglob("*.py"))
+             if path.name != "files.py"
+             and (writes := raw_writes(path.read_text(encoding="utf-8")))}
+    assert found == {}

@@ -179,3 +179,11 @@ def test_the_engine_imports_no_output_module() -> None:
 def test_outputs_import_no_adapter(package: str) -> None:
     assert _violations("reconcile.outputs", f"{package}.adapter") == []
     assert _violations("reconcile.outputs", "reconcile.engine.provider") == []
+
+
+def test_the_docs_name_the_sandbox_doors() -> None:
+    # development.md's layers paragraph said the door was reconcile.commands.engine.
+    text = (ROOT.parent / "docs" / "development.md").read_text(encoding="utf-8")
+    layers = text.split("Layers, from the bottom:", 1)[1].split("\n\n", 1)[0]
+    assert [door for door, _ in sorted(SANDBOX_DOORS) if f"`{door}`" not in layers] == []
+    assert "reconcile.commands.engine" not in layers

@@ -25,6 +25,7 @@ from click.testing import CliRunner
 from reconcile.cli import cli
 from reconcile.config import check
 from reconcile.loader import load_file, load_text
+from reconcile.providers import PROVIDER_PACKAGES
 from reconcile.schema import SCHEMA_ID, SHIPPED, render_schema, shipped_schema
 
 from .test_corpus import EXAMPLES, INVALID, VALID, read_header
@@ -79,6 +80,13 @@ def test_schema_declares_its_draft_and_a_stable_id(schema: dict[str, Any]) -> No
     assert schema["$id"] == "https://reconcile-rooms.dev/schemas/rooms.schema.json"
     plan = json.loads(shipped_schema("plan"))
     assert plan["$id"] == "https://reconcile-rooms.dev/schemas/plan.schema.json"
+
+
+def test_the_plan_schema_names_every_registered_provider() -> None:
+    """The plan document's provider enum is written by hand: a provider added to the
+    registry and not here makes every plan of its accounts invalid against the schema."""
+    plan = json.loads(shipped_schema("plan"))
+    assert plan["$defs"]["provider"]["enum"] == list(PROVIDER_PACKAGES)
 
 
 def test_committed_schema_is_fresh() -> None:

@@ -244,6 +244,29 @@ class Url(Codec):
 
 
 @dataclass(frozen=True)
+class Privacy(Codec):
+    """`privacy` (public or private); a token-gated room elsewhere is a private one here,
+    whose clients then need `tokens` (Metered access tokens, Daily meeting tokens)."""
+
+    tokens: str
+    fields = ("privacy",)
+    default = "public"  # what these providers do when privacy is unset
+
+    def read(self, room: Mapping[str, Any], ctx: Context) -> Read | None:
+        return (room["privacy"], []) if "privacy" in room else None
+
+    def write(self, value: Any, ctx: Context) -> tuple[dict[str, Any], list[Issue]]:
+        if value == "token":
+            return {"privacy": "private"}, [Issue(
+                Outcome.NOTE, "privacy: private, as nobody joins without a token on"
+                              f" {ctx.source}; mint {self.tokens} for the clients")]
+        return {"privacy": value}, []
+
+    def describe(self) -> str:
+        return "`privacy` (token-gated → private)"
+
+
+@dataclass(frozen=True)
 class KeyRule:
     """The room key at one provider: its field, and how to suggest a key it accepts
     (a regex character class and a length), read from the model by `keys.key_rule`.

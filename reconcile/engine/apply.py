@@ -6,13 +6,15 @@
   adopted (and brought in line in place where the provider allows), never duplicated.
 - Nothing known is re-read: updates and deletes use the live room the plan saw.
 - A failed change carries the provider's own message; the others still run.
+- A listener that raises stops apply safely: no change starts after it, those under way
+  finish (so the provider's state records them), then its exception is raised.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -38,26 +40,65 @@ class Outcome:
 Listener = Callable[[Outcome], None]
 
 
+class Listening:
+    """The listener, guarded: its first exception is kept (it hears nothing more) and
+    stops apply from starting changes; `settle` raises it once those under way are done.
+    Raised at once, it would leave them to be cancelled mid-request by the loop's close,
+    and a Kaleyra create without its state saved."""
+
+    def __init__(self, listener: Listener | None) -> None:
+        self.listener = listener
+        self.error: Exception | None = None
+
+    @property
+    def stopped(self) -> bool:
+        return self.error is not None
+
+    def __call__(self, outcome: Outcome) -> None:
+        if self.listener is None or self.error is not None:
+            return
+        try:
+            self.listener(outcome)
+        except Exception as exc:  # the caller's own: raised by settle, as it was
+            self.error = exc
+
+    def settle(self, outcomes: Sequence[Outcome], planned: int) -> None:
+        """Raise the listener's exception, if any, noting how far apply got."""
+        if self.error is None:
+            return
+        counts = Counter(outcome.status for outcome in outcomes)
+        self.error.add_note(f"apply stopped because on_progress raised: {counts['applied']}"
+                            f" applied, {counts['failed']} failed,"
+                            f" {planned - len(outcomes)} not started; plan again")
+        raise self.error
+
+
 async def apply_changes(provider: ProviderContract, changes: Iterable[Change], *, concurrency: int,
                         on_outcome: Listener | None = None) -> list[Outcome]:
-    """Run every change of one account; outcomes come back in the plan's order."""
+    """Run every change of one account; outcomes come back in the plan's order. A
+    `Listening` passed as `on_outcome` is the caller's to settle (it may span accounts)."""
     todo = [c for c in changes if c.action is not Action.NOOP]
     by_key: dict[tuple[str, str], list[int]] = defaultdict(list)
     for index, change in enumerate(todo):
         by_key[(change.kind, change.key)].append(index)
     outcomes: list[Outcome | None] = [None] * len(todo)
     gate = asyncio.Semaphore(concurrency)
+    listening = on_outcome if isinstance(on_outcome, Listening) else Listening(on_outcome)
 
     async def run_key(indexes: list[int]) -> None:
         for index in sorted(indexes, key=lambda i: _STEP_ORDER[todo[i].action]):
             async with gate:
+                if listening.stopped:
+                    return
                 outcome = await _run(provider, todo[index])
             outcomes[index] = outcome
-            if on_outcome is not None:
-                on_outcome(outcome)
+            listening(outcome)
 
     await asyncio.gather(*(run_key(indexes) for indexes in by_key.values()))
-    return [o for o in outcomes if o is not None]
+    done = [o for o in outcomes if o is not None]
+    if listening is not on_outcome:
+        listening.settle(done, len(todo))
+    return done
 
 
 async def _run(provider: ProviderContract, change: Change) -> Outcome:

@@ -63,10 +63,12 @@ class LiveRoom:
     kind: str
     key: str | None  # None: unnamed (never managed)
     id: str
-    fields: Mapping[str, Any]  # settable fields, normalised for comparison
+    # Values stay out of every repr here: they may be sensitive (a stream key, PII), and
+    # a join URL lets anyone in. A result logged whole shows what happens, not to what.
+    fields: Mapping[str, Any] = field(repr=False)  # settable fields, normalised
     status: str | None = None
     active_session: bool | None = None  # None: the provider does not show sessions
-    join_urls: tuple[str, ...] = ()
+    join_urls: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def fingerprint(self) -> str:
@@ -76,8 +78,8 @@ class LiveRoom:
 @dataclass(frozen=True, slots=True)
 class FieldChange:
     name: str
-    before: Any  # ABSENT when the live room lacks the field
-    after: Any  # ABSENT when a delete removes it
+    before: Any = field(repr=False)  # ABSENT when the live room lacks the field
+    after: Any = field(repr=False)  # ABSENT when a delete removes it
     forces_replacement: bool = False
 
 
@@ -92,7 +94,7 @@ class Change:
     action: Action
     reason: str
     fields: tuple[FieldChange, ...] = ()
-    desired: Any = None  # the declared Room model (None for deletes)
+    desired: Any = field(default=None, repr=False)  # the declared Room (None: a delete)
     live: LiveRoom | None = None  # None for creates
     live_session: bool = False  # a replace or delete while people are in the room
     new_join_urls: bool = False  # everyone's join URL changes (a Kaleyra replace)

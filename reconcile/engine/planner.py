@@ -64,13 +64,28 @@ def _kind_steps(provider: ProviderContract, account: AccountPlan, kind: str,
         account.managed += current is not None
         steps.append(plan_room(provider, kind, room, current))
     prune = provider.account.settings.prune
-    pruned = [leftover for key, leftover in sorted(live.items())
-              if prune is not None and fnmatch.fnmatchcase(key, prune.match)]
+    pruned = [leftover for key, leftover in sorted(live.items()) if _pruned(provider, key)]
     account.unmanaged += len(live) - len(pruned)
     if prune is not None:
         reason = f"pruned: matches {prune.match}"
         steps += [deletion(provider, kind, leftover, reason) for leftover in pruned]
     return steps
+
+
+def _pruned(provider: ProviderContract, key: str) -> bool:
+    prune = provider.account.settings.prune
+    return prune is not None and fnmatch.fnmatchcase(key, prune.match)
+
+
+async def deletes(provider: ProviderContract, kind: str, live: LiveRoom) -> bool:
+    """Whether a plan deletes this live room, given that nothing declares it: its key
+    matches the prune pattern, or the provider lists it among its extra deletions. A
+    saved plan's apply asks it of each deletion: any other was not planned, but written."""
+    if live.key is not None and _pruned(provider, live.key):
+        return True
+    address = live.key or live.id
+    return any((item.live.key or item.live.id) == address
+               for item in await provider.extra_deletions([kind]))
 
 
 async def plan_room(provider: ProviderContract, kind: str, declared: DeclaredRoom,

@@ -18,7 +18,7 @@ from typing import TypeVar
 from reconcile.config import AccountConfig, Config, DeclaredRoom
 from reconcile.engine import planner
 from reconcile.engine.adapters import adapter_class
-from reconcile.engine.apply import Listener, Outcome, apply_changes
+from reconcile.engine.apply import Listener, Listening, Outcome, apply_changes
 from reconcile.engine.http import HttpError, HttpSettings, Sleep, TransportError
 from reconcile.engine.plan import (
     AccountPlan,
@@ -112,6 +112,8 @@ class Run:
             assert live is not None
             if room is not None:  # a plan deletes only rooms the file leaves undeclared
                 return _skipped(saved, "the rooms file declares it")
+            if not await planner.deletes(provider, saved.kind, live):  # nor unmanaged ones
+                return _skipped(saved, "a plan of the rooms file leaves it alone")
             change = await planner.deletion(provider, saved.kind, live, saved.reason)
         elif room is None:
             return _skipped(saved, "the rooms file no longer declares it")
@@ -123,16 +125,21 @@ class Run:
         return dataclasses.replace(change, reason=saved.reason)
 
     async def apply(self, plan: Plan, on_outcome: Listener | None = None) -> list[Outcome]:
+        # One guard for every account: a listener that raises stops them all.
+        listening = Listening(on_outcome)
+
         async def one(account: AccountPlan) -> list[Outcome]:
             provider = self.providers[account.alias]
             return await apply_changes(provider, account.changes,
                                        concurrency=provider.account.settings.concurrency,
-                                       on_outcome=on_outcome)
+                                       on_outcome=listening)
 
         results = await asyncio.gather(*(one(account) for account in plan.accounts))
         for account in plan.accounts:  # what the apply left in doubt, and what was before
             account.uncertain = self.providers[account.alias].uncertain()
-        return [outcome for outcomes in results for outcome in outcomes]
+        outcomes = [outcome for outcomes in results for outcome in outcomes]
+        listening.settle(outcomes, len(list(plan.changes())))
+        return outcomes
 
 
 async def _read_one(provider: Provider, read: Callable[[Provider], Awaitable[T]]) -> T:

@@ -19,6 +19,7 @@ PROVIDER_PACKAGES: dict[str, str] = {
     "signalwire": "reconcile.providers.signalwire",
     "metered": "reconcile.providers.metered",
     "kaleyra": "reconcile.providers.kaleyra",
+    "daily": "reconcile.providers.daily",
 }
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Paging = Literal["link", "numbered", "none"]
+Paging = Literal["link", "numbered", "cursor", "none"]
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,11 @@ class BodyShape:
     needed_field: str | None = None  # what `missing_field` drops: default, the id
     page_param: str = ""  # the query parameter a numbered list's page is asked by
     page_count: tuple[str, ...] = ()  # where a numbered body says how many pages there are
+    # cursor paging: the query parameter naming the last item seen (the next page starts
+    # after it), the one asking for a page size, and the size when it is not asked for
+    cursor_param: str = ""
+    limit_param: str = ""
+    page_size: int = 0
 
     @property
     def broken_field(self) -> str:

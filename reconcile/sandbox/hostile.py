@@ -10,8 +10,10 @@ seeded sequence; only successful answers to GET requests are made hostile.
 | `wrong_type` | the first room's `field` (default: its key) of another JSON type |
 | `missing_field` | the first room without `field` (default: its id) |
 | `loop` | the page links back to itself (Twilio, SignalWire); every Telnyx page is page 1 of
-  at least 2; Metered's bare list holds every room twice |
-| `endless` | a `next` link to a new, empty page, forever; Telnyx claims 10^9 pages |
+  at least 2; Metered's bare list holds every room twice; a cursor page (Daily) is full
+  and every page after it is the same again |
+| `endless` | a `next` link to a new, empty page, forever; Telnyx claims 10^9 pages; a
+  cursor page is full, and so is each page after it, of new made-up rooms |
 | `foreign_link` | the next-page link points at `location` (another host) |
 | `huge` | the real body padded to `size_bytes` (10 MB), chunked unless `declare_size` |
 | `redirect` | `redirect_status` to `location` plus the request's path and query |
@@ -86,6 +88,11 @@ async def answer(config: Hostile, provider: str, app: ASGIApp, scope: Scope,
     if shape is not None and shape.paging == "numbered" and config.mode == "loop" \
             and bodies.page_number(query, shape.page_param) > 1:
         query = bodies.first_page(query, shape.page_param)
+    cursor = None
+    if shape is not None and shape.paging == "cursor" and config.mode in ("loop", "endless"):
+        # every page is the first one again; endless pages are then made up anew
+        cursor = bodies.query_value(query, shape.cursor_param)
+        query = bodies.without_param(query, shape.cursor_param)
     start, body = await _capture(app, {**scope, "query_string": query.encode()}, receive)
     if not 200 <= start["status"] < 300:
         await _replay(start, body, send)
@@ -99,7 +106,23 @@ async def answer(config: Hostile, provider: str, app: ASGIApp, scope: Scope,
         await _drip(config, start, body, receive, send)
     else:
         rewritten = _rewrite(config, shape, body, own_url, page) if shape else body
+        if shape is not None and shape.paging == "cursor" \
+                and config.mode in ("loop", "endless"):
+            rewritten = _fill(config, shape, rewritten, query, cursor)
         await _replay(start, rewritten, send)
+
+
+def _fill(config: Hostile, shape: BodyShape, raw: bytes, query: str, cursor: str | None
+          ) -> bytes:
+    """A cursor list's page made full, the same on every page (`loop`) or new on each
+    page after the first (`endless`)."""
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return raw
+    size = int(bodies.query_value(query, shape.limit_param) or shape.page_size)
+    salt = cursor if config.mode == "endless" and cursor is not None else None
+    return json.dumps(bodies.full_page(body, shape, size, salt)).encode()
 
 
 def _rewrite(config: Hostile, shape: BodyShape, raw: bytes, own_url: str,

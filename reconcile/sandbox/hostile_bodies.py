@@ -133,3 +133,35 @@ def claim_pages(body: Any, path: tuple[str, ...], pages: int) -> Any:
     if path and isinstance(node, dict):
         node[path[-1]] = pages
     return body
+
+
+def without_param(query: str, param: str) -> str:
+    """The query without `param` (a cursor the emulator must not see: the page it would
+    start after is a made-up one, or the loop asks for the first page again)."""
+    return urlencode([(k, v) for k, v in parse_qsl(query, keep_blank_values=True)
+                      if k != param])
+
+
+def query_value(query: str, param: str) -> str | None:
+    return next((v for k, v in parse_qsl(query, keep_blank_values=True) if k == param), None)
+
+
+def full_page(body: Any, shape: BodyShape, size: int, salt: str | None) -> Any:
+    """A cursor page made full (`size` rooms), so that a client asks for the next one:
+    copies of its first room with made-up ids and keys. Without `salt` the copies are the
+    same on every page (a loop); with one they are new (an endless list), and the page
+    holds nothing else."""
+    if not isinstance(body, dict):
+        return body
+    for key, value in body.items():
+        rooms = rooms_in(value, shape.id_field) if isinstance(value, list) else []
+        if not rooms:
+            continue
+        kept = [] if salt is not None else rooms
+        made = [{**rooms[0], shape.id_field: f"hostile-{salt or 'loop'}-{n}",
+                 **({shape.key_field: f"hostile-{salt or 'loop'}-{n}"}
+                    if shape.key_field else {})}
+                for n in range(max(size - len(kept), 0))]
+        body[key] = kept + made
+        break
+    return body

@@ -26,9 +26,17 @@ from reconcile.sandbox.registry import DECLARATIONS
 from reconcile.sandbox.server import SandboxServer
 from reconcile.starter import credential_variables, locators
 
-from ..conftest import KALEYRA_STATE, SANDBOX_ENVIRON, accounts_file, one_room, rooms_file
+from ..conftest import (
+    KALEYRA_STATE,
+    SANDBOX_ENVIRON,
+    accounts_file,
+    example_rooms,
+    one_room,
+    rooms_file,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE_ROOMS = example_rooms()  # what examples/rooms.yaml creates on an empty sandbox
 
 
 @pytest.fixture
@@ -45,8 +53,9 @@ def run(*args: str, stdin: str | None = None) -> Result:
 def test_the_readme_main_job_converges(workdir: Path) -> None:
     first = run("apply", "--auto-approve", "rooms.yaml")
     assert first.exit_code == OK, first.output
-    assert "Plan: 14 to create, 0 to update, 0 to replace, 0 to delete" in first.stdout
-    assert "Apply: 14 applied, 0 failed, 0 skipped." in first.stdout
+    assert f"Plan: {EXAMPLE_ROOMS} to create, 0 to update, 0 to replace, 0 to delete" \
+        in first.stdout
+    assert f"Apply: {EXAMPLE_ROOMS} applied, 0 failed, 0 skipped." in first.stdout
     assert (workdir / ".reconcile" / "sandbox.db").exists()
     second = run("plan", "rooms.yaml")
     assert second.exit_code == OK
@@ -223,12 +232,12 @@ def test_out_with_another_extension_writes_the_text_plan_and_the_summary(
     planned = run("plan", "--out", "plan.txt")
     assert planned.exit_code == OK
     assert (workdir / "plan.txt").read_text() == planned.stdout  # no colour in the file
-    assert "Plan: 14 to create" in planned.stdout
+    assert f"Plan: {EXAMPLE_ROOMS} to create" in planned.stdout
     applied = run("apply", "--auto-approve", "--out", "applied.txt")
     assert applied.exit_code == OK
     written = (workdir / "applied.txt").read_text()
     assert written == applied.stdout
-    assert written.endswith("Apply: 14 applied, 0 failed, 0 skipped.\n")
+    assert written.endswith(f"Apply: {EXAMPLE_ROOMS} applied, 0 failed, 0 skipped.\n")
 
 
 def test_a_saved_plan_applies_only_beside_its_rooms_file(workdir: Path,
@@ -317,14 +326,15 @@ def test_on_a_terminal_anything_but_yes_applies_nothing(workdir: Path, answer: s
     assert code == ERROR
     assert "Apply these changes? Only 'yes' is accepted" in stderr
     assert stderr.rstrip().endswith("reconcile: nothing applied")
-    assert "Plan: 14 to create" in (workdir / "stdout.txt").read_text()
+    assert f"Plan: {EXAMPLE_ROOMS} to create" in (workdir / "stdout.txt").read_text()
     assert run("plan", "--detailed-exitcode").exit_code == CHANGES
 
 
 def test_on_a_terminal_yes_applies(workdir: Path) -> None:
     code, _ = confirm_on_a_terminal(workdir, "yes")
     assert code == OK
-    assert "Apply: 14 applied, 0 failed, 0 skipped." in (workdir / "stdout.txt").read_text()
+    assert f"Apply: {EXAMPLE_ROOMS} applied, 0 failed, 0 skipped." \
+        in (workdir / "stdout.txt").read_text()
     assert run("plan", "--detailed-exitcode").exit_code == OK
 
 

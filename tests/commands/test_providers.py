@@ -82,7 +82,7 @@ def test_the_table_tells_the_providers_apart() -> None:
     assert table["metered"]["replace_order"] == table["kaleyra"]["replace_order"] \
         == "create-first"
     assert {p for p, e in table.items() if not e["sessions_visible"]} == {"metered",
-                                                                         "kaleyra"}
+                                                                         "kaleyra", "daily"}
     assert list(table["signalwire"]["kinds"]) == ["rooms", "conferences"]
 
 

@@ -77,7 +77,8 @@ def test_a_saved_plan_applies_reading_only_the_rooms_it_changes(
         scenario: Scenario, reads: Counter[str]) -> None:
     saved = save_plan()
     changes = len(saved["changes"])
-    assert changes == 15
+    assert changes == sum(saved["summary"][action] for action in (
+        "create", "update", "replace", "delete")) >= len(PROVIDER_PACKAGES)
     reads.clear()
     # No prompt: a saved plan is the reviewed one.
     result = cli_run("apply", "--allow-disruption", "--out", "applied.json", "plan.json")
@@ -198,6 +199,25 @@ def test_apply_checksum_applies_only_the_reviewed_plan(scenario: Scenario,
     assert cli_run("plan", "rooms.yaml").stdout == NO_CHANGES
 
 
+def test_apply_checksum_of_a_saved_plan_checks_what_is_applied_not_what_it_claims(
+        scenario: Scenario) -> None:
+    document = save_plan()
+    reviewed = document["plan_checksum"]
+    # One change taken out by hand: the plan_checksum it still claims is the reviewed one.
+    document["changes"] = [c for c in document["changes"]
+                           if c["address"] != "telnyx.rooms[n-new]"]
+    Path("cut.json").write_text(json.dumps(document))
+    refused = cli_run("apply", "--allow-disruption", "--checksum", reviewed, "cut.json")
+    assert refused.exit_code == ERROR, refused.output
+    assert "the plan differs from the reviewed one" in refused.stderr
+    assert "n-new" not in {room["name"] for room in scenario.control.rooms(
+        "telnyx", SANDBOX_ACCOUNTS["telnyx"], "rooms", live=True)}
+    # The untouched document, planned again, is the reviewed plan to the byte.
+    accepted = cli_run("apply", "--allow-disruption", "--checksum", reviewed, "plan.json")
+    assert accepted.exit_code == OK, accepted.output
+    assert cli_run("plan", "rooms.yaml").stdout == NO_CHANGES
+
+
 def test_the_checksum_is_stable_and_every_output_shows_it(scenario: Scenario) -> None:
     first = json.loads(cli_run("plan", "--format", "json", "rooms.yaml").stdout)
     second = json.loads(cli_run("plan", "--format", "json", "rooms.yaml").stdout)
@@ -239,6 +259,36 @@ def test_a_saved_plan_edited_by_hand_does_only_what_a_plan_of_the_file_would(
     telnyx = {room["name"] for room in scenario.control.rooms(
         "telnyx", SANDBOX_ACCOUNTS["telnyx"], "rooms", live=True)}
     assert "n-update" in telnyx and "n-forged" not in telnyx and "n-new" not in telnyx
+
+
+def test_a_deletion_written_into_a_saved_plan_deletes_no_room_the_file_leaves_alone(
+        scenario: Scenario) -> None:
+    """A deletion of an unmanaged room (neither pruned nor a provider's leftover), with
+    its true fingerprint, is skipped: the fingerprint proves the room unchanged, not that
+    a plan of the file deletes it."""
+    document = save_plan()
+    rooms = Path("rooms.yaml")
+    text = rooms.read_text()
+    rooms.write_text(text.replace('match: "x-*"', 'match: "*"'))  # prunes the unmanaged one
+    wider = save_plan()
+    rooms.write_text(text)
+    planned = {change["address"] for change in document["changes"]}
+    forged = [change for change in wider["changes"]
+              if change["action"] == "delete" and change["address"] not in planned]
+    assert forged, "the scenario has no unmanaged room to forge a deletion of"
+    document["changes"] += forged
+    Path("plan.json").write_text(json.dumps(document))
+    result = cli_run("apply", "--allow-disruption", "--format", "json", "plan.json")
+    assert result.exit_code == ERROR, result.output
+    skipped = {o["address"]: o["message"].split(";")[0]
+               for o in json.loads(result.stdout)["outcomes"] if o["status"] == "skipped"}
+    assert skipped == {change["address"]: "changed since the plan (a plan of the rooms file"
+                                          " leaves it alone)" for change in forged}
+    assert "No changes. (" in cli_run("plan", "rooms.yaml").stdout  # the rest was applied
+    for change in forged:  # still there, still live
+        live = scenario.control.rooms(change["provider"], SANDBOX_ACCOUNTS[change["provider"]],
+                                      change["kind"], live=True)
+        assert change["key"] in {room["name"] for room in live}
 
 
 # -- a saved plan rendered again: `show plan.json`, `plan --from plan.json` ---------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -176,3 +177,30 @@ def test_an_update_of_a_room_removed_since_the_plan_fails_and_names_it(
     (outcome,) = apply_after(MeteredProvider, path, someone_else_archives_it)
     assert (outcome.change.action, outcome.status, outcome.message) == (
         Action.UPDATE, "failed", "metered room 'gone' of account 'metered' no longer exists")
+
+
+def test_a_listener_that_raises_stops_new_changes_and_is_raised_when_those_under_way_end(
+        tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
+    rooms = "".join(f"      - {{unique_name: stop-{n}}}\n" for n in range(6))
+    path = telnyx_rooms_file(tmp_path, server, rooms, "    concurrency: 3\n")
+    heard: list[Outcome] = []
+
+    def listener(outcome: Outcome) -> None:
+        heard.append(outcome)
+        raise LookupError("the listener's own")
+
+    async def run(provider: TelnyxProvider) -> str:
+        plan = await planner.plan(provider)
+        try:
+            await apply_changes(provider, plan.changes, concurrency=3, on_outcome=listener)
+        except LookupError as exc:
+            # Raised only now: nothing of the apply is left running.
+            assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []
+            return "\n".join(exc.__notes__)
+        raise AssertionError("the listener's exception was swallowed")
+
+    note = connected(TelnyxProvider, load_account(path, "telnyx"), run)
+    assert len(heard) == 1  # it hears nothing after it raised
+    assert note == "apply stopped because on_progress raised: 3 applied, 0 failed, 3 not" \
+                   " started; plan again"
+    assert len(live_names(sandbox)) == 3  # the three under way finished; none started after

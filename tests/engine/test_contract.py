@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import re
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,8 @@ from reconcile.providers import PROVIDER_PACKAGES
 
 ROOT = Path(reconcile.__file__).parent
 DOCS = ROOT.parent / "docs" / "development.md"
-PLANNER_WORK = {"plan", "plan_room", "deletion", "diff"}
+README = ROOT.parent / "README.md"
+PLANNER_WORK = {"plan", "plan_room", "deletion", "diff", "deletes"}
 
 
 PROTOCOLS = (contract.Rooms, contract.PlanningHooks, contract.ProviderContract)
@@ -39,6 +41,16 @@ def test_the_docs_table_names_every_hook() -> None:
     section = text.split("## The provider contract", 1)[1].split("\n## ", 1)[0]
     missing = [name for name in HOOKS if f"`{name}" not in section]
     assert missing == []
+
+
+def test_the_docs_name_the_planner_s_work_and_the_readme_every_hook() -> None:
+    section = DOCS.read_text(encoding="utf-8").split("## The provider contract", 1)[1]
+    assert [name for name in sorted(PLANNER_WORK) if f"`{name}`" not in section] == []
+    built = README.read_text(encoding="utf-8").split("## How it is built", 1)[1]
+    contract_text = built.split("\n## ", 1)[0].split("Its adapter implements", 1)[1]
+    named = set(re.findall(r"`(\w+)`", contract_text))
+    rooms_and_hooks = {name for name in HOOKS if name != "error_message"}
+    assert (rooms_and_hooks - named, named - rooms_and_hooks) == (set(), set())
 
 
 def test_the_planning_is_the_engines() -> None:

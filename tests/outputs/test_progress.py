@@ -24,8 +24,10 @@ from reconcile.cli import cli
 from reconcile.exitcodes import ERROR, OK
 from reconcile.outputs.progress import ApplyProgress
 
+from ..conftest import example_rooms
+
 ROOT = Path(__file__).resolve().parents[2]
-TOTAL = 14  # the changes examples/rooms.yaml plans on an empty sandbox
+TOTAL = example_rooms()  # the changes examples/rooms.yaml plans on an empty sandbox
 TWILIO_ROOMS = ("daily-standup", "support-escalation", "townhall-audio")
 OUTCOME_LINE = re.compile(r"^[+~-]\S* \S+ (created|updated|replaced|deleted|FAILED|skipped)")
 BAR = re.compile(r"Applying  \[[#-]+\]  (\d+)/(\d+)  (?:\x1b\[31m)?(\d+) failed")

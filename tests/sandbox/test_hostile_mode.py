@@ -13,9 +13,18 @@ from pydantic import ValidationError
 
 from reconcile.sandbox.client import SandboxControl, SandboxControlError
 from reconcile.sandbox.core import Sandbox
+from reconcile.sandbox.declaration import BodyShape
 from reconcile.sandbox.faults import FaultConfig, get_faults, set_faults
 from reconcile.sandbox.hostile import SHAPED_MODES
-from reconcile.sandbox.hostile_bodies import SHAPES, break_type, drop_field, rooms_in
+from reconcile.sandbox.hostile_bodies import (
+    SHAPES,
+    break_type,
+    drop_field,
+    full_page,
+    query_value,
+    rooms_in,
+    without_param,
+)
 from reconcile.sandbox.server import SandboxServer
 
 
@@ -157,3 +166,19 @@ def test_a_json_mode_on_an_emulator_without_a_shape_is_an_error(
     response = api.get("/v1/rooms")
     assert response.status_code == 500
     assert f"hostile mode {mode} needs fake's answer shape" in response.text
+
+
+def test_a_cursor_page_is_filled_the_same_for_a_loop_and_anew_for_an_endless_list() -> None:
+    shape = BodyShape("id", "name", "cursor", cursor_param="after", limit_param="limit",
+                      page_size=3)
+    page = {"total_count": 1, "data": [{"id": "r1", "name": "a", "x": 1}]}
+    loop = full_page(json.loads(json.dumps(page)), shape, 3, None)
+    assert [r["id"] for r in loop["data"]] == ["r1", "hostile-loop-0", "hostile-loop-1"]
+    assert loop["data"][1] == {"id": "hostile-loop-0", "name": "hostile-loop-0", "x": 1}
+    endless = full_page(json.loads(json.dumps(page)), shape, 3, "r9")
+    assert [r["name"] for r in endless["data"]] == ["hostile-r9-0", "hostile-r9-1",
+                                                    "hostile-r9-2"]
+    assert full_page({"total_count": 0, "data": []}, shape, 3, None) == {
+        "total_count": 0, "data": []}  # no room to copy: left alone
+    assert without_param("limit=3&after=r1", "after") == "limit=3"
+    assert query_value("limit=3&after=r1", "after") == "r1"

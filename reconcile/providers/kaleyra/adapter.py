@@ -170,6 +170,10 @@ class KaleyraProvider(KaleyraPlanning):
     async def find(self, kind: str, key: str) -> LiveRoom | None:
         if RETIRED in key:  # planned from the state alone (extra_deletions), and so found
             entry = self._retired(key)
+            if entry is not None and self.state.get(key) is None:
+                # An undeclared room found gone: read again whether it still is, as
+                # extra_deletions needs to list it (a saved plan's apply asks it).
+                await self._fetch(key.partition(RETIRED)[0])
             return self._live(key, entry) if entry is not None else None
         return await self._fetch(key)
 

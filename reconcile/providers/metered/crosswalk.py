@@ -18,6 +18,7 @@ from reconcile.convert.mapping import (
     KindMapping,
     Number,
     Outcome,
+    Privacy,
     Read,
 )
 from reconcile.providers.metered.model import MeteredRoom
@@ -57,27 +58,6 @@ class Hooks(Codec):
         return "the four `meeting…Webhook` URLs"
 
 
-@dataclass(frozen=True)
-class Privacy(Codec):
-    """`privacy`; a token-gated room elsewhere is a private one here."""
-
-    fields = ("privacy",)
-    default = "public"  # what the adapter sends when privacy is unset
-
-    def read(self, room: Mapping[str, Any], ctx: Context) -> Read | None:
-        return (room["privacy"], []) if "privacy" in room else None
-
-    def write(self, value: Any, ctx: Context) -> tuple[dict[str, Any], list[Issue]]:
-        if value == "token":
-            return {"privacy": "private"}, [Issue(
-                Outcome.NOTE, "privacy: private, as nobody joins without a token on"
-                              f" {ctx.source}; mint Metered access tokens for the clients")]
-        return {"privacy": value}, []
-
-    def describe(self) -> str:
-        return "`privacy` (token-gated → private)"
-
-
 CROSSWALK = {"rooms": KindMapping(
     key_rule(MeteredRoom),
     {
@@ -92,7 +72,7 @@ CROSSWALK = {"rooms": KindMapping(
         "eject_at_expiry": Flag("ejectAtRoomExp", default=False, confirmed=False),
         "participant_limit": Number("ejectAfterElapsedTimeInSec", 1),
         "webhook": Hooks(),
-        "privacy": Privacy(),
+        "privacy": Privacy("Metered access tokens"),
         "knocking": Flag("enableRequestToJoin", default=False, confirmed=False),
         "chat": Flag("enableChat", default=False, confirmed=False),
         "screen_sharing": Flag("enableScreenSharing", default=True, confirmed=False),

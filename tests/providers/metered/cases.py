@@ -23,6 +23,7 @@ SHOW = dict(
     status="live",
     sessions=False,
     urls=True,
+    join_url="{root}/acme/{name}",  # the room's own page
 )
 
 # tests/commands/test_export.py: rooms seeded, and what their export declares
