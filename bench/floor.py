@@ -9,8 +9,10 @@ providers, then runs, interleaved over `--rounds` rounds (the order turning each
 
 Each is a process of its own, so start-up and imports count on both sides; reconcile's
 bytecode is compiled first, as an install compiles it (`--no-bytecode` to leave it be).
-It prints, per N, the median wall and CPU time and peak RSS of each, the plan's ratios
-to both floors, the requests each made (from the sandbox's counters) and the load average.
+It prints, per N, the median wall and CPU time (with their quartiles) and peak RSS of
+each, the plan's ratios to both floors (the ratio of the medians, and the median of the
+ratios of each round with their quartiles), the requests each made (from the sandbox's
+counters) and the load average.
 Then, for the largest N, `reconcile validate` against a script that only loads the same file with
 libyaml's CSafeLoader. Targets (issue 16, as medians of one run): at 10,000 rooms the
 plan's CPU at most 1.3x bare httpx and 2.5x bare aiohttp, requests = the minimum, peak RSS
@@ -47,6 +49,9 @@ from sandbox import start_server  # noqa: E402 - bench/sandbox.py
 from reconcile.sandbox.client import SandboxControl  # noqa: E402
 
 CONCURRENCY = 64  # reads in flight per account, as the plan keeps them (PLAN_READS)
+# The bare client, imported from its compiled bytecode (see compile_bytecode).
+FLOOR_CLIENT = [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(BENCH)!r});"
+                " import floor_client; floor_client.main()"]
 LOAD_ONLY = ("import sys, yaml\n"
              "with open(sys.argv[1], 'rb') as f: yaml.load(f, Loader=yaml.CSafeLoader)\n")
 
@@ -118,12 +123,33 @@ def interleave(contenders: dict[str, list[str]], cwd: Path, rounds: int,
     return runs
 
 
+def quartiles(values: list[float]) -> tuple[float, float]:
+    """The first and third quartiles (both the value itself for a single round)."""
+    if len(values) < 2:
+        return values[0], values[0]
+    q1, _, q3 = statistics.quantiles(values, n=4)
+    return q1, q3
+
+
+def paired(first: list[float], floor: list[float]) -> str:
+    """The median of the per-round ratios, with their quartiles. The two runs of a round
+    ran one after the other, under the same load: a ratio of the same round cancels a
+    load that drifts over the run, which the ratio of the medians does not."""
+    ratios = [a / b for a, b in zip(first, floor, strict=True)]
+    q1, q3 = quartiles(ratios)
+    return f"{statistics.median(ratios):.2f}x (quartiles {q1:.2f}-{q3:.2f})"
+
+
 def report(title: str, runs: dict[str, Runs], minimum: int | None) -> None:
     print(f"\n{title}  (load average {' '.join(f'{x:.2f}' for x in os.getloadavg())})")
-    print(f"  {'run':<22} {'wall s':>7} {'cpu s':>6} {'RSS MiB':>8} {'requests':>9}")
+    print(f"  {'run':<22} {'wall s':>7} {'(quartiles)':>12} {'cpu s':>6} {'(quartiles)':>12}"
+          f" {'RSS MiB':>8} {'requests':>9}")
     for name, r in runs.items():
         requests = f"{statistics.median(r.requests):9.0f}" if r.requests else f"{'':>9}"
-        print(f"  {name:<22} {r.median('walls'):7.2f} {r.median('cpus'):6.2f}"
+        spread = {kind: "{:.2f}-{:.2f}".format(*quartiles(getattr(r, kind)))
+                  for kind in ("walls", "cpus")}
+        print(f"  {name:<22} {r.median('walls'):7.2f} {spread['walls']:>12}"
+              f" {r.median('cpus'):6.2f} {spread['cpus']:>12}"
               f" {r.median('rss'):8.0f} {requests}")
     if minimum is not None:
         print(f"  minimum requests: {minimum}")
@@ -131,7 +157,9 @@ def report(title: str, runs: dict[str, Runs], minimum: int | None) -> None:
     for floor in floors:
         wall = runs[first].median("walls") / runs[floor].median("walls")
         cpu = runs[first].median("cpus") / runs[floor].median("cpus")
-        print(f"  {first} / {floor}: wall {wall:.2f}x, cpu {cpu:.2f}x")
+        print(f"  {first} / {floor}: wall {wall:.2f}x, cpu {cpu:.2f}x (ratios of the medians)")
+        print(f"    per round: wall {paired(runs[first].walls, runs[floor].walls)},"
+              f" cpu {paired(runs[first].cpus, runs[floor].cpus)}")
 
 
 def bench_plan(total: int, base: str, control: SandboxControl, rounds: int) -> None:
@@ -143,11 +171,10 @@ def bench_plan(total: int, base: str, control: SandboxControl, rounds: int) -> N
                 folder, Runs(), None)
         spec = folder / "floor.json"
         spec.write_text(json.dumps(floor_spec(base, folder)))
-        client = str(BENCH / "floor_client.py")
         contenders = {"reconcile plan": [sys.executable, "-m", "reconcile", "plan", str(path)],
-                      "bare httpx": [sys.executable, client, "httpx", str(spec)]}
+                      "bare httpx": [*FLOOR_CLIENT, "httpx", str(spec)]}
         if importlib.util.find_spec("aiohttp"):
-            contenders["bare aiohttp"] = [sys.executable, client, "aiohttp", str(spec)]
+            contenders["bare aiohttp"] = [*FLOOR_CLIENT, "aiohttp", str(spec)]
         runs = interleave(contenders, folder, rounds, control)
         report(f"N = {total:,}: no-op plan, median of {rounds} rounds", runs,
                minimum_reads(counts))
@@ -167,12 +194,13 @@ def bench_validate(total: int, base: str, rounds: int) -> None:
 
 
 def compile_bytecode() -> None:
-    """Compile reconcile's modules as installing it does. The floors import httpx and
-    aiohttp with the bytecode pip wrote at install; an editable checkout run with
-    PYTHONDONTWRITEBYTECODE (as these machines set it) compiled some 50 modules from
-    source in every run instead, about a tenth of a second no installed reconcile pays.
-    py_compile writes the files whatever that variable says."""
+    """Compile reconcile's modules as installing it does, and the floors' client. The
+    floors import httpx and aiohttp with the bytecode pip wrote at install; an editable
+    checkout run with PYTHONDONTWRITEBYTECODE (as these machines set it) compiled some 50
+    modules from source in every run instead, about a tenth of a second no installed
+    reconcile pays. py_compile writes the files whatever that variable says."""
     compileall.compile_dir(BENCH.parent / "reconcile", quiet=1)
+    compileall.compile_file(BENCH / "floor_client.py", quiet=1)  # the floors' own code
 
 
 def main() -> None:

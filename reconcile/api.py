@@ -247,7 +247,7 @@ def run_file(path: FilePath, work: Callable[[Run, Config], Awaitable[T]], *,
     `on_notice` hears the providers' notices for today (None: they are not wanted)."""
     _refuse_running_loop("run_file")
     sandboxed = sandbox is not None and sandbox is not False
-    if not isinstance(sandbox, bool) and sandboxed and not os.fspath(sandbox):
+    if isinstance(sandbox, str | os.PathLike) and not os.fspath(sandbox):
         # Path("") is the current directory: never what an empty option meant.
         raise ReconcileError("sandbox: an empty path; give the database file's path,"
                              " or True for the default one")

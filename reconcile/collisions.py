@@ -67,6 +67,32 @@ def duplicate(values: tuple[str, str], first: KeyPlace, again: KeyPlace, *, is_k
             (first, f"{what}{first.note(value)}: declared again at {where(again, value)}")]
 
 
+class UniqueValues:
+    """The values no two rooms of one list may share (the key, `renamed_from`), compared as
+    resolved: `${A}` and `${B}` may be one. Compared regardless of case for a provider
+    that may not tell keys apart by case."""
+
+    def __init__(self, key_field: str, *, ignore_case: bool) -> None:
+        self.key_field = key_field
+        self.fold: Callable[[str], str] = str.casefold if ignore_case else str
+        self.seen: dict[str, dict[str, tuple[str, KeyPlace]]] = {key_field: {},
+                                                                 "renamed_from": {}}
+
+    def add(self, item: LMap, merged: LMap, index: int) -> list[tuple[KeyPlace, str, str]]:
+        """Note one room (as written, and merged and resolved); the messages of each value
+        it shares with an earlier room, at both places: (place, message, field)."""
+        found = []
+        for name, places in self.seen.items():
+            value = merged.get(name)  # resolved, when the environment is known
+            if isinstance(value, str):
+                place = KeyPlace.of(item if name in item else merged, name, index)
+                known_as, first = places.setdefault(self.fold(value), (value, place))
+                if first is not place:
+                    found += [(at, message, name) for at, message in duplicate(
+                        (known_as, value), first, place, is_key=name == self.key_field)]
+        return found
+
+
 def same_accounts(providers: LMap, accounts: dict[str, AccountConfig],
                   resolve: Callable[[str], str]) -> list[tuple[str, str]]:
     """(alias, message) for each account that is the same provider account as an earlier

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from reconcile import envref, redact
-from reconcile.collisions import KeyPlace, duplicate, same_accounts
+from reconcile.collisions import UniqueValues, same_accounts
 
 # The validated file's types live a layer down (the engine reads them without the
 # validator); they are re-exported here, where the commands have always found them.
@@ -319,11 +319,7 @@ class _Validator:
                         f"`{kind}` must be a list of rooms, not {describe(items)}", parts)
             return []
         rooms: list[DeclaredRoom] = []
-        key_field = model.KEY_FIELD
-        # Values no two rooms may share, compared as resolved: `${A}` and `${B}` may be one.
-        seen: dict[str, dict[str, tuple[str, KeyPlace]]] = {key_field: {},
-                                                           "renamed_from": {}}
-        fold = str.casefold if model.KEY_IGNORES_CASE else str
+        unique = UniqueValues(model.KEY_FIELD, ignore_case=model.KEY_IGNORES_CASE)
         known = set(model.yaml_names())
         for index, item in enumerate(items):
             where = (*parts, index)
@@ -335,23 +331,12 @@ class _Validator:
             if self.environ is not None:
                 merged = self._resolved(merged, where)
             room = self._room(model, merged, where, inherited)
-            for name, places in seen.items():
-                value = merged.get(name)  # resolved, when the environment is known
-                if isinstance(value, str):
-                    place = KeyPlace.of(item if name in item else merged, name, index)
-                    known_as, first = places.setdefault(fold(value), (value, place))
-                    if first is not place:
-                        self._report_duplicate((known_as, value), (first, place), parts,
-                                               name, key_field)
+            for place, message, name in unique.add(item, merged, index):
+                self.report(place.mark, message, (*parts, place.index, name))
             if room is not None:
                 rooms.append(DeclaredRoom(alias, kind, room,
                                           self.document.location(item.mark), where_of(where)))
         return rooms
-
-    def _report_duplicate(self, values: tuple[str, str], places: tuple[KeyPlace, KeyPlace],
-                          parts: tuple[Any, ...], name: str, key_field: str) -> None:
-        for place, message in duplicate(values, *places, is_key=name == key_field):
-            self.report(place.mark, message, (*parts, place.index, name))
 
     def _room(self, model: type[Room], merged: LMap, where: tuple[Any, ...],
               inherited: dict[str, str]) -> Room | None:
