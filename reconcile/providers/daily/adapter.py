@@ -131,6 +131,11 @@ class DailyProvider(Provider):
             return p.DEFAULT_PRIVACY
         return p.ABSENT_MEANS.get(field, ABSENT)
 
+    async def missing_reason(self, kind: str, key: str) -> str:
+        """U9: Daily answers for a room past its `exp` as for one never made (no read
+        tells them apart), so the create may bring back a room that expired."""
+        return "not found or expired"
+
     def is_drift(self, kind: str, live: LiveRoom, change: FieldChange) -> bool:
         """A declared null (reset, U4) against an unset property is no drift; an object
         (permissions, a bucket) drifts only in the keys the file declares: keys Daily adds

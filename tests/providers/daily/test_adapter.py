@@ -72,7 +72,7 @@ def test_an_empty_domain_plans_creates_with_their_fields(tmp_path: Path,
                                         " 20}\n      - {name: b}\n")
     account = plan(path)
     assert [(c.key, c.action, c.reason) for c in account.changes] == [
-        ("a", Action.CREATE, "not found"), ("b", Action.CREATE, "not found")]
+        ("a", Action.CREATE, "not found or expired"), ("b", Action.CREATE, "not found or expired")]
     assert [(f.name, f.before, f.after) for f in account.changes[0].fields] == [
         ("name", ABSENT, "a"), ("privacy", ABSENT, "private"), ("max_participants", ABSENT, 20)]
 
@@ -257,6 +257,21 @@ def test_a_taken_name_is_adopted_after_the_refused_create(
 
     with pytest.raises(NameTaken):  # U1: told by a GET, never by `info`
         connected(DailyProvider, account, create)
+
+
+def test_a_room_that_expired_is_planned_as_a_create_that_says_so(
+        tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
+    """U9, section 12.5: Daily answers for a room past its exp as for one never made, so
+    the create's reason names both; the apply brings the room back under its name."""
+    seed(sandbox, KEY, "rooms", [{"name": "brief",
+                                  "properties": {"exp": int(time.time()) + 60}}])
+    sandbox.clock.advance(120)
+    path = daily_file(tmp_path, server, "      - {name: brief}\n")
+    change = plan(path).changes[0]
+    assert (change.action, change.reason) == (Action.CREATE, "not found or expired")
+    assert "+ daily.rooms[brief]  (not found or expired)" in run("plan", str(path)).output
+    assert run("apply", "--auto-approve", str(path)).exit_code == OK
+    assert "exp" not in stored(server, "brief")
 
 
 def test_a_create_whose_reply_is_lost_is_adopted_on_its_retry(
