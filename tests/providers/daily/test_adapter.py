@@ -18,6 +18,7 @@ from reconcile.engine.http import HttpError, HttpSettings, UnusableAnswer
 from reconcile.engine.plan import ABSENT, Action, LiveRoom
 from reconcile.engine.provider import NameTaken
 from reconcile.exitcodes import CHANGES, OK
+from reconcile.providers.daily import adapter
 from reconcile.providers.daily.adapter import DailyProvider
 from reconcile.providers.daily.emulator import domain_of, seed
 from reconcile.providers.daily.emulator_limits import SWITCHES
@@ -319,6 +320,26 @@ def test_delete_of_an_unknown_or_expired_room_is_not_an_error(
     assert [m for m, _, _ in connected(DailyProvider, account, delete,
                                        http=recording())] == [
         "DELETE", "DELETE"]
+
+
+def test_deletes_keep_within_every_window_of_the_budget(
+        tmp_path: Path, server: SandboxServer, sandbox: Sandbox,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Daily's delete budget has a second window (50 in 30 s): scaled down to 3 in 2 s
+    beside 10 a second, four deletes take at least two seconds."""
+    monkeypatch.setattr(adapter, "DELETE_BUDGETS", ((10, 1.0), (3, 2.0)))
+    seed(sandbox, KEY, "rooms", [{"name": f"r{i}"} for i in range(4)])
+    account = _account(tmp_path, server)
+
+    async def delete(provider: DailyProvider) -> float:
+        started = time.monotonic()
+        for i in range(4):
+            await provider.delete("rooms", LiveRoom("rooms", f"r{i}", f"r{i}", {}))
+        return time.monotonic() - started
+
+    assert connected(DailyProvider, account, delete) >= 2
+    with SandboxControl(server.base_url) as control:
+        assert control.rooms("daily", KEY, "rooms") == []
 
 
 def test_find_reads_one_room_by_name(tmp_path: Path, server: SandboxServer,
