@@ -50,6 +50,7 @@ class Facts:
     new_join_urls: bool = False  # whether a replace hands out new join URLs
     first_reason: str = "not found"  # why a room is created in a fresh account
     gone_reason: str = "not found"  # why a room deleted out of band is created ({id}: its id)
+    new_reason: str = "not found"  # why a room is created in an account that has others
     extra: str = ""  # account settings every file of the provider needs
 
     @property
@@ -528,6 +529,6 @@ def test_a_plan_does_not_depend_on_the_order_of_the_rooms(rig: Harness, facts: F
         plans.append(sorted(line for line in result.stdout.splitlines()
                             if line and not line.startswith(" ")))  # headers and summary
     # `old` is declared, so it keeps its live room; `new` is made.
-    assert plans[0] == [header(facts, "+", "new", "not found").rstrip("\n"),
+    assert plans[0] == [header(facts, "+", "new", facts.new_reason).rstrip("\n"),
                         summary(create=1).rstrip("\n")]
     assert plans[1] == plans[0]

@@ -22,7 +22,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from reconcile.providers.daily import properties as p
-from reconcile.providers.daily.emulator_list import page, parse_list_query, visible
+from reconcile.providers.daily.emulator_limits import CONTROL_ROUTES, participant_cap, rate_wait
+from reconcile.providers.daily.emulator_list import (
+    create_indexes,
+    page,
+    parse_list_query,
+    visible,
+)
 from reconcile.providers.daily.emulator_rules import (
     Invalid,
     apply_properties,
@@ -103,7 +109,8 @@ class _Api:
 
     def endpoint(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         """Bearer auth on every route: a missing or malformed header is a 400, a wrong key
-        a 401; then a refused body is a 400 with Daily's error types (U10)."""
+        a 401; then the domain's rate budgets when switched on (U8); then a refused body is
+        a 400 with Daily's error types (U10)."""
         async def run(request: Request) -> Response:
             scheme, _, key = request.headers.get("authorization", "").partition(" ")
             key = key.strip()
@@ -112,6 +119,9 @@ class _Api:
                              "Authorization header must be 'Bearer <API key>'")
             if not self.sandbox.authenticate(PROVIDER, key, key):
                 return error(401, "authentication-error", "The API key is not valid")
+            wait = rate_wait(self.sandbox, key, request.method)
+            if wait is not None:
+                return fault_response(429, wait)
             try:
                 return await handler(request, key)
             except Invalid as exc:
@@ -128,10 +138,6 @@ class _Api:
     def now(self) -> float:
         return self.sandbox.clock.now()
 
-    @property
-    def cap(self) -> int:
-        return p.PARTICIPANT_CAP
-
     async def domain(self, request: Request, key: str) -> Response:
         return json_response({"domain_name": domain_of(key),
                               "domain_id": str(uuid.uuid5(uuid.NAMESPACE_URL, key)),
@@ -139,11 +145,12 @@ class _Api:
 
     async def list(self, request: Request, key: str) -> Response:
         query = parse_list_query(request)
-        records, total = page(self.store, key, query, self.now)
-        return json_response({"total_count": total, "data": [render(r.data) for r in records]})
+        rooms, total = page(self.store, key, query, self.now)
+        return json_response({"total_count": total, "data": [render(room) for room in rooms]})
 
     async def create(self, request: Request, key: str) -> Response:
-        checked = check_body(await _body(request), create=True, cap=self.cap)
+        checked = check_body(await _body(request), create=True,
+                             cap=participant_cap(self.sandbox, key))
         data = new_room(self.sandbox, key, checked)
         with self.store.transaction():
             stale = self.store.find_live(PROVIDER, key, KIND, data["name"])
@@ -167,7 +174,7 @@ class _Api:
             record = self.visible_room(key, name)
             if record is None:  # U13
                 return _not_found(name)
-            checked = check_body(body, create=False, cap=self.cap)
+            checked = check_body(body, create=False, cap=participant_cap(self.sandbox, key))
             # U3: merge, or under the control API's switch replace privacy and properties
             base = update_base(self.sandbox, PROVIDER, record.data,
                                {"privacy": p.DEFAULT_PRIVACY},
@@ -207,6 +214,7 @@ async def _no_route(request: Request, exc: Exception) -> Response:
 
 
 def create_app(sandbox: Sandbox) -> Starlette:
+    create_indexes(sandbox.store)
     api = _Api(sandbox)
     room = "/v1/rooms/{name}"
     return Starlette(exception_handlers={404: _no_route, 405: _no_route}, routes=[
@@ -238,8 +246,8 @@ def seed(sandbox: Sandbox, account: str, kind: str, rooms: list[dict[str, Any]]
         body = {k: v for k, v in item.items() if k in CREATE_KEYS}
         body["properties"] = {**flat, **(body.get("properties") or {})}
         try:
-            data = new_room(sandbox, account, check_body(body, create=True,
-                                                         cap=p.PARTICIPANT_CAP))
+            data = new_room(sandbox, account, check_body(
+                body, create=True, cap=participant_cap(sandbox, account)))
         except Invalid as exc:
             raise ValueError(f"daily room #{index}: {exc}") from None
         datas.append({**data, "api_created": item.get("api_created", True) is not False})
@@ -259,4 +267,5 @@ def sandbox_connection(alias: str, settings: Any) -> SandboxConnection:
 # What the sandbox host calls (reconcile.sandbox.emulator).
 EMULATOR: Emulator = EmulatorParts(
     create_app=create_app, fault_response=fault_response, account_of=account_of,
-    seed=seed, sandbox_connection=sandbox_connection, name_field="name")
+    seed=seed, sandbox_connection=sandbox_connection, name_field="name",
+    control_routes=CONTROL_ROUTES)

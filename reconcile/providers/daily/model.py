@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, ValidatorFunctionWrapHandler, WrapValidator
+from pydantic_core import PydanticCustomError
 
+from reconcile.messages import describe, suggest
 from reconcile.models import (
     INT32_MAX,
     MAX_UNIX_SECONDS,
@@ -90,16 +92,40 @@ class DialoutConfig(StrictModel):
         "Seconds a dialled-out call may idle (default 0)."))
 
 
+def _rights(allowed: Any) -> WrapValidator:
+    """true, false or a list of `allowed`: one message for a bad value (the union would
+    give one per form the value could have taken), naming the first bad entry of a list."""
+    names = get_args(allowed)
+
+    def check(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        if isinstance(value, bool):
+            return value
+        bad = [item for item in value if item not in names] if isinstance(value, list) \
+            else [value]
+        if not bad:
+            return handler(value)
+        hint = suggest(bad[0], names) if isinstance(bad[0], str) else ""
+        raise PydanticCustomError("rights", "must be true, false or a list of {allowed},"
+                                  " got {got}{hint}", {"allowed": ", ".join(names),
+                                                       "got": describe(bad[0]), "hint": hint})
+
+    return WrapValidator(check)
+
+
+SendRights = Annotated[bool | list[Media], _rights(Media)]
+AdminRights = Annotated[bool | list[AdminRight], _rights(AdminRight)]
+
+
 class Permissions(StrictModel):
     """Defaults for participants without an owner token (token > room > domain)."""
 
     has_presence: bool | None = Field(None, alias="hasPresence", description=(
         "Whether they appear as present in the call."))
-    can_send: bool | list[Media] | None = Field(None, alias="canSend", description=(
+    can_send: SendRights | None = Field(None, alias="canSend", description=(
         "true, false, or the media they may send."))
     can_receive: dict[str, Any] | None = Field(None, alias="canReceive", description=(
         "What they may receive, as Daily's canReceive object."))
-    can_admin: bool | list[AdminRight] | None = Field(None, alias="canAdmin", description=(
+    can_admin: AdminRights | None = Field(None, alias="canAdmin", description=(
         "true, false, or what they may administer."))
 
 

@@ -15,6 +15,9 @@ ENGINE = dict(
     in_place=True,
     rename_in_place=False,
     sessions=False,
+    first_reason="not found or expired",  # U9: no read tells the two apart
+    gone_reason="not found or expired",
+    new_reason="not found or expired",
 )
 
 # tests/commands/test_show.py: a live room's status, whether the API shows sessions

@@ -18,8 +18,10 @@ from reconcile.engine.http import HttpError, HttpSettings, UnusableAnswer
 from reconcile.engine.plan import ABSENT, Action, LiveRoom
 from reconcile.engine.provider import NameTaken
 from reconcile.exitcodes import CHANGES, OK
+from reconcile.providers.daily import adapter
 from reconcile.providers.daily.adapter import DailyProvider
 from reconcile.providers.daily.emulator import domain_of, seed
+from reconcile.providers.daily.emulator_limits import SWITCHES
 from reconcile.sandbox.client import SandboxControl
 from reconcile.sandbox.core import Sandbox
 from reconcile.sandbox.faults import set_faults
@@ -71,7 +73,7 @@ def test_an_empty_domain_plans_creates_with_their_fields(tmp_path: Path,
                                         " 20}\n      - {name: b}\n")
     account = plan(path)
     assert [(c.key, c.action, c.reason) for c in account.changes] == [
-        ("a", Action.CREATE, "not found"), ("b", Action.CREATE, "not found")]
+        ("a", Action.CREATE, "not found or expired"), ("b", Action.CREATE, "not found or expired")]
     assert [(f.name, f.before, f.after) for f in account.changes[0].fields] == [
         ("name", ABSENT, "a"), ("privacy", ABSENT, "private"), ("max_participants", ABSENT, 20)]
 
@@ -224,6 +226,21 @@ def test_prune_deletes_only_matching_undeclared_rooms(tmp_path: Path, server: Sa
     assert names == ["other", "team-a", "team-dash"]
 
 
+def test_a_prune_keeps_within_daily_delete_budget(tmp_path: Path, server: SandboxServer,
+                                                  sandbox: Sandbox) -> None:
+    """U8: with the domain's budgets on, deletes are paced to 2 a second, so a prune of
+    five rooms ends without a failure and takes at least two seconds."""
+    seed(sandbox, KEY, "rooms", [{"name": f"old-{i}"} for i in range(5)])
+    SWITCHES.set(sandbox, KEY, {"rate_limits": True})
+    path = daily_file(tmp_path, server, "", extra="    prune: {match: 'old-*'}\n")
+    started = time.monotonic()
+    result = run("apply", "--auto-approve", str(path))
+    assert result.exit_code == OK, result.output
+    assert result.output.count("deleted") >= 5 and time.monotonic() - started >= 2
+    with SandboxControl(server.base_url) as control:
+        assert control.rooms("daily", KEY, "rooms") == []
+
+
 # -- the hooks one by one -------------------------------------------------------------------
 
 def _account(tmp_path: Path, server: SandboxServer) -> AccountConfig:
@@ -241,6 +258,21 @@ def test_a_taken_name_is_adopted_after_the_refused_create(
 
     with pytest.raises(NameTaken):  # U1: told by a GET, never by `info`
         connected(DailyProvider, account, create)
+
+
+def test_a_room_that_expired_is_planned_as_a_create_that_says_so(
+        tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
+    """U9, section 12.5: Daily answers for a room past its exp as for one never made, so
+    the create's reason names both; the apply brings the room back under its name."""
+    seed(sandbox, KEY, "rooms", [{"name": "brief",
+                                  "properties": {"exp": int(time.time()) + 60}}])
+    sandbox.clock.advance(120)
+    path = daily_file(tmp_path, server, "      - {name: brief}\n")
+    change = plan(path).changes[0]
+    assert (change.action, change.reason) == (Action.CREATE, "not found or expired")
+    assert "+ daily.rooms[brief]  (not found or expired)" in run("plan", str(path)).output
+    assert run("apply", "--auto-approve", str(path)).exit_code == OK
+    assert "exp" not in stored(server, "brief")
 
 
 def test_a_create_whose_reply_is_lost_is_adopted_on_its_retry(
@@ -288,6 +320,26 @@ def test_delete_of_an_unknown_or_expired_room_is_not_an_error(
     assert [m for m, _, _ in connected(DailyProvider, account, delete,
                                        http=recording())] == [
         "DELETE", "DELETE"]
+
+
+def test_deletes_keep_within_every_window_of_the_budget(
+        tmp_path: Path, server: SandboxServer, sandbox: Sandbox,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Daily's delete budget has a second window (50 in 30 s): scaled down to 3 in 2 s
+    beside 10 a second, four deletes take at least two seconds."""
+    monkeypatch.setattr(adapter, "DELETE_BUDGETS", ((10, 1.0), (3, 2.0)))
+    seed(sandbox, KEY, "rooms", [{"name": f"r{i}"} for i in range(4)])
+    account = _account(tmp_path, server)
+
+    async def delete(provider: DailyProvider) -> float:
+        started = time.monotonic()
+        for i in range(4):
+            await provider.delete("rooms", LiveRoom("rooms", f"r{i}", f"r{i}", {}))
+        return time.monotonic() - started
+
+    assert connected(DailyProvider, account, delete) >= 2
+    with SandboxControl(server.base_url) as control:
+        assert control.rooms("daily", KEY, "rooms") == []
 
 
 def test_find_reads_one_room_by_name(tmp_path: Path, server: SandboxServer,

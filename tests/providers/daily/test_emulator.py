@@ -3,6 +3,7 @@ semantics, expiry and faults (docs/providers/daily.md, U1..U18)."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
@@ -197,6 +198,52 @@ def test_the_list_is_newest_first_and_walks_with_cursors(client: httpx.Client,
     oldest = client.get("/rooms", params={"limit": 2, "ending_before": "OLDEST"}).json()
     assert _names(oldest) == ["r1", "r0"]
     assert _names(client.get("/rooms").json()) == ["r4", "r3", "r2", "r1", "r0"]
+
+
+def _walk(client: httpx.Client) -> list[str]:
+    names: list[str] = []
+    params: dict[str, Any] = {"limit": 100}
+    while page := client.get("/rooms", params=params).json()["data"]:
+        names += [room["name"] for room in page]
+        params = {"limit": 100, "starting_after": page[-1]["id"]}
+    return names
+
+
+def test_a_page_reads_its_own_rooms_not_the_whole_domain(
+        client: httpx.Client, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A page costs what it holds: with 600 rooms of one second, an expired one and two
+    of a later second, a page and the pages around it decode a handful of stored rooms,
+    not all 600, and agree with a walk of the whole list."""
+    emulator.seed(sandbox, API_KEY, "rooms", [{"name": f"r{i:03}"} for i in range(600)])
+    sandbox.clock.advance(1)
+    create(client, name="gone", properties={"exp": int(sandbox.clock.now()) + 5})
+    sandbox.clock.advance(10)
+    create(client, name="new1")
+    create(client, name="new2")
+    everything = _walk(client)
+    assert len(everything) == 602 and "gone" not in everything
+    assert set(everything[:2]) == {"new1", "new2"}
+    decoded = 0
+    loads = json.loads
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        nonlocal decoded
+        decoded += 1
+        return loads(*args, **kwargs)
+
+    monkeypatch.setattr(json, "loads", counting)
+    first = client.get("/rooms", params={"limit": 5})
+    after = client.get("/rooms", params={"limit": 5,
+                                         "starting_after": first.json()["data"][-1]["id"]})
+    before = client.get("/rooms", params={"limit": 4,
+                                          "ending_before": after.json()["data"][0]["id"]})
+    oldest = client.get("/rooms", params={"limit": 3, "ending_before": "OLDEST"})
+    monkeypatch.undo()
+    assert decoded < 40, decoded  # the old list decoded every room for each page
+    assert first.json()["total_count"] == 602
+    assert _names(first.json()) + _names(after.json()) == everything[:10]
+    assert _names(before.json()) == everything[1:5]  # across the two seconds
+    assert _names(oldest.json()) == everything[-3:]
 
 
 @pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 101}, {"limit": "ten"},

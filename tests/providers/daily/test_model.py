@@ -95,3 +95,21 @@ def test_the_account_takes_only_a_key_reference() -> None:
 
 def test_stream_urls_are_sensitive() -> None:
     assert MODELS.sensitive_fields == {"streaming_endpoints"}
+
+
+@pytest.mark.parametrize(("key", "value", "allowed", "got"), [
+    ("canSend", ["video", "smell"], "video, audio, screenVideo, screenAudio", "'smell'"),
+    ("canSend", "yes", "video, audio, screenVideo, screenAudio", "'yes'"),
+    ("canAdmin", "yes-please", "participants, streaming, transcription", "'yes-please'"),
+    ("canAdmin", [1], "participants, streaming, transcription", "1"),
+])
+def test_a_bad_rights_value_is_one_error_naming_both_forms(key: str, value: Any,
+                                                           allowed: str, got: str) -> None:
+    """canSend and canAdmin are true, false or a list: a bad value is one message that
+    says so, not one per form it could have been."""
+    with pytest.raises(ValidationError) as caught:
+        room(permissions={key: value})
+    errors = caught.value.errors()
+    assert [e["loc"] for e in errors] == [("permissions", key)]
+    assert f"true, false or a list of {allowed}" in errors[0]["msg"]
+    assert errors[0]["msg"].endswith(f"got {got}")
