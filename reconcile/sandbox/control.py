@@ -46,6 +46,8 @@ async def _body(request: Request) -> dict[str, Any]:
         body = json.loads(raw) if raw else {}
     except (ValueError, UnicodeDecodeError) as exc:
         raise ControlError(400, f"the body is not valid JSON: {exc}") from exc
+    except RecursionError:
+        raise ControlError(400, "the body is not valid JSON: nested too deeply") from None
     if not isinstance(body, dict):
         raise ControlError(400, "the body must be a JSON object")
     return body

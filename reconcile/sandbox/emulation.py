@@ -43,11 +43,12 @@ def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | Non
 
 
 async def json_body(request: Request) -> Any:
-    """The parsed JSON body, or None when it is absent or not JSON."""
+    """The parsed JSON body, or None when it is absent or not JSON (nested too deeply for
+    the parser included: a hostile body must be a 400, not a 500)."""
     raw = await request.body()
     if not raw:
         return None
     try:
         return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None

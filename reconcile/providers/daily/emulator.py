@@ -205,6 +205,8 @@ async def _body(request: Request) -> Any:
         return json.loads(raw)
     except UnicodeDecodeError:
         raise json.JSONDecodeError("not UTF-8", "", 0) from None
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", "", 0) from None
 
 
 async def _no_route(request: Request, exc: Exception) -> Response:
