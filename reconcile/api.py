@@ -13,6 +13,7 @@ Errors raise `reconcile.errors.ReconcileError`: `ConfigError` for a rooms file t
 be used (its `diagnostics` are located, `file:line:col`), a plain `ReconcileError` for
 anything else the CLI reports in one message (an account that cannot be read, a stale
 saved plan, a held lock). An error met after the file was loaded carries its `checksum`.
+An argument of the wrong Python type is a TypeError, raised before anything is read.
 """
 
 from __future__ import annotations
