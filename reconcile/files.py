@@ -182,6 +182,9 @@ def write_atomically(path: str | os.PathLike[str], data: str | bytes, *,
     payload = data.encode("utf-8") if isinstance(data, str) else data
     if "\0" in name:  # os's ValueError, not an OSError: no file's name can hold one
         raise FileNotWritten(name, "the path holds a NUL character")
+    if name.endswith(("/", os.sep)):  # realpath drops the slash: "out/" became a file "out"
+        raise FileNotWritten(name, "the path ends with a slash, so it names a folder, not a"
+                                   " file")
     target = Path(os.path.realpath(name))
     if parents:
         try:

@@ -307,3 +307,9 @@ def test_a_path_holding_a_nul_is_refused_not_a_value_error(tmp_path: Path) -> No
     with pytest.raises(FileNotWritten, match="cannot write: the path holds a NUL character"):
         write_atomically(path, "x", parents=True)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_path_ending_with_a_slash_is_not_written_as_a_file(tmp_path: Path) -> None:
+    with pytest.raises(FileNotWritten, match="ends with a slash, so it names a folder"):
+        write_atomically(f"{tmp_path}/out/", "x", parents=True)
+    assert list(tmp_path.iterdir()) == []  # no file `out`
