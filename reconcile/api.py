@@ -13,6 +13,7 @@ Errors raise `reconcile.errors.ReconcileError`: `ConfigError` for a rooms file t
 be used (its `diagnostics` are located, `file:line:col`), a plain `ReconcileError` for
 anything else the CLI reports in one message (an account that cannot be read, a stale
 saved plan, a held lock). An error met after the file was loaded carries its `checksum`.
+An argument of the wrong Python type is a TypeError, raised before anything is read.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -113,7 +115,7 @@ def plan_file(path: FilePath, *, accounts: Patterns = (), targets: Patterns = ()
     Credentials are read from `environ` (default: os.environ); the sandbox needs none.
     `on_notice(text)` hears each provider's notice for today (default: logged)."""
     _refuse_running_loop("plan_file")
-    wanted = _patterns(targets)
+    wanted = _patterns(targets, "targets")
 
     async def work(run: Run, config: Config) -> PlanResult:
         plan = narrow(await run.plan(), wanted)
@@ -185,7 +187,8 @@ def apply_file(path: FilePath, *, accounts: Patterns = (), targets: Patterns = (
     `allow_disruption` are apply's options; `lock_timeout` is how many seconds to wait
     for another apply's state lock (None: wait). The rest is as for `plan_file`."""
     _refuse_running_loop("apply_file")
-    wanted = _patterns(targets)
+    wanted = _patterns(targets, "targets")
+    _check_checksum(checksum)
     steps = _Steps(force, allow_disruption, auto_approve, checksum, confirm, on_plan,
                    on_progress)
 
@@ -211,7 +214,9 @@ def apply_saved(saved: FilePath | SavedPlan, *, force: bool = False,
     the plan changes are read again; one whose live state changed since is skipped, and
     reported as a skipped outcome. Approval and the options are as for `apply_file`."""
     _refuse_running_loop("apply_saved")
+    _check_checksum(checksum)
     if not isinstance(saved, SavedPlan):
+        _check_path(saved, "saved")
         from reconcile.outputs.document import read_saved
 
         saved = read_saved(os.fspath(saved))
@@ -251,8 +256,10 @@ def run_file(path: FilePath, work: Callable[[Run, Config], Awaitable[T]], *,
         # Path("") is the current directory: never what an empty option meant.
         raise ReconcileError("sandbox: an empty path; give the database file's path,"
                              " or True for the default one")
+    _check_path(path, "path")
+    _check_environ(environ)
+    patterns = _patterns(accounts, "accounts")
     config = load(path, environ, credentials=not sandboxed)
-    patterns = _patterns(accounts)
     try:
         aliases = [account.alias for account in select(config, patterns)]
         if patterns and not aliases:
@@ -299,9 +306,51 @@ def _run(config: Config, aliases: Sequence[str], context: RunContext, hold_locks
     return results[0]
 
 
-def _patterns(value: Patterns) -> tuple[str, ...]:
+# -- the arguments' Python types, checked before anything is read (a wrong one failed deep
+# inside, as an AttributeError or a bare "not iterable", or was even taken: bytes as ints)
+
+def _patterns(value: Patterns, name: str) -> tuple[str, ...]:
     """One pattern given as a string is that pattern (tuple() would make one a letter)."""
-    return (value,) if isinstance(value, str) else tuple(value)
+    if isinstance(value, str):
+        return (value,)
+    patterns = tuple(value) if isinstance(value, Iterable) \
+        and not isinstance(value, bytes | bytearray | Mapping) else None
+    if patterns is None or not all(isinstance(item, str) for item in patterns):
+        raise TypeError(f"{name} must be a glob (str) or an iterable of globs, not"
+                        f" {_kind(value if patterns is None else patterns)}")
+    return patterns
+
+
+def _check_path(path: object, name: str) -> None:
+    if not isinstance(path, str | os.PathLike) or not isinstance(os.fspath(path), str):
+        raise TypeError(f"{name} must be a str or os.PathLike[str], not {_kind(path)}")
+
+
+def _check_environ(environ: object) -> None:
+    if environ is not None and not (isinstance(environ, Mapping) and all(
+            isinstance(k, str) and isinstance(v, str) for k, v in environ.items())):
+        raise TypeError("environ must be None or a mapping of str to str (such as"
+                        f" os.environ), not {_kind(environ)}")
+
+
+def _check_checksum(checksum: object) -> None:
+    """A checksum no plan can have is refused before the providers are read and the
+    state locks taken (it is not quoted: it may be anything pasted)."""
+    if checksum is not None and not isinstance(checksum, str):
+        raise TypeError(f"checksum must be None or a str, not {_kind(checksum)}")
+    if checksum is not None and not re.fullmatch(r"[0-9a-f]{64}", checksum.strip().lower()):
+        raise ReconcileError("checksum: not a plan checksum (64 hexadecimal digits, as"
+                             " `plan` prints it): nothing read, nothing applied")
+
+
+def _kind(value: object) -> str:
+    """The type of a value, or of the odd item in a collection; never the value itself,
+    which may be a credential."""
+    if isinstance(value, tuple | Mapping):
+        items = value.values() if isinstance(value, Mapping) else value
+        odd = [type(item).__name__ for item in items if not isinstance(item, str)]
+        return f"one with an item of type {odd[0]}" if odd else type(value).__name__
+    return type(value).__name__
 
 
 def _refuse_running_loop(name: str) -> None:

@@ -304,6 +304,10 @@ class _Validator:
             except envref.MissingVariable as missing:
                 self.report(credentials.value_marks[name], missing.message,
                             (*parts, "credentials", name))
+            if (problem := envref.unsendable(secrets.get(name, ""))) is not None:
+                where = ", ".join(f"`{v}`" for v in envref.names(reference))
+                self.report(credentials.value_marks[name], f"the value of {where} {problem}",
+                            (*parts, "credentials", name))
         return secrets
 
     # -- rooms -----------------------------------------------------------------------

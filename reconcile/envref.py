@@ -31,6 +31,17 @@ class MissingVariable(Exception):
         return f"environment variable `{self.name}` {state}"
 
 
+def unsendable(value: str) -> str | None:
+    """Why a resolved credential cannot go in an HTTP header, else None: a control
+    character (most often the line break a secrets file ends with) or a non-ASCII one.
+    httpx raised a bare ValueError or UnicodeEncodeError for them, mid-run."""
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        return "holds a control character (a line break?), which no HTTP header can carry"
+    if not value.isascii():
+        return "holds a non-ASCII character, which no provider's credential has"
+    return None
+
+
 def variable_for(account: str, field: str) -> str:
     """The environment variable a credential is suggested to come from: TELNYX_API_KEY for
     `api_key` of the account `telnyx` (messages, `init`, `sandbox serve`)."""

@@ -83,6 +83,8 @@ def check_regular(path: str | os.PathLike[str], what: str = "file") -> None:
         return
     except OSError as exc:
         raise _refused(name, exc) from None
+    except ValueError:
+        raise _nul(name) from None
     if not stat.S_ISREG(info.st_mode):
         raise FileRefused(name, f"is a {_kind(info)}, not a {what}")
 
@@ -108,6 +110,13 @@ def _stat(name: str) -> os.stat_result:
         return os.stat(name)
     except OSError as exc:
         raise _refused(name, exc) from None
+    except ValueError:
+        raise _nul(name) from None
+
+
+def _nul(name: str) -> FileRefused:
+    """os.stat's ValueError: a NUL in the path, which no file's name can hold."""
+    return FileRefused(name, "no such file (the path holds a NUL character)", missing=True)
 
 
 def _check(name: str, info: os.stat_result, limit: int, what: str) -> None:
@@ -171,6 +180,11 @@ def write_atomically(path: str | os.PathLike[str], data: str | bytes, *,
     Returns the status of the file written."""
     name = os.fspath(path)
     payload = data.encode("utf-8") if isinstance(data, str) else data
+    if "\0" in name:  # os's ValueError, not an OSError: no file's name can hold one
+        raise FileNotWritten(name, "the path holds a NUL character")
+    if name.endswith(("/", os.sep)):  # realpath drops the slash: "out/" became a file "out"
+        raise FileNotWritten(name, "the path ends with a slash, so it names a folder, not a"
+                                   " file")
     target = Path(os.path.realpath(name))
     if parents:
         try:

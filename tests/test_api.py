@@ -13,6 +13,7 @@ import sys
 import warnings
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -214,6 +215,44 @@ def test_bad_input_raises_the_located_error(tmp_path: Path, server: SandboxServe
     good.rename(tmp_path / "moved.yaml")
     with pytest.raises(ReconcileError, match=re.escape("made from rooms.yaml, which is not there")):
         apply_saved("plan.json", environ=SANDBOX_ENVIRON, auto_approve=True)
+
+
+@pytest.mark.parametrize(("arguments", "message"), [
+    ({"accounts": None}, "accounts must be a glob .str. or an iterable of globs, not NoneType"),
+    ({"accounts": b"telnyx"}, "accounts must be a glob .* not bytes"),  # was taken as ints
+    ({"accounts": ["telnyx", 5]}, "accounts must .* not one with an item of type int"),
+    ({"targets": 5}, "targets must be a glob .* not int"),
+    ({"targets": [b"api-a"]}, "targets must .* not one with an item of type bytes"),
+    ({"environ": ["TELNYX_API_KEY"]}, "environ must be None or a mapping of str to str"),
+    ({"environ": {"TELNYX_API_KEY": None}}, "environ must .* not one with an item of type"
+                                            " NoneType"),
+    ({"checksum": b"0" * 64}, "checksum must be None or a str, not bytes"),
+])
+def test_a_wrong_python_type_is_a_clear_type_error_before_anything_is_read(
+        tmp_path: Path, server: SandboxServer, sandbox: Sandbox, arguments: dict[str, Any],
+        message: str) -> None:
+    path = telnyx_rooms_file(tmp_path, server, ROOMS)
+    arguments = {"environ": SANDBOX_ENVIRON, **arguments}
+    with pytest.raises(TypeError, match=message):
+        apply_file(path, auto_approve=True, **arguments)
+    assert sandbox.counter_table() == {}
+    for path_value in (None, 5, os.fsencode(path)):
+        with pytest.raises(TypeError, match=r"path must be a str or os\.PathLike"):
+            plan_file(path_value, environ=SANDBOX_ENVIRON)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"saved must be a str or os\.PathLike"):
+        apply_saved(5, environ=SANDBOX_ENVIRON)  # type: ignore[arg-type]
+
+
+def test_a_garbage_checksum_or_a_nul_in_the_path_is_refused_before_anything_is_read(
+        tmp_path: Path, server: SandboxServer, sandbox: Sandbox) -> None:
+    path = telnyx_rooms_file(tmp_path, server, ROOMS)
+    for garbage in ("garbage", "\x1b[2J", "0" * 63, ""):
+        with pytest.raises(ReconcileError, match=r"checksum: not a plan checksum \(64") as caught:
+            apply_file(path, environ=SANDBOX_ENVIRON, auto_approve=True, checksum=garbage)
+        assert garbage not in str(caught.value) or not garbage
+    assert sandbox.counter_table() == {}
+    with pytest.raises(ConfigError, match=r"no such file \(the path holds a NUL character"):
+        plan_file(f"{path}\0x", environ=SANDBOX_ENVIRON)
 
 
 def test_notices_go_to_the_callback_once_per_run(tmp_path: Path, server: SandboxServer,

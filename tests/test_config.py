@@ -107,6 +107,22 @@ def test_an_empty_credential_variable_names_it_and_its_place(variable: str) -> N
     assert "${" + variable + "}" in lines[diagnostic.location.line - 1]
 
 
+@pytest.mark.parametrize(("value", "problem"), [
+    ("s3cret-sentinel\n", "holds a control character (a line break?)"),  # a secrets file's
+    ("s3cret\r\nX-Other: s3cret-sentinel", "holds a control character"),
+    ("s3cret-sentinel\u00e9", "holds a non-ASCII character"),
+])
+def test_a_credential_no_http_header_can_carry_is_a_located_error(value: str,
+                                                                   problem: str) -> None:
+    """httpx raised a bare ValueError or UnicodeEncodeError for these, mid-run."""
+    with pytest.raises(ConfigError) as caught:
+        load(EXAMPLE, {**ENVIRON, "DAILY_API_KEY": value})
+    (diagnostic,) = caught.value.diagnostics
+    assert diagnostic.message.startswith(f"the value of `DAILY_API_KEY` {problem}")
+    assert "sentinel" not in str(caught.value)
+    assert diagnostic.path.endswith(".credentials.api_key")
+
+
 def test_references_in_room_fields_resolve_and_are_then_checked(tmp_path: Path) -> None:
     path = write(tmp_path, """\
 version: 1

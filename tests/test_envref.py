@@ -81,3 +81,11 @@ def test_a_suggested_variable_is_a_valid_name_whatever_the_account() -> None:
     assert variable_for("telnyx-eu", "api_key") == "TELNYX_EU_API_KEY"
     assert variable_for("1st", "api_key") == "_1ST_API_KEY"
     assert variable_for("-a", "token") == "_A_TOKEN"
+
+
+def test_unsendable_names_why_a_credential_cannot_go_in_a_header() -> None:
+    assert envref.unsendable("AC0123-abc_DEF.~+/=") is None
+    assert envref.unsendable("key with spaces") is None  # odd, but a header carries it
+    for value in ("key\n", "k\rey", "k\x00", "k\x7f", "\tkey"):
+        assert "control character" in (envref.unsendable(value) or "")
+    assert "non-ASCII" in (envref.unsendable("kéy") or "")

@@ -295,3 +295,21 @@ def test_every_file_reconcile_writes_goes_through_the_one_atomic_writer() -> Non
              if path.name != "files.py"
              and (writes := raw_writes(path.read_text(encoding="utf-8")))}
     assert found == {}
+
+
+def test_a_path_holding_a_nul_is_refused_not_a_value_error(tmp_path: Path) -> None:
+    """os.stat and open raise ValueError (no OSError) for a NUL, which the API passes on."""
+    path = tmp_path / "a\0b.yaml"
+    missing = refused(path)
+    assert missing.missing and missing.problem == "no such file (the path holds a NUL character)"
+    with pytest.raises(FileRefused, match="holds a NUL"):
+        check_regular(path)
+    with pytest.raises(FileNotWritten, match="cannot write: the path holds a NUL character"):
+        write_atomically(path, "x", parents=True)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_path_ending_with_a_slash_is_not_written_as_a_file(tmp_path: Path) -> None:
+    with pytest.raises(FileNotWritten, match="ends with a slash, so it names a folder"):
+        write_atomically(f"{tmp_path}/out/", "x", parents=True)
+    assert list(tmp_path.iterdir()) == []  # no file `out`

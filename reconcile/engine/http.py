@@ -37,6 +37,7 @@ from reconcile.engine.http_errors import (
     TransportError,
     TransportRefused,
     UnusableAnswer,
+    parse_json,
     redact_url,
     refusal,
 )
@@ -76,7 +77,7 @@ __all__ = [
     "HttpClient", "HttpError", "HttpSettings", "LinkRefused", "NotJson", "PaginationError",
     "RateLimiter", "RedirectRefused", "Sleep", "TransportError", "TransportRefused",
     "UnusableAnswer", "_context_for", "_tls_context", "check_endpoint", "is_loopback",
-    "json_body", "redact_url", "segment", "transient", "unprocessed",
+    "json_body", "parse_json", "redact_url", "segment", "transient", "unprocessed",
 ]
 
 USER_AGENT = f"reconcile/{__version__} (video rooms as code)"

@@ -7,6 +7,7 @@ Every message names the request by its URL with secret-bearing query values mask
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -126,9 +127,18 @@ def refusal(response: httpx.Response, problem: str, kind: type[E],
                 url=str(response.request.url))
 
 
+def parse_json(content: bytes) -> Any:
+    """json.loads, where nesting deeper than the parser's recursion limit (`[[[[…`, a
+    hostile answer's cheapest crash) is a ValueError like any other bad JSON."""
+    try:
+        return json.loads(content)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
 def _json_or_text(response: httpx.Response) -> Any:
     try:
-        return response.json()
+        return parse_json(response.content)
     except ValueError:
         return response.text[:2000]
 

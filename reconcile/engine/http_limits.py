@@ -16,7 +16,13 @@ from typing import Any
 
 import httpx
 
-from reconcile.engine.http_errors import BodyTooLarge, NotJson, UnusableAnswer, refusal
+from reconcile.engine.http_errors import (
+    BodyTooLarge,
+    NotJson,
+    UnusableAnswer,
+    parse_json,
+    refusal,
+)
 
 # A million rooms at Twilio's page size, 250,000 at Telnyx's: far beyond any real account,
 # yet an endless `next` chain stops after minutes, not hours.
@@ -105,7 +111,7 @@ def json_body(response: httpx.Response, provider: str | None = None) -> Any:
     """The answer's JSON; NotJson naming the request and where parsing stopped otherwise
     (never the body itself: it may echo a credential)."""
     try:
-        return json.loads(response.content)
+        return parse_json(response.content)
     except (ValueError, UnicodeDecodeError) as exc:
         where = f" ({exc.msg} at line {exc.lineno} column {exc.colno})" \
             if isinstance(exc, json.JSONDecodeError) else ""

@@ -37,6 +37,7 @@ from reconcile.engine.http import (
     Sleep,
     TransportError,
     UnusableAnswer,
+    json_body,
     transient,
     unprocessed,
 )
@@ -127,7 +128,7 @@ async def find_comment(http: HttpClient, repo: str, pr: int, marker: str,
                                   params={"per_page": PER_PAGE}, retry=_retry_safe)
     followed: set[str] = set()
     while True:
-        page = response.json()
+        page = json_body(response)
         if not isinstance(page, list):
             raise GitHubError(f"GitHub's list of comments on {repo}#{pr} is not a list")
         for comment in page:
@@ -153,7 +154,7 @@ async def _upsert(http: HttpClient, repo: str, pr: int, body: str, marker: str,
         try:
             response = await http.request("PATCH", _comment_path(repo, existing),
                                           retry=_retry_safe, json={"body": body})
-            return _result("updated", response.json())
+            return _result("updated", json_body(response))
         except HttpError as exc:
             if exc.status != 404:
                 raise
@@ -171,13 +172,16 @@ async def _upsert(http: HttpClient, repo: str, pr: int, body: str, marker: str,
             return _result("created", made)
         response = await http.request("POST", _comments_path(repo, pr), retry=_retry_post,
                                       json={"body": body})
-    return _result("created", response.json())
+    return _result("created", json_body(response))
 
 
 async def _author_test(http: HttpClient, login: str | None) -> AuthorTest:
     if login is None:
         try:
-            login = str((await http.request("GET", "/user", retry=_retry_safe)).json()["login"])
+            user = json_body(await http.request("GET", "/user", retry=_retry_safe))
+            if not isinstance(user, Mapping) or not isinstance(user.get("login"), str):
+                raise GitHubError("GitHub's answer to GET /user names no login")
+            login = user["login"]
         except HttpError as exc:
             if exc.status != 403 or _rate_limited(exc) or _quota_used_up(exc):
                 raise

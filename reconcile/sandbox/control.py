@@ -7,7 +7,6 @@ neither counted nor faulted. `reconcile.sandbox.client.SandboxControl` calls it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -19,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from reconcile.sandbox.core import Sandbox
-from reconcile.sandbox.emulation import iso_micros
+from reconcile.sandbox.emulation import iso_micros, parse_body
 from reconcile.sandbox.emulator import Emulator
 from reconcile.sandbox.faults import get_faults, set_faults
 from reconcile.sandbox.store import DuplicateName, Record
@@ -43,9 +42,9 @@ def _json(body: Any, status: int = 200) -> Response:
 async def _body(request: Request) -> dict[str, Any]:
     raw = await request.body()
     try:
-        body = json.loads(raw) if raw else {}
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ControlError(400, f"the body is not valid JSON: {exc}") from exc
+        body = parse_body(raw) if raw else {}
+    except ValueError as exc:
+        raise ControlError(400, f"the body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise ControlError(400, "the body must be a JSON object")
     return body

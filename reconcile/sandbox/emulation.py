@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from reconcile.timestamps import iso_micros, iso_millis, iso_seconds
 
 __all__ = ["basic_auth", "bearer_token", "iso_micros", "iso_millis", "iso_seconds",
-           "json_body", "json_response"]
+           "json_body", "json_response", "parse_body"]
 
 
 def basic_auth(request: Request) -> tuple[str | None, str | None]:
@@ -42,12 +42,29 @@ def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | Non
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+def parse_body(raw: bytes) -> Any:
+    """A request body as a real API's JSON parser takes it, else ValueError: UTF-8 only,
+    no NaN or Infinity (Python's extension), no lone surrogate (`"\\ud800"`), nesting
+    within the parser's recursion limit. Each of these once reached the store or the
+    parser as a 500 with a traceback in the server log."""
+    try:
+        value = json.loads(raw.decode("utf-8"), parse_constant=_not_json)
+        json.dumps(value, ensure_ascii=False).encode("utf-8")  # a lone surrogate fails here
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    return value
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
 async def json_body(request: Request) -> Any:
-    """The parsed JSON body, or None when it is absent or not JSON."""
+    """The parsed JSON body (see parse_body), or None when it is absent or not JSON."""
     raw = await request.body()
     if not raw:
         return None
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        return parse_body(raw)
+    except ValueError:
         return None

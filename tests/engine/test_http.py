@@ -20,12 +20,14 @@ from reconcile.engine.http import (
     HttpClient,
     HttpError,
     HttpSettings,
+    NotJson,
     RateLimiter,
     RedirectRefused,
     TransportError,
     TransportRefused,
     UnusableAnswer,
     check_endpoint,
+    json_body,
     redact_url,
     segment,
 )
@@ -461,3 +463,18 @@ def test_an_address_httpx_cannot_parse_is_refused_as_a_reconcile_error() -> None
     http = HttpClient("http://127.0.0.1:9")
     with pytest.raises(TransportRefused, match="refusing to send GET to an invalid address"):
         http.build("GET", "/v1/Rooms/\t/Participants")
+
+
+def test_an_answer_nested_past_the_parsers_limit_is_unusable_not_a_crash(
+        canned: Canned) -> None:
+    """`[[[[…` costs a provider 100 KB and crashed json.loads with a RecursionError: as a
+    2xx it is NotJson, as an error answer its body is kept as text."""
+    deep = b"[" * 100_000
+    head = f"Content-Length: {len(deep)}\r\nConnection: close\r\n\r\n".encode()
+    canned.raw = {"/start": b"HTTP/1.1 200 OK\r\n" + head + deep,
+                  "/bad": b"HTTP/1.1 400 X\r\n" + head + deep}
+    with pytest.raises(NotJson, match=r"the 100,000-byte body is not JSON"):
+        json_body(fetch(canned))
+    with pytest.raises(HttpError) as caught:
+        fetch(canned, path="/bad")
+    assert caught.value.body == deep.decode()[:2000]

@@ -99,6 +99,13 @@ class FakeGitHub:
         return sum(1 for m, p, _ in self.requests if m == method and p.endswith(path_suffix))
 
 
+def _faulty(fault: Fault) -> Response:
+    """The fault's answer: its body as JSON, or as it is when bytes (not JSON at all)."""
+    if isinstance(fault.body, bytes):
+        return Response(fault.body, fault.status, fault.headers, "application/json")
+    return JSONResponse(fault.body, fault.status, fault.headers)
+
+
 def _error(status: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"message": message, "documentation_url": DOCS, **extra}, status)
 
@@ -117,13 +124,13 @@ def create_app(fake: FakeGitHub) -> Starlette:
         if fault is not None:
             fake.faults.remove(fault)
             if not fault.commit:
-                return JSONResponse(fault.body, fault.status, fault.headers)
+                return _faulty(fault)
         who = account(request)
         if who is None:
             return _error(401, "Bad credentials")
         answer = await _route(fake, request, who)
         if fault is not None:
-            return JSONResponse(fault.body, fault.status, fault.headers)
+            return _faulty(fault)
         return answer
 
     return Starlette(routes=[Route("/{path:path}", dispatch,

@@ -281,6 +281,26 @@ def test_an_answer_that_is_no_comment_is_a_clear_error(github: FakeGitHub) -> No
         upsert(github, plan("x"))
 
 
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("GET", "/comments$", b"<html>proxy error</html>"),
+    ("GET", "/comments$", b"[" * 100_000),  # past json's recursion limit: a RecursionError
+    ("POST", "/comments$", b"{cut short"),
+    ("GET", "^/user$", b"not json"),
+])
+def test_an_answer_that_is_not_json_is_a_clear_error(github: FakeGitHub, method: str,
+                                                     path: str, body: bytes) -> None:
+    github.fail_next(method, path, 200 if method == "GET" else 201, body=body)
+    with pytest.raises(GitHubError, match=r"^GitHub's answer cannot be used: the [\d,]+-byte"
+                                          r" body is not JSON"):
+        upsert(github, plan("x"))
+
+
+def test_a_user_answer_without_a_login_is_a_clear_error(github: FakeGitHub) -> None:
+    github.fail_next("GET", "^/user$", 200, body={"id": 1})
+    with pytest.raises(GitHubError, match=r"GitHub's answer to GET /user names no login"):
+        upsert(github, plan("x"), token=ALICE_TOKEN)
+
+
 @pytest.mark.parametrize(("body", "said"), [
     (["not", "a", "mapping"], "404"),
     ({"message": "x" * 400}, "404: " + "x" * 299 + "…"),

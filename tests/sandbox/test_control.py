@@ -98,6 +98,8 @@ def test_bad_fault_configurations_name_the_field(fake_server: SandboxServer) -> 
     assert body["error"] == "invalid fault configuration"
     assert {e["field"] for e in body["errors"]} == {"error_rate", "burst_429.length"}
     assert raw(fake_server, "PUT", "/faults/fake", content=b"{oops").status_code == 400
+    deep = raw(fake_server, "PUT", "/faults/fake", content=b"[" * 100_000)  # parser recursion
+    assert deep.status_code == 400 and "nested too deeply" in deep.text
     assert raw(fake_server, "PUT", "/faults/nope", json={}).status_code == 404
 
 

@@ -37,7 +37,7 @@ from reconcile.providers.daily.emulator_rules import (
     shown_config,
 )
 from reconcile.sandbox.core import Sandbox, SandboxConnection
-from reconcile.sandbox.emulation import iso_millis, json_response
+from reconcile.sandbox.emulation import iso_millis, json_response, parse_body
 from reconcile.sandbox.emulator import Emulator, EmulatorParts
 from reconcile.sandbox.store import DuplicateName, Record
 from reconcile.sandbox.update_mode import update_base
@@ -202,9 +202,9 @@ async def _body(request: Request) -> Any:
     if not raw.strip():
         return {}
     try:
-        return json.loads(raw)
-    except UnicodeDecodeError:
-        raise json.JSONDecodeError("not UTF-8", "", 0) from None
+        return parse_body(raw)
+    except ValueError as exc:  # JSONDecodeError, or what else parse_body refuses
+        raise json.JSONDecodeError(str(exc), "", 0) from None
 
 
 async def _no_route(request: Request, exc: Exception) -> Response:

@@ -45,7 +45,14 @@ import httpx
 from reconcile import envref
 from reconcile.config import AccountConfig
 from reconcile.engine.answers import ARRAY, NULL, Answer, RoomShape
-from reconcile.engine.http import HttpClient, HttpError, TransportError, segment, unprocessed
+from reconcile.engine.http import (
+    HttpClient,
+    HttpError,
+    TransportError,
+    parse_json,
+    segment,
+    unprocessed,
+)
 from reconcile.engine.plan import LiveRoom, UncertainCreate
 from reconcile.engine.provider import Capabilities, RunContext
 from reconcile.errors import ReconcileError
@@ -223,7 +230,7 @@ class KaleyraProvider(KaleyraPlanning):
         await self._save()
         try:
             response = await self._post_room(body)
-            created = _room(response.json())
+            created = _room(parse_json(response.content))
             room_id = created.get("room_id")
             if not isinstance(room_id, str) or not room_id:
                 raise ValueError("no room_id in the answer")

@@ -14,7 +14,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from reconcile.engine.http import HttpClient, HttpError
+from reconcile.engine.http import HttpClient, HttpError, parse_json
 from reconcile.errors import ReconcileError
 
 USERS = "/v2/users"
@@ -76,7 +76,7 @@ class Users:
             response = await self._http.request("GET", USERS,
                                                 params={"offset": offset, "limit": PAGE})
             try:
-                body = response.json()
+                body = parse_json(response.content)
             except ValueError:
                 break  # no list to read: the user is not known to exist
             users = body.get("users") if isinstance(body, dict) else None

@@ -20,7 +20,7 @@ import httpx
 from reconcile import redact
 from reconcile.config import AccountConfig
 from reconcile.engine.answers import BOOLEAN, NULL, STRING, Answer, RoomShape, distinct
-from reconcile.engine.http import HttpError, segment
+from reconcile.engine.http import HttpError, parse_json, segment
 from reconcile.engine.plan import Action, Change, FieldChange, LiveRoom
 from reconcile.engine.provider import Capabilities, NameTaken, Provider
 from reconcile.errors import ReconcileError
@@ -241,7 +241,7 @@ def _name(live: LiveRoom) -> str:
 
 def _json(response: httpx.Response) -> Any:
     try:
-        return response.json()
+        return parse_json(response.content)
     except ValueError:
         return None
 

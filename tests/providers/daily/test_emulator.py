@@ -117,6 +117,13 @@ def test_invalid_bodies_are_400s_that_name_the_key(client: httpx.Client, body: d
 def test_a_body_that_is_not_json_is_a_json_parsing_error(client: httpx.Client) -> None:
     refused(client.post("/rooms", content=b"{nope"), 400, "json-parsing-error")
     refused(client.post("/rooms", content=b"\xff\xfe"), 400, "json-parsing-error")
+    refused(client.post("/rooms", content=b"[" * 100_000), 400, "json-parsing-error")
+    # Python's json takes these; a real parser does not, and the store choked on them (500)
+    for raw in (b'{"name": "a", "properties": {"sfu_switchover": Infinity}}',
+                b'{"name": "a", "properties": {"sfu_switchover": NaN}}',
+                b'{"name": "a", "properties": {"meeting_join_hook": "https://x/\\ud800"}}'):
+        refused(client.post("/rooms", content=raw), 400, "json-parsing-error")
+    assert client.get("/rooms").json()["total_count"] == 0
 
 
 def test_the_128_character_name_and_every_documented_shape_are_taken(

@@ -74,6 +74,17 @@ def test_bad_switch_values_are_refused(server: SandboxServer, body: dict[str, An
     assert response.status_code == 400 and "participant_cap (an integer" in response.text
 
 
+@pytest.mark.parametrize("raw", [b"{oops", b"[" * 100_000, b'{"a":' * 50_000, b"\xff",
+                                 b"null", b"{}", b'{"participant_cap": NaN}',
+                                 b'{"participant_cap": 1e400}', b'{"participant_cap": -1}'])
+def test_hostile_switch_bodies_are_a_400_and_leave_the_switches_working(
+        server: SandboxServer, raw: bytes) -> None:
+    url = f"{server.control_url}/providers/daily/accounts/{API_KEY}/switches"
+    response = httpx.post(url, content=raw)
+    assert response.status_code == 400 and "participant_cap (an integer" in response.text
+    assert httpx.get(url).json() == {"participant_cap": 200, "rate_limits": False}
+
+
 # -- U8: the rate budgets ------------------------------------------------------------------
 
 def test_budgets_are_off_unless_switched_on(client: httpx.Client, frozen: list[float]) -> None:
