@@ -42,9 +42,10 @@ class Connection:
         return {}
 
     @classmethod
-    def write_limit(cls) -> RateLimiter | None:
-        """A client-side limit on writes, where the provider documents one."""
-        return None
+    def rate_limits(cls) -> tuple[RateLimiter, ...]:
+        """Client-side limits on requests (on writes, or on some methods), where the
+        provider documents them; the client waits within every one that counts a request."""
+        return ()
 
     @classmethod
     def notices(cls, today: date) -> list[str]:
@@ -54,9 +55,9 @@ class Connection:
 
     @classmethod
     def connect(cls, account: AccountConfig, **options: Any) -> HttpClient:
-        """The account's HttpClient: base URL, credentials, write limit, and connections
+        """The account's HttpClient: base URL, credentials, rate limits, and connections
         for the reads or writes (`concurrency`) in flight at once, whichever is more."""
         connections = max(cls.read_concurrency, account.settings.concurrency)
         return HttpClient(cls.base_url(account), auth=cls.auth(account),
-                          headers=cls.auth_headers(account), write_limit=cls.write_limit(),
+                          headers=cls.auth_headers(account), rate_limits=cls.rate_limits(),
                           connections=connections, provider=cls.type, **options)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -108,14 +108,14 @@ class HttpClient:
     def __init__(self, base_url: str, *, auth: httpx.Auth | tuple[str, str] | None = None,
                  headers: Mapping[str, str] | None = None,
                  settings: HttpSettings | None = None,
-                 write_limit: RateLimiter | None = None,
+                 rate_limits: Sequence[RateLimiter] = (),
                  connections: int = 4,
                  sleep: Sleep = asyncio.sleep,
                  provider: str | None = None) -> None:
         check_endpoint(base_url, provider)
         self.provider = provider  # named in UnusableAnswer messages
         self.settings = settings or HttpSettings()
-        self.write_limit = write_limit
+        self.rate_limits = tuple(rate_limits)
         self._sleep = sleep
         self.base_url = base_url.rstrip("/")
         self._origin = origin(httpx.URL(self.base_url))
@@ -170,8 +170,9 @@ class HttpClient:
             await self._sleep(delay)
 
     async def _once(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        if self.write_limit is not None and method not in READ_METHODS:
-            await self.write_limit.acquire(self._sleep)
+        for limit in self.rate_limits:
+            if limit.counts(method):
+                await limit.acquire(self._sleep)
         client = self.client
         request = self.build(method, path, **kwargs)
         seen: set[str] = set()  # the addresses asked for, as sent (auth may add a query)

@@ -18,6 +18,7 @@ import httpx
 
 from reconcile.engine.http_errors import HttpError, TransportError, UnusableAnswer
 from reconcile.engine.http_limits import HttpSettings
+from reconcile.engine.http_origin import READ_METHODS
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 60.0  # the longest Retry-After waited (asked for longer, it retries at 60 s)
@@ -73,15 +74,22 @@ class Budget:
 
 
 class RateLimiter:
-    """At most `requests` per `period` seconds (a sliding window), shared by coroutines."""
+    """At most `requests` per `period` seconds (a sliding window), shared by coroutines,
+    counting the requests of `methods` (None: every write)."""
 
     def __init__(self, requests: int, period: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, *,
+                 methods: frozenset[str] | None = None) -> None:
         self.requests = requests
         self.period = period
+        self.methods = methods
         self._clock = clock
         self._sent: list[float] = []
         self._lock = asyncio.Lock()
+
+    def counts(self, method: str) -> bool:
+        return method in self.methods if self.methods is not None \
+            else method not in READ_METHODS
 
     async def acquire(self, sleep: Sleep = asyncio.sleep) -> None:
         async with self._lock:

@@ -235,6 +235,13 @@ def test_rate_limiter_spaces_requests() -> None:
     assert sleeps == [10.0, 10.0]
 
 
+def test_a_rate_limit_counts_writes_or_the_methods_it_names() -> None:
+    writes, deletes = RateLimiter(1, 1.0), RateLimiter(1, 1.0, methods=frozenset({"DELETE"}))
+    assert [m for m in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE") if writes.counts(m)] \
+        == ["POST", "PUT", "PATCH", "DELETE"]
+    assert [m for m in ("GET", "POST", "DELETE") if deletes.counts(m)] == ["DELETE"]
+
+
 @pytest.mark.parametrize("url", ["http://api.telnyx.com", "http://10.0.0.5:8080",
                                  "ftp://127.0.0.1", "http://example.com"])
 def test_plain_http_is_refused_off_loopback(url: str) -> None:

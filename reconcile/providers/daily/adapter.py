@@ -4,7 +4,6 @@ room plus a delete. U-numbers refer to docs/providers/daily.md."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -44,10 +43,6 @@ class DailyProvider(Provider):
         delete="DELETE (permanent; everyone in the room is removed; the name is free)",
         sessions=False)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._deletes = [RateLimiter(requests, seconds) for requests, seconds in DELETE_BUDGETS]
-
     @classmethod
     def origin(cls, account: AccountConfig) -> str:
         return "https://api.daily.co"
@@ -55,6 +50,11 @@ class DailyProvider(Provider):
     @classmethod
     def auth_headers(cls, account: AccountConfig) -> dict[str, str]:
         return {"Authorization": f"Bearer {account.secrets['api_key']}"}
+
+    @classmethod
+    def rate_limits(cls) -> tuple[RateLimiter, ...]:
+        return tuple(RateLimiter(requests, seconds, methods=frozenset({"DELETE"}))
+                     for requests, seconds in DELETE_BUDGETS)
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -117,8 +117,6 @@ class DailyProvider(Provider):
         return self._live(Answer.of(response, self.type).room((), ROOM))
 
     async def delete(self, kind: str, live: LiveRoom) -> None:
-        for budget in self._deletes:
-            await budget.acquire(asyncio.sleep)
         try:
             await self.http.request("DELETE", _room_path(live.key or live.id))
         except HttpError as exc:

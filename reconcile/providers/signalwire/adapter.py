@@ -91,8 +91,8 @@ class SignalWireProvider(Provider):
         return account.secrets["project_id"], account.secrets["token"]
 
     @classmethod
-    def write_limit(cls) -> RateLimiter:
-        return RateLimiter(*WRITE_LIMIT)
+    def rate_limits(cls) -> tuple[RateLimiter, ...]:
+        return (RateLimiter(*WRITE_LIMIT),)
 
     # -- hooks -----------------------------------------------------------------------------
 

@@ -73,7 +73,7 @@ def test_base_url_is_the_endpoint_or_the_space_host(tmp_path: Path,
     assert SignalWireProvider.auth(account) == ("a1b2c3d4-project", "PTsandbox")
     account = load_account(signalwire_file(tmp_path, None), "signalwire", ENV)
     assert SignalWireProvider.base_url(account) == "https://acme.signalwire.com"
-    assert SignalWireProvider.write_limit().requests == 13_800
+    assert [limit.requests for limit in SignalWireProvider.rate_limits()] == [13_800]
 
 
 def test_only_name_forces_a_replacement() -> None:
