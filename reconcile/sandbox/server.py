@@ -101,6 +101,12 @@ class SandboxServer:
             time.sleep(0.005)
         return self
 
+    def serving(self) -> bool:
+        """Whether a connection is open or a request is being handled: a request a client
+        sent before it went away may still be read and served after the client is gone."""
+        state = self._server.server_state
+        return bool(state.connections or state.tasks)
+
     def request_exit(self) -> None:
         """Ask the server to stop (safe from a signal handler)."""
         self._server.should_exit = True

@@ -299,6 +299,12 @@ class Scenario:
     def restore(self) -> None:
         """The live rooms and Kaleyra state as the first apply left them."""
         TAMPER.wait_idle()
+        # A write the last example sent before it stopped (its run cut short) may still be
+        # read after the client closed: it would land after the reset (a duplicate name).
+        deadline = time.monotonic() + 10
+        while self.server.serving() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert not self.server.serving(), "the sandbox still serves after 10 s"
         self.server.sandbox.reset()
         self.server.sandbox.store.insert_many([(r.provider, r.account, r.kind, r.id, r.name,
                                                 r.data) for r in self.rows])
